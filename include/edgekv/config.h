@@ -1,0 +1,114 @@
+// Server configuration: every directive is declared once, in the table in
+// src/config/directives.cc (name, type, bounds, default, whether CONFIG SET
+// may change it). The config file, command-line flags, CONFIG GET and CONFIG
+// SET all read and write that one table.
+//
+// Thread-safety: all methods are safe to call from any thread. Numeric values
+// are atomics (hot paths read them per command); strings sit behind a mutex.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "edgekv/status.h"
+#include "edgekv/thread_annotations.h"
+
+namespace edgekv {
+
+enum class Cfg {
+  kPort,
+  kBind,
+  kDir,
+  kRequirepass,
+  kMaxclients,
+  kTimeout,
+  kDatabases,
+  kMaxmemory,
+  kAppendfsync,
+  kReplicaof,
+  kIoThreads,
+  kLoglevel,
+  kLogfile,
+  kProtoMaxBulkLen,
+  kClientQueryBufferLimit,
+  kClientOutputBufferLimit,
+  kProtectedMode,
+  kEnableDebugCommand,
+  kTcpBacklog,
+  kTcpKeepalive,
+  kHz,
+  kSave,
+  kAppendonly,
+  kCount  // not a directive
+};
+
+enum class DirectiveType { kBool, kInt, kMemory, kEnum, kString };
+
+struct DirectiveSpec {
+  Cfg id;
+  const char* name;
+  DirectiveType type;
+  const char* default_value;
+  int64_t min = 0;
+  int64_t max = 0;
+  bool mutable_at_runtime = true;
+  const char* const* enum_values = nullptr;  // null-terminated
+  // Optional extra validation of a string value (returns an error text).
+  std::string (*validate)(std::string_view value) = nullptr;
+};
+
+// The table; defined in directives.cc.
+std::span<const DirectiveSpec> AllDirectives();
+
+// Output buffer limits of one client class ("normal 0 0 0").
+struct OutputLimit {
+  int64_t hard_bytes = 0;
+  int64_t soft_bytes = 0;
+  int64_t soft_seconds = 0;
+};
+
+class Config {
+ public:
+  Config();
+
+  // Start-up: the file (may be empty), then "--name value..." flags.
+  Status LoadFile(const std::string& path);
+  Status ApplyArgs(const std::vector<std::string>& args);
+  // Sets one directive from its textual arguments; `runtime` refuses the
+  // directives CONFIG SET may not change.
+  Status Set(std::string_view name, std::string_view value, bool runtime);
+
+  // Name/value pairs whose name matches the glob pattern, for CONFIG GET.
+  std::vector<std::pair<std::string, std::string>> Match(
+      std::string_view pattern) const;
+  std::string GetText(Cfg id) const;
+
+  int64_t Int(Cfg id) const {
+    return ints_[static_cast<size_t>(id)].load(std::memory_order_relaxed);
+  }
+  bool Bool(Cfg id) const { return Int(id) != 0; }
+  std::string String(Cfg id) const EXCLUDES(mu_);
+  OutputLimit NormalOutputLimit() const EXCLUDES(mu_);
+
+  std::string config_file() const EXCLUDES(mu_);
+
+ private:
+  static const DirectiveSpec* Find(std::string_view name);
+  Status SetSpec(const DirectiveSpec& spec, std::string_view value);
+
+  std::atomic<int64_t> ints_[static_cast<size_t>(Cfg::kCount)];
+  mutable Mutex mu_;
+  std::string strings_[static_cast<size_t>(Cfg::kCount)] GUARDED_BY(mu_);
+  std::string config_file_ GUARDED_BY(mu_);
+};
+
+// "64mb" -> 67108864; plain numbers are bytes. Units as in redis.conf.
+bool ParseMemory(std::string_view s, int64_t* out);
+
+}  // namespace edgekv

@@ -1,0 +1,54 @@
+// The one reply encoder. Every reply leaves through these helpers, which know
+// both RESP2 and RESP3 (a map is a flat array in RESP2, a null is "$-1" in
+// RESP2 and "_" in RESP3, and so on), so commands never write protocol bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace edgekv {
+
+class ReplyBuilder {
+ public:
+  explicit ReplyBuilder(std::string* out) : out_(out) {}
+
+  void set_resp(int version) { resp_ = version; }
+  int resp() const { return resp_; }
+
+  void SimpleString(std::string_view s);  // "+OK"
+  void Ok() { out_->append("+OK\r\n"); }
+  void Queued() { out_->append("+QUEUED\r\n"); }
+  // `msg` is the whole error line without '-': "ERR syntax error",
+  // "WRONGTYPE ...". A message without an upper-case code gets "ERR ".
+  void Error(std::string_view msg);
+  void Integer(int64_t v);
+  void Bulk(std::string_view s);
+  void Null();       // missing value: $-1 / _
+  void NullArray();  // missing aggregate: *-1 / _
+  void Double(double v);      // RESP3 ',' else a bulk string
+  void Bool(bool v);          // RESP3 '#' else an integer
+  void Verbatim(std::string_view s);  // RESP3 "=txt:" else a bulk string
+  void ArrayHeader(size_t n);
+  void MapHeader(size_t pairs);  // RESP3 '%' else an array of 2*pairs
+  void SetHeader(size_t n);      // RESP3 '~' else an array
+
+  // Marks where an aggregate of unknown length begins; FinishDeferred writes
+  // its header there once the count is known.
+  size_t BeginDeferred();
+  void FinishDeferredArray(size_t mark, size_t n);
+
+  std::string* buffer() { return out_; }
+
+ private:
+  void Header(char type, int64_t n);
+  std::string* out_;
+  int resp_ = 2;
+};
+
+// Formats a double the way Redis does for INCRBYFLOAT (%.17Lg, trimmed).
+std::string FormatLongDouble(long double v);
+// Formats a double for RESP3 doubles and bulk fallbacks ("%.17g"; inf/-inf/nan).
+std::string FormatDouble(double v);
+
+}  // namespace edgekv

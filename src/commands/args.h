@@ -1,0 +1,16 @@
+// Argument parsing shared by command families, with Redis's strictness
+// (string2ll: no spaces, no '+', no leading zeros).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace edgekv {
+
+bool ParseInt64(std::string_view s, int64_t* out);
+bool ParseLongDouble(std::string_view s, long double* out);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string Int64ToString(int64_t v);
+
+}  // namespace edgekv

@@ -1,0 +1,58 @@
+// Per-connection state the command layer sees. No I/O here: the network layer
+// owns the socket and calls the dispatcher with parsed requests.
+//
+// Threading: a client is served by exactly one I/O thread, which alone touches
+// the plain fields. Fields read by other threads (CLIENT LIST, CLIENT KILL,
+// INFO) are atomics or guarded by `mu`.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "edgekv/store.h"
+#include "edgekv/thread_annotations.h"
+
+namespace edgekv {
+
+struct CommandSpec;
+
+struct ClientState {
+  // Identity, fixed at accept.
+  uint64_t id = 0;
+  std::string addr;   // "127.0.0.1:50000"
+  std::string laddr;  // "127.0.0.1:6379"
+  int fd = -1;
+  int64_t created_ms = 0;
+
+  // Owned by the I/O thread.
+  bool authenticated = false;
+  bool in_multi = false;
+  bool multi_error = false;  // a queued command was rejected: EXECABORT
+  std::vector<std::vector<std::string>> queued;
+  WatchFlag watch_flag;
+  std::vector<std::pair<int, std::string>> watched;  // (db, key)
+  bool close_after_reply = false;
+
+  // Read by other threads.
+  std::atomic<int> db{0};
+  std::atomic<int> resp{2};
+  std::atomic<int64_t> last_interaction_ms{0};
+  std::atomic<const CommandSpec*> last_command{nullptr};
+  std::atomic<const char*> last_subcommand{nullptr};
+  std::atomic<size_t> query_buffer_bytes{0};
+  std::atomic<size_t> output_buffer_bytes{0};
+  std::atomic<bool> kill_requested{false};
+
+  mutable Mutex mu;
+  std::string name GUARDED_BY(mu);
+  std::string lib_name GUARDED_BY(mu);
+  std::string lib_ver GUARDED_BY(mu);
+
+  // Asks the connection's own thread to close it (set by the network layer).
+  std::function<void()> request_close;
+};
+
+}  // namespace edgekv

@@ -1,0 +1,65 @@
+// What a command is: one handler plus one registry entry (name, arity, flags,
+// key positions). The dispatcher uses the flags and key positions for
+// authentication, MULTI queueing, locking, OOM checks and the write hook, so
+// handlers contain only the command's own logic.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgekv/reply.h"
+
+namespace edgekv {
+
+struct ClientState;
+class ServerContext;
+
+enum CommandFlag : uint32_t {
+  kWrite = 1u << 0,      // changes data: journaled, refused on read-only replicas
+  kReadOnly = 1u << 1,   // reads data only
+  kDenyOom = 1u << 2,    // may grow memory: refused above maxmemory
+  kAdmin = 1u << 3,      // server administration
+  kNoAuth = 1u << 4,     // allowed before AUTH (AUTH, HELLO, QUIT, RESET)
+  kNoMulti = 1u << 5,    // executed immediately even inside MULTI
+  kFast = 1u << 6,       // O(1)/O(log N)
+  kLoading = 1u << 7,    // allowed while loading
+  kStale = 1u << 8,      // allowed on a stale replica
+  kAllKeys = 1u << 9,    // touches whole databases (FLUSHDB, SWAPDB, KEYS...)
+  kConnection = 1u << 10,
+};
+
+struct CommandContext {
+  std::span<const std::string_view> args;  // args[0] is the command name
+  ReplyBuilder* reply;
+  ClientState* client;
+  ServerContext* server;
+  int64_t now_ms;
+  bool all_locked;  // inside EXEC: every stripe is held
+
+  std::string_view arg(size_t i) const { return args[i]; }
+  size_t argc() const { return args.size(); }
+};
+
+using CommandHandler = void (*)(CommandContext& ctx);
+
+struct CommandSpec {
+  std::string name;  // lower case; "client|list" for subcommands
+  int arity;         // Redis convention: -N means at least N
+  uint32_t flags;
+  int first_key;  // 0: no keys
+  int last_key;   // negative: counted from the end
+  int key_step;
+  CommandHandler handler;
+  const char* group = "generic";
+  const char* summary = "";
+  std::vector<CommandSpec> subcommands;
+};
+
+// Key positions of a request per its spec.
+std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
+                                          std::span<const std::string_view> args);
+
+}  // namespace edgekv

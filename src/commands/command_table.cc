@@ -1,0 +1,68 @@
+#include "command_table.h"
+
+namespace edgekv {
+
+CommandTable::CommandTable() {
+  RegisterConnectionFamily(this);
+  RegisterStringFamily(this);
+  RegisterKeyFamily(this);
+  RegisterTransactionFamily(this);
+  RegisterServerFamily(this);
+}
+
+void CommandTable::Add(CommandSpec spec) {
+  for (auto& sub : spec.subcommands) {
+    sub.name = spec.name + "|" + sub.name;
+    if (sub.group == std::string_view("generic")) sub.group = spec.group;
+  }
+  specs_.push_back(std::make_unique<CommandSpec>(std::move(spec)));
+  by_name_[specs_.back()->name] = specs_.back().get();
+}
+
+namespace {
+bool LowerInto(std::string_view in, char* buf, size_t cap, size_t* len) {
+  if (in.size() > cap) return false;
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+  *len = in.size();
+  return true;
+}
+}  // namespace
+
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  char buf[64];
+  size_t len;
+  if (!LowerInto(name, buf, sizeof(buf), &len)) return nullptr;
+  auto it = by_name_.find(std::string(buf, len));
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+const CommandSpec* CommandTable::FindSub(const CommandSpec& parent,
+                                         std::string_view sub) const {
+  char buf[64];
+  size_t len;
+  if (!LowerInto(sub, buf, sizeof(buf), &len)) return nullptr;
+  std::string_view s(buf, len);
+  for (const auto& c : parent.subcommands) {
+    std::string_view n(c.name);
+    if (n.substr(n.find('|') + 1) == s) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
+                                          std::span<const std::string_view> args) {
+  std::vector<std::string_view> keys;
+  if (spec.first_key <= 0) return keys;
+  int argc = static_cast<int>(args.size());
+  int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
+  int step = spec.key_step > 0 ? spec.key_step : 1;
+  for (int i = spec.first_key; i <= last && i < argc; i += step) {
+    keys.push_back(args[static_cast<size_t>(i)]);
+  }
+  return keys;
+}
+
+}  // namespace edgekv

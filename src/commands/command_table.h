@@ -1,0 +1,36 @@
+// The registry of commands. Each family registers its commands in one place
+// (RegisterStringFamily etc.), one line per command.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "command.h"
+
+namespace edgekv {
+
+class CommandTable {
+ public:
+  CommandTable();  // registers every family
+  void Add(CommandSpec spec);
+  // Case-insensitive; nullptr when unknown.
+  const CommandSpec* Find(std::string_view name) const;
+  const CommandSpec* FindSub(const CommandSpec& parent, std::string_view sub) const;
+  const std::vector<std::unique_ptr<CommandSpec>>& all() const { return specs_; }
+
+ private:
+  std::vector<std::unique_ptr<CommandSpec>> specs_;
+  std::unordered_map<std::string, const CommandSpec*> by_name_;
+};
+
+// Families; each in its own file.
+void RegisterConnectionFamily(CommandTable* t);
+void RegisterStringFamily(CommandTable* t);
+void RegisterKeyFamily(CommandTable* t);
+void RegisterTransactionFamily(CommandTable* t);
+void RegisterServerFamily(CommandTable* t);
+
+}  // namespace edgekv

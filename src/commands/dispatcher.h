@@ -1,0 +1,57 @@
+// The one path every request takes: lookup, arity, authentication, MULTI
+// queueing, maxmemory, key locking, the handler, and the write hook.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "command.h"
+#include "server_context.h"
+
+namespace edgekv {
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(ServerContext* server) : server_(server) {}
+
+  // Executes one request from `client`, appending its reply to `reply`.
+  void Execute(ClientState& client, std::span<const std::string_view> args,
+               ReplyBuilder& reply);
+
+  // Drops a client's MULTI state and WATCHes (disconnect, RESET, DISCARD).
+  static void ClearTransaction(ServerContext& server, ClientState& client);
+  // Forgets the client's WATCHed keys; `all_locked` inside EXEC.
+  static void Unwatch(ServerContext& server, ClientState& client, bool all_locked);
+
+ private:
+  ServerContext* server_;
+};
+
+// Resolves the spec that will run for args (a subcommand for containers), or
+// writes the error Redis gives and returns nullptr.
+const CommandSpec* ResolveCommand(const CommandTable& table,
+                                  std::span<const std::string_view> args,
+                                  ReplyBuilder& reply);
+
+// Runs a resolved command: locks its keys' stripes (unless all are held),
+// calls the handler, and counts it.
+void RunCommand(const CommandSpec& spec, CommandContext& ctx);
+
+// Common error texts, as Redis words them.
+namespace errors {
+inline constexpr std::string_view kSyntax = "ERR syntax error";
+inline constexpr std::string_view kNotInteger =
+    "ERR value is not an integer or out of range";
+inline constexpr std::string_view kNotFloat = "ERR value is not a valid float";
+inline constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
+inline constexpr std::string_view kOom =
+    "OOM command not allowed when used memory > 'maxmemory'.";
+inline constexpr std::string_view kDbIndex = "ERR DB index is out of range";
+inline constexpr std::string_view kNoSuchKey = "ERR no such key";
+inline constexpr std::string_view kOverflow =
+    "ERR increment or decrement would overflow";
+}  // namespace errors
+
+std::string WrongArity(std::string_view name);
+
+}  // namespace edgekv

@@ -1,0 +1,235 @@
+#include "info.h"
+
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include "command.h"
+#include "version.h"
+
+namespace edgekv {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+int64_t RssBytes() {
+  std::ifstream in("/proc/self/statm");
+  int64_t size = 0, rss = 0;
+  in >> size >> rss;
+  return rss * sysconf(_SC_PAGESIZE);
+}
+
+int64_t AllocatedBytes() {
+  struct mallinfo2 mi = mallinfo2();
+  return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+}
+
+std::atomic<int64_t> g_peak_memory{0};
+
+}  // namespace
+
+std::string BytesToHuman(int64_t n) {
+  char buf[64];
+  double d = static_cast<double>(n);
+  if (n < 1024) {
+    std::snprintf(buf, sizeof(buf), "%lldB", static_cast<long long>(n));
+  } else if (n < 1024LL * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fK", d / 1024);
+  } else if (n < 1024LL * 1024 * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fM", d / (1024 * 1024));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2fG", d / (1024.0 * 1024 * 1024));
+  }
+  return buf;
+}
+
+std::string BuildInfo(ServerContext& server, const std::vector<std::string>& args) {
+  static const char* kDefault[] = {"server", "clients", "memory", "persistence",
+                                   "stats", "replication", "cpu", "keyspace"};
+  std::vector<std::string> want;
+  bool all = false;
+  for (auto& a : args) {
+    std::string s = Lower(a);
+    if (s == "all" || s == "everything") {
+      all = true;
+    } else if (s == "default") {
+      for (auto* d : kDefault) want.emplace_back(d);
+    } else {
+      want.push_back(s);
+    }
+  }
+  if (args.empty() || all) {
+    for (auto* d : kDefault) want.emplace_back(d);
+  }
+  auto wants = [&](const char* s) {
+    return std::find(want.begin(), want.end(), s) != want.end();
+  };
+  std::string out;
+  auto section = [&](const char* title) {
+    if (!out.empty()) out += "\r\n";
+    out += "# ";
+    out += title;
+    out += "\r\n";
+  };
+  auto field = [&](const std::string& k, const std::string& v) {
+    out += k;
+    out += ':';
+    out += v;
+    out += "\r\n";
+  };
+  auto num = [&](const std::string& k, int64_t v) { field(k, std::to_string(v)); };
+  Config& cfg = server.config();
+  int64_t now_ms = NowMs();
+
+  if (wants("server")) {
+    section("Server");
+    struct utsname u;
+    uname(&u);
+    field("redis_version", kRedisCompatVersion);
+    field("edgekv_version", kEdgekvVersion);
+    field("redis_mode", "standalone");
+    field("os", std::string(u.sysname) + " " + u.release + " " + u.machine);
+    field("arch_bits", "64");
+    field("multiplexing_api", "epoll");
+    num("process_id", getpid());
+    field("run_id", server.run_id());
+    num("tcp_port", server.tcp_port());
+    num("server_time_usec", NowUs());
+    num("uptime_in_seconds", (now_ms - server.start_ms()) / 1000);
+    num("uptime_in_days", (now_ms - server.start_ms()) / 86400000);
+    num("hz", cfg.Int(Cfg::kHz));
+    num("io_threads_active", server.io_threads() > 1 ? 1 : 0);
+    num("io_threads", server.io_threads());
+    field("config_file", cfg.config_file());
+  }
+  if (wants("clients")) {
+    section("Clients");
+    num("connected_clients", static_cast<int64_t>(server.clients().size()));
+    num("maxclients", cfg.Int(Cfg::kMaxclients));
+    num("blocked_clients", 0);
+    num("tracking_clients", 0);
+  }
+  if (wants("memory")) {
+    section("Memory");
+    int64_t used = AllocatedBytes();
+    int64_t peak = std::max(g_peak_memory.load(), used);
+    g_peak_memory.store(peak);
+    int64_t rss = RssBytes();
+    int64_t maxmem = cfg.Int(Cfg::kMaxmemory);
+    num("used_memory", used);
+    field("used_memory_human", BytesToHuman(used));
+    num("used_memory_rss", rss);
+    field("used_memory_rss_human", BytesToHuman(rss));
+    num("used_memory_peak", peak);
+    field("used_memory_peak_human", BytesToHuman(peak));
+    num("used_memory_dataset", server.store().used_bytes());
+    num("maxmemory", maxmem);
+    field("maxmemory_human", BytesToHuman(maxmem));
+    field("maxmemory_policy", "noeviction");
+    char ratio[32];
+    std::snprintf(ratio, sizeof(ratio), "%.2f",
+                  used > 0 ? static_cast<double>(rss) / static_cast<double>(used) : 0.0);
+    field("mem_fragmentation_ratio", ratio);
+    field("mem_allocator", "libc");
+  }
+  if (wants("persistence")) {
+    section("Persistence");
+    num("loading", server.loading.load() ? 1 : 0);
+    num("async_loading", 0);
+    num("rdb_changes_since_last_save", 0);
+    num("rdb_bgsave_in_progress", 0);
+    num("aof_enabled", 0);
+    num("aof_rewrite_in_progress", 0);
+  }
+  if (wants("stats")) {
+    section("Stats");
+    Stats& st = server.stats();
+    auto ld = [](const std::atomic<uint64_t>& a) {
+      return static_cast<int64_t>(a.load(std::memory_order_relaxed));
+    };
+    num("total_connections_received", ld(st.connections_received));
+    num("total_commands_processed", ld(st.commands_processed));
+    num("total_net_input_bytes", ld(st.net_input_bytes));
+    num("total_net_output_bytes", ld(st.net_output_bytes));
+    num("rejected_connections", ld(st.rejected_connections));
+    num("expired_keys", static_cast<int64_t>(server.store().expired_keys()));
+    num("evicted_keys", 0);
+    num("keyspace_hits", ld(st.keyspace_hits));
+    num("keyspace_misses", ld(st.keyspace_misses));
+    num("total_error_replies", ld(st.total_error_replies));
+    num("client_query_buffer_limit_disconnections",
+        ld(st.client_query_buffer_limit_disconnections));
+    num("client_output_buffer_limit_disconnections",
+        ld(st.client_output_limit_disconnections));
+  }
+  if (wants("replication")) {
+    section("Replication");
+    field("role", "master");
+    num("connected_slaves", 0);
+    field("master_replid", server.run_id());
+    num("master_repl_offset", 0);
+  }
+  if (wants("cpu")) {
+    section("CPU");
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(ru.ru_stime.tv_sec),
+                  static_cast<long>(ru.ru_stime.tv_usec));
+    field("used_cpu_sys", buf);
+    std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(ru.ru_utime.tv_sec),
+                  static_cast<long>(ru.ru_utime.tv_usec));
+    field("used_cpu_user", buf);
+  }
+  if (wants("keyspace")) {
+    section("Keyspace");
+    for (int db = 0; db < server.store().databases(); ++db) {
+      KeyspaceCounts c = server.store().Counts(db);
+      if (c.keys == 0) continue;
+      field("db" + std::to_string(db), "keys=" + std::to_string(c.keys) +
+                                           ",expires=" + std::to_string(c.expires) +
+                                           ",avg_ttl=0");
+    }
+  }
+  return out;
+}
+
+std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms) {
+  (void)server;
+  std::string name, lib_name, lib_ver;
+  {
+    MutexLock l(&c.mu);
+    name = c.name;
+    lib_name = c.lib_name;
+    lib_ver = c.lib_ver;
+  }
+  const CommandSpec* cmd = c.last_command.load(std::memory_order_relaxed);
+  std::string cmd_name = cmd ? cmd->name : "NULL";
+  int64_t age = (now_ms - c.created_ms) / 1000;
+  int64_t idle = (now_ms - c.last_interaction_ms.load()) / 1000;
+  char buf[1024];
+  std::snprintf(
+      buf, sizeof(buf),
+      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
+      "sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 "
+      "rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default "
+      "redir=-1 resp=%d lib-name=%s lib-ver=%s",
+      static_cast<unsigned long long>(c.id), c.addr.c_str(), c.laddr.c_str(), c.fd,
+      name.c_str(), static_cast<long long>(age), static_cast<long long>(idle),
+      c.in_multi ? "x" : "N", c.db.load(),
+      c.in_multi ? static_cast<int>(c.queued.size()) : -1, c.query_buffer_bytes.load(),
+      c.output_buffer_bytes.load(),
+      c.query_buffer_bytes.load() + c.output_buffer_bytes.load(), cmd_name.c_str(),
+      c.resp.load(), lib_name.c_str(), lib_ver.c_str());
+  return buf;
+}
+
+}  // namespace edgekv

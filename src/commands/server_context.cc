@@ -1,0 +1,48 @@
+#include "server_context.h"
+
+#include <chrono>
+#include <random>
+
+namespace edgekv {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void ClientRegistry::Add(ClientState* c) {
+  MutexLock l(&mu_);
+  clients_[c->id] = c;
+}
+
+void ClientRegistry::Remove(ClientState* c) {
+  MutexLock l(&mu_);
+  clients_.erase(c->id);
+}
+
+size_t ClientRegistry::size() const {
+  MutexLock l(&mu_);
+  return clients_.size();
+}
+
+void ClientRegistry::ForEach(const std::function<void(ClientState&)>& fn) const {
+  MutexLock l(&mu_);
+  for (auto& [id, c] : clients_) fn(*c);
+}
+
+ServerContext::ServerContext(Config* config, Store* store,
+                             const CommandTable* commands)
+    : config_(config), store_(store), commands_(commands), start_ms_(NowMs()) {
+  std::random_device rd;
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 40; ++i) run_id_.push_back(kHex[rd() % 16]);
+}
+
+}  // namespace edgekv

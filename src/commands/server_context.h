@@ -1,0 +1,98 @@
+// Everything a command may reach besides its own client: the store, the
+// configuration, counters, the client registry and the server's controls.
+// The network layer builds one ServerContext and hands it to every connection.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "client_state.h"
+#include "edgekv/config.h"
+#include "edgekv/store.h"
+#include "edgekv/thread_annotations.h"
+
+namespace edgekv {
+
+class CommandTable;
+
+struct Stats {
+  std::atomic<uint64_t> commands_processed{0};
+  std::atomic<uint64_t> connections_received{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> keyspace_hits{0};
+  std::atomic<uint64_t> keyspace_misses{0};
+  std::atomic<uint64_t> net_input_bytes{0};
+  std::atomic<uint64_t> net_output_bytes{0};
+  std::atomic<uint64_t> client_output_limit_disconnections{0};
+  std::atomic<uint64_t> client_query_buffer_limit_disconnections{0};
+  std::atomic<uint64_t> total_error_replies{0};
+  void Reset() {
+    for (auto* c : {&commands_processed, &connections_received,
+                    &rejected_connections, &keyspace_hits, &keyspace_misses,
+                    &net_input_bytes, &net_output_bytes,
+                    &client_output_limit_disconnections,
+                    &client_query_buffer_limit_disconnections,
+                    &total_error_replies}) {
+      c->store(0, std::memory_order_relaxed);
+    }
+  }
+};
+
+// All live clients, for CLIENT LIST/KILL and INFO clients.
+class ClientRegistry {
+ public:
+  void Add(ClientState* c) EXCLUDES(mu_);
+  void Remove(ClientState* c) EXCLUDES(mu_);
+  size_t size() const EXCLUDES(mu_);
+  // Calls fn for each client while the registry is locked (clients cannot go
+  // away meanwhile); fn must not call back into the registry.
+  void ForEach(const std::function<void(ClientState&)>& fn) const EXCLUDES(mu_);
+
+ private:
+  mutable Mutex mu_;
+  std::map<uint64_t, ClientState*> clients_ GUARDED_BY(mu_);
+};
+
+class ServerContext {
+ public:
+  ServerContext(Config* config, Store* store, const CommandTable* commands);
+
+  Config& config() { return *config_; }
+  Store& store() { return *store_; }
+  const CommandTable& commands() const { return *commands_; }
+  Stats& stats() { return stats_; }
+  ClientRegistry& clients() { return clients_; }
+
+  const std::string& run_id() const { return run_id_; }
+  int64_t start_ms() const { return start_ms_; }
+  int tcp_port() const { return tcp_port_; }
+  void set_tcp_port(int p) { tcp_port_ = p; }
+  int io_threads() const { return io_threads_; }
+  void set_io_threads(int n) { io_threads_ = n; }
+  uint64_t NextClientId() { return next_client_id_.fetch_add(1) + 1; }
+
+  // Set by the network layer: stops the server (SHUTDOWN).
+  std::function<void()> shutdown;
+  std::atomic<bool> loading{false};
+
+ private:
+  Config* config_;
+  Store* store_;
+  const CommandTable* commands_;
+  Stats stats_;
+  ClientRegistry clients_;
+  std::string run_id_;
+  int64_t start_ms_;
+  int tcp_port_ = 0;
+  int io_threads_ = 1;
+  std::atomic<uint64_t> next_client_id_{0};
+};
+
+int64_t NowMs();
+int64_t NowUs();
+
+}  // namespace edgekv

@@ -1,0 +1,512 @@
+// Server commands: INFO CLIENT COMMAND CONFIG TIME DEBUG SHUTDOWN.
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "args.h"
+#include "command_table.h"
+#include "dispatcher.h"
+#include "edgekv/glob.h"
+#include "info.h"
+#include "keyspace.h"
+#include "version.h"
+
+namespace edgekv {
+namespace {
+
+void Info(CommandContext& ctx) {
+  std::vector<std::string> sections;
+  for (size_t i = 1; i < ctx.argc(); ++i) sections.emplace_back(ctx.arg(i));
+  ctx.reply->Verbatim(BuildInfo(*ctx.server, sections));
+}
+
+// ---- CLIENT ------------------------------------------------------------------
+
+bool ValidClientName(std::string_view s) {
+  for (char c : s) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+void ClientId(CommandContext& ctx) {
+  ctx.reply->Integer(static_cast<int64_t>(ctx.client->id));
+}
+
+void ClientSetName(CommandContext& ctx) {
+  if (!ValidClientName(ctx.arg(2))) {
+    ctx.reply->Error(
+        "ERR Client names cannot contain spaces, newlines or special characters.");
+    return;
+  }
+  MutexLock l(&ctx.client->mu);
+  ctx.client->name = std::string(ctx.arg(2));
+  ctx.reply->Ok();
+}
+
+void ClientGetName(CommandContext& ctx) {
+  std::string name;
+  {
+    MutexLock l(&ctx.client->mu);
+    name = ctx.client->name;
+  }
+  if (name.empty()) {
+    ctx.reply->Null();
+  } else {
+    ctx.reply->Bulk(name);
+  }
+}
+
+void ClientSetInfo(CommandContext& ctx) {
+  std::string_view attr = ctx.arg(2), value = ctx.arg(3);
+  bool is_name = EqualsIgnoreCase(attr, "LIB-NAME");
+  if (!is_name && !EqualsIgnoreCase(attr, "LIB-VER")) {
+    ctx.reply->Error("ERR Unrecognized option '" + std::string(attr) + "'");
+    return;
+  }
+  if (!ValidClientName(value)) {
+    ctx.reply->Error("ERR " + std::string(is_name ? "lib-name" : "lib-ver") +
+                     " cannot contain spaces, newlines or special characters.");
+    return;
+  }
+  MutexLock l(&ctx.client->mu);
+  (is_name ? ctx.client->lib_name : ctx.client->lib_ver) = std::string(value);
+  ctx.reply->Ok();
+}
+
+void ClientList(CommandContext& ctx) {
+  std::set<uint64_t> ids;
+  for (size_t i = 2; i < ctx.argc(); ++i) {
+    if (EqualsIgnoreCase(ctx.arg(i), "TYPE") && i + 1 < ctx.argc()) {
+      std::string_view t = ctx.arg(++i);
+      if (!EqualsIgnoreCase(t, "normal") && !EqualsIgnoreCase(t, "master") &&
+          !EqualsIgnoreCase(t, "replica") && !EqualsIgnoreCase(t, "pubsub")) {
+        ctx.reply->Error("ERR Unknown client type '" + std::string(t) + "'");
+        return;
+      }
+      if (!EqualsIgnoreCase(t, "normal")) {
+        ctx.reply->Verbatim("");
+        return;
+      }
+    } else if (EqualsIgnoreCase(ctx.arg(i), "ID") && i + 1 < ctx.argc()) {
+      while (i + 1 < ctx.argc()) {
+        int64_t id;
+        if (!ParseInt64(ctx.arg(++i), &id) || id <= 0) {
+          ctx.reply->Error("ERR Invalid client ID");
+          return;
+        }
+        ids.insert(static_cast<uint64_t>(id));
+      }
+    } else {
+      ctx.reply->Error(errors::kSyntax);
+      return;
+    }
+  }
+  std::string out;
+  ctx.server->clients().ForEach([&](ClientState& c) {
+    if (!ids.empty() && !ids.count(c.id)) return;
+    out += DescribeClient(*ctx.server, c, ctx.now_ms);
+    out += '\n';
+  });
+  ctx.reply->Verbatim(out);
+}
+
+void ClientInfo(CommandContext& ctx) {
+  ctx.reply->Verbatim(DescribeClient(*ctx.server, *ctx.client, ctx.now_ms) + "\n");
+}
+
+void ClientKill(CommandContext& ctx) {
+  // Old form: CLIENT KILL addr:port -> OK or an error.
+  if (ctx.argc() == 3) {
+    std::string_view addr = ctx.arg(2);
+    ClientState* victim = nullptr;
+    ctx.server->clients().ForEach([&](ClientState& c) {
+      if (c.addr == addr) victim = &c;
+    });
+    if (victim == nullptr) {
+      ctx.reply->Error("ERR No such client");
+      return;
+    }
+    ctx.server->clients().ForEach([&](ClientState& c) {
+      if (&c == victim) {
+        c.kill_requested = true;
+        if (&c == ctx.client) {
+          c.close_after_reply = true;
+        } else if (c.request_close) {
+          c.request_close();
+        }
+      }
+    });
+    ctx.reply->Ok();
+    return;
+  }
+  int64_t id = 0;
+  std::string addr, laddr;
+  bool skipme = true, type_normal = true;
+  if ((ctx.argc() - 2) % 2 != 0) {
+    ctx.reply->Error(errors::kSyntax);
+    return;
+  }
+  for (size_t i = 2; i + 1 < ctx.argc(); i += 2) {
+    std::string_view k = ctx.arg(i), v = ctx.arg(i + 1);
+    if (EqualsIgnoreCase(k, "ID")) {
+      if (!ParseInt64(v, &id) || id <= 0) {
+        ctx.reply->Error("ERR client-id should be greater than 0");
+        return;
+      }
+    } else if (EqualsIgnoreCase(k, "ADDR")) {
+      addr = std::string(v);
+    } else if (EqualsIgnoreCase(k, "LADDR")) {
+      laddr = std::string(v);
+    } else if (EqualsIgnoreCase(k, "SKIPME")) {
+      if (EqualsIgnoreCase(v, "yes")) {
+        skipme = true;
+      } else if (EqualsIgnoreCase(v, "no")) {
+        skipme = false;
+      } else {
+        ctx.reply->Error(errors::kSyntax);
+        return;
+      }
+    } else if (EqualsIgnoreCase(k, "TYPE")) {
+      if (EqualsIgnoreCase(v, "normal")) {
+        type_normal = true;
+      } else if (EqualsIgnoreCase(v, "master") || EqualsIgnoreCase(v, "replica") ||
+                 EqualsIgnoreCase(v, "slave") || EqualsIgnoreCase(v, "pubsub")) {
+        type_normal = false;
+      } else {
+        ctx.reply->Error("ERR Unknown client type '" + std::string(v) + "'");
+        return;
+      }
+    } else if (EqualsIgnoreCase(k, "USER")) {
+      if (v != "default") {
+        ctx.reply->Error("ERR No such user '" + std::string(v) + "'");
+        return;
+      }
+    } else {
+      ctx.reply->Error(errors::kSyntax);
+      return;
+    }
+  }
+  int64_t killed = 0;
+  if (type_normal) {
+    ctx.server->clients().ForEach([&](ClientState& c) {
+      if (id && c.id != static_cast<uint64_t>(id)) return;
+      if (!addr.empty() && c.addr != addr) return;
+      if (!laddr.empty() && c.laddr != laddr) return;
+      if (skipme && &c == ctx.client) return;
+      c.kill_requested = true;
+      if (&c == ctx.client) {
+        c.close_after_reply = true;
+      } else if (c.request_close) {
+        c.request_close();
+      }
+      ++killed;
+    });
+  }
+  ctx.reply->Integer(killed);
+}
+
+// ---- COMMAND -------------------------------------------------------------------
+
+std::vector<std::string> FlagNames(uint32_t f) {
+  std::vector<std::string> v;
+  if (f & kWrite) v.push_back("write");
+  if (f & kReadOnly) v.push_back("readonly");
+  if (f & kDenyOom) v.push_back("denyoom");
+  if (f & kAdmin) v.push_back("admin");
+  if (f & kNoAuth) v.push_back("no_auth");
+  if (f & kNoMulti) v.push_back("no_multi");
+  if (f & kFast) v.push_back("fast");
+  if (f & kLoading) v.push_back("loading");
+  if (f & kStale) v.push_back("stale");
+  return v;
+}
+
+void ReplyCommandInfo(ReplyBuilder& r, const CommandSpec& s) {
+  r.ArrayHeader(10);
+  r.Bulk(s.name);
+  r.Integer(s.arity);
+  auto flags = FlagNames(s.flags);
+  r.SetHeader(flags.size());
+  for (auto& f : flags) r.SimpleString(f);
+  r.Integer(s.first_key);
+  r.Integer(s.last_key);
+  r.Integer(s.key_step);
+  r.SetHeader(1);
+  r.SimpleString(std::string("@") + s.group);
+  r.SetHeader(0);  // tips
+  if (s.first_key > 0) {
+    // One key spec in Redis 7's form: begin_search index, find_keys range.
+    r.ArrayHeader(1);
+    r.MapHeader(3);
+    r.Bulk("flags");
+    r.SetHeader(1);
+    r.SimpleString((s.flags & kWrite) ? "RW" : "RO");
+    r.Bulk("begin_search");
+    r.MapHeader(2);
+    r.Bulk("type");
+    r.Bulk("index");
+    r.Bulk("spec");
+    r.MapHeader(1);
+    r.Bulk("index");
+    r.Integer(s.first_key);
+    r.Bulk("find_keys");
+    r.MapHeader(2);
+    r.Bulk("type");
+    r.Bulk("range");
+    r.Bulk("spec");
+    r.MapHeader(3);
+    r.Bulk("lastkey");
+    r.Integer(s.last_key < 0 ? s.last_key : s.last_key - s.first_key);
+    r.Bulk("keystep");
+    r.Integer(s.key_step);
+    r.Bulk("limit");
+    r.Integer(0);
+  } else {
+    r.ArrayHeader(0);
+  }
+  r.ArrayHeader(s.subcommands.size());
+  for (auto& sub : s.subcommands) ReplyCommandInfo(r, sub);
+}
+
+void CommandAll(CommandContext& ctx) {
+  if (ctx.argc() > 1) {
+    // Reached only through the container with an unknown subcommand.
+    ctx.reply->Error(errors::kSyntax);
+    return;
+  }
+  auto& all = ctx.server->commands().all();
+  ctx.reply->ArrayHeader(all.size());
+  for (auto& s : all) ReplyCommandInfo(*ctx.reply, *s);
+}
+
+void CommandCount(CommandContext& ctx) {
+  ctx.reply->Integer(static_cast<int64_t>(ctx.server->commands().all().size()));
+}
+
+void CommandInfo(CommandContext& ctx) {
+  auto& table = ctx.server->commands();
+  if (ctx.argc() == 2) {
+    auto& all = table.all();
+    ctx.reply->ArrayHeader(all.size());
+    for (auto& s : all) ReplyCommandInfo(*ctx.reply, *s);
+    return;
+  }
+  ctx.reply->ArrayHeader(ctx.argc() - 2);
+  for (size_t i = 2; i < ctx.argc(); ++i) {
+    const CommandSpec* s = table.Find(ctx.arg(i));
+    if (s == nullptr) {
+      ctx.reply->NullArray();
+    } else {
+      ReplyCommandInfo(*ctx.reply, *s);
+    }
+  }
+}
+
+void ReplyDoc(ReplyBuilder& r, const CommandSpec& s) {
+  r.MapHeader(s.subcommands.empty() ? 4 : 5);
+  r.Bulk("summary");
+  r.Bulk(s.summary);
+  r.Bulk("since");
+  r.Bulk("1.0.0");
+  r.Bulk("group");
+  r.Bulk(s.group);
+  r.Bulk("complexity");
+  r.Bulk((s.flags & kFast) ? "O(1)" : "O(N)");
+  if (!s.subcommands.empty()) {
+    r.Bulk("subcommands");
+    r.MapHeader(s.subcommands.size());
+    for (auto& sub : s.subcommands) {
+      r.Bulk(sub.name);
+      ReplyDoc(r, sub);
+    }
+  }
+}
+
+void CommandDocs(CommandContext& ctx) {
+  auto& table = ctx.server->commands();
+  std::vector<const CommandSpec*> specs;
+  if (ctx.argc() == 2) {
+    for (auto& s : table.all()) specs.push_back(s.get());
+  } else {
+    for (size_t i = 2; i < ctx.argc(); ++i) {
+      if (const CommandSpec* s = table.Find(ctx.arg(i))) specs.push_back(s);
+    }
+  }
+  ctx.reply->MapHeader(specs.size());
+  for (auto* s : specs) {
+    ctx.reply->Bulk(s->name);
+    ReplyDoc(*ctx.reply, *s);
+  }
+}
+
+void CommandList(CommandContext& ctx) {
+  std::string_view pattern;
+  if (ctx.argc() == 5 && EqualsIgnoreCase(ctx.arg(2), "FILTERBY") &&
+      EqualsIgnoreCase(ctx.arg(3), "PATTERN")) {
+    pattern = ctx.arg(4);
+  } else if (ctx.argc() != 2) {
+    ctx.reply->Error(errors::kSyntax);
+    return;
+  }
+  std::vector<std::string_view> names;
+  for (auto& s : ctx.server->commands().all()) {
+    if (pattern.empty() || GlobMatch(pattern, s->name, true)) names.push_back(s->name);
+  }
+  ctx.reply->ArrayHeader(names.size());
+  for (auto n : names) ctx.reply->Bulk(n);
+}
+
+// ---- CONFIG ----------------------------------------------------------------
+
+void ConfigGet(CommandContext& ctx) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::set<std::string> seen;
+  for (size_t i = 2; i < ctx.argc(); ++i) {
+    for (auto& kv : ctx.server->config().Match(ctx.arg(i))) {
+      if (seen.insert(kv.first).second) out.push_back(kv);
+    }
+  }
+  ctx.reply->MapHeader(out.size());
+  for (auto& [k, v] : out) {
+    ctx.reply->Bulk(k);
+    if (k == "io-threads") {
+      ctx.reply->Bulk(std::to_string(ctx.server->io_threads()));
+    } else {
+      ctx.reply->Bulk(v);
+    }
+  }
+}
+
+void ConfigSet(CommandContext& ctx) {
+  if (ctx.argc() % 2 != 0) {
+    ctx.reply->Error(WrongArity("config|set"));
+    return;
+  }
+  Config& cfg = ctx.server->config();
+  // Validate every pair first so a bad one changes nothing (Redis 7).
+  std::vector<std::pair<std::string, std::string>> old;
+  for (size_t i = 2; i < ctx.argc(); i += 2) {
+    std::string name(ctx.arg(i));
+    auto matches = cfg.Match(name);
+    std::string current = matches.size() == 1 ? matches[0].second : "";
+    Status s = cfg.Set(name, ctx.arg(i + 1), true);
+    if (!s.ok()) {
+      for (auto it = old.rbegin(); it != old.rend(); ++it) {
+        (void)cfg.Set(it->first, it->second, true);
+      }
+      if (s.code() == Status::Code::kNotFound) {
+        ctx.reply->Error("ERR Unknown option or number of arguments for CONFIG "
+                         "SET - '" + name + "'");
+      } else {
+        ctx.reply->Error("ERR CONFIG SET failed (possibly related to argument '" +
+                         name + "') - " + s.message());
+      }
+      return;
+    }
+    old.emplace_back(name, current);
+  }
+  ctx.reply->Ok();
+}
+
+void ConfigResetStat(CommandContext& ctx) {
+  ctx.server->stats().Reset();
+  ctx.reply->Ok();
+}
+
+// ---- misc -------------------------------------------------------------------
+
+void Time(CommandContext& ctx) {
+  int64_t us = NowUs();
+  ctx.reply->ArrayHeader(2);
+  ctx.reply->Bulk(std::to_string(us / 1000000));
+  ctx.reply->Bulk(std::to_string(us % 1000000));
+}
+
+void DebugSleep(CommandContext& ctx) {
+  int64_t mode = ctx.server->config().Int(Cfg::kEnableDebugCommand);  // no/yes/local
+  bool local = ctx.client->addr.rfind("127.", 0) == 0 ||
+               ctx.client->addr.rfind("[::1]", 0) == 0 ||
+               ctx.client->addr.rfind("::1", 0) == 0;
+  if (mode == 0 || (mode == 2 && !local)) {
+    ctx.reply->Error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set "
+        "to \"local\", you can run it from a local connection, otherwise you need "
+        "to set this option in the configuration file, and then restart the "
+        "server.");
+    return;
+  }
+  long double secs;
+  if (!ParseLongDouble(ctx.arg(2), &secs) || secs < 0 || secs > 3600) {
+    ctx.reply->Error(errors::kNotFloat);
+    return;
+  }
+  std::this_thread::sleep_for(
+      std::chrono::microseconds(static_cast<int64_t>(secs * 1e6L)));
+  ctx.reply->Ok();
+}
+
+void Shutdown(CommandContext& ctx) {
+  for (size_t i = 1; i < ctx.argc(); ++i) {
+    std::string_view a = ctx.arg(i);
+    if (!EqualsIgnoreCase(a, "NOSAVE") && !EqualsIgnoreCase(a, "SAVE") &&
+        !EqualsIgnoreCase(a, "NOW") && !EqualsIgnoreCase(a, "FORCE")) {
+      ctx.reply->Error(errors::kSyntax);
+      return;
+    }
+  }
+  // No reply on success: the server goes away, as Redis's does.
+  ctx.client->close_after_reply = true;
+  if (ctx.server->shutdown) ctx.server->shutdown();
+}
+
+}  // namespace
+
+void RegisterServerFamily(CommandTable* t) {
+  const uint32_t adm = kAdmin | kNoMulti | kLoading | kStale;
+  const uint32_t any = kLoading | kStale;
+  t->Add({"info", -1, any, 0, 0, 0, Info, "server", "Server information"});
+  t->Add({"time", 1, any | kFast, 0, 0, 0, Time, "server", "Server time"});
+  t->Add({"shutdown", -1, adm, 0, 0, 0, Shutdown, "server", "Stop the server"});
+  t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands",
+          {{"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"}}});
+  t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection",
+          "Client connection commands",
+          {
+              {"id", 2, any | kFast, 0, 0, 0, ClientId, "connection", "Client id"},
+              {"setname", 3, any | kFast, 0, 0, 0, ClientSetName, "connection",
+               "Set the connection name"},
+              {"getname", 2, any | kFast, 0, 0, 0, ClientGetName, "connection",
+               "Get the connection name"},
+              {"setinfo", 4, any | kFast, 0, 0, 0, ClientSetInfo, "connection",
+               "Set client library info"},
+              {"list", -2, adm, 0, 0, 0, ClientList, "connection", "List clients"},
+              {"info", 2, any, 0, 0, 0, ClientInfo, "connection",
+               "This connection's info"},
+              {"kill", -3, adm, 0, 0, 0, ClientKill, "connection", "Kill clients"},
+          }});
+  t->Add({"command", -1, any, 0, 0, 0, CommandAll, "server", "Command details",
+          {
+              {"count", 2, any, 0, 0, 0, CommandCount, "server", "Command count"},
+              {"info", -2, any, 0, 0, 0, CommandInfo, "server", "Command info"},
+              {"docs", -2, any, 0, 0, 0, CommandDocs, "server", "Command docs"},
+              {"list", -2, any, 0, 0, 0, CommandList, "server", "Command names"},
+          }});
+  t->Add({"config", -2, adm, 0, 0, 0, nullptr, "server", "Configuration",
+          {
+              {"get", -3, adm, 0, 0, 0, ConfigGet, "server", "Read directives"},
+              {"set", -4, adm, 0, 0, 0, ConfigSet, "server", "Change directives"},
+              {"resetstat", 2, adm, 0, 0, 0, ConfigResetStat, "server",
+               "Reset counters"},
+          }});
+}
+
+}  // namespace edgekv

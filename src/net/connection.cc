@@ -1,0 +1,236 @@
+#include "connection.h"
+
+#include "../commands/server_context.h"
+#include "edgekv/log.h"
+
+namespace edgekv {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+std::string Endpoint(const asio::ip::tcp::endpoint& ep) {
+  auto a = ep.address();
+  if (a.is_v6()) {
+    auto v6 = a.to_v6();
+    if (v6.is_v4_mapped()) {
+      return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string() + ":" +
+             std::to_string(ep.port());
+    }
+    return a.to_string() + ":" + std::to_string(ep.port());
+  }
+  return a.to_string() + ":" + std::to_string(ep.port());
+}
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket, ServerContext* server,
+                       Dispatcher* dispatcher, ConnectionSet* set)
+    : socket_(std::move(socket)),
+      server_(server),
+      dispatcher_(dispatcher),
+      set_(set),
+      in_(kInitialReadBuffer) {}
+
+Connection::~Connection() {
+  set_->Remove(this);
+  server_->clients().Remove(&client_);
+  Dispatcher::ClearTransaction(*server_, client_);
+}
+
+void Connection::Start() {
+  error_code ec;
+  client_.id = server_->NextClientId();
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) client_.addr = Endpoint(remote);
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) client_.laddr = Endpoint(local);
+  client_.fd = socket_.native_handle();
+  client_.created_ms = NowMs();
+  client_.last_interaction_ms = client_.created_ms;
+  client_.authenticated = server_->config().String(Cfg::kRequirepass).empty();
+  std::weak_ptr<Connection> weak = shared_from_this();
+  auto executor = socket_.get_executor();
+  client_.request_close = [weak, executor] {
+    asio::post(executor, [weak] {
+      if (auto self = weak.lock()) self->Close();
+    });
+  };
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (server_->config().Int(Cfg::kTcpKeepalive) > 0) {
+    socket_.set_option(asio::socket_base::keep_alive(true), ec);
+  }
+  set_->Add(this);
+  server_->clients().Add(&client_);
+  server_->stats().connections_received.fetch_add(1, std::memory_order_relaxed);
+  DoRead();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  set_->Remove(this);
+}
+
+void Connection::DoRead() {
+  if (read_in_flight_ || closed_ || closing_) return;
+  if (in_end_ == in_.size()) {
+    if (in_begin_ > 0) {
+      std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+      in_end_ -= in_begin_;
+      in_begin_ = 0;
+    } else {
+      in_.resize(in_.size() * 2);
+    }
+  }
+  read_in_flight_ = true;
+  socket_.async_read_some(
+      asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+      [self = shared_from_this()](const error_code& ec, size_t n) {
+        self->OnRead(ec, n);
+      });
+}
+
+void Connection::OnRead(const error_code& ec, size_t n) {
+  read_in_flight_ = false;
+  if (ec || closed_) {
+    Close();
+    return;
+  }
+  in_end_ += n;
+  server_->stats().net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+  client_.last_interaction_ms.store(NowMs(), std::memory_order_relaxed);
+  ProcessInput();
+  if (closed_) return;
+  MaybeWrite();
+  if (out_.size() + writing_.size() < kBackpressureBytes) DoRead();
+}
+
+void Connection::ProcessInput() {
+  ReplyBuilder rb(&out_);
+  rb.set_resp(client_.resp.load(std::memory_order_relaxed));
+  parser_.set_authenticated(client_.authenticated);
+  parser_.set_max_bulk_len(server_->config().Int(Cfg::kProtoMaxBulkLen));
+  while (!closing_ && in_begin_ < in_end_ && out_.size() < kBackpressureBytes) {
+    auto r = parser_.Parse(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
+    if (r == RespParser::Result::kIncomplete) break;
+    if (r == RespParser::Result::kError) {
+      rb.Error(parser_.error());
+      Log(LogLevel::kVerbose, "Protocol error ({}) from client: id={} addr={}",
+          parser_.error(), client_.id, client_.addr);
+      closing_ = true;
+      break;
+    }
+    if (r == RespParser::Result::kCommand) {
+      dispatcher_->Execute(client_, parser_.args(), rb);
+      rb.set_resp(client_.resp.load(std::memory_order_relaxed));
+      parser_.set_authenticated(client_.authenticated);
+      if (client_.close_after_reply) closing_ = true;
+    }
+    in_begin_ += parser_.consumed();
+  }
+  if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+  size_t buffered = in_end_ - in_begin_;
+  client_.query_buffer_bytes.store(buffered, std::memory_order_relaxed);
+  if (static_cast<int64_t>(buffered) >
+      server_->config().Int(Cfg::kClientQueryBufferLimit)) {
+    Log(LogLevel::kWarning,
+        "Closing client that reached max query buffer length: id={} addr={} "
+        "qbuf={}",
+        client_.id, client_.addr, buffered);
+    server_->stats().client_query_buffer_limit_disconnections.fetch_add(1);
+    Close();
+    return;
+  }
+  // Do not keep a huge buffer after a huge request has gone.
+  if (buffered == 0 && in_.size() > 4 * kInitialReadBuffer) {
+    std::vector<char>(kInitialReadBuffer).swap(in_);
+  }
+  client_.output_buffer_bytes.store(out_.size() + writing_.size(),
+                                    std::memory_order_relaxed);
+  if (!CheckOutputLimits(NowMs())) Close();
+}
+
+bool Connection::CheckOutputLimits(int64_t now_ms) {
+  OutputLimit lim = server_->config().NormalOutputLimit();
+  int64_t total = static_cast<int64_t>(out_.size() + writing_.size());
+  bool over = false;
+  if (lim.hard_bytes > 0 && total > lim.hard_bytes) over = true;
+  if (lim.soft_bytes > 0 && total > lim.soft_bytes) {
+    if (soft_limit_since_ms_ == 0) {
+      soft_limit_since_ms_ = now_ms;
+    } else if (now_ms - soft_limit_since_ms_ > lim.soft_seconds * 1000) {
+      over = true;
+    }
+  } else {
+    soft_limit_since_ms_ = 0;
+  }
+  if (over) {
+    Log(LogLevel::kWarning,
+        "Client id={} addr={} scheduled to be closed ASAP for overcoming of "
+        "output buffer limits.",
+        client_.id, client_.addr);
+    server_->stats().client_output_limit_disconnections.fetch_add(1);
+  }
+  return !over;
+}
+
+void Connection::MaybeWrite() {
+  if (closed_ || write_in_flight_) return;
+  if (out_.empty()) {
+    if (closing_) Close();
+    return;
+  }
+  writing_.swap(out_);
+  out_.clear();
+  write_in_flight_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](const error_code& ec, size_t n) {
+                      self->OnWrite(ec, n);
+                    });
+}
+
+void Connection::OnWrite(const error_code& ec, size_t n) {
+  write_in_flight_ = false;
+  if (ec || closed_) {
+    Close();
+    return;
+  }
+  server_->stats().net_output_bytes.fetch_add(n, std::memory_order_relaxed);
+  writing_.clear();
+  if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
+  if (!out_.empty()) {
+    MaybeWrite();
+    return;
+  }
+  if (closing_) {
+    Close();
+    return;
+  }
+  // Output drained: run what backpressure left in the input, then read on.
+  ProcessInput();
+  if (closed_) return;
+  MaybeWrite();
+  if (out_.size() + writing_.size() < kBackpressureBytes) DoRead();
+}
+
+void Connection::Cron(int64_t now_ms) {
+  if (closed_) return;
+  if (client_.kill_requested.load()) {
+    Close();
+    return;
+  }
+  int64_t timeout = server_->config().Int(Cfg::kTimeout);
+  if (timeout > 0 &&
+      now_ms - client_.last_interaction_ms.load(std::memory_order_relaxed) >
+          timeout * 1000) {
+    Log(LogLevel::kVerbose, "Closing idle client id={}", client_.id);
+    Close();
+    return;
+  }
+  if ((write_in_flight_ || !out_.empty()) && !CheckOutputLimits(now_ms)) Close();
+}
+
+}  // namespace edgekv

@@ -1,0 +1,86 @@
+// One client connection: reads requests, runs them through the dispatcher,
+// writes replies. All of its handlers run on its io_context's thread.
+//
+// Flow control: every complete request in a read is executed and the replies
+// leave in one write. While the unsent output exceeds kBackpressureBytes the
+// connection stops executing and reading, so a client that does not read its
+// replies stalls only itself and its memory stays bounded.
+#pragma once
+
+#include <utility>  // boost 1.74 asio needs std::exchange declared first
+#include <boost/asio.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../commands/client_state.h"
+#include "../commands/dispatcher.h"
+#include "edgekv/resp_parser.h"
+
+namespace edgekv {
+
+class ConnectionSet;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  static constexpr size_t kBackpressureBytes = 256 * 1024;
+  static constexpr size_t kInitialReadBuffer = 16 * 1024;
+
+  Connection(boost::asio::ip::tcp::socket socket, ServerContext* server,
+             Dispatcher* dispatcher, ConnectionSet* set);
+  ~Connection();
+
+  void Start();
+  void Close();
+  // Called by the per-thread cron: idle timeout and soft output limits.
+  void Cron(int64_t now_ms);
+  ClientState& client() { return client_; }
+
+ private:
+  void DoRead();
+  void OnRead(const boost::system::error_code& ec, size_t n);
+  void ProcessInput();
+  void MaybeWrite();
+  void OnWrite(const boost::system::error_code& ec, size_t n);
+  bool CheckOutputLimits(int64_t now_ms);
+
+  boost::asio::ip::tcp::socket socket_;
+  ServerContext* server_;
+  Dispatcher* dispatcher_;
+  ConnectionSet* set_;
+  ClientState client_;
+  RespParser parser_;
+
+  std::vector<char> in_;
+  size_t in_begin_ = 0;
+  size_t in_end_ = 0;
+
+  std::string out_;      // replies not yet handed to the socket
+  std::string writing_;  // replies being written
+  bool write_in_flight_ = false;
+  bool read_in_flight_ = false;
+  bool closing_ = false;     // close once the output is flushed
+  bool closed_ = false;
+  int64_t soft_limit_since_ms_ = 0;
+};
+
+// The connections of one I/O thread (touched only on that thread).
+class ConnectionSet {
+ public:
+  void Add(Connection* c) { conns_.push_back(c); }
+  void Remove(Connection* c) {
+    for (auto& p : conns_) {
+      if (p == c) {
+        p = conns_.back();
+        conns_.pop_back();
+        return;
+      }
+    }
+  }
+  std::vector<Connection*>& all() { return conns_; }
+
+ private:
+  std::vector<Connection*> conns_;
+};
+
+}  // namespace edgekv

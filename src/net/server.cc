@@ -1,0 +1,185 @@
+#include "server.h"
+
+#include <utility>  // boost 1.74 asio needs std::exchange declared first
+#include <boost/asio.hpp>
+#include <sstream>
+#include <thread>
+
+#include "../commands/server_context.h"
+#include "connection.h"
+#include "edgekv/log.h"
+#include "protected_mode.h"
+
+namespace edgekv {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+struct NetServer::Impl {
+  Impl(ServerContext* c, Dispatcher* d, int n) : ctx(c), dispatcher(d) {
+    for (int i = 0; i < n; ++i) {
+      sets.push_back(std::make_unique<ConnectionSet>());
+      ios.push_back(std::make_unique<asio::io_context>(1));
+    }
+    for (auto& io : ios) {
+      guards.push_back(asio::make_work_guard(*io));
+      crons.push_back(std::make_unique<asio::steady_timer>(*io));
+    }
+    signals = std::make_unique<asio::signal_set>(*ios[0], SIGINT, SIGTERM);
+  }
+
+  void Accept(tcp::acceptor* acceptor);
+  void OnAccepted(size_t idx, tcp::socket socket);
+  void ScheduleCron(size_t idx);
+
+  ServerContext* ctx;
+  Dispatcher* dispatcher;
+  // Declared before the io_contexts: connections still queued in a context
+  // refer to their set when the context destroys them.
+  std::vector<std::unique_ptr<ConnectionSet>> sets;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::unique_ptr<asio::steady_timer>> crons;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::unique_ptr<asio::signal_set> signals;
+  size_t next = 0;
+  int port = 0;
+  std::atomic<bool> stopping{false};
+};
+
+void NetServer::Impl::Accept(tcp::acceptor* acceptor) {
+  size_t idx = next++ % ios.size();
+  acceptor->async_accept(*ios[idx], [this, acceptor, idx](const error_code& ec,
+                                                          tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopping) return;
+    if (!ec) {
+      asio::post(*ios[idx], [this, idx, s = std::move(socket)]() mutable {
+        OnAccepted(idx, std::move(s));
+      });
+    } else {
+      Log(LogLevel::kWarning, "Accepting client connection: {}", ec.message());
+    }
+    Accept(acceptor);
+  });
+}
+
+void NetServer::Impl::OnAccepted(size_t idx, tcp::socket socket) {
+  Config& cfg = ctx->config();
+  error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  std::string reject;
+  if (!ec && ProtectedModeDenies(cfg.Bool(Cfg::kProtectedMode),
+                                 !cfg.String(Cfg::kRequirepass).empty(),
+                                 remote.address().is_loopback() ||
+                                     (remote.address().is_v6() &&
+                                      remote.address().to_v6().is_v4_mapped() &&
+                                      asio::ip::make_address_v4(
+                                          asio::ip::v4_mapped, remote.address().to_v6())
+                                          .is_loopback()))) {
+    reject = std::string(kProtectedModeError);
+  } else if (static_cast<int64_t>(ctx->clients().size()) >=
+             cfg.Int(Cfg::kMaxclients)) {
+    reject = "-ERR max number of clients reached\r\n";
+    ctx->stats().rejected_connections.fetch_add(1);
+  }
+  if (!reject.empty()) {
+    // Best effort, as Redis does: one non-blocking write, then close.
+    socket.non_blocking(true, ec);
+    asio::write(socket, asio::buffer(reject), ec);
+    socket.close(ec);
+    return;
+  }
+  auto conn = std::make_shared<Connection>(std::move(socket), ctx, dispatcher,
+                                           sets[idx].get());
+  conn->Start();
+}
+
+void NetServer::Impl::ScheduleCron(size_t idx) {
+  int64_t hz = std::max<int64_t>(1, ctx->config().Int(Cfg::kHz));
+  crons[idx]->expires_after(std::chrono::milliseconds(1000 / hz));
+  crons[idx]->async_wait([this, idx](const error_code& ec) {
+    if (ec || stopping) return;
+    int64_t now = NowMs();
+    // Cron may close connections, which removes them from the set.
+    std::vector<Connection*> snapshot = sets[idx]->all();
+    for (Connection* c : snapshot) c->Cron(now);
+    ScheduleCron(idx);
+  });
+}
+
+NetServer::NetServer(ServerContext* ctx, Dispatcher* dispatcher, int io_threads)
+    : impl_(std::make_unique<Impl>(ctx, dispatcher, std::max(1, io_threads))) {}
+
+NetServer::~NetServer() = default;
+
+Status NetServer::Listen() {
+  Config& cfg = impl_->ctx->config();
+  int port = static_cast<int>(cfg.Int(Cfg::kPort));
+  std::istringstream words(cfg.String(Cfg::kBind));
+  std::string addr;
+  int bound_port = port;
+  while (words >> addr) {
+    bool optional = false;
+    if (!addr.empty() && addr[0] == '-') {
+      optional = true;
+      addr = addr.substr(1);
+    }
+    if (addr == "*") addr = "0.0.0.0";
+    if (addr == "::*") addr = "::";
+    error_code ec;
+    auto ip = asio::ip::make_address(addr, ec);
+    if (ec) return Status::InvalidArgument("bind: invalid address '" + addr + "'");
+    auto acceptor = std::make_unique<tcp::acceptor>(*impl_->ios[0]);
+    tcp::endpoint ep(ip, static_cast<unsigned short>(bound_port));
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) {
+      acceptor->listen(static_cast<int>(cfg.Int(Cfg::kTcpBacklog)), ec);
+    }
+    if (ec) {
+      if (optional) continue;
+      return Status::IOError("Could not create server TCP listening socket " + addr +
+                             ":" + std::to_string(bound_port) + ": " + ec.message());
+    }
+    bound_port = acceptor->local_endpoint().port();
+    impl_->acceptors.push_back(std::move(acceptor));
+  }
+  if (impl_->acceptors.empty()) return Status::IOError("no address to listen on");
+  impl_->port = bound_port;
+  impl_->ctx->set_tcp_port(bound_port);
+  return Status::Ok();
+}
+
+int NetServer::port() const { return impl_->port; }
+
+void NetServer::Run() {
+  impl_->signals->async_wait([this](const error_code& ec, int sig) {
+    if (ec) return;
+    Log(LogLevel::kWarning, "Received {} scheduling shutdown...",
+        sig == SIGINT ? "SIGINT" : "SIGTERM");
+    Stop();
+  });
+  for (auto& a : impl_->acceptors) impl_->Accept(a.get());
+  for (size_t i = 0; i < impl_->ios.size(); ++i) impl_->ScheduleCron(i);
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl_->ios.size(); ++i) {
+    threads.emplace_back([this, i] { impl_->ios[i]->run(); });
+  }
+  impl_->ios[0]->run();
+  for (auto& t : threads) t.join();
+}
+
+void NetServer::Stop() {
+  if (impl_->stopping.exchange(true)) return;
+  asio::post(*impl_->ios[0], [this] {
+    error_code ec;
+    for (auto& a : impl_->acceptors) a->close(ec);
+    impl_->signals->cancel(ec);
+    for (auto& io : impl_->ios) io->stop();
+  });
+}
+
+}  // namespace edgekv

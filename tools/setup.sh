@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what edgekv needs to build and test on Debian 12, only if missing.
+# Usage: tools/setup.sh [--test]   (--test adds the test clients and redis-server)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libleveldb-dev libfmt-dev
+            libxxhash-dev)
+test_pkgs=(libgtest-dev libgmock-dev libhiredis-dev redis-server redis-tools
+           python3 python3-redis python3-pytest nodejs npm)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node.js may come from elsewhere than Debian (the image ships node 20 + npm).
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  tmp=(); for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  # The Node.js client libraries the integration tests use (ioredis, redis).
+  (cd tests/integration/node && { [[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error; })
+fi
