@@ -19,6 +19,7 @@
 #include "edgekv/log.h"
 #include "edgekv/store.h"
 #include "net/server.h"
+#include "storage/engine.h"
 
 namespace {
 
@@ -32,13 +33,15 @@ void Usage() {
                "       edgekv-server --port 7777 --dir ./data\n");
 }
 
-// Reaps expired keys in the background, like Redis's active expire cycle:
-// `hz` times a second, with at most a quarter of each period's time.
-class ExpiryCron {
+// Background upkeep, `hz` times a second: active expiry (at most a quarter of
+// each period, like Redis's), expiry of keys that are only on disk, moving
+// entries out of memory above maxmemory, dropping old tombstones, deleting
+// flushed namespaces and stale SCAN cursors.
+class Maintenance {
  public:
-  ExpiryCron(edgekv::Store* store, edgekv::Config* config)
-      : store_(store), config_(config), thread_([this] { Loop(); }) {}
-  ~ExpiryCron() {
+  Maintenance(edgekv::Store* store, edgekv::Config* config, edgekv::ServerContext* ctx)
+      : store_(store), config_(config), ctx_(ctx), thread_([this] { Loop(); }) {}
+  ~Maintenance() {
     {
       std::lock_guard<std::mutex> l(mu_);
       stop_ = true;
@@ -49,12 +52,30 @@ class ExpiryCron {
 
  private:
   void Loop() {
+    using namespace edgekv;
+    int64_t last_cursor_gc = 0;
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {
-      int64_t hz = std::max<int64_t>(1, config_->Int(edgekv::Cfg::kHz));
+      int64_t hz = std::max<int64_t>(1, config_->Int(Cfg::kHz));
       int64_t period_us = 1000000 / hz;
       l.unlock();
-      store_->ActiveExpireCycle(edgekv::NowMs(), period_us / 4);
+      if (!ctx_->loading.load()) {
+        int64_t now = NowMs();
+        store_->ActiveExpireCycle(now, period_us / 4);
+        if (Engine* engine = ctx_->engine()) {
+          store_->DiskExpireCycle(now, 200);
+          int64_t maxmemory = config_->Int(Cfg::kMaxmemory);
+          if (maxmemory > 0 && store_->used_bytes() > maxmemory - maxmemory / 20) {
+            store_->Evict(maxmemory - maxmemory / 10);
+          }
+          store_->CleanTombstones(16);
+          engine->disk().CollectGarbage(2000);
+          if (now - last_cursor_gc > 60000) {
+            engine->disk().ExpireCursors(now, 3600 * 1000);
+            last_cursor_gc = now;
+          }
+        }
+      }
       l.lock();
       cv_.wait_for(l, std::chrono::microseconds(period_us), [this] { return stop_; });
     }
@@ -62,6 +83,7 @@ class ExpiryCron {
 
   edgekv::Store* store_;
   edgekv::Config* config_;
+  edgekv::ServerContext* ctx_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -132,15 +154,63 @@ int main(int argc, char** argv) {
 
   Log(LogLevel::kNotice, "edgekv {} (redis {} compatible) starting, pid={}",
       kEdgekvVersion, kRedisCompatVersion, getpid());
+
+  // Lock the directory and open LevelDB before listening, so that a second
+  // process on the same dir fails at once and touches nothing.
+  EngineOptions eo;
+  eo.dir = ".";
+  eo.databases = so.databases;
+  eo.fsync = static_cast<wal::FsyncPolicy>(config.Int(Cfg::kAppendfsync));
+  eo.wal_repair = config.Bool(Cfg::kWalRepair);
+  eo.segment_bytes = static_cast<uint64_t>(config.Int(Cfg::kWalSegmentSize));
+  std::unique_ptr<Engine> engine;
+  Status opened;
+  ctx.loading = true;
   s = server.Listen();
   if (!s.ok()) {
     Log(LogLevel::kWarning, "{}", s.message());
     return 1;
   }
-  ExpiryCron expiry(&store, &config);
+  // Recovery runs while the server already answers (INFO says loading:1,
+  // data commands get -LOADING).
+  std::thread loader([&] {
+    auto e = Engine::Open(eo, &store);
+    if (!e.ok()) {
+      opened = e.status();
+      Log(LogLevel::kWarning, "Fatal: can't open the data in '{}': {}", dir, opened.message());
+      server.Stop();
+      return;
+    }
+    engine = std::move(e.value());
+    const RecoveryInfo& r = engine->recovery();
+    Log(LogLevel::kNotice,
+        "DB loaded from disk: {} keys in db0, replayed {} WAL batches (seq {}) in {} ms",
+        store.DbSize(0), r.replayed, r.last_seq, r.millis);
+    ctx.set_engine(engine.get());
+    ctx.loading = false;
+  });
+  config.set_on_change([&ctx](Cfg id) {
+    if (id == Cfg::kAppendfsync) {
+      if (Engine* e = ctx.engine()) {
+        e->wal().SetPolicy(static_cast<wal::FsyncPolicy>(ctx.config().Int(Cfg::kAppendfsync)));
+      }
+    } else if (id == Cfg::kLoglevel) {
+      LogSetLevel(static_cast<LogLevel>(ctx.config().Int(Cfg::kLoglevel)));
+    }
+  });
+  auto maintenance = std::make_unique<Maintenance>(&store, &config, &ctx);
   Log(LogLevel::kNotice, "Server initialized, {} I/O threads", io_threads);
   Log(LogLevel::kNotice, "Ready to accept connections tcp on port {}", server.port());
   server.Run();
+  loader.join();
+  if (!opened.ok()) {
+    maintenance.reset();
+    return 1;
+  }
+  Log(LogLevel::kNotice, "Saving the final state before exiting.");
+  maintenance.reset();
+  ctx.set_engine(nullptr);
+  engine.reset();
   Log(LogLevel::kWarning, "edgekv is now ready to exit, bye bye...");
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -45,6 +46,8 @@ enum class Cfg {
   kHz,
   kSave,
   kAppendonly,
+  kWalRepair,
+  kWalSegmentSize,
   kCount  // not a directive
 };
 
@@ -98,6 +101,10 @@ class Config {
 
   std::string config_file() const EXCLUDES(mu_);
 
+  // Called after a directive changed at runtime (CONFIG SET), so that the
+  // parts that cache a value (the WAL's fsync policy, the log level) follow.
+  void set_on_change(std::function<void(Cfg)> fn) { on_change_ = std::move(fn); }
+
  private:
   static const DirectiveSpec* Find(std::string_view name);
   Status SetSpec(const DirectiveSpec& spec, std::string_view value);
@@ -106,6 +113,7 @@ class Config {
   mutable Mutex mu_;
   std::string strings_[static_cast<size_t>(Cfg::kCount)] GUARDED_BY(mu_);
   std::string config_file_ GUARDED_BY(mu_);
+  std::function<void(Cfg)> on_change_;
 };
 
 // "64mb" -> 67108864; plain numbers are bytes. Units as in redis.conf.

@@ -32,33 +32,53 @@ namespace edgekv {
 inline constexpr int64_t kNoExpire = -1;
 
 // One allocation per key: this header, then the key bytes, then the value.
+// A tombstone (deleted, or known absent on disk) has no value; it hides what
+// LevelDB may still hold until the deletion is applied there, and caches
+// "absent" so that a missing key does not cost a disk read each time.
 struct Entry {
   Entry* next;
   int64_t expire_ms;  // absolute unix ms, or kNoExpire
-  uint32_t key_len;
+  // Sequence number of the WAL batch that last changed this entry (high 48
+  // bits; kPendingSeq while its command is running; 0 when loaded from disk)
+  // and a 16-bit LRU clock in seconds.
+  uint64_t seq_lru;
+  uint32_t key_len;  // top bit: tombstone
   uint32_t val_len;
+
+  static constexpr uint32_t kTombstoneBit = 0x80000000u;
+  static constexpr uint64_t kPendingSeq = (uint64_t{1} << 48) - 1;
 
   const char* data() const { return reinterpret_cast<const char*>(this + 1); }
   char* data() { return reinterpret_cast<char*>(this + 1); }
-  std::string_view key() const { return {data(), key_len}; }
-  std::string_view value() const { return {data() + key_len, val_len}; }
+  uint32_t klen() const { return key_len & ~kTombstoneBit; }
+  bool tombstone() const { return key_len & kTombstoneBit; }
+  std::string_view key() const { return {data(), klen()}; }
+  std::string_view value() const { return {data() + klen(), val_len}; }
   bool has_expire() const { return expire_ms != kNoExpire; }
   bool ExpiredAt(int64_t now_ms) const {
     return expire_ms != kNoExpire && expire_ms <= now_ms;
   }
+  uint64_t seq() const { return seq_lru >> 16; }
+  uint16_t lru() const { return static_cast<uint16_t>(seq_lru & 0xffff); }
+  void set_seq(uint64_t s) { seq_lru = (s << 16) | (seq_lru & 0xffff); }
+  void set_lru(uint16_t c) { seq_lru = (seq_lru & ~uint64_t{0xffff}) | c; }
 };
 
-// Receives every change to the table, with the key's stripe locked, in the
-// order the changes happen for that key. The write-ahead log implements it.
+// Receives every change to the table, with the key's stripe locked, before
+// the change is made. The write-ahead log (Journal) implements it. `flags`
+// are wal::kFlag* (created, had expire, has expire).
 class MutationListener {
  public:
   virtual ~MutationListener() = default;
   virtual void OnPut(int db, std::string_view key, std::string_view value,
-                     int64_t expire_ms) = 0;
-  virtual void OnErase(int db, std::string_view key) = 0;
-  virtual void OnExpire(int db, std::string_view key, int64_t expire_ms) = 0;
-  virtual void OnFlush(int db) = 0;  // db == -1: every database
+                     int64_t expire_ms, uint8_t flags) = 0;
+  virtual void OnErase(int db, std::string_view key, uint8_t flags) = 0;
+  virtual void OnFlush(int db, uint32_t new_namespace) = 0;
   virtual void OnSwap(int a, int b) = 0;
+  // Ends the current group of changes (one command, one EXEC, one expiry
+  // round); returns its sequence number, 0 if there was nothing to log. The
+  // stripes of the changed keys must still be held.
+  virtual uint64_t Commit() = 0;
 };
 
 // Set by the store when a WATCHed key changes; owned by the client.
@@ -69,7 +89,7 @@ struct WatchFlag {
 struct StoreOptions {
   int databases = 16;
   // A power of two. More stripes mean less contention and shorter pauses when
-  // one stripe's table grows; each costs ~ (64 + 32 * databases) bytes.
+  // one stripe's table grows; each costs ~ (64 + 48 * databases) bytes.
   size_t stripes = 1024;
   // Replicas keep logically expired keys until the coordinator deletes them.
   bool delete_expired = true;
@@ -79,6 +99,15 @@ struct KeyspaceCounts {
   uint64_t keys = 0;
   uint64_t expires = 0;
 };
+
+struct TierStats {
+  uint64_t hot_reads = 0;    // lookups answered from memory
+  uint64_t cold_reads = 0;   // lookups that read LevelDB and found the key
+  uint64_t disk_misses = 0;  // lookups that read LevelDB and found nothing
+  uint64_t evicted = 0;      // entries moved out of memory (safe on disk)
+};
+
+class DiskTier;
 
 class Store {
  public:
@@ -91,6 +120,16 @@ class Store {
   size_t stripe_count() const { return stripes_.size(); }
   size_t StripeOf(std::string_view key) const;
   void set_listener(MutationListener* l) { listener_ = l; }
+  MutationListener* listener() const { return listener_; }
+
+  // Puts LevelDB under the table (before serving; not thread-safe). From then
+  // on a key missing from memory is read from disk, deletions leave
+  // tombstones, and entries already applied to disk may be evicted.
+  // `current_seq` returns the last WAL sequence assigned and `wait_applied`
+  // blocks until the disk holds that sequence (SCAN/KEYS barrier).
+  void AttachDisk(DiskTier* disk, std::function<uint64_t()> current_seq,
+                  std::function<void(uint64_t)> wait_applied);
+  bool has_disk() const { return disk_ != nullptr; }
 
   // --- Locking ---------------------------------------------------------------
   // Locks the given stripes in ascending order; `stripes` is sorted and
@@ -102,7 +141,8 @@ class Store {
 
   // --- Key operations: the key's stripe must be held -------------------------
   // The live entry for key, or nullptr. An expired entry is never returned
-  // (and is deleted, reported as an erase, when delete_expired is set).
+  // (and is deleted, reported as an erase, when delete_expired is set). A key
+  // not in memory is read from disk and kept in memory.
   Entry* Find(int db, std::string_view key, int64_t now_ms);
   // Inserts or replaces the value and expiry.
   void Put(int db, std::string_view key, std::string_view value,
@@ -112,33 +152,49 @@ class Store {
   // Changes the expiry of an existing live key.
   bool SetExpire(int db, std::string_view key, int64_t expire_ms,
                  int64_t now_ms);
+  // Records the WAL sequence of a committed change (Journal).
+  void SetEntrySeq(int db, std::string_view key, uint64_t seq);
   void Watch(int db, std::string_view key, WatchFlag* flag);
   void Unwatch(int db, std::string_view key, WatchFlag* flag);
 
   // --- Whole-database operations ---------------------------------------------
+  // Flush and swap need every stripe: callers pass all_locked = true after
+  // LockAll() (the dispatcher does this for them), or false to let the store
+  // lock everything itself.
   void FlushDb(int db, bool all_locked);
   void FlushAll(bool all_locked);
   void SwapDb(int a, int b, bool all_locked);
   uint64_t DbSize(int db) const;  // lock-free; counts not-yet-reaped keys
   KeyspaceCounts Counts(int db) const;
   // Visits keys per Redis SCAN rules: returns the next cursor (0 when done);
-  // every key present for the whole scan is visited at least once.
+  // every key present for the whole scan is visited at least once, across
+  // evictions and restarts.
   uint64_t Scan(int db, uint64_t cursor, size_t count, int64_t now_ms,
                 bool all_locked,
-                const std::function<void(const Entry&)>& visit);
+                const std::function<void(std::string_view key)>& visit,
+                std::string_view prefix = {});
   void ForEach(int db, int64_t now_ms, bool all_locked,
-               const std::function<void(const Entry&)>& visit);
+               const std::function<void(std::string_view key)>& visit,
+               std::string_view prefix = {});
   std::optional<std::string> RandomKey(int db, int64_t now_ms, bool all_locked);
 
   // One bounded round of active expiry over a slice of the stripes; returns
   // the number of keys reaped. Holds one stripe lock at a time, briefly.
   size_t ActiveExpireCycle(int64_t now_ms, int64_t budget_us);
+  // Reaps expired keys that are only on disk, up to `budget` keys examined.
+  size_t DiskExpireCycle(int64_t now_ms, size_t budget);
+  // Moves least recently used entries already safe on disk out of memory
+  // until used_bytes() <= target or nothing more can go; returns bytes freed.
+  int64_t Evict(int64_t target_bytes);
+  // Drops tombstones already applied to disk and idle for a while.
+  size_t CleanTombstones(size_t max_stripes);
 
   // Bytes held by entries and bucket arrays (an allocator-level estimate).
   int64_t used_bytes() const;
   uint64_t expired_keys() const {
     return expired_keys_.load(std::memory_order_relaxed);
   }
+  TierStats tier_stats() const;
 
  private:
   struct Stripe;
@@ -147,19 +203,46 @@ class Store {
   Stripe& StripeFor(uint64_t hash);
   void TouchWatchers(Stripe& s, int db, std::string_view key);
   void TouchAllWatchers(Stripe& s, int db);
-  void RemoveEntry(Stripe& s, int db, Dict& d, std::string_view key,
-                   uint64_t hash);
+  // The entry for key in memory, loading it from disk when absent (a
+  // tombstone when the disk has nothing). nullptr only without a disk.
+  Entry* Load(Stripe& s, int db, uint64_t hash, std::string_view key);
+  void RemoveEntry(Stripe& s, Dict& d, std::string_view key, uint64_t hash);
+  void ReplaceEntry(Stripe& s, Dict& d, Entry** link, Entry* e);
+  void EraseLoaded(Stripe& s, int db, uint64_t hash, Entry* e);
+  bool Evictable(const Entry* e) const;
+  uint32_t NamespaceOf(int db) const;
+  void DiskBarrier();
   template <typename Fn>
   void WithStripe(size_t i, bool all_locked, Fn&& fn);
+  uint64_t MemoryScan(int db, uint64_t cursor, size_t count, int64_t now_ms,
+                      bool all_locked,
+                      const std::function<void(std::string_view)>& visit);
 
   StoreOptions options_;
   uint64_t seed_;
   int stripe_shift_;
   std::vector<std::unique_ptr<Stripe>> stripes_;
   MutationListener* listener_ = nullptr;
+  DiskTier* disk_ = nullptr;
+  std::function<uint64_t()> current_seq_;
+  std::function<void(uint64_t)> wait_applied_;
+  // Logical namespace of each db on disk; changed only with every stripe
+  // held, so holding any stripe is enough to read it.
+  std::vector<uint32_t> namespaces_;
+  uint32_t next_namespace_ = 0;
+  // Key counts: base per db (from disk at start) plus per-stripe deltas.
+  std::unique_ptr<std::atomic<int64_t>[]> base_keys_;
+  std::unique_ptr<std::atomic<int64_t>[]> base_expires_;
   std::atomic<size_t> expire_cursor_{0};
+  std::atomic<size_t> evict_cursor_{0};
+  std::atomic<size_t> clean_cursor_{0};
   std::atomic<uint64_t> expired_keys_{0};
   std::atomic<int64_t> watchers_{0};
+  std::atomic<uint64_t> hot_reads_{0}, cold_reads_{0}, disk_misses_{0}, evicted_{0};
+  // Disk expiry scan position: db and last key examined.
+  Mutex disk_expire_mu_;
+  int disk_expire_db_ GUARDED_BY(disk_expire_mu_) = 0;
+  std::string disk_expire_key_ GUARDED_BY(disk_expire_mu_);
 };
 
 // Acquires the stripes of a set of keys (or all stripes) for one command and

@@ -35,6 +35,9 @@ struct ClientState {
   WatchFlag watch_flag;
   std::vector<std::pair<int, std::string>> watched;  // (db, key)
   bool close_after_reply = false;
+  // Highest WAL sequence among this client's unsent replies: they leave only
+  // once it is durable (appendfsync).
+  uint64_t wait_seq = 0;
 
   // Read by other threads.
   std::atomic<int> db{0};

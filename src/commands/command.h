@@ -37,7 +37,8 @@ struct CommandContext {
   ClientState* client;
   ServerContext* server;
   int64_t now_ms;
-  bool all_locked;  // inside EXEC: every stripe is held
+  bool all_locked;  // every stripe is held (EXEC, FLUSHDB, SWAPDB)
+  bool in_exec = false;  // inside EXEC: effects are committed once, at the end
 
   std::string_view arg(size_t i) const { return args[i]; }
   size_t argc() const { return args.size(); }

@@ -8,6 +8,7 @@ CommandTable::CommandTable() {
   RegisterKeyFamily(this);
   RegisterTransactionFamily(this);
   RegisterServerFamily(this);
+  RegisterPersistenceFamily(this);
 }
 
 void CommandTable::Add(CommandSpec spec) {

@@ -32,5 +32,6 @@ void RegisterStringFamily(CommandTable* t);
 void RegisterKeyFamily(CommandTable* t);
 void RegisterTransactionFamily(CommandTable* t);
 void RegisterServerFamily(CommandTable* t);
+void RegisterPersistenceFamily(CommandTable* t);
 
 }  // namespace edgekv

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "command_table.h"
+#include "storage/engine.h"
 
 namespace edgekv {
 
@@ -68,19 +69,55 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
 
 void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   ServerContext& server = *ctx.server;
-  if (ctx.all_locked || spec.first_key <= 0) {
+  Store& store = server.store();
+  // The one place every command's changes are committed to the write-ahead
+  // log: after the handler, while the keys' stripes are still held, so the
+  // log's order is the memory's order for every key.
+  auto commit = [&] {
+    MutationListener* journal = store.listener();
+    if (journal == nullptr || ctx.in_exec) return;
+    uint64_t seq = journal->Commit();
+    if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
+  };
+  if (!ctx.all_locked && (spec.flags & kWrite) && (spec.flags & kAllKeys)) {
+    // FLUSHDB, FLUSHALL, SWAPDB: one point in every key's history.
+    StripeGuard all(&store, true);
+    ctx.all_locked = true;
     spec.handler(ctx);
+    commit();
+    ctx.all_locked = false;
+  } else if (ctx.all_locked || spec.first_key <= 0) {
+    spec.handler(ctx);
+    commit();
   } else {
-    Store& store = server.store();
     std::vector<std::string_view> keys = CommandKeys(spec, ctx.args);
     std::vector<size_t> stripes;
     stripes.reserve(keys.size());
     for (auto k : keys) stripes.push_back(store.StripeOf(k));
     StripeGuard guard(&store, std::move(stripes));
     spec.handler(ctx);
+    commit();
   }
   server.stats().commands_processed.fetch_add(1, std::memory_order_relaxed);
 }
+
+namespace {
+
+// Above maxmemory: move entries that are safe on disk out of memory. When
+// recent writes are not on disk yet, wait briefly for the applier (this
+// slows writers down to the disk's pace instead of growing memory).
+void MakeRoom(ServerContext& server, int64_t maxmemory) {
+  Store& store = server.store();
+  for (int round = 0; round < 20 && store.used_bytes() > maxmemory; ++round) {
+    store.Evict(maxmemory - maxmemory / 20);
+    if (store.used_bytes() <= maxmemory + maxmemory / 2) return;
+    Engine* engine = server.engine();
+    if (engine == nullptr) return;
+    engine->applier().WaitApplied(engine->wal().last_seq(), 50);
+  }
+}
+
+}  // namespace
 
 void Dispatcher::ClearTransaction(ServerContext& server, ClientState& c) {
   c.in_multi = false;
@@ -120,22 +157,36 @@ void Dispatcher::Execute(ClientState& client,
     return;
   }
 
+  if (server_->loading.load(std::memory_order_acquire) && !(spec->flags & kLoading)) {
+    if (client.in_multi) client.multi_error = true;
+    reply.Error("LOADING edgekv is loading the dataset in memory");
+    return;
+  }
+
   if (client.in_multi && !(spec->flags & kNoMulti)) {
-    if ((spec->flags & kDenyOom) && server_->config().Int(Cfg::kMaxmemory) > 0 &&
-        server_->store().used_bytes() > server_->config().Int(Cfg::kMaxmemory)) {
-      client.multi_error = true;
-      reply.Error(errors::kOom);
-      return;
-    }
     client.queued.emplace_back(args.begin(), args.end());
     reply.Queued();
     return;
   }
 
-  if ((spec->flags & kDenyOom) && server_->config().Int(Cfg::kMaxmemory) > 0 &&
-      server_->store().used_bytes() > server_->config().Int(Cfg::kMaxmemory)) {
-    reply.Error(errors::kOom);
-    return;
+  if (spec->flags & kWrite) {
+    if (Engine* engine = server_->engine()) {
+      std::string err = engine->PersistenceError();
+      if (!err.empty()) {
+        reply.Error("MISCONF " + err);
+        return;
+      }
+    }
+  }
+
+  int64_t maxmemory = server_->config().Int(Cfg::kMaxmemory);
+  if ((spec->flags & kDenyOom) && maxmemory > 0 && server_->store().used_bytes() > maxmemory) {
+    if (server_->store().has_disk()) {
+      MakeRoom(*server_, maxmemory);
+    } else {
+      reply.Error(errors::kOom);
+      return;
+    }
   }
 
   CommandContext ctx{args, &reply, &client, server_, NowMs(), false};

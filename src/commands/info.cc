@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "command.h"
+#include "storage/engine.h"
 #include "version.h"
 
 namespace edgekv {
@@ -133,7 +134,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("used_memory_dataset", server.store().used_bytes());
     num("maxmemory", maxmem);
     field("maxmemory_human", BytesToHuman(maxmem));
-    field("maxmemory_policy", "noeviction");
+    field("maxmemory_policy", server.store().has_disk() ? "spill-to-disk" : "noeviction");
     char ratio[32];
     std::snprintf(ratio, sizeof(ratio), "%.2f",
                   used > 0 ? static_cast<double>(rss) / static_cast<double>(used) : 0.0);
@@ -146,8 +147,12 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("async_loading", 0);
     num("rdb_changes_since_last_save", 0);
     num("rdb_bgsave_in_progress", 0);
-    num("aof_enabled", 0);
-    num("aof_rewrite_in_progress", 0);
+    if (Engine* engine = server.engine()) {
+      out += engine->InfoPersistence();
+    } else {
+      num("aof_enabled", 1);
+      num("aof_rewrite_in_progress", 0);
+    }
   }
   if (wants("stats")) {
     section("Stats");
@@ -161,7 +166,14 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("total_net_output_bytes", ld(st.net_output_bytes));
     num("rejected_connections", ld(st.rejected_connections));
     num("expired_keys", static_cast<int64_t>(server.store().expired_keys()));
+    // edgekv never loses keys to maxmemory: entries leave memory only once
+    // they are safe on disk, so evicted_keys stays 0.
     num("evicted_keys", 0);
+    TierStats tiers = server.store().tier_stats();
+    num("hot_reads", static_cast<int64_t>(tiers.hot_reads));
+    num("cold_reads", static_cast<int64_t>(tiers.cold_reads));
+    num("cold_misses", static_cast<int64_t>(tiers.disk_misses));
+    num("keys_moved_to_disk", static_cast<int64_t>(tiers.evicted));
     num("keyspace_hits", ld(st.keyspace_hits));
     num("keyspace_misses", ld(st.keyspace_misses));
     num("total_error_replies", ld(st.total_error_replies));

@@ -121,12 +121,16 @@ void Keys(CommandContext& ctx) {
   ReplyBuilder& r = *ctx.reply;
   size_t mark = r.BeginDeferred();
   size_t n = 0;
-  StoreOf(ctx).ForEach(DbOf(ctx), ctx.now_ms, ctx.all_locked, [&](const Entry& e) {
-    if (all || GlobMatch(pattern, e.key())) {
-      r.Bulk(e.key());
-      ++n;
-    }
-  });
+  // A literal prefix ("session:*") lets the disk tier seek instead of walk.
+  StoreOf(ctx).ForEach(
+      DbOf(ctx), ctx.now_ms, ctx.all_locked,
+      [&](std::string_view key) {
+        if (all || GlobMatch(pattern, key)) {
+          r.Bulk(key);
+          ++n;
+        }
+      },
+      GlobLiteralPrefix(pattern));
   r.FinishDeferredArray(mark, n);
 }
 
@@ -175,11 +179,13 @@ void Scan(CommandContext& ctx) {
   std::vector<std::string> keys;
   uint64_t next = StoreOf(ctx).Scan(
       DbOf(ctx), cursor, static_cast<size_t>(std::min<int64_t>(count, 1 << 20)),
-      ctx.now_ms, ctx.all_locked, [&](const Entry& e) {
+      ctx.now_ms, ctx.all_locked,
+      [&](std::string_view key) {
         if (!type_ok) return;
-        if (has_pattern && !GlobMatch(pattern, e.key())) return;
-        keys.emplace_back(e.key());
-      });
+        if (has_pattern && !GlobMatch(pattern, key)) return;
+        keys.emplace_back(key);
+      },
+      has_pattern ? GlobLiteralPrefix(pattern) : std::string_view());
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
   r.Bulk(std::to_string(next));

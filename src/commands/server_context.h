@@ -18,6 +18,7 @@
 namespace edgekv {
 
 class CommandTable;
+class Engine;
 
 struct Stats {
   std::atomic<uint64_t> commands_processed{0};
@@ -77,7 +78,10 @@ class ServerContext {
 
   // Set by the network layer: stops the server (SHUTDOWN).
   std::function<void()> shutdown;
+  // True until recovery finished; then engine() is set (release/acquire).
   std::atomic<bool> loading{false};
+  Engine* engine() const { return engine_.load(std::memory_order_acquire); }
+  void set_engine(Engine* e) { engine_.store(e, std::memory_order_release); }
 
  private:
   Config* config_;
@@ -90,6 +94,7 @@ class ServerContext {
   int tcp_port_ = 0;
   int io_threads_ = 1;
   std::atomic<uint64_t> next_client_id_{0};
+  std::atomic<Engine*> engine_{nullptr};
 };
 
 int64_t NowMs();

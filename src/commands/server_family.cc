@@ -398,7 +398,10 @@ void ConfigSet(CommandContext& ctx) {
     std::string name(ctx.arg(i));
     auto matches = cfg.Match(name);
     std::string current = matches.size() == 1 ? matches[0].second : "";
-    Status s = cfg.Set(name, ctx.arg(i + 1), true);
+    bool duplicate = false;
+    for (size_t j = 2; j < i; j += 2) duplicate |= EqualsIgnoreCase(ctx.arg(j), name);
+    Status s = duplicate ? Status::InvalidArgument("duplicate parameter")
+                         : cfg.Set(name, ctx.arg(i + 1), true);
     if (!s.ok()) {
       for (auto it = old.rbegin(); it != old.rend(); ++it) {
         (void)cfg.Set(it->first, it->second, true);

@@ -34,6 +34,23 @@ void PutWithExpire(CommandContext& ctx, std::string_view key,
   StoreOf(ctx).Put(DbOf(ctx), key, value, expire_ms);
 }
 
+// EX/PX/EXAT/PXAT -> 1..4; 0 for anything else.
+int ExpireOption(std::string_view a) {
+  if (EqualsIgnoreCase(a, "EX")) return 1;
+  if (EqualsIgnoreCase(a, "PX")) return 2;
+  if (EqualsIgnoreCase(a, "EXAT")) return 3;
+  if (EqualsIgnoreCase(a, "PXAT")) return 4;
+  return 0;
+}
+
+bool ParseExpireOption(CommandContext& ctx, int option, std::string_view arg,
+                       int64_t* expire_ms) {
+  return ParseExpire(ctx, arg,
+                     option == 1 || option == 3 ? ExpireUnit::kSeconds
+                                                : ExpireUnit::kMilliseconds,
+                     option <= 2, false, expire_ms);
+}
+
 void Get(CommandContext& ctx) {
   Entry* e = LookupRead(ctx, ctx.arg(1));
   if (e == nullptr) {
@@ -46,34 +63,36 @@ void Get(CommandContext& ctx) {
 // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL]
 void Set(CommandContext& ctx) {
   enum { kNone, kNx, kXx } cond = kNone;
-  bool get = false, keepttl = false, has_expire = false;
-  int64_t expire_ms = kNoExpire;
+  bool get = false, keepttl = false;
+  // Like Redis, the same expiry option may repeat (the last one counts) and
+  // its value is validated only after all options parsed.
+  int expire_option = 0;
+  std::string_view expire_arg;
   for (size_t i = 3; i < ctx.argc(); ++i) {
     std::string_view a = ctx.arg(i);
     bool more = i + 1 < ctx.argc();
+    int option = ExpireOption(a);
     if (EqualsIgnoreCase(a, "NX") && cond != kXx) {
       cond = kNx;
     } else if (EqualsIgnoreCase(a, "XX") && cond != kNx) {
       cond = kXx;
     } else if (EqualsIgnoreCase(a, "GET")) {
       get = true;
-    } else if (EqualsIgnoreCase(a, "KEEPTTL") && !has_expire) {
+    } else if (EqualsIgnoreCase(a, "KEEPTTL") && expire_option == 0) {
       keepttl = true;
-    } else if (more && !keepttl && !has_expire &&
-               (EqualsIgnoreCase(a, "EX") || EqualsIgnoreCase(a, "PX") ||
-                EqualsIgnoreCase(a, "EXAT") || EqualsIgnoreCase(a, "PXAT"))) {
-      bool seconds = a[0] == 'E' || a[0] == 'e';
-      bool relative = a.size() == 2;
-      has_expire = true;
-      if (!ParseExpire(ctx, ctx.arg(++i),
-                       seconds ? ExpireUnit::kSeconds : ExpireUnit::kMilliseconds,
-                       relative, false, &expire_ms)) {
-        return;
-      }
+    } else if (more && !keepttl && option != 0 &&
+               (expire_option == 0 || expire_option == option)) {
+      expire_option = option;
+      expire_arg = ctx.arg(++i);
     } else {
       ctx.reply->Error(errors::kSyntax);
       return;
     }
+  }
+  int64_t expire_ms = kNoExpire;
+  if (expire_option != 0 &&
+      !ParseExpireOption(ctx, expire_option, expire_arg, &expire_ms)) {
+    return;
   }
   std::string_view key = ctx.arg(1);
   Entry* old = LookupWrite(ctx, key);
@@ -137,23 +156,19 @@ void GetDel(CommandContext& ctx) {
 
 // GETEX key [EX s|PX ms|EXAT ts|PXAT ts|PERSIST]
 void GetEx(CommandContext& ctx) {
-  bool persist = false, has_expire = false;
-  int64_t expire_ms = kNoExpire;
+  bool persist = false;
+  int expire_option = 0;
+  std::string_view expire_arg;
   for (size_t i = 2; i < ctx.argc(); ++i) {
     std::string_view a = ctx.arg(i);
     bool more = i + 1 < ctx.argc();
-    if (EqualsIgnoreCase(a, "PERSIST") && !has_expire && !persist) {
+    int option = ExpireOption(a);
+    if (EqualsIgnoreCase(a, "PERSIST") && expire_option == 0) {
       persist = true;
-    } else if (more && !persist && !has_expire &&
-               (EqualsIgnoreCase(a, "EX") || EqualsIgnoreCase(a, "PX") ||
-                EqualsIgnoreCase(a, "EXAT") || EqualsIgnoreCase(a, "PXAT"))) {
-      bool seconds = a[0] == 'E' || a[0] == 'e';
-      has_expire = true;
-      if (!ParseExpire(ctx, ctx.arg(++i),
-                       seconds ? ExpireUnit::kSeconds : ExpireUnit::kMilliseconds,
-                       a.size() == 2, false, &expire_ms)) {
-        return;
-      }
+    } else if (more && !persist && option != 0 &&
+               (expire_option == 0 || expire_option == option)) {
+      expire_option = option;
+      expire_arg = ctx.arg(++i);
     } else {
       ctx.reply->Error(errors::kSyntax);
       return;
@@ -162,6 +177,12 @@ void GetEx(CommandContext& ctx) {
   Entry* e = LookupRead(ctx, ctx.arg(1));
   if (e == nullptr) {
     ctx.reply->Null();
+    return;
+  }
+  // Redis validates the expiry only once the key is known to exist.
+  bool has_expire = expire_option != 0;
+  int64_t expire_ms = kNoExpire;
+  if (has_expire && !ParseExpireOption(ctx, expire_option, expire_arg, &expire_ms)) {
     return;
   }
   ctx.reply->Bulk(e->value());

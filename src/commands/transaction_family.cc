@@ -52,11 +52,16 @@ void Exec(CommandContext& ctx) {
       std::vector<std::string_view> views;
       for (auto& cmd : queued) {
         views.assign(cmd.begin(), cmd.end());
-        CommandContext sub{views, ctx.reply, &c, ctx.server, ctx.now_ms, true};
+        CommandContext sub{views, ctx.reply, &c, ctx.server, ctx.now_ms, true, true};
         // Resolution succeeded at queue time; resolve again for the spec.
         const CommandSpec* spec =
             ResolveCommand(ctx.server->commands(), views, *ctx.reply);
         if (spec != nullptr) RunCommand(*spec, sub);
+      }
+      // The whole transaction is one batch in the write-ahead log.
+      if (MutationListener* journal = store.listener()) {
+        uint64_t seq = journal->Commit();
+        if (seq > c.wait_seq) c.wait_seq = seq;
       }
     }
   }

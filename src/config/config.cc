@@ -129,7 +129,9 @@ Status Config::Set(std::string_view name, std::string_view value, bool runtime) 
   if (runtime && !spec->mutable_at_runtime) {
     return Status::InvalidArgument("can't set immutable config");
   }
-  return SetSpec(*spec, value);
+  Status s = SetSpec(*spec, value);
+  if (s.ok() && runtime && on_change_) on_change_(spec->id);
+  return s;
 }
 
 Status Config::LoadFile(const std::string& path) {

@@ -50,6 +50,13 @@ std::string ValidateReplicaof(std::string_view v) {
 
 std::string ValidateSave(std::string_view) { return {}; }
 
+std::string ValidateAppendonly(std::string_view v) {
+  if (v.size() == 2 && (v[0] == 'n' || v[0] == 'N') && (v[1] == 'o' || v[1] == 'O')) {
+    return "edgekv always keeps its write-ahead log (appendonly is always yes)";
+  }
+  return {};
+}
+
 const DirectiveSpec kDirectives[] = {
     // name, type, default, min, max, runtime-mutable, enum, validate
     {Cfg::kPort, "port", DirectiveType::kInt, "6379", 0, 65535, false},
@@ -84,7 +91,11 @@ const DirectiveSpec kDirectives[] = {
     {Cfg::kHz, "hz", DirectiveType::kInt, "10", 1, 500, true},
     {Cfg::kSave, "save", DirectiveType::kString, "", 0, 0, true, nullptr,
      ValidateSave},
-    {Cfg::kAppendonly, "appendonly", DirectiveType::kBool, "no", 0, 0, true},
+    {Cfg::kAppendonly, "appendonly", DirectiveType::kBool, "yes", 0, 0, true, nullptr,
+     ValidateAppendonly},
+    {Cfg::kWalRepair, "wal-repair", DirectiveType::kBool, "no", 0, 0, false},
+    {Cfg::kWalSegmentSize, "wal-segment-size", DirectiveType::kMemory, "64mb",
+     1024 * 1024, 1LL << 40, false},
 };
 
 }  // namespace

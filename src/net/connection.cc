@@ -1,6 +1,7 @@
 #include "connection.h"
 
 #include "../commands/server_context.h"
+#include "storage/engine.h"
 #include "edgekv/log.h"
 
 namespace edgekv {
@@ -177,8 +178,37 @@ bool Connection::CheckOutputLimits(int64_t now_ms) {
   return !over;
 }
 
+bool Connection::RepliesDurable() {
+  if (client_.wait_seq == 0) return true;
+  Engine* engine = server_->engine();
+  if (engine == nullptr || engine->wal().IsDurable(client_.wait_seq)) {
+    client_.wait_seq = 0;
+    return true;
+  }
+  if (!durable_wait_registered_) {
+    durable_wait_registered_ = true;
+    std::weak_ptr<Connection> weak = shared_from_this();
+    auto executor = socket_.get_executor();
+    engine->wal().WhenDurable(client_.wait_seq, [weak, executor] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->OnDurable();
+      });
+    });
+  }
+  return false;
+}
+
+void Connection::OnDurable() {
+  durable_wait_registered_ = false;
+  if (closed_) return;
+  MaybeWrite();
+}
+
 void Connection::MaybeWrite() {
   if (closed_ || write_in_flight_) return;
+  // Replies to writes leave only once the write-ahead log holds them as the
+  // appendfsync policy promises; the replies after them wait too (order).
+  if (!out_.empty() && !RepliesDurable()) return;
   if (out_.empty()) {
     if (closing_) Close();
     return;

@@ -41,6 +41,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnRead(const boost::system::error_code& ec, size_t n);
   void ProcessInput();
   void MaybeWrite();
+  // True when every reply in out_ may leave: its writes are durable.
+  bool RepliesDurable();
+  void OnDurable();
   void OnWrite(const boost::system::error_code& ec, size_t n);
   bool CheckOutputLimits(int64_t now_ms);
 
@@ -61,6 +64,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool read_in_flight_ = false;
   bool closing_ = false;     // close once the output is flushed
   bool closed_ = false;
+  bool durable_wait_registered_ = false;
   int64_t soft_limit_since_ms_ = 0;
 };
 

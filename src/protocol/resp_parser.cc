@@ -6,12 +6,15 @@
 namespace edgekv {
 namespace {
 
-// Parses a signed decimal integer that fills `s` exactly.
+// Parses a signed decimal integer that fills `s` exactly, as strictly as
+// Redis's string2ll: no '+', no leading zeros, no "-0".
 bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
   const char* b = s.data();
   const char* e = s.data() + s.size();
   if (*b == '+') return false;
+  size_t digit = *b == '-' ? 1 : 0;
+  if (digit < s.size() && s[digit] == '0' && s.size() != 1) return false;
   auto [p, ec] = std::from_chars(b, e, *out);
   return ec == std::errc() && p == e;
 }
@@ -83,7 +86,8 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string>* out) {
           break;
         }
         char c = line[i];
-        if (IsSpace(c)) {
+        // Like sdssplitargs, a bare word ends only at these (not at \v, \f).
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0') {
           done = true;
         } else if (c == '"') {
           in_dq = true;
@@ -183,12 +187,11 @@ RespParser::Result RespParser::ParseMultibulk(std::string_view data) {
     if (r == 0) return Result::kIncomplete;
     int64_t max = authenticated_ ? limits_.max_multibulk_len
                                  : limits_.unauth_max_multibulk_len;
-    if (n == INT64_MIN || n > max) {
-      if (!authenticated_ && n != INT64_MIN && n > max) {
-        return Fail("Protocol error: unauthenticated multibulk length");
-      }
+    // Validity first, then the pre-AUTH limit, in Redis's order.
+    if (n == INT64_MIN || n > limits_.max_multibulk_len) {
       return Fail("Protocol error: invalid multibulk length");
     }
+    if (n > max) return Fail("Protocol error: unauthenticated multibulk length");
     if (n <= 0) {
       size_t used = pos_;
       Reset();
@@ -209,12 +212,10 @@ RespParser::Result RespParser::ParseMultibulk(std::string_view data) {
       if (r == 0) return Result::kIncomplete;
       int64_t max =
           authenticated_ ? limits_.max_bulk_len : limits_.unauth_max_bulk_len;
-      if (len == INT64_MIN || len < 0 || len > max) {
-        if (!authenticated_ && len != INT64_MIN && len > max) {
-          return Fail("Protocol error: unauthenticated bulk length");
-        }
+      if (len == INT64_MIN || len < 0 || len > limits_.max_bulk_len) {
         return Fail("Protocol error: invalid bulk length");
       }
+      if (len > max) return Fail("Protocol error: unauthenticated bulk length");
       bulk_len_ = len;
     }
     size_t need = static_cast<size_t>(bulk_len_) + 2;

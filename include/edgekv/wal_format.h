@@ -1,0 +1,39 @@
+// The write-ahead log's on-disk format; docs/wal_format.md is its prose spec.
+// These constants outlive processes: changing any of them needs a new version.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace edgekv::wal {
+
+// Segment file: "<dir>/wal/<first sequence, 20 digits>.wal".
+inline constexpr char kMagic[6] = {'E', 'K', 'V', 'W', 'A', 'L'};
+inline constexpr uint8_t kVersion = 1;
+// magic(6) version(1) reserved(1) first_seq(8, little endian)
+inline constexpr size_t kSegmentHeaderSize = 16;
+
+// Record frame: crc32(4) length(4) payload(length). The CRC (zlib crc32) covers
+// the length field and the payload; all integers are little endian.
+inline constexpr size_t kFrameHeaderSize = 8;
+// A payload larger than this is corruption, not a record (bounds allocation).
+inline constexpr uint32_t kMaxPayload = 1u << 31;
+
+// Payload: one batch, applied atomically:
+//   seq(8) time_ms(8) count(4) then `count` operations.
+inline constexpr size_t kBatchHeaderSize = 20;
+
+enum class Op : uint8_t {
+  kPut = 1,      // db(2) flags(1) key(varint len + bytes) value(varint + bytes) expire_ms(8)
+  kErase = 2,    // db(2) flags(1) key
+  kFlushDb = 3,  // db(2) namespace(4): the db's keys now live in a new, empty namespace
+  kSwapDb = 4,   // a(2) b(2)
+};
+
+// Flags on key operations: how the operation changed the key counts, so that
+// DBSIZE and INFO keyspace stay exact on every tier and replica.
+inline constexpr uint8_t kFlagCreated = 1;     // the key did not exist before
+inline constexpr uint8_t kFlagHadExpire = 2;   // it had a TTL before
+inline constexpr uint8_t kFlagHasExpire = 4;   // it has a TTL after
+
+}  // namespace edgekv::wal

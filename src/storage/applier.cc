@@ -1,0 +1,128 @@
+#include "applier.h"
+
+#include <chrono>
+#include <vector>
+
+#include "disk_tier.h"
+#include "edgekv/log.h"
+#include "edgekv/wal_format.h"
+#include "wal/batch.h"
+
+namespace edgekv {
+
+Applier::Applier(DiskTier* disk, size_t max_queue_bytes,
+                 std::function<void(uint64_t)> on_synced)
+    : disk_(disk), max_queue_bytes_(max_queue_bytes), on_synced_(std::move(on_synced)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Applier::~Applier() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Applier::Push(std::string_view frames, uint64_t last_seq) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return queued_bytes_ < max_queue_bytes_ || stop_; });
+  queue_.emplace_back(frames);
+  queued_bytes_ += frames.size();
+  pushed_seq_ = last_seq;
+  cv_.notify_all();
+}
+
+bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> l(mu_);
+  auto ready = [&] { return disk_->applied_seq() >= seq || stop_; };
+  if (timeout_ms < 0) {
+    applied_cv_.wait(l, ready);
+    return true;
+  }
+  return applied_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), ready);
+}
+
+uint64_t Applier::applied_seq() const { return disk_->applied_seq(); }
+
+uint64_t Applier::queued_bytes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return queued_bytes_;
+}
+
+std::string Applier::error() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return error_;
+}
+
+void Applier::Loop() {
+  using Clock = std::chrono::steady_clock;
+  auto last_sync = Clock::now();
+  uint64_t synced = disk_->applied_seq();
+  while (true) {
+    std::deque<std::string> work;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::milliseconds(200), [&] { return !queue_.empty() || stop_; });
+      if (queue_.empty() && stop_) break;
+      work.swap(queue_);
+    }
+    size_t bytes = 0;
+    for (auto& chunk : work) bytes += chunk.size();
+    // Split into frames; apply in groups of about 4 MB per LevelDB write.
+    std::vector<std::string_view> group;
+    size_t group_bytes = 0;
+    auto apply = [&] {
+      while (!group.empty()) {
+        Status s = disk_->Apply(group);
+        if (s.ok()) {
+          std::lock_guard<std::mutex> l(mu_);
+          error_.clear();
+          break;
+        }
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          if (error_.empty()) Log(LogLevel::kWarning, "LevelDB apply failed: {}", s.message());
+          error_ = s.message();
+          if (stop_) return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      group.clear();
+      group_bytes = 0;
+      { std::lock_guard<std::mutex> l(mu_); }  // no lost wake-up
+      applied_cv_.notify_all();
+    };
+    for (auto& chunk : work) {
+      size_t off = 0;
+      while (off + wal::kFrameHeaderSize <= chunk.size()) {
+        uint32_t len = wal::GetFixed32(chunk.data() + off + 4);
+        group.emplace_back(chunk.data() + off + wal::kFrameHeaderSize, len);
+        group_bytes += len;
+        off += wal::kFrameHeaderSize + len;
+        if (group_bytes >= (4u << 20)) apply();
+      }
+    }
+    apply();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      queued_bytes_ -= bytes;
+    }
+    cv_.notify_all();
+    applied_cv_.notify_all();
+    if (Clock::now() - last_sync > std::chrono::seconds(1) && disk_->applied_seq() > synced) {
+      uint64_t seq = disk_->applied_seq();
+      if (disk_->Sync().ok()) {
+        synced = seq;
+        if (on_synced_) on_synced_(seq);
+      }
+      last_sync = Clock::now();
+    }
+  }
+  uint64_t seq = disk_->applied_seq();
+  if (disk_->Sync().ok() && on_synced_) on_synced_(seq);
+  applied_cv_.notify_all();
+}
+
+}  // namespace edgekv

@@ -1,0 +1,52 @@
+// Feeds the write-ahead log into LevelDB in batches. The WAL writer hands it
+// every chunk it wrote (Push); one thread applies them in order, coalescing
+// many batches into one LevelDB write. Push blocks while more than
+// max_queue_bytes wait, which slows writers down when the disk falls behind
+// instead of letting memory grow.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace edgekv {
+
+class DiskTier;
+
+class Applier {
+ public:
+  // on_synced(seq) runs after LevelDB made everything up to seq durable (about
+  // once a second): WAL segments before it may be deleted.
+  Applier(DiskTier* disk, size_t max_queue_bytes, std::function<void(uint64_t)> on_synced);
+  ~Applier();  // applies what is queued, syncs, stops
+
+  void Push(std::string_view frames, uint64_t last_seq);
+  // Waits until LevelDB holds seq; false when timeout_ms passed first.
+  bool WaitApplied(uint64_t seq, int64_t timeout_ms = -1);
+  uint64_t applied_seq() const;
+  uint64_t queued_bytes() const;
+  std::string error() const;
+
+ private:
+  void Loop();
+
+  DiskTier* disk_;
+  size_t max_queue_bytes_;
+  std::function<void(uint64_t)> on_synced_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;        // work or space available
+  std::condition_variable applied_cv_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  uint64_t pushed_seq_ = 0;
+  bool stop_ = false;
+  std::string error_;
+  std::thread thread_;
+};
+
+}  // namespace edgekv

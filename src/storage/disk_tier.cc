@@ -1,0 +1,333 @@
+#include "disk_tier.h"
+
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/write_batch.h>
+
+#include <cstring>
+#include <set>
+
+#include "wal/batch.h"
+
+namespace edgekv {
+namespace {
+
+void PutBE32(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint32_t GetBE32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+std::string Prefix(char tag, uint32_t ns) {
+  std::string k(1, tag);
+  PutBE32(&k, ns);
+  return k;
+}
+
+std::string EncodeValue(int64_t expire_ms, std::string_view value) {
+  std::string v;
+  v.reserve(8 + value.size());
+  wal::PutFixed64(&v, static_cast<uint64_t>(expire_ms));
+  v.append(value);
+  return v;
+}
+
+std::string EncodeCounts(const KeyspaceCounts& c) {
+  std::string v;
+  wal::PutFixed64(&v, c.keys);
+  wal::PutFixed64(&v, c.expires);
+  return v;
+}
+
+Status FromLevelDb(const leveldb::Status& s) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNotFound()) return Status::NotFound(s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(s.ToString());
+  return Status::IOError(s.ToString());
+}
+
+const char kAppliedKey[] = "mapplied";
+const char kNsMapKey[] = "mnsmap";
+
+}  // namespace
+
+std::string DiskKey(uint32_t ns, std::string_view key) {
+  std::string k = Prefix('d', ns);
+  k.append(key);
+  return k;
+}
+
+StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
+  std::unique_ptr<DiskTier> t(new DiskTier());
+  t->options_ = options;
+  leveldb::Options lo;
+  lo.create_if_missing = true;
+  // Hot keys live in edgekv's own memory table, so LevelDB's block cache only
+  // needs to hold index/filter blocks and recently read cold blocks.
+  t->cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));
+  lo.block_cache = t->cache_.get();
+  // A bloom filter (10 bits/key, ~1% false positives) answers "absent" for
+  // keys that do not exist without reading a data block from disk.
+  t->filter_.reset(leveldb::NewBloomFilterPolicy(10));
+  lo.filter_policy = t->filter_.get();
+  // Snappy is cheap and values (JSON, tokens, flags) compress well.
+  lo.compression = leveldb::kSnappyCompression;
+  // The memtable counts against the process's memory: keep it moderate.
+  lo.write_buffer_size = options.write_buffer_bytes;
+  lo.max_file_size = 8 << 20;
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(lo, options.path, &db);
+  if (!s.ok()) return FromLevelDb(s);
+  t->db_.reset(db);
+  Status m = t->LoadMeta();
+  if (!m.ok()) return m;
+  return t;
+}
+
+DiskTier::~DiskTier() {
+  db_.reset();
+}
+
+Status DiskTier::LoadMeta() {
+  std::string v;
+  leveldb::Status s = db_->Get(leveldb::ReadOptions(), kAppliedKey, &v);
+  if (s.ok() && v.size() == 8) applied_seq_ = wal::GetFixed64(v.data());
+  MutexLock l(&mu_);
+  nsmap_.clear();
+  s = db_->Get(leveldb::ReadOptions(), kNsMapKey, &v);
+  if (s.ok() && v.size() >= 4) {
+    size_t n = v.size() / 4 - 1;
+    for (size_t i = 0; i < n; ++i) nsmap_.push_back(wal::GetFixed32(v.data() + 4 * i));
+    next_ns_ = wal::GetFixed32(v.data() + 4 * n);
+  }
+  // More databases than before: new ones get fresh namespaces.
+  while (nsmap_.size() < static_cast<size_t>(options_.databases)) {
+    nsmap_.push_back(next_ns_++);
+  }
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek("c"); it->Valid() && it->key()[0] == 'c'; it->Next()) {
+    if (it->key().size() != 5 || it->value().size() != 16) continue;
+    KeyspaceCounts c;
+    c.keys = wal::GetFixed64(it->value().data());
+    c.expires = wal::GetFixed64(it->value().data() + 8);
+    counts_[GetBE32(it->key().data() + 1)] = c;
+  }
+  for (it->Seek("g"); it->Valid() && it->key()[0] == 'g'; it->Next()) {
+    if (it->key().size() == 5) garbage_.push_back(GetBE32(it->key().data() + 1));
+  }
+  return FromLevelDb(it->status());
+}
+
+Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
+  std::string v;
+  leveldb::Status s =
+      db_->Get(leveldb::ReadOptions(), DiskKey(ns, key), &v);
+  if (!s.ok()) return FromLevelDb(s);
+  if (v.size() < 8) return Status::Corruption("short value for a key on disk");
+  out->expire_ms = static_cast<int64_t>(wal::GetFixed64(v.data()));
+  out->value.assign(v.data() + 8, v.size() - 8);
+  return Status::Ok();
+}
+
+Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
+  if (payloads.empty()) return Status::Ok();
+  leveldb::WriteBatch wb;
+  uint64_t last = 0;
+  bool nsmap_changed = false;
+  std::set<uint32_t> touched;
+  MutexLock l(&mu_);
+  for (std::string_view payload : payloads) {
+    wal::BatchHeader h;
+    Status s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
+      if (op.db < 0 || static_cast<size_t>(op.db) >= nsmap_.size()) return;
+      switch (op.op) {
+        case wal::Op::kPut: {
+          uint32_t ns = nsmap_[static_cast<size_t>(op.db)];
+          wb.Put(DiskKey(ns, op.key), EncodeValue(op.expire_ms, op.value));
+          KeyspaceCounts& c = counts_[ns];
+          if (op.flags & wal::kFlagCreated) ++c.keys;
+          bool had = op.flags & wal::kFlagHadExpire, has = op.flags & wal::kFlagHasExpire;
+          if (has && !had) ++c.expires;
+          if (had && !has && c.expires > 0) --c.expires;
+          touched.insert(ns);
+          break;
+        }
+        case wal::Op::kErase: {
+          uint32_t ns = nsmap_[static_cast<size_t>(op.db)];
+          wb.Delete(DiskKey(ns, op.key));
+          KeyspaceCounts& c = counts_[ns];
+          if (c.keys > 0) --c.keys;
+          if ((op.flags & wal::kFlagHadExpire) && c.expires > 0) --c.expires;
+          touched.insert(ns);
+          break;
+        }
+        case wal::Op::kFlushDb: {
+          uint32_t old = nsmap_[static_cast<size_t>(op.db)];
+          garbage_.push_back(old);
+          wb.Put(Prefix('g', old), "");
+          wb.Delete(Prefix('c', old));
+          counts_.erase(old);
+          touched.erase(old);
+          nsmap_[static_cast<size_t>(op.db)] = op.ns;
+          next_ns_ = std::max(next_ns_, op.ns + 1);
+          nsmap_changed = true;
+          break;
+        }
+        case wal::Op::kSwapDb:
+          if (static_cast<size_t>(op.db2) < nsmap_.size()) {
+            std::swap(nsmap_[static_cast<size_t>(op.db)],
+                      nsmap_[static_cast<size_t>(op.db2)]);
+            nsmap_changed = true;
+          }
+          break;
+      }
+    });
+    if (!s.ok()) return s;
+    last = h.seq;
+  }
+  for (uint32_t ns : touched) wb.Put(Prefix('c', ns), EncodeCounts(counts_[ns]));
+  if (nsmap_changed) {
+    std::string v;
+    for (uint32_t ns : nsmap_) wal::PutFixed32(&v, ns);
+    wal::PutFixed32(&v, next_ns_);
+    wb.Put(kNsMapKey, v);
+  }
+  std::string seq;
+  wal::PutFixed64(&seq, last);
+  wb.Put(kAppliedKey, seq);
+  leveldb::Status s = db_->Write(leveldb::WriteOptions(), &wb);
+  if (!s.ok()) return FromLevelDb(s);
+  applied_seq_.store(last, std::memory_order_release);
+  return Status::Ok();
+}
+
+std::vector<uint32_t> DiskTier::namespaces() const {
+  MutexLock l(&mu_);
+  return nsmap_;
+}
+
+uint32_t DiskTier::next_namespace() const {
+  MutexLock l(&mu_);
+  return next_ns_;
+}
+
+KeyspaceCounts DiskTier::counts(uint32_t ns) const {
+  MutexLock l(&mu_);
+  auto it = counts_.find(ns);
+  return it == counts_.end() ? KeyspaceCounts{} : it->second;
+}
+
+void DiskTier::Scan(uint32_t ns, std::string_view from,
+                    const std::function<bool(std::string_view, std::string_view,
+                                             int64_t)>& fn) const {
+  std::string prefix = Prefix('d', ns);
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::string start = prefix;
+  start.append(from);
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    leveldb::Slice k = it->key();
+    if (k.size() < 5 || std::memcmp(k.data(), prefix.data(), 5) != 0) break;
+    leveldb::Slice v = it->value();
+    if (v.size() < 8) continue;
+    int64_t expire = static_cast<int64_t>(wal::GetFixed64(v.data()));
+    if (!fn(std::string_view(k.data() + 5, k.size() - 5),
+            std::string_view(v.data() + 8, v.size() - 8), expire)) {
+      break;
+    }
+  }
+}
+
+namespace {
+std::string CursorKey(uint64_t id) {
+  std::string k(1, 'x');
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((id >> (8 * i)) & 0xff));
+  return k;
+}
+}  // namespace
+
+Status DiskTier::SaveCursor(uint64_t id, std::string_view last_key, int64_t now_ms) {
+  std::string v;
+  wal::PutFixed64(&v, static_cast<uint64_t>(now_ms));
+  v.append(last_key);
+  return FromLevelDb(db_->Put(leveldb::WriteOptions(), CursorKey(id), v));
+}
+
+bool DiskTier::LoadCursor(uint64_t id, std::string* last_key) const {
+  std::string v;
+  if (!db_->Get(leveldb::ReadOptions(), CursorKey(id), &v).ok() || v.size() < 8) {
+    return false;
+  }
+  last_key->assign(v.data() + 8, v.size() - 8);
+  return true;
+}
+
+size_t DiskTier::ExpireCursors(int64_t now_ms, int64_t max_age_ms) {
+  leveldb::WriteBatch wb;
+  size_t n = 0;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek("x"); it->Valid() && it->key()[0] == 'x' && n < 10000; it->Next()) {
+    if (it->value().size() < 8) continue;
+    int64_t t = static_cast<int64_t>(wal::GetFixed64(it->value().data()));
+    if (now_ms - t > max_age_ms) {
+      wb.Delete(it->key());
+      ++n;
+    }
+  }
+  if (n > 0) (void)db_->Write(leveldb::WriteOptions(), &wb);
+  return n;
+}
+
+size_t DiskTier::CollectGarbage(size_t budget) {
+  uint32_t ns;
+  {
+    MutexLock l(&mu_);
+    if (garbage_.empty()) return 0;
+    ns = garbage_.front();
+  }
+  std::string prefix = Prefix('d', ns);
+  leveldb::WriteBatch wb;
+  size_t n = 0;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && n < budget; it->Next()) {
+    if (!it->key().starts_with(prefix)) break;
+    wb.Delete(it->key());
+    ++n;
+  }
+  bool done = n < budget;
+  if (done) wb.Delete(Prefix('g', ns));
+  if (db_->Write(leveldb::WriteOptions(), &wb).ok() && done) {
+    MutexLock l(&mu_);
+    garbage_.erase(garbage_.begin());
+  }
+  return n;
+}
+
+Status DiskTier::Sync() {
+  leveldb::WriteOptions wo;
+  wo.sync = true;
+  leveldb::WriteBatch wb;
+  std::string seq;
+  wal::PutFixed64(&seq, applied_seq());
+  wb.Put(kAppliedKey, seq);
+  return FromLevelDb(db_->Write(wo, &wb));
+}
+
+uint64_t DiskTier::ApproximateBytes() const {
+  leveldb::Range r("a", "z");
+  uint64_t size = 0;
+  db_->GetApproximateSizes(&r, 1, &size);
+  return size;
+}
+
+std::string DiskTier::Property(const std::string& name) const {
+  std::string v;
+  db_->GetProperty(name, &v);
+  return v;
+}
+
+}  // namespace edgekv

@@ -1,0 +1,106 @@
+// The disk tier: LevelDB under `dir`, holding every key (key -> expiry +
+// value), fed from the write-ahead log in batches by the applier.
+//
+// Layout of LevelDB keys:
+//   'd' ns(4, big endian) user-key  -> expire_ms(8, little endian) value
+//   'm' "applied"                    -> last WAL sequence applied (8)
+//   'm' "nsmap"                      -> namespace of each db (4 each), next ns (4)
+//   'c' ns(4)                        -> keys(8) expires(8) of that namespace
+//   'g' ns(4)                        -> a flushed namespace still being deleted
+// A database's keys live under a namespace number: FLUSHDB moves the database
+// to a fresh namespace (O(1)), SWAPDB swaps two numbers; dead namespaces are
+// deleted in the background.
+//
+// Thread-safety: Get/Scan may be called from any thread concurrently with
+// Apply, which is called from one thread (the applier) at a time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgekv/status.h"
+#include "edgekv/store.h"
+#include "edgekv/thread_annotations.h"
+
+namespace leveldb {
+class DB;
+class Cache;
+class FilterPolicy;
+}  // namespace leveldb
+
+namespace edgekv {
+
+struct DiskOptions {
+  std::string path;
+  int databases = 16;
+  size_t block_cache_bytes = 8 << 20;
+  size_t write_buffer_bytes = 8 << 20;
+};
+
+struct DiskValue {
+  std::string value;
+  int64_t expire_ms = kNoExpire;
+};
+
+class DiskTier {
+ public:
+  static StatusOr<std::unique_ptr<DiskTier>> Open(const DiskOptions& options);
+  ~DiskTier();
+
+  // Point read in a namespace; NotFound when absent.
+  Status Get(uint32_t ns, std::string_view key, DiskValue* out) const;
+
+  // Applies WAL batch payloads (in sequence order) in one LevelDB write.
+  Status Apply(const std::vector<std::string_view>& payloads) EXCLUDES(mu_);
+
+  uint64_t applied_seq() const { return applied_seq_.load(std::memory_order_acquire); }
+  std::vector<uint32_t> namespaces() const EXCLUDES(mu_);
+  uint32_t next_namespace() const EXCLUDES(mu_);
+  KeyspaceCounts counts(uint32_t ns) const EXCLUDES(mu_);
+
+  // Visits keys of a namespace in key order starting at `from` (inclusive);
+  // fn returns false to stop. Sees the state as of the latest Apply.
+  void Scan(uint32_t ns, std::string_view from,
+            const std::function<bool(std::string_view key, std::string_view value,
+                                     int64_t expire_ms)>& fn) const;
+
+  // SCAN cursors: an id names the last key a scan returned, kept on disk so
+  // that cursors stay valid across restarts.
+  Status SaveCursor(uint64_t id, std::string_view last_key, int64_t now_ms);
+  bool LoadCursor(uint64_t id, std::string* last_key) const;
+  // Drops cursors older than max_age_ms; returns how many.
+  size_t ExpireCursors(int64_t now_ms, int64_t max_age_ms);
+
+  // Deletes up to `budget` keys of dead (flushed) namespaces; returns how many.
+  size_t CollectGarbage(size_t budget) EXCLUDES(mu_);
+  // Makes everything applied durable in LevelDB's own log.
+  Status Sync();
+  uint64_t ApproximateBytes() const;
+  std::string Property(const std::string& name) const;
+
+ private:
+  DiskTier() = default;
+  Status LoadMeta();
+
+  DiskOptions options_;
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  std::unique_ptr<leveldb::DB> db_;
+  std::atomic<uint64_t> applied_seq_{0};
+
+  mutable Mutex mu_;
+  std::vector<uint32_t> nsmap_ GUARDED_BY(mu_);
+  uint32_t next_ns_ GUARDED_BY(mu_) = 0;
+  std::map<uint32_t, KeyspaceCounts> counts_ GUARDED_BY(mu_);
+  std::vector<uint32_t> garbage_ GUARDED_BY(mu_);
+};
+
+std::string DiskKey(uint32_t ns, std::string_view key);
+
+}  // namespace edgekv

@@ -1,0 +1,198 @@
+#include "engine.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "edgekv/log.h"
+#include "wal/wal_reader.h"
+
+namespace edgekv {
+namespace {
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Status Engine::Lock(const std::string& dir) {
+  std::string path = dir + "/edgekv.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("can't open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+    ::close(fd);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return Status::IOError("another edgekv-server (pid " + pid + ") is using dir '" + dir +
+                           "'; refusing to start");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    Log(LogLevel::kWarning, "can't write pid to {}", path);
+  }
+  lock_fd_ = fd;
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Store* store) {
+  auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<Engine> e(new Engine());
+  e->options_ = options;
+  e->store_ = store;
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return Status::IOError("can't create dir '" + options.dir + "': " + ec.message());
+  Status s = e->Lock(options.dir);
+  if (!s.ok()) return s;
+
+  DiskOptions dopt;
+  dopt.path = options.dir + "/data";
+  dopt.databases = options.databases;
+  dopt.block_cache_bytes = options.block_cache_bytes;
+  dopt.write_buffer_bytes = options.write_buffer_bytes;
+  auto disk = DiskTier::Open(dopt);
+  if (!disk.ok()) return Status::IOError("LevelDB: " + disk.status().message());
+  e->disk_ = std::move(disk.value());
+
+  // Replay the log after what LevelDB already holds.
+  const std::string wal_dir = options.dir + "/wal";
+  e->recovery_.applied_before = e->disk_->applied_seq();
+  wal::ReplayOptions ro;
+  ro.after_seq = e->disk_->applied_seq();
+  ro.repair = options.wal_repair;
+  wal::ReplayResult rr;
+  std::vector<std::string> group;
+  size_t group_bytes = 0;
+  DiskTier* dt = e->disk_.get();
+  auto flush_group = [&]() -> Status {
+    std::vector<std::string_view> views(group.begin(), group.end());
+    Status a = dt->Apply(views);
+    group.clear();
+    group_bytes = 0;
+    return a;
+  };
+  std::filesystem::create_directories(wal_dir, ec);
+  s = wal::Replay(wal_dir, ro,
+                  [&](uint64_t, std::string_view payload) -> Status {
+                    group.emplace_back(payload);
+                    group_bytes += payload.size();
+                    if (group_bytes >= (8u << 20)) return flush_group();
+                    return Status::Ok();
+                  },
+                  &rr);
+  if (!s.ok()) return s;
+  if (!group.empty()) {
+    s = flush_group();
+    if (!s.ok()) return s;
+  }
+  Status synced = e->disk_->Sync();
+  if (!synced.ok()) return synced;
+  e->recovery_.replayed = rr.batches;
+  e->recovery_.note = rr.note;
+  e->recovery_.last_seq = std::max(rr.last_seq, e->disk_->applied_seq());
+  if (!rr.note.empty()) Log(LogLevel::kWarning, "WAL recovery: {}", rr.note);
+
+  Engine* raw = e.get();
+  e->applier_ = std::make_unique<Applier>(e->disk_.get(), 32u << 20, [raw](uint64_t seq) {
+    if (raw->wal_) raw->wal_->PurgeUpTo(seq);
+  });
+  wal::WriterOptions wo;
+  wo.dir = wal_dir;
+  wo.fsync = options.fsync;
+  wo.segment_bytes = options.segment_bytes;
+  auto w = wal::WalWriter::Open(wo, e->recovery_.last_seq + 1);
+  if (!w.ok()) return w.status();
+  e->wal_ = std::move(w.value());
+  Applier* ap = e->applier_.get();
+  e->wal_->SetConsumer([ap](std::string_view frames, uint64_t last) { ap->Push(frames, last); });
+  // Everything replayed is in LevelDB and synced: older segments can go.
+  e->wal_->PurgeUpTo(e->recovery_.last_seq);
+
+  e->journal_ = std::make_unique<wal::Journal>(e->wal_.get(), store);
+  wal::WalWriter* wp = e->wal_.get();
+  store->AttachDisk(e->disk_.get(), [wp] { return wp->last_seq(); },
+                    [ap](uint64_t seq) {
+                      // Bounded: with a failing disk, SCAN still answers
+                      // from what LevelDB has.
+                      ap->WaitApplied(seq, 2000);
+                    });
+  store->set_listener(e->journal_.get());
+  e->recovery_.millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+  e->last_save_ms_ = WallMs();
+  return e;
+}
+
+Engine::~Engine() {
+  if (store_ != nullptr) store_->set_listener(nullptr);
+  wal_.reset();      // writes and syncs what is pending, hands it to the applier
+  applier_.reset();  // applies everything queued, syncs LevelDB
+  journal_.reset();
+  disk_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status Engine::Checkpoint() {
+  Status s = wal_->Sync();
+  if (!s.ok()) return s;
+  applier_->WaitApplied(wal_->last_seq());
+  s = disk_->Sync();
+  if (!s.ok()) return s;
+  wal_->PurgeUpTo(disk_->applied_seq());
+  last_save_ms_ = WallMs();
+  return Status::Ok();
+}
+
+std::string Engine::PersistenceError() const {
+  auto st = wal_->stats();
+  if (!st.error.empty()) return "Errors writing to the AOF file: " + st.error;
+  std::string ae = applier_->error();
+  if (!ae.empty()) return "Errors writing to LevelDB: " + ae;
+  return {};
+}
+
+std::string Engine::InfoPersistence() const {
+  auto st = wal_->stats();
+  std::string out;
+  auto field = [&](const std::string& k, const std::string& v) {
+    out += k + ":" + v + "\r\n";
+  };
+  auto num = [&](const std::string& k, int64_t v) { field(k, std::to_string(v)); };
+  static const char* kPolicies[] = {"always", "everysec", "no"};
+  num("aof_enabled", 1);
+  num("aof_rewrite_in_progress", 0);
+  num("aof_rewrite_scheduled", 0);
+  field("aof_last_write_status", st.error.empty() ? "ok" : "err");
+  field("aof_last_bgrewrite_status", "ok");
+  num("aof_current_size", static_cast<int64_t>(st.bytes));
+  num("aof_pending_bio_fsync", 0);
+  num("aof_delayed_fsync", 0);
+  field("wal_fsync_policy", kPolicies[static_cast<int>(wal_->policy())]);
+  num("wal_segments", static_cast<int64_t>(st.segments));
+  num("wal_bytes", static_cast<int64_t>(st.bytes));
+  num("wal_pending_bytes", static_cast<int64_t>(st.pending_bytes));
+  num("wal_last_seq", static_cast<int64_t>(st.last_seq));
+  num("wal_written_seq", static_cast<int64_t>(st.written_seq));
+  num("wal_synced_seq", static_cast<int64_t>(st.synced_seq));
+  num("wal_last_fsync_ms", st.last_fsync_ms);
+  num("disk_applied_seq", static_cast<int64_t>(disk_->applied_seq()));
+  num("disk_apply_queue_bytes", static_cast<int64_t>(applier_->queued_bytes()));
+  num("disk_bytes", static_cast<int64_t>(disk_->ApproximateBytes()));
+  num("recovery_replayed_batches", static_cast<int64_t>(recovery_.replayed));
+  num("recovery_millis", recovery_.millis);
+  num("rdb_last_save_time", last_save_ms_.load() / 1000);
+  field("rdb_last_bgsave_status", "ok");
+  return out;
+}
+
+}  // namespace edgekv

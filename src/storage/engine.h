@@ -1,0 +1,70 @@
+// The persistent engine under the memory table: the directory lock, LevelDB
+// (DiskTier), the write-ahead log (WalWriter + Journal) and the applier that
+// feeds the log into LevelDB. Open() recovers: it replays the log after the
+// last sequence LevelDB holds, then attaches everything to the store.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "applier.h"
+#include "disk_tier.h"
+#include "edgekv/status.h"
+#include "edgekv/store.h"
+#include "wal/journal.h"
+#include "wal/wal_writer.h"
+
+namespace edgekv {
+
+struct EngineOptions {
+  std::string dir;  // holds edgekv.lock, wal/ and data/
+  int databases = 16;
+  wal::FsyncPolicy fsync = wal::FsyncPolicy::kEverysec;
+  bool wal_repair = false;
+  uint64_t segment_bytes = 64ull << 20;
+  size_t block_cache_bytes = 8 << 20;
+  size_t write_buffer_bytes = 8 << 20;
+};
+
+struct RecoveryInfo {
+  uint64_t applied_before = 0;  // LevelDB's sequence at start
+  uint64_t replayed = 0;        // batches replayed from the log
+  uint64_t last_seq = 0;
+  std::string note;             // torn tail / repair, if any
+  int64_t millis = 0;
+};
+
+class Engine {
+ public:
+  static StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options, Store* store);
+  ~Engine();
+
+  wal::WalWriter& wal() { return *wal_; }
+  DiskTier& disk() { return *disk_; }
+  Applier& applier() { return *applier_; }
+  const RecoveryInfo& recovery() const { return recovery_; }
+
+  // SAVE: everything written, fsynced, applied to LevelDB and synced there.
+  Status Checkpoint();
+  int64_t last_save_ms() const { return last_save_ms_.load(); }
+  // Writes are refused (MISCONF) while this is non-empty.
+  std::string PersistenceError() const;
+  std::string InfoPersistence() const;
+
+ private:
+  Engine() = default;
+  Status Lock(const std::string& dir);
+
+  EngineOptions options_;
+  Store* store_ = nullptr;
+  int lock_fd_ = -1;
+  std::unique_ptr<DiskTier> disk_;
+  std::unique_ptr<Applier> applier_;
+  std::unique_ptr<wal::WalWriter> wal_;
+  std::unique_ptr<wal::Journal> journal_;
+  RecoveryInfo recovery_;
+  std::atomic<int64_t> last_save_ms_{0};
+};
+
+}  // namespace edgekv

@@ -1,0 +1,68 @@
+// Encoding and decoding of WAL batches (docs/wal_format.md). Pure functions
+// over bytes: no I/O, no locks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "edgekv/status.h"
+#include "edgekv/wal_format.h"
+
+namespace edgekv::wal {
+
+// One decoded operation; views point into the batch bytes.
+struct OpView {
+  Op op;
+  int db = 0;       // FLUSHDB, key ops; SWAPDB's first db
+  int db2 = 0;      // SWAPDB's second db
+  uint32_t ns = 0;  // FLUSHDB's new namespace
+  uint8_t flags = 0;
+  std::string_view key;
+  std::string_view value;
+  int64_t expire_ms = -1;
+};
+
+// Builds a batch's operations; Finish() prepends the header.
+class BatchBuilder {
+ public:
+  void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms,
+           uint8_t flags);
+  void Erase(int db, std::string_view key, uint8_t flags);
+  void FlushDb(int db, uint32_t ns);
+  void SwapDb(int a, int b);
+
+  bool empty() const { return count_ == 0; }
+  uint32_t count() const { return count_; }
+  void Clear() {
+    ops_.clear();
+    count_ = 0;
+  }
+  // Appends a complete frame (CRC, length, header, operations) to `out`.
+  void AppendFrame(uint64_t seq, int64_t time_ms, std::string* out) const;
+
+ private:
+  std::string ops_;
+  uint32_t count_ = 0;
+};
+
+struct BatchHeader {
+  uint64_t seq = 0;
+  int64_t time_ms = 0;
+  uint32_t count = 0;
+};
+
+// Parses a batch payload, calling fn for each operation. Corruption if the
+// payload is malformed.
+Status DecodeBatch(std::string_view payload, BatchHeader* header,
+                   const std::function<void(const OpView&)>& fn);
+
+// Frame helpers.
+uint32_t FrameCrc(std::string_view length_and_payload);
+void PutFixed32(std::string* out, uint32_t v);
+void PutFixed64(std::string* out, uint64_t v);
+uint32_t GetFixed32(const char* p);
+uint64_t GetFixed64(const char* p);
+
+}  // namespace edgekv::wal

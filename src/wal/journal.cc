@@ -1,0 +1,75 @@
+#include "journal.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "wal_writer.h"
+
+namespace edgekv::wal {
+namespace {
+
+// The effects of what this thread is executing now. One command runs on a
+// thread at a time, so a thread-local batch is that command's batch.
+struct Pending {
+  BatchBuilder batch;
+  std::vector<std::pair<int, std::string>> keys;
+};
+
+Pending& Tls() {
+  thread_local Pending p;
+  return p;
+}
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void Journal::OnPut(int db, std::string_view key, std::string_view value,
+                    int64_t expire_ms, uint8_t flags) {
+  Pending& p = Tls();
+  p.batch.Put(db, key, value, expire_ms, flags);
+  p.keys.emplace_back(db, std::string(key));
+}
+
+void Journal::OnErase(int db, std::string_view key, uint8_t flags) {
+  Pending& p = Tls();
+  p.batch.Erase(db, key, flags);
+  p.keys.emplace_back(db, std::string(key));
+}
+
+void Journal::OnFlush(int db, uint32_t new_namespace) {
+  Pending& p = Tls();
+  p.batch.FlushDb(db, new_namespace);
+  // Entries of earlier commands in this batch are gone with the flush.
+  p.keys.erase(std::remove_if(p.keys.begin(), p.keys.end(),
+                              [db](const auto& k) { return k.first == db; }),
+               p.keys.end());
+}
+
+void Journal::OnSwap(int a, int b) {
+  Pending& p = Tls();
+  p.batch.SwapDb(a, b);
+  for (auto& k : p.keys) {
+    if (k.first == a) {
+      k.first = b;
+    } else if (k.first == b) {
+      k.first = a;
+    }
+  }
+}
+
+uint64_t Journal::Commit() {
+  Pending& p = Tls();
+  if (p.batch.empty()) return 0;
+  uint64_t seq = wal_->Append(p.batch, WallMs());
+  for (auto& [db, key] : p.keys) store_->SetEntrySeq(db, key, seq);
+  p.batch.Clear();
+  p.keys.clear();
+  return seq;
+}
+
+}  // namespace edgekv::wal

@@ -1,0 +1,334 @@
+#include "wal_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "edgekv/log.h"
+
+namespace edgekv::wal {
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+std::string SegmentName(uint64_t first_seq) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%020llu.wal", static_cast<unsigned long long>(first_seq));
+  return buf;
+}
+
+std::vector<std::pair<uint64_t, std::string>> ListSegments(const std::string& dir) {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() != 24 || name.substr(20) != ".wal") continue;
+    bool digits = std::all_of(name.begin(), name.begin() + 20,
+                              [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) continue;
+    out.emplace_back(std::stoull(name.substr(0, 20)), e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+WalWriter::WalWriter(WriterOptions options, uint64_t next_seq)
+    : options_(std::move(options)),
+      policy_(static_cast<int>(options_.fsync)),
+      next_seq_(next_seq) {
+  written_seq_ = next_seq - 1;
+  synced_seq_ = next_seq - 1;
+}
+
+StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(WriterOptions options,
+                                                     uint64_t next_seq) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return Status::IOError("can't create " + options.dir + ": " + ec.message());
+  std::unique_ptr<WalWriter> w(new WalWriter(options, next_seq));
+  {
+    MutexLock l(&w->mu_);
+    for (auto& [seq, path] : ListSegments(options.dir)) {
+      struct stat st;
+      uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+      w->segments_.push_back({seq, path, bytes});
+    }
+  }
+  Status s = w->OpenSegment(next_seq);
+  if (!s.ok()) return s;
+  w->writer_ = std::thread([p = w.get()] { p->WriterLoop(); });
+  w->fsyncer_ = std::thread([p = w.get()] { p->FsyncLoop(); });
+  return w;
+}
+
+WalWriter::~WalWriter() {
+  {
+    MutexLock l(&mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (fsyncer_.joinable()) fsyncer_.join();
+  if (fd_ >= 0) {
+    ::fdatasync(fd_);
+    ::close(fd_);
+  }
+}
+
+Status WalWriter::OpenSegment(uint64_t first_seq) {
+  std::string path = options_.dir + "/" + SegmentName(first_seq);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
+  std::string header(kMagic, sizeof(kMagic));
+  header.push_back(static_cast<char>(kVersion));
+  header.push_back(0);
+  PutFixed64(&header, first_seq);
+  size_t off = 0;
+  int old = fd_;
+  fd_ = fd;
+  if (!WriteAll(header, &off) || ::fdatasync(fd) != 0) {
+    fd_ = old;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return Status::IOError("write " + path + ": " + std::strerror(errno));
+  }
+  SyncDir(options_.dir);
+  {
+    MutexLock l(&fd_mu_);
+    if (old >= 0) {
+      ::fdatasync(old);
+      ::close(old);
+    }
+  }
+  segment_size_ = header.size();
+  MutexLock l(&mu_);
+  segments_.push_back({first_seq, path, segment_size_});
+  return Status::Ok();
+}
+
+uint64_t WalWriter::Append(const BatchBuilder& batch, int64_t time_ms) {
+  uint64_t seq;
+  {
+    MutexLock l(&mu_);
+    seq = next_seq_++;
+    if (pending_.empty()) pending_first_seq_ = seq;
+    batch.AppendFrame(seq, time_ms, &pending_);
+    pending_last_seq_ = seq;
+  }
+  cv_.notify_one();
+  return seq;
+}
+
+uint64_t WalWriter::DurableSeq() const {
+  return policy() == FsyncPolicy::kAlways ? synced_seq_.load() : written_seq_.load();
+}
+
+bool WalWriter::IsDurable(uint64_t seq) const { return seq <= DurableSeq(); }
+
+void WalWriter::WhenDurable(uint64_t seq, std::function<void()> done) {
+  {
+    MutexLock l(&mu_);
+    if (seq > DurableSeq()) {
+      waiters_.emplace(seq, std::move(done));
+      return;
+    }
+  }
+  done();
+}
+
+void WalWriter::WaitDurable(uint64_t seq) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool ready = false;
+  WhenDurable(seq, [&] {
+    std::lock_guard<std::mutex> l(m);
+    ready = true;
+    cv.notify_all();
+  });
+  std::unique_lock<std::mutex> l(m);
+  cv.wait(l, [&] { return ready; });
+}
+
+void WalWriter::SetConsumer(std::function<void(std::string_view, uint64_t)> fn) {
+  consumer_ = std::move(fn);
+}
+
+bool WalWriter::WriteAll(const std::string& data, size_t* offset) {
+  while (*offset < data.size()) {
+    ssize_t n = ::write(fd_, data.data() + *offset, data.size() - *offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    *offset += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void WalWriter::FireWaiters() {
+  std::vector<std::function<void()>> ready;
+  {
+    MutexLock l(&mu_);
+    uint64_t durable = DurableSeq();
+    auto end = waiters_.upper_bound(durable);
+    for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    waiters_.erase(waiters_.begin(), end);
+  }
+  for (auto& f : ready) f();
+}
+
+void WalWriter::WriterLoop() {
+  std::string chunk;
+  size_t written = 0;  // bytes of chunk already in the file
+  uint64_t first = 0, last = 0;
+  while (true) {
+    if (written == chunk.size()) {
+      chunk.clear();
+      written = 0;
+      MutexLock l(&mu_);
+      while (pending_.empty() && !stop_) cv_.wait(mu_.native());
+      if (pending_.empty() && stop_) break;
+      chunk.swap(pending_);
+      first = pending_first_seq_;
+      last = pending_last_seq_;
+    }
+    if (written == 0 && segment_size_ >= options_.segment_bytes) {
+      Status s = OpenSegment(first);
+      if (!s.ok()) Log(LogLevel::kWarning, "WAL: can't start a new segment: {}", s.message());
+    }
+    size_t before = written;
+    bool ok = WriteAll(chunk, &written);
+    segment_size_ += written - before;
+    {
+      MutexLock l(&mu_);
+      if (!segments_.empty()) segments_.back().bytes = segment_size_;
+    }
+    if (!ok) {
+      std::string err = std::strerror(errno);
+      if (!has_error_.exchange(true)) {
+        Log(LogLevel::kWarning, "WAL: write error, writes are refused until it clears: {}",
+            err);
+      }
+      {
+        MutexLock l(&mu_);
+        error_ = err;
+        if (stop_) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;  // retry the rest of the chunk
+    }
+    if (policy() == FsyncPolicy::kAlways) {
+      if (::fdatasync(fd_) != 0) {
+        std::string err = std::strerror(errno);
+        has_error_ = true;
+        Log(LogLevel::kWarning, "WAL: fsync error: {}", err);
+        MutexLock l(&mu_);
+        error_ = err;
+      } else {
+        synced_seq_ = last;
+        last_fsync_ms_ = WallMs();
+      }
+    }
+    if (has_error_.load() && policy() != FsyncPolicy::kAlways) {
+      has_error_ = false;
+      Log(LogLevel::kNotice, "WAL: writes succeed again");
+      MutexLock l(&mu_);
+      error_.clear();
+    } else if (has_error_.load() && synced_seq_.load() == last) {
+      has_error_ = false;
+      Log(LogLevel::kNotice, "WAL: writes succeed again");
+      MutexLock l(&mu_);
+      error_.clear();
+    }
+    written_seq_ = last;
+    if (consumer_) consumer_(chunk, last);
+    FireWaiters();
+    (void)first;
+  }
+}
+
+void WalWriter::FsyncLoop() {
+  while (true) {
+    {
+      MutexLock l(&mu_);
+      if (stop_) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (policy() != FsyncPolicy::kEverysec) continue;
+    if (WallMs() - last_fsync_ms_.load() < 1000) continue;
+    uint64_t target = written_seq_.load();
+    if (target == synced_seq_.load()) {
+      last_fsync_ms_ = WallMs();
+      continue;
+    }
+    MutexLock l(&fd_mu_);
+    if (fd_ >= 0 && ::fdatasync(fd_) == 0) {
+      uint64_t cur = synced_seq_.load();
+      while (cur < target && !synced_seq_.compare_exchange_weak(cur, target)) {
+      }
+      last_fsync_ms_ = WallMs();
+    }
+  }
+}
+
+Status WalWriter::Sync() {
+  WaitDurable(last_seq());
+  MutexLock l(&fd_mu_);
+  if (fd_ >= 0 && ::fdatasync(fd_) != 0) {
+    return Status::IOError(std::string("fsync: ") + std::strerror(errno));
+  }
+  synced_seq_ = written_seq_.load();
+  last_fsync_ms_ = WallMs();
+  return Status::Ok();
+}
+
+uint64_t WalWriter::last_seq() const {
+  MutexLock l(&mu_);
+  return next_seq_ - 1;
+}
+
+WriterStats WalWriter::stats() const {
+  WriterStats s;
+  MutexLock l(&mu_);
+  s.last_seq = next_seq_ - 1;
+  s.written_seq = written_seq_.load();
+  s.synced_seq = synced_seq_.load();
+  s.last_fsync_ms = last_fsync_ms_.load();
+  s.segments = segments_.size();
+  for (auto& seg : segments_) s.bytes += seg.bytes;
+  s.pending_bytes = pending_.size();
+  s.error = error_;
+  return s;
+}
+
+void WalWriter::PurgeUpTo(uint64_t seq) {
+  MutexLock l(&mu_);
+  // A segment's batches end just before the next segment's first sequence;
+  // the last (open) segment is never purged.
+  while (segments_.size() > 1 && segments_[1].first_seq - 1 <= seq) {
+    ::unlink(segments_.front().path.c_str());
+    segments_.erase(segments_.begin());
+  }
+}
+
+}  // namespace edgekv::wal

@@ -1,0 +1,134 @@
+// Appends batches to the write-ahead log with group commit.
+//
+// Append() is called by command threads (with the stripes of the keys they
+// changed still locked, so the log order matches the memory order of every
+// key); it only copies bytes under a mutex and assigns the sequence number.
+// One writer thread write()s everything appended so far in one go (and with
+// appendfsync always, fdatasync()s it), then wakes the waiters whose batches
+// are covered. So the records of many clients and of whole pipelines share one
+// write and one fsync.
+//
+// Durability per policy (as Redis defines appendfsync):
+//   always:   a waiter is woken after its batch is written and fdatasync()ed;
+//   everysec: after it is written (survives kill -9); fsync once a second;
+//   no:       after it is written; the kernel decides when to flush.
+// If a write fails (disk full, I/O error), the bytes stay queued and are
+// retried; waiters are not woken until they are written; error() reports the
+// failure so that new writes can be refused with MISCONF.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "batch.h"
+#include "edgekv/status.h"
+#include "edgekv/thread_annotations.h"
+
+namespace edgekv::wal {
+
+enum class FsyncPolicy { kAlways = 0, kEverysec = 1, kNo = 2 };
+
+struct WriterOptions {
+  std::string dir;  // the wal/ directory
+  FsyncPolicy fsync = FsyncPolicy::kEverysec;
+  uint64_t segment_bytes = 64ull << 20;
+};
+
+struct WriterStats {
+  uint64_t last_seq = 0;        // last sequence assigned
+  uint64_t written_seq = 0;     // last sequence written to the file
+  uint64_t synced_seq = 0;      // last sequence known fsynced
+  int64_t last_fsync_ms = 0;
+  uint64_t segments = 0;
+  uint64_t bytes = 0;           // bytes in all segments
+  uint64_t pending_bytes = 0;   // appended, not yet written
+  std::string error;            // empty when healthy
+};
+
+class WalWriter {
+ public:
+  // Starts a new segment at `next_seq` in options.dir (created if missing).
+  static StatusOr<std::unique_ptr<WalWriter>> Open(WriterOptions options,
+                                                   uint64_t next_seq);
+  ~WalWriter();  // writes and syncs what is pending, then stops
+
+  // Assigns the next sequence number to the batch and queues its frame.
+  // Returns the sequence number. Thread-safe.
+  uint64_t Append(const BatchBuilder& batch, int64_t time_ms) EXCLUDES(mu_);
+  // Runs `done` on the writer thread once `seq` is durable per the policy
+  // (at once, on the caller's thread, if it already is).
+  void WhenDurable(uint64_t seq, std::function<void()> done) EXCLUDES(mu_);
+  // Blocks until `seq` is durable per the policy (tests, SAVE, shutdown).
+  void WaitDurable(uint64_t seq) EXCLUDES(mu_);
+  bool IsDurable(uint64_t seq) const;
+
+  // Receives every written frame chunk in order (the LevelDB applier and
+  // replication feed from it). Set before the first Append.
+  void SetConsumer(std::function<void(std::string_view frames, uint64_t last_seq)> fn);
+
+  void SetPolicy(FsyncPolicy p) { policy_.store(static_cast<int>(p)); }
+  FsyncPolicy policy() const { return static_cast<FsyncPolicy>(policy_.load()); }
+  bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
+  WriterStats stats() const EXCLUDES(mu_);
+  uint64_t last_seq() const EXCLUDES(mu_);
+
+  // Deletes closed segments whose batches are all <= seq.
+  void PurgeUpTo(uint64_t seq) EXCLUDES(mu_);
+  // Forces an fdatasync of what is written (SAVE, shutdown).
+  Status Sync();
+
+ private:
+  explicit WalWriter(WriterOptions options, uint64_t next_seq);
+  Status OpenSegment(uint64_t first_seq);
+  void WriterLoop();
+  void FsyncLoop();
+  bool WriteAll(const std::string& data, size_t* offset);
+  void FireWaiters();
+  uint64_t DurableSeq() const;
+
+  WriterOptions options_;
+  std::atomic<int> policy_;
+
+  mutable Mutex mu_;
+  std::condition_variable_any cv_;
+  std::string pending_ GUARDED_BY(mu_);
+  uint64_t next_seq_ GUARDED_BY(mu_);
+  uint64_t pending_first_seq_ GUARDED_BY(mu_) = 0;
+  uint64_t pending_last_seq_ GUARDED_BY(mu_) = 0;
+  std::multimap<uint64_t, std::function<void()>> waiters_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::string error_ GUARDED_BY(mu_);
+  struct Segment {
+    uint64_t first_seq;
+    std::string path;
+    uint64_t bytes;
+  };
+  std::vector<Segment> segments_ GUARDED_BY(mu_);
+
+  // Owned by the writer thread (fd_ also read by the fsync thread under fd_mu_).
+  Mutex fd_mu_;
+  int fd_ = -1;
+  uint64_t segment_size_ = 0;
+
+  std::atomic<uint64_t> written_seq_{0};
+  std::atomic<uint64_t> synced_seq_{0};
+  std::atomic<int64_t> last_fsync_ms_{0};
+  std::atomic<bool> has_error_{false};
+  std::function<void(std::string_view, uint64_t)> consumer_;
+
+  std::thread writer_;
+  std::thread fsyncer_;
+};
+
+// Lists "<first seq>.wal" segments in dir, sorted by first sequence.
+std::vector<std::pair<uint64_t, std::string>> ListSegments(const std::string& dir);
+std::string SegmentName(uint64_t first_seq);
+
+}  // namespace edgekv::wal
