@@ -98,7 +98,7 @@ void TtlGeneric(CommandContext& ctx, TtlMode mode) {
   switch (mode) {
     case TtlMode::kTtl: return ctx.reply->Integer((left + 500) / 1000);
     case TtlMode::kPttl: return ctx.reply->Integer(left);
-    case TtlMode::kExpireTime: return ctx.reply->Integer(e->expire_ms / 1000);
+    case TtlMode::kExpireTime: return ctx.reply->Integer((e->expire_ms + 500) / 1000);  // rounds, as Redis
     case TtlMode::kPExpireTime: return ctx.reply->Integer(e->expire_ms);
   }
 }

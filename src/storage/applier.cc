@@ -31,12 +31,21 @@ void Applier::Push(std::string_view frames, uint64_t last_seq) {
   queue_.emplace_back(frames);
   queued_bytes_ += frames.size();
   pushed_seq_ = last_seq;
-  cv_.notify_all();
+  // The applier passes by every few ms; waking it for every small chunk
+  // would cost a context switch per write.
+  if (queued_bytes_ >= (1u << 20)) {
+    wake_ = true;
+    cv_.notify_all();
+  }
 }
 
 bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
   std::unique_lock<std::mutex> l(mu_);
   auto ready = [&] { return disk_->applied_seq() >= seq || stop_; };
+  if (!ready()) {  // someone waits: apply now
+    wake_ = true;
+    cv_.notify_all();
+  }
   if (timeout_ms < 0) {
     applied_cv_.wait(l, ready);
     return true;
@@ -64,7 +73,8 @@ void Applier::Loop() {
     std::deque<std::string> work;
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait_for(l, std::chrono::milliseconds(200), [&] { return !queue_.empty() || stop_; });
+      cv_.wait_for(l, std::chrono::milliseconds(10), [&] { return stop_ || wake_; });
+      wake_ = false;
       if (queue_.empty() && stop_) break;
       work.swap(queue_);
     }
@@ -88,6 +98,9 @@ void Applier::Loop() {
           if (stop_) return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        // LevelDB keeps failing after one write error until reopened.
+        Status r = disk_->Reopen();
+        if (!r.ok()) Log(LogLevel::kVerbose, "LevelDB reopen failed: {}", r.message());
       }
       group.clear();
       group_bytes = 0;

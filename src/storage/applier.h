@@ -45,6 +45,7 @@ class Applier {
   size_t queued_bytes_ = 0;
   uint64_t pushed_seq_ = 0;
   bool stop_ = false;
+  bool wake_ = false;
   std::string error_;
   std::thread thread_;
 };

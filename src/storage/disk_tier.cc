@@ -6,7 +6,9 @@
 #include <leveldb/write_batch.h>
 
 #include <cstring>
+#include <mutex>
 #include <set>
+#include <shared_mutex>
 
 #include "wal/batch.h"
 
@@ -80,6 +82,7 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   // The memtable counts against the process's memory: keep it moderate.
   lo.write_buffer_size = options.write_buffer_bytes;
   lo.max_file_size = 8 << 20;
+  t->options_for_open_ = lo;
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(lo, options.path, &db);
   if (!s.ok()) return FromLevelDb(s);
@@ -87,6 +90,16 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   Status m = t->LoadMeta();
   if (!m.ok()) return m;
   return t;
+}
+
+Status DiskTier::Reopen() {
+  std::unique_lock<std::shared_mutex> dl(db_mu_);
+  db_.reset();
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(options_for_open_, options_.path, &db);
+  if (!s.ok()) return FromLevelDb(s);
+  db_.reset(db);
+  return LoadMeta();
 }
 
 DiskTier::~DiskTier() {
@@ -124,6 +137,7 @@ Status DiskTier::LoadMeta() {
 }
 
 Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   std::string v;
   leveldb::Status s =
       db_->Get(leveldb::ReadOptions(), DiskKey(ns, key), &v);
@@ -136,20 +150,27 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
 
 Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   if (payloads.empty()) return Status::Ok();
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   leveldb::WriteBatch wb;
   uint64_t last = 0;
   bool nsmap_changed = false;
   std::set<uint32_t> touched;
   MutexLock l(&mu_);
+  // Work on copies: the in-memory meta changes only if LevelDB took the write
+  // (a failed write is retried, and must not be counted twice).
+  std::vector<uint32_t> nsmap = nsmap_;
+  uint32_t next_ns = next_ns_;
+  std::map<uint32_t, KeyspaceCounts> counts = counts_;
+  std::vector<uint32_t> garbage = garbage_;
   for (std::string_view payload : payloads) {
     wal::BatchHeader h;
     Status s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
-      if (op.db < 0 || static_cast<size_t>(op.db) >= nsmap_.size()) return;
+      if (op.db < 0 || static_cast<size_t>(op.db) >= nsmap.size()) return;
       switch (op.op) {
         case wal::Op::kPut: {
-          uint32_t ns = nsmap_[static_cast<size_t>(op.db)];
+          uint32_t ns = nsmap[static_cast<size_t>(op.db)];
           wb.Put(DiskKey(ns, op.key), EncodeValue(op.expire_ms, op.value));
-          KeyspaceCounts& c = counts_[ns];
+          KeyspaceCounts& c = counts[ns];
           if (op.flags & wal::kFlagCreated) ++c.keys;
           bool had = op.flags & wal::kFlagHadExpire, has = op.flags & wal::kFlagHasExpire;
           if (has && !had) ++c.expires;
@@ -158,30 +179,30 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
           break;
         }
         case wal::Op::kErase: {
-          uint32_t ns = nsmap_[static_cast<size_t>(op.db)];
+          uint32_t ns = nsmap[static_cast<size_t>(op.db)];
           wb.Delete(DiskKey(ns, op.key));
-          KeyspaceCounts& c = counts_[ns];
+          KeyspaceCounts& c = counts[ns];
           if (c.keys > 0) --c.keys;
           if ((op.flags & wal::kFlagHadExpire) && c.expires > 0) --c.expires;
           touched.insert(ns);
           break;
         }
         case wal::Op::kFlushDb: {
-          uint32_t old = nsmap_[static_cast<size_t>(op.db)];
-          garbage_.push_back(old);
+          uint32_t old = nsmap[static_cast<size_t>(op.db)];
+          garbage.push_back(old);
           wb.Put(Prefix('g', old), "");
           wb.Delete(Prefix('c', old));
-          counts_.erase(old);
+          counts.erase(old);
           touched.erase(old);
-          nsmap_[static_cast<size_t>(op.db)] = op.ns;
-          next_ns_ = std::max(next_ns_, op.ns + 1);
+          nsmap[static_cast<size_t>(op.db)] = op.ns;
+          next_ns = std::max(next_ns, op.ns + 1);
           nsmap_changed = true;
           break;
         }
         case wal::Op::kSwapDb:
-          if (static_cast<size_t>(op.db2) < nsmap_.size()) {
-            std::swap(nsmap_[static_cast<size_t>(op.db)],
-                      nsmap_[static_cast<size_t>(op.db2)]);
+          if (static_cast<size_t>(op.db2) < nsmap.size()) {
+            std::swap(nsmap[static_cast<size_t>(op.db)],
+                      nsmap[static_cast<size_t>(op.db2)]);
             nsmap_changed = true;
           }
           break;
@@ -190,11 +211,11 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
     if (!s.ok()) return s;
     last = h.seq;
   }
-  for (uint32_t ns : touched) wb.Put(Prefix('c', ns), EncodeCounts(counts_[ns]));
+  for (uint32_t ns : touched) wb.Put(Prefix('c', ns), EncodeCounts(counts[ns]));
   if (nsmap_changed) {
     std::string v;
-    for (uint32_t ns : nsmap_) wal::PutFixed32(&v, ns);
-    wal::PutFixed32(&v, next_ns_);
+    for (uint32_t ns : nsmap) wal::PutFixed32(&v, ns);
+    wal::PutFixed32(&v, next_ns);
     wb.Put(kNsMapKey, v);
   }
   std::string seq;
@@ -202,6 +223,10 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   wb.Put(kAppliedKey, seq);
   leveldb::Status s = db_->Write(leveldb::WriteOptions(), &wb);
   if (!s.ok()) return FromLevelDb(s);
+  nsmap_ = std::move(nsmap);
+  next_ns_ = next_ns;
+  counts_ = std::move(counts);
+  garbage_ = std::move(garbage);
   applied_seq_.store(last, std::memory_order_release);
   return Status::Ok();
 }
@@ -225,6 +250,7 @@ KeyspaceCounts DiskTier::counts(uint32_t ns) const {
 void DiskTier::Scan(uint32_t ns, std::string_view from,
                     const std::function<bool(std::string_view, std::string_view,
                                              int64_t)>& fn) const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   std::string prefix = Prefix('d', ns);
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
   std::string start = prefix;
@@ -251,6 +277,7 @@ std::string CursorKey(uint64_t id) {
 }  // namespace
 
 Status DiskTier::SaveCursor(uint64_t id, std::string_view last_key, int64_t now_ms) {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   std::string v;
   wal::PutFixed64(&v, static_cast<uint64_t>(now_ms));
   v.append(last_key);
@@ -258,6 +285,7 @@ Status DiskTier::SaveCursor(uint64_t id, std::string_view last_key, int64_t now_
 }
 
 bool DiskTier::LoadCursor(uint64_t id, std::string* last_key) const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   std::string v;
   if (!db_->Get(leveldb::ReadOptions(), CursorKey(id), &v).ok() || v.size() < 8) {
     return false;
@@ -267,6 +295,7 @@ bool DiskTier::LoadCursor(uint64_t id, std::string* last_key) const {
 }
 
 size_t DiskTier::ExpireCursors(int64_t now_ms, int64_t max_age_ms) {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   leveldb::WriteBatch wb;
   size_t n = 0;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
@@ -283,6 +312,7 @@ size_t DiskTier::ExpireCursors(int64_t now_ms, int64_t max_age_ms) {
 }
 
 size_t DiskTier::CollectGarbage(size_t budget) {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   uint32_t ns;
   {
     MutexLock l(&mu_);
@@ -308,6 +338,7 @@ size_t DiskTier::CollectGarbage(size_t budget) {
 }
 
 Status DiskTier::Sync() {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   leveldb::WriteOptions wo;
   wo.sync = true;
   leveldb::WriteBatch wb;
@@ -318,6 +349,7 @@ Status DiskTier::Sync() {
 }
 
 uint64_t DiskTier::ApproximateBytes() const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   leveldb::Range r("a", "z");
   uint64_t size = 0;
   db_->GetApproximateSizes(&r, 1, &size);
@@ -325,6 +357,7 @@ uint64_t DiskTier::ApproximateBytes() const {
 }
 
 std::string DiskTier::Property(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
   std::string v;
   db_->GetProperty(name, &v);
   return v;

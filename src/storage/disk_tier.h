@@ -20,6 +20,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <shared_mutex>
+
+#include <leveldb/options.h>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,8 +33,6 @@
 
 namespace leveldb {
 class DB;
-class Cache;
-class FilterPolicy;
 }  // namespace leveldb
 
 namespace edgekv {
@@ -79,6 +80,9 @@ class DiskTier {
 
   // Deletes up to `budget` keys of dead (flushed) namespaces; returns how many.
   size_t CollectGarbage(size_t budget) EXCLUDES(mu_);
+  // Closes and reopens LevelDB after a write error (LevelDB refuses every
+  // write after one until it is reopened, e.g. once a full disk has room).
+  Status Reopen();
   // Makes everything applied durable in LevelDB's own log.
   Status Sync();
   uint64_t ApproximateBytes() const;
@@ -91,7 +95,10 @@ class DiskTier {
   DiskOptions options_;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  // Shared by readers and writers, exclusive for Reopen().
+  mutable std::shared_mutex db_mu_;
   std::unique_ptr<leveldb::DB> db_;
+  leveldb::Options options_for_open_;
   std::atomic<uint64_t> applied_seq_{0};
 
   mutable Mutex mu_;

@@ -102,7 +102,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Sto
   if (!rr.note.empty()) Log(LogLevel::kWarning, "WAL recovery: {}", rr.note);
 
   Engine* raw = e.get();
-  e->applier_ = std::make_unique<Applier>(e->disk_.get(), 32u << 20, [raw](uint64_t seq) {
+  e->applier_ = std::make_unique<Applier>(e->disk_.get(), 16u << 20, [raw](uint64_t seq) {
     if (raw->wal_) raw->wal_->PurgeUpTo(seq);
   });
   wal::WriterOptions wo;

@@ -881,11 +881,14 @@ int64_t Store::Evict(int64_t target_bytes) NO_THREAD_SAFETY_ANALYSIS {
       continue;
     }
     fruitless = 0;
+    // The same bucket may be sampled twice: de-duplicate, then idlest first.
     std::sort(cands.begin(), cands.end(),
-              [](const Candidate& a, const Candidate& b) { return a.idle > b.idle; });
+              [](const Candidate& a, const Candidate& b) { return a.e < b.e; });
     cands.erase(std::unique(cands.begin(), cands.end(),
                             [](const Candidate& a, const Candidate& b) { return a.e == b.e; }),
                 cands.end());
+    std::sort(cands.begin(), cands.end(),
+              [](const Candidate& a, const Candidate& b) { return a.idle > b.idle; });
     size_t take = std::max<size_t>(1, cands.size() / 2);
     for (size_t i = 0; i < take; ++i) {
       int64_t before = s.bytes.load(std::memory_order_relaxed);

@@ -135,7 +135,10 @@ uint64_t WalWriter::Append(const BatchBuilder& batch, int64_t time_ms) {
     batch.AppendFrame(seq, time_ms, &pending_);
     pending_last_seq_ = seq;
   }
-  cv_.notify_one();
+  // With everysec/no the command thread usually writes the log itself when
+  // it sends its replies (TryWriteNow); the writer thread is woken only by
+  // waiters, and otherwise passes by every few milliseconds.
+  if (policy() == FsyncPolicy::kAlways) cv_.notify_one();
   return seq;
 }
 
@@ -150,6 +153,7 @@ void WalWriter::WhenDurable(uint64_t seq, std::function<void()> done) {
     MutexLock l(&mu_);
     if (seq > DurableSeq()) {
       waiters_.emplace(seq, std::move(done));
+      cv_.notify_one();
       return;
     }
   }
@@ -197,73 +201,93 @@ void WalWriter::FireWaiters() {
   for (auto& f : ready) f();
 }
 
-void WalWriter::WriterLoop() {
-  std::string chunk;
-  size_t written = 0;  // bytes of chunk already in the file
-  uint64_t first = 0, last = 0;
-  while (true) {
-    if (written == chunk.size()) {
-      chunk.clear();
-      written = 0;
+// Writes what is pending (after any remainder of a failed write). Returns
+// false if there was nothing to do or the write failed. Caller holds write_mu_.
+bool WalWriter::WriteOnce() {
+  if (chunk_written_ == chunk_.size()) {
+    chunk_.clear();
+    chunk_written_ = 0;
+    MutexLock l(&mu_);
+    if (pending_.empty()) return false;
+    chunk_.swap(pending_);
+    chunk_first_ = pending_first_seq_;
+    chunk_last_ = pending_last_seq_;
+  }
+  if (chunk_written_ == 0 && segment_size_ >= options_.segment_bytes) {
+    Status s = OpenSegment(chunk_first_);
+    if (!s.ok()) Log(LogLevel::kWarning, "WAL: can't start a new segment: {}", s.message());
+  }
+  size_t before = chunk_written_;
+  bool ok = WriteAll(chunk_, &chunk_written_);
+  segment_size_ += chunk_written_ - before;
+  {
+    MutexLock l(&mu_);
+    if (!segments_.empty()) segments_.back().bytes = segment_size_;
+  }
+  if (!ok) {
+    std::string err = std::strerror(errno);
+    if (!has_error_.exchange(true)) {
+      Log(LogLevel::kWarning, "WAL: write error, writes are refused until it clears: {}", err);
+    }
+    MutexLock l(&mu_);
+    error_ = err;
+    return false;
+  }
+  if (policy() == FsyncPolicy::kAlways) {
+    if (::fdatasync(fd_) != 0) {
+      std::string err = std::strerror(errno);
+      has_error_ = true;
+      Log(LogLevel::kWarning, "WAL: fsync error: {}", err);
       MutexLock l(&mu_);
-      while (pending_.empty() && !stop_) cv_.wait(mu_.native());
-      if (pending_.empty() && stop_) break;
-      chunk.swap(pending_);
-      first = pending_first_seq_;
-      last = pending_last_seq_;
+      error_ = err;
+      return false;
     }
-    if (written == 0 && segment_size_ >= options_.segment_bytes) {
-      Status s = OpenSegment(first);
-      if (!s.ok()) Log(LogLevel::kWarning, "WAL: can't start a new segment: {}", s.message());
-    }
-    size_t before = written;
-    bool ok = WriteAll(chunk, &written);
-    segment_size_ += written - before;
+    synced_seq_ = chunk_last_;
+    last_fsync_ms_ = WallMs();
+  }
+  if (has_error_.exchange(false)) {
+    Log(LogLevel::kNotice, "WAL: writes succeed again");
+    MutexLock l(&mu_);
+    error_.clear();
+  }
+  written_seq_ = chunk_last_;
+  if (consumer_) consumer_(chunk_, chunk_last_);
+  chunk_written_ = chunk_.size();
+  FireWaiters();
+  return true;
+}
+
+bool WalWriter::TryWriteNow() {
+  if (policy() == FsyncPolicy::kAlways) return false;  // fsyncs belong to the writer thread
+  if (!write_mu_.native().try_lock()) return false;
+  bool wrote = false;
+  // Drain what others appended meanwhile too, a few rounds at most.
+  for (int i = 0; i < 4 && WriteOnce(); ++i) wrote = true;
+  write_mu_.native().unlock();
+  return wrote;
+}
+
+void WalWriter::WriterLoop() {
+  while (true) {
     {
       MutexLock l(&mu_);
-      if (!segments_.empty()) segments_.back().bytes = segment_size_;
-    }
-    if (!ok) {
-      std::string err = std::strerror(errno);
-      if (!has_error_.exchange(true)) {
-        Log(LogLevel::kWarning, "WAL: write error, writes are refused until it clears: {}",
-            err);
+      if (pending_.empty() && !stop_ && !has_error_.load()) {
+        cv_.wait_for(mu_.native(), std::chrono::milliseconds(5));
       }
+      if (pending_.empty() && stop_ && !has_error_.load()) break;
+    }
+    bool ok;
+    {
+      MutexLock w(&write_mu_);
+      ok = WriteOnce();
+    }
+    if (!ok && has_error_.load()) {
       {
         MutexLock l(&mu_);
-        error_ = err;
         if (stop_) break;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      continue;  // retry the rest of the chunk
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // retry
     }
-    if (policy() == FsyncPolicy::kAlways) {
-      if (::fdatasync(fd_) != 0) {
-        std::string err = std::strerror(errno);
-        has_error_ = true;
-        Log(LogLevel::kWarning, "WAL: fsync error: {}", err);
-        MutexLock l(&mu_);
-        error_ = err;
-      } else {
-        synced_seq_ = last;
-        last_fsync_ms_ = WallMs();
-      }
-    }
-    if (has_error_.load() && policy() != FsyncPolicy::kAlways) {
-      has_error_ = false;
-      Log(LogLevel::kNotice, "WAL: writes succeed again");
-      MutexLock l(&mu_);
-      error_.clear();
-    } else if (has_error_.load() && synced_seq_.load() == last) {
-      has_error_ = false;
-      Log(LogLevel::kNotice, "WAL: writes succeed again");
-      MutexLock l(&mu_);
-      error_.clear();
-    }
-    written_seq_ = last;
-    if (consumer_) consumer_(chunk, last);
-    FireWaiters();
-    (void)first;
   }
 }
 

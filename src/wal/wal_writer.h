@@ -68,6 +68,10 @@ class WalWriter {
   // Blocks until `seq` is durable per the policy (tests, SAVE, shutdown).
   void WaitDurable(uint64_t seq) EXCLUDES(mu_);
   bool IsDurable(uint64_t seq) const;
+  // With everysec/no, lets a command thread write what is pending itself
+  // (leader-style group commit: no hand-off to the writer thread). Returns
+  // false if another thread is writing, or with appendfsync always.
+  bool TryWriteNow();
 
   // Receives every written frame chunk in order (the LevelDB applier and
   // replication feed from it). Set before the first Append.
@@ -88,6 +92,7 @@ class WalWriter {
   explicit WalWriter(WriterOptions options, uint64_t next_seq);
   Status OpenSegment(uint64_t first_seq);
   void WriterLoop();
+  bool WriteOnce();
   void FsyncLoop();
   bool WriteAll(const std::string& data, size_t* offset);
   void FireWaiters();
@@ -112,10 +117,15 @@ class WalWriter {
   };
   std::vector<Segment> segments_ GUARDED_BY(mu_);
 
-  // Owned by the writer thread (fd_ also read by the fsync thread under fd_mu_).
+  // Whoever writes holds write_mu_ (the writer thread, or a command thread in
+  // TryWriteNow); fd_ is also read by the fsync thread under fd_mu_.
+  Mutex write_mu_;
   Mutex fd_mu_;
   int fd_ = -1;
   uint64_t segment_size_ = 0;
+  std::string chunk_;         // being written; a failed write's rest stays here
+  size_t chunk_written_ = 0;
+  uint64_t chunk_first_ = 0, chunk_last_ = 0;
 
   std::atomic<uint64_t> written_seq_{0};
   std::atomic<uint64_t> synced_seq_{0};

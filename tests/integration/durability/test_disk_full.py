@@ -1,0 +1,105 @@
+"""A full disk: writes get MISCONF, reads keep working, nothing acknowledged
+is lost, and writes resume once space is freed. Uses a small tmpfs as `dir`
+(needs root, as CI has)."""
+import os
+import subprocess
+import time
+
+import pytest
+import redis
+
+from server import Server
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mnt = str(tmp_path / "mnt")
+    os.makedirs(mnt)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mnt],
+                       stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode())
+    yield mnt
+    subprocess.run(["umount", "-l", mnt])
+
+
+def fill(path):
+    """Fills the file system with one file; returns its path."""
+    filler = os.path.join(path, "filler")
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * (1 << 20))
+
+        except OSError:
+            pass
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+
+        except OSError:
+            pass
+    return filler
+
+
+def test_full_disk_refuses_writes_keeps_reads_and_recovers(small_fs):
+    data = os.path.join(small_fs, "data")
+    srv = Server(data, "--appendfsync", "always").start()
+    c = srv.client()
+    acked = {}
+    for i in range(2000):
+        c.set("before:%d" % i, "v%d" % i)
+        acked["before:%d" % i] = b"v%d" % i
+    filler = fill(small_fs)
+    # A write whose record cannot be written is held (never acknowledged)
+    # until the disk takes it; a short timeout lets the test move on.
+    c = redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=3)
+
+    misconf = None
+    big = "x" * 4096
+    for i in range(20000):
+        try:
+            c.set("during:%d" % i, big)
+            acked["during:%d" % i] = big.encode()
+        except redis.ResponseError as e:
+            misconf = str(e)
+            break
+        except redis.TimeoutError:
+            # A write whose record could not be written is never
+            # acknowledged; the next one gets MISCONF.
+            c = redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=3)
+    assert misconf is not None and misconf.startswith("MISCONF"), misconf
+    # Reads keep working.
+    assert c.get("before:7") == b"v7"
+    assert c.dbsize() >= 2000
+    # Still refused while the disk is full.
+    with pytest.raises(redis.ResponseError, match="MISCONF"):
+        c.set("refused", "x")
+
+    os.remove(filler)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            c.set("after", "works")
+            break
+        except redis.ResponseError as e:
+            assert "MISCONF" in str(e)
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    assert c.get("after") == b"works"
+    acked["after"] = b"works"
+    srv.kill()
+
+    srv2 = Server(data).start()
+    try:
+        c2 = srv2.client()
+        pipe = c2.pipeline(transaction=False)
+        keys = list(acked)
+        for k in keys:
+            pipe.get(k)
+        lost = [k for k, v in zip(keys, pipe.execute()) if v != acked[k]]
+        assert not lost, "lost %d acknowledged writes, e.g. %s" % (len(lost), lost[:3])
+        assert c2.get("refused") is None
+    finally:
+        srv2.stop()

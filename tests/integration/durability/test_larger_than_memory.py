@@ -1,0 +1,69 @@
+"""A dataset much larger than maxmemory: cold keys are read from LevelDB,
+nothing is lost, and the process's memory stays bounded."""
+import random
+
+from server import Server
+
+MAXMEMORY_MB = 64
+# Fixed base on top of 2 x maxmemory: LevelDB memtables (2 x 8 MB), block
+# cache (8 MB), applier queue (16 MB), WAL buffers, allocator slack, code.
+BASE_MB = 96
+VALUE_SIZE = 1024
+KEYS = 1_000_000  # 1 GB of values
+
+
+def value_of(i):
+    seed = ("%08d" % i).encode()
+    return (seed * (VALUE_SIZE // len(seed) + 1))[:VALUE_SIZE]
+
+
+def test_one_gigabyte_through_64mb_of_memory(tmp_path):
+    srv = Server(str(tmp_path / "data"), "--maxmemory", "%dmb" % MAXMEMORY_MB).start()
+    c = srv.client()
+    try:
+        batch = 2000
+        for start in range(0, KEYS, batch):
+            pipe = c.pipeline(transaction=False)
+            for i in range(start, start + batch):
+                pipe.set("key:%08d" % i, value_of(i))
+            pipe.execute()
+        assert c.dbsize() == KEYS
+        rng = random.Random(7)
+        sample = rng.sample(range(KEYS), 10_000)
+        pipe = c.pipeline(transaction=False)
+        for i in sample:
+            pipe.get("key:%08d" % i)
+        got = pipe.execute()
+        wrong = [i for i, v in zip(sample, got) if v != value_of(i)]
+        assert not wrong, "wrong or missing values for %d keys, e.g. %s" % (len(wrong), wrong[:3])
+
+        peak_mb = srv.rss_peak_kb() / 1024
+        assert peak_mb < 2 * MAXMEMORY_MB + BASE_MB, "peak RSS %.0f MB" % peak_mb
+        stats = c.info("stats")
+        assert stats["keys_moved_to_disk"] > KEYS // 2
+
+        # A key that is only on disk: one cold read, then hot.
+        cold_key = None
+        for i in range(0, KEYS, 9973):
+            k = "key:%08d" % i
+            before = c.info("stats")
+            c.get(k)
+            after = c.info("stats")
+            if after["cold_reads"] == before["cold_reads"] + 1:
+                cold_key = k
+                break
+        assert cold_key is not None, "no key was on disk only"
+        before = c.info("stats")
+        assert c.get(cold_key) is not None
+        after = c.info("stats")
+        assert after["cold_reads"] == before["cold_reads"]
+        assert after["hot_reads"] == before["hot_reads"] + 1
+        # Keys that do not exist are not read from disk again and again.
+        c.get("no-such-key")
+        before = c.info("stats")
+        for _ in range(100):
+            assert c.get("no-such-key") is None
+        after = c.info("stats")
+        assert after["cold_misses"] == before["cold_misses"]
+    finally:
+        srv.stop()
