@@ -1,0 +1,97 @@
+"""Keys on disk behave exactly like keys in memory: SCAN cursors survive
+evictions and restarts, TTLs hold on disk, every command sees cold keys."""
+import time
+
+import redis
+
+from server import Server
+
+
+def fill(c, n, prefix="k", value=b"v" * 512, **kw):
+    for start in range(0, n, 1000):
+        pipe = c.pipeline(transaction=False)
+        for i in range(start, min(n, start + 1000)):
+            pipe.set("%s%d" % (prefix, i), value, **kw)
+        pipe.execute()
+
+
+def test_scan_cursor_stays_valid_across_restart(tmp_path):
+    data = str(tmp_path / "data")
+    srv = Server(data, "--maxmemory", "4mb").start()
+    c = srv.client()
+    fill(c, 20_000)
+    seen = set()
+    cursor = 0
+    for _ in range(5):
+        cursor, keys = c.scan(cursor, count=500)
+        seen |= {k.decode() for k in keys}
+    assert cursor != 0
+    srv.stop()
+    srv2 = Server(data, "--maxmemory", "4mb").start()
+    c = srv2.client()
+    try:
+        while True:
+            cursor, keys = c.scan(cursor, count=500)
+            seen |= {k.decode() for k in keys}
+            if cursor == 0:
+                break
+        assert seen == {"k%d" % i for i in range(20_000)}
+    finally:
+        srv2.stop()
+
+
+def test_scan_match_prefix_and_keys_see_cold_keys(tmp_path):
+    srv = Server(str(tmp_path / "data"), "--maxmemory", "4mb").start()
+    c = srv.client()
+    try:
+        fill(c, 10_000, prefix="user:")
+        fill(c, 10_000, prefix="session:")
+        assert c.info("stats")["keys_moved_to_disk"] > 0
+        sessions = {k.decode() for k in c.scan_iter(match="session:*", count=1000)}
+        assert sessions == {"session:%d" % i for i in range(10_000)}
+        assert len(c.keys("user:1*")) == 1 + 10 + 100 + 1000
+        assert c.dbsize() == 20_000
+        assert c.randomkey() is not None
+    finally:
+        srv.stop()
+
+
+def test_commands_on_cold_keys(tmp_path):
+    srv = Server(str(tmp_path / "data"), "--maxmemory", "4mb").start()
+    c = srv.client()
+    try:
+        c.set("cold", "value", ex=1000)
+        c.set("cold2", "x")
+        fill(c, 20_000)  # pushes the first keys out of memory
+        assert c.exists("cold") == 1
+        assert c.type("cold") == b"string"
+        assert 0 < c.ttl("cold") <= 1000
+        assert c.copy("cold2", "copy") == 1
+        c.rename("cold", "renamed")
+        assert c.get("renamed") == b"value" and c.get("cold") is None
+        assert c.incr("counter") == 1
+        assert c.delete("k5", "k6", "nope") == 2
+        # cold, cold2, 20000 k*, copy, counter; minus k5 and k6
+        assert c.dbsize() == 2 + 20_000 + 2 - 2
+    finally:
+        srv.stop()
+
+
+def test_expired_keys_on_disk_are_never_returned_and_get_deleted(tmp_path):
+    srv = Server(str(tmp_path / "data"), "--maxmemory", "4mb", "--hz", "50").start()
+    c = srv.client()
+    try:
+        fill(c, 5_000, prefix="ttl:", px=1500)
+        fill(c, 20_000)  # evicts the TTL keys to disk
+        assert c.info("keyspace")["db0"]["expires"] == 5_000
+        time.sleep(1.6)
+        assert c.get("ttl:1") is None
+        assert c.exists("ttl:2") == 0
+        assert not list(c.scan_iter(match="ttl:*", count=1000))
+        deadline = time.monotonic() + 30
+        while c.dbsize() > 20_000 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert c.dbsize() == 20_000
+        assert c.info("keyspace")["db0"].get("expires", 0) == 0
+    finally:
+        srv.stop()
