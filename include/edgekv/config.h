@@ -114,6 +114,9 @@ class Config {
   std::string strings_[static_cast<size_t>(Cfg::kCount)] GUARDED_BY(mu_);
   std::string config_file_ GUARDED_BY(mu_);
   std::function<void(Cfg)> on_change_;
+  // client-output-buffer-limit's "normal" class, parsed once per change
+  // (read per connection event).
+  std::atomic<int64_t> normal_hard_{0}, normal_soft_{0}, normal_soft_seconds_{0};
 };
 
 // "64mb" -> 67108864; plain numbers are bytes. Units as in redis.conf.

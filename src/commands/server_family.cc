@@ -304,7 +304,7 @@ void CommandInfo(CommandContext& ctx) {
   for (size_t i = 2; i < ctx.argc(); ++i) {
     const CommandSpec* s = table.Find(ctx.arg(i));
     if (s == nullptr) {
-      ctx.reply->NullArray();
+      ctx.reply->Null();
     } else {
       ReplyCommandInfo(*ctx.reply, *s);
     }

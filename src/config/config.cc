@@ -120,6 +120,18 @@ Status Config::SetSpec(const DirectiveSpec& spec, std::string_view value) {
     }
   }
   ints_[idx].store(num, std::memory_order_relaxed);
+  if (spec.id == Cfg::kClientOutputBufferLimit) {
+    std::istringstream in{std::string(value)};
+    std::string cls, h, sft, sec;
+    while (in >> cls >> h >> sft >> sec) {
+      int64_t a = 0, b = 0, c = 0;
+      if (cls == "normal" && ParseMemory(h, &a) && ParseMemory(sft, &b) && ParseMemory(sec, &c)) {
+        normal_hard_ = a;
+        normal_soft_ = b;
+        normal_soft_seconds_ = c;
+      }
+    }
+  }
   return Status::Ok();
 }
 
@@ -205,17 +217,10 @@ std::string Config::GetText(Cfg id) const {
 std::string Config::String(Cfg id) const { return GetText(id); }
 
 OutputLimit Config::NormalOutputLimit() const {
-  std::string v = GetText(Cfg::kClientOutputBufferLimit);
-  std::istringstream in(v);
-  std::string cls, h, s, sec;
   OutputLimit lim;
-  while (in >> cls >> h >> s >> sec) {
-    if (cls == "normal") {
-      (void)ParseMemory(h, &lim.hard_bytes);
-      (void)ParseMemory(s, &lim.soft_bytes);
-      (void)ParseMemory(sec, &lim.soft_seconds);
-    }
-  }
+  lim.hard_bytes = normal_hard_.load(std::memory_order_relaxed);
+  lim.soft_bytes = normal_soft_.load(std::memory_order_relaxed);
+  lim.soft_seconds = normal_soft_seconds_.load(std::memory_order_relaxed);
   return lim;
 }
 

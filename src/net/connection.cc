@@ -1,5 +1,9 @@
 #include "connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "../commands/server_context.h"
 #include "storage/engine.h"
 #include "edgekv/log.h"
@@ -57,8 +61,14 @@ void Connection::Start() {
     });
   };
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  if (server_->config().Int(Cfg::kTcpKeepalive) > 0) {
+  if (int64_t ka = server_->config().Int(Cfg::kTcpKeepalive); ka > 0) {
+    // Like Redis: probe after `tcp-keepalive` idle seconds, then every third.
     socket_.set_option(asio::socket_base::keep_alive(true), ec);
+    int fd = socket_.native_handle();
+    int idle = static_cast<int>(ka), intvl = std::max(1, static_cast<int>(ka / 3)), cnt = 3;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
   }
   set_->Add(this);
   server_->clients().Add(&client_);
@@ -149,9 +159,11 @@ void Connection::ProcessInput() {
   if (buffered == 0 && in_.size() > 4 * kInitialReadBuffer) {
     std::vector<char>(kInitialReadBuffer).swap(in_);
   }
-  client_.output_buffer_bytes.store(out_.size() + writing_.size(),
-                                    std::memory_order_relaxed);
-  if (!CheckOutputLimits(NowMs())) Close();
+  size_t pending_out = out_.size() + writing_.size();
+  client_.output_buffer_bytes.store(pending_out, std::memory_order_relaxed);
+  if (pending_out > 0 && !CheckOutputLimits(client_.last_interaction_ms.load(std::memory_order_relaxed))) {
+    Close();
+  }
 }
 
 bool Connection::CheckOutputLimits(int64_t now_ms) {

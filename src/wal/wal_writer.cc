@@ -71,7 +71,8 @@ StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(WriterOptions options,
     for (auto& [seq, path] : ListSegments(options.dir)) {
       struct stat st;
       uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-      w->segments_.push_back({seq, path, bytes});
+      int64_t mtime = ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) * 1000 : 0;
+      w->segments_.push_back({seq, path, bytes, mtime});
     }
   }
   Status s = w->OpenSegment(next_seq);
@@ -122,7 +123,7 @@ Status WalWriter::OpenSegment(uint64_t first_seq) {
   }
   segment_size_ = header.size();
   MutexLock l(&mu_);
-  segments_.push_back({first_seq, path, segment_size_});
+  segments_.push_back({first_seq, path, segment_size_, WallMs()});
   return Status::Ok();
 }
 
@@ -345,14 +346,66 @@ WriterStats WalWriter::stats() const {
   return s;
 }
 
+void WalWriter::SetRetention(uint64_t keep_bytes, int64_t keep_seconds,
+                             std::function<uint64_t()> retain_floor) {
+  MutexLock l(&mu_);
+  keep_bytes_ = keep_bytes;
+  keep_seconds_ = keep_seconds;
+  retain_floor_ = std::move(retain_floor);
+}
+
 void WalWriter::PurgeUpTo(uint64_t seq) {
   MutexLock l(&mu_);
+  if (retain_floor_) seq = std::min(seq, retain_floor_());
+  const int64_t now = WallMs();
+  uint64_t total = 0;
+  for (auto& s : segments_) total += s.bytes;
   // A segment's batches end just before the next segment's first sequence;
   // the last (open) segment is never purged.
   while (segments_.size() > 1 && segments_[1].first_seq - 1 <= seq) {
-    ::unlink(segments_.front().path.c_str());
+    const Segment& oldest = segments_.front();
+    uint64_t rest = total - oldest.bytes;
+    if (rest < keep_bytes_) break;  // needed to keep keep_bytes of history
+    if (keep_seconds_ > 0 && now - oldest.created_ms < keep_seconds_ * 1000) break;
+    ::unlink(oldest.path.c_str());
+    total = rest;
     segments_.erase(segments_.begin());
   }
+}
+
+Status WalWriter::AppendRaw(std::string_view frame, uint64_t seq) {
+  {
+    MutexLock l(&mu_);
+    if (seq < next_seq_) {
+      return Status::InvalidArgument("sequence " + std::to_string(seq) + " does not follow " +
+                                     std::to_string(next_seq_ - 1));
+    }
+    next_seq_ = seq + 1;
+    if (pending_.empty()) pending_first_seq_ = seq;
+    pending_.append(frame);
+    pending_last_seq_ = seq;
+  }
+  if (policy() == FsyncPolicy::kAlways) cv_.notify_one();
+  return Status::Ok();
+}
+
+Status WalWriter::Reset(uint64_t next_seq) {
+  MutexLock w(&write_mu_);
+  std::vector<Segment> old;
+  {
+    MutexLock l(&mu_);
+    pending_.clear();
+    old.swap(segments_);
+    next_seq_ = next_seq;
+  }
+  chunk_.clear();
+  chunk_written_ = 0;
+  written_seq_ = next_seq - 1;
+  synced_seq_ = next_seq - 1;
+  Status s = OpenSegment(next_seq);
+  for (auto& seg : old) ::unlink(seg.path.c_str());
+  FireWaiters();
+  return s;
 }
 
 }  // namespace edgekv::wal

@@ -83,8 +83,18 @@ class WalWriter {
   WriterStats stats() const EXCLUDES(mu_);
   uint64_t last_seq() const EXCLUDES(mu_);
 
-  // Deletes closed segments whose batches are all <= seq.
+  // Appends a frame received from the coordinator, keeping its sequence
+  // number (replicas mirror the coordinator's log). seq must follow the last.
+  Status AppendRaw(std::string_view frame, uint64_t seq) EXCLUDES(mu_);
+  // Drops every segment and starts anew at next_seq (a replica's full sync).
+  Status Reset(uint64_t next_seq) EXCLUDES(mu_);
+
+  // Deletes closed segments whose batches are all <= seq, except what the
+  // retention rules keep for replicas: the newest `keep_bytes`, segments
+  // younger than `keep_seconds`, and everything from retain_floor()+1 on.
   void PurgeUpTo(uint64_t seq) EXCLUDES(mu_);
+  void SetRetention(uint64_t keep_bytes, int64_t keep_seconds,
+                    std::function<uint64_t()> retain_floor) EXCLUDES(mu_);
   // Forces an fdatasync of what is written (SAVE, shutdown).
   Status Sync();
 
@@ -114,8 +124,12 @@ class WalWriter {
     uint64_t first_seq;
     std::string path;
     uint64_t bytes;
+    int64_t created_ms = 0;
   };
   std::vector<Segment> segments_ GUARDED_BY(mu_);
+  uint64_t keep_bytes_ GUARDED_BY(mu_) = 0;
+  int64_t keep_seconds_ GUARDED_BY(mu_) = 0;
+  std::function<uint64_t()> retain_floor_ GUARDED_BY(mu_);
 
   // Whoever writes holds write_mu_ (the writer thread, or a command thread in
   // TryWriteNow); fd_ is also read by the fsync thread under fd_mu_.

@@ -1,0 +1,96 @@
+#include "wal_cursor.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "batch.h"
+#include "edgekv/wal_format.h"
+#include "wal_writer.h"
+
+namespace edgekv::wal {
+
+WalCursor::~WalCursor() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status WalCursor::OpenSegment(uint64_t first_seq, const std::string& path) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return Status::NotFound("can't open " + path);
+  segment_first_ = first_seq;
+  offset_ = kSegmentHeaderSize;
+  return Status::Ok();
+}
+
+// Moves to the segment after the current one, if it exists.
+bool WalCursor::NextSegment() {
+  for (auto& [seq, path] : ListSegments(dir_)) {
+    if (seq > segment_first_) return OpenSegment(seq, path).ok();
+  }
+  return false;
+}
+
+Status WalCursor::Seek(uint64_t after) {
+  auto segs = ListSegments(dir_);
+  // The last segment whose first sequence is <= after+1.
+  const std::pair<uint64_t, std::string>* pick = nullptr;
+  for (auto& seg : segs) {
+    if (seg.first <= after + 1) pick = &seg;
+  }
+  if (pick == nullptr) {
+    return Status::NotFound("sequence " + std::to_string(after + 1) + " is no longer retained");
+  }
+  Status s = OpenSegment(pick->first, pick->second);
+  if (!s.ok()) return s;
+  uint64_t before = segment_first_ - 1;
+  char hdr[kFrameHeaderSize + 8];
+  while (true) {
+    ssize_t n = ::pread(fd_, hdr, sizeof(hdr), static_cast<off_t>(offset_));
+    if (n < static_cast<ssize_t>(sizeof(hdr))) break;
+    uint64_t seq = GetFixed64(hdr + kFrameHeaderSize);
+    if (seq > after) break;
+    before = seq;
+    offset_ += kFrameHeaderSize + GetFixed32(hdr + 4);
+  }
+  if (before != after) {
+    return Status::NotFound("sequence " + std::to_string(after) + " is not in the log");
+  }
+  last_seq_ = after;
+  return Status::Ok();
+}
+
+StatusOr<size_t> WalCursor::Read(uint64_t upto, size_t max_bytes, std::string* out) {
+  if (fd_ < 0) return Status::NotFound("cursor not positioned");
+  size_t frames = 0;
+  size_t bytes = 0;
+  char hdr[kFrameHeaderSize + 8];
+  while (last_seq_ < upto && bytes < max_bytes) {
+    ssize_t n = ::pread(fd_, hdr, sizeof(hdr), static_cast<off_t>(offset_));
+    if (n < static_cast<ssize_t>(sizeof(hdr))) {
+      // Nothing more here: maybe the writer moved to a new segment.
+      if (n == 0 && NextSegment()) continue;
+      break;
+    }
+    uint32_t len = GetFixed32(hdr + 4);
+    if (len > kMaxPayload) return Status::Corruption("bad frame length in the log");
+    uint64_t seq = GetFixed64(hdr + kFrameHeaderSize);
+    if (seq > upto) break;
+    size_t total = kFrameHeaderSize + len;
+    size_t at = out->size();
+    out->resize(at + total);
+    ssize_t got = ::pread(fd_, out->data() + at, total, static_cast<off_t>(offset_));
+    if (got != static_cast<ssize_t>(total)) {  // not fully written yet
+      out->resize(at);
+      break;
+    }
+    offset_ += total;
+    last_seq_ = seq;
+    bytes += total;
+    ++frames;
+  }
+  return frames;
+}
+
+}  // namespace edgekv::wal

@@ -1,0 +1,389 @@
+"""redis-py against edgekv, used the way applications use it."""
+import inspect
+import threading
+import time
+
+import pytest
+import redis
+from redis.exceptions import ResponseError, WatchError
+
+
+def test_connection_handshake_name_and_db(server):
+    # client_name and db make redis-py send CLIENT SETNAME and SELECT on connect.
+    c = server.client(client_name="py-app", db=3, decode_responses=True)
+    assert c.ping() is True
+    assert c.client_getname() == "py-app"
+    assert c.set("where", "db3") is True
+    info = c.client_info()
+    assert info["name"] == "py-app"
+    assert str(info["db"]) == "3"
+    assert server.client(db=0).get("where") is None
+    assert server.client(db=3).get("where") == b"db3"
+    c.close()
+
+
+def test_basic_string_commands(r):
+    assert r.set("k", "v") is True
+    assert r.get("k") == b"v"
+    assert r.set("k", "w", nx=True) is None
+    assert r.set("k", "w", xx=True, get=True) == b"v"
+    assert r.mset({"a": 1, "b": 2}) is True
+    assert r.mget("a", "b", "nope") == [b"1", b"2", None]
+    assert r.incr("a") == 2
+    assert r.incrby("a", 10) == 12
+    assert r.decr("a") == 11
+    assert r.incrbyfloat("f", 1.5) == 1.5
+    assert r.append("k", "xyz") == 4
+    assert r.strlen("k") == 4
+    assert r.getrange("k", 1, 2) == b"xy"
+    assert r.getdel("k") == b"wxyz"
+    assert r.exists("k", "a", "b") == 2
+    assert r.type("a") == b"string"
+    assert r.copy("a", "a2") is True
+    assert r.rename("a2", "a3") is True
+    assert r.get("a3") == b"11"
+    assert r.dbsize() == 4
+    assert sorted(r.keys("*")) == [b"a", b"a3", b"b", b"f"]
+    assert r.delete("a", "a3", "nope") == 2
+    assert r.randomkey() in (b"b", b"f")
+    assert r.flushdb() is True
+    assert r.dbsize() == 0
+    t = r.time()
+    assert abs(t[0] - time.time()) < 5
+
+
+def test_decode_responses(server):
+    c = server.client(decode_responses=True)
+    c.set("ключ", "значение")
+    assert c.get("ключ") == "значение"
+    assert c.strlen("ключ") == len("значение".encode())
+    c.close()
+
+
+def test_pipeline_without_transaction(r):
+    pipe = r.pipeline(transaction=False)
+    for i in range(1000):
+        pipe.set(f"p:{i}", i)
+        pipe.incr("counter")
+    results = pipe.execute()
+    assert len(results) == 2000
+    assert results[0::2] == [True] * 1000
+    assert results[1::2] == list(range(1, 1001))
+    pipe = r.pipeline(transaction=False)
+    for i in range(1000):
+        pipe.get(f"p:{i}")
+    assert pipe.execute() == [str(i).encode() for i in range(1000)]
+
+
+def test_pipeline_transaction(r):
+    pipe = r.pipeline(transaction=True)
+    pipe.set("a", 1).incr("a").get("a").mget("a", "missing")
+    assert pipe.execute() == [True, 2, b"2", [b"2", None]]
+
+    # A runtime error inside EXEC does not stop the other commands.
+    r.set("s", "text")
+    pipe = r.pipeline(transaction=True)
+    pipe.incr("s").set("b", 1)
+    with pytest.raises(ResponseError, match="value is not an integer or out of range"):
+        pipe.execute()
+    assert r.get("b") == b"1"
+    pipe = r.pipeline(transaction=True)
+    pipe.incr("s").set("b", 2)
+    res = pipe.execute(raise_on_error=False)
+    assert isinstance(res[0], ResponseError)
+    assert res[1] is True
+
+
+def test_watch_retry_loop_with_concurrent_modification(server, r):
+    other = server.client()
+    r.set("balance", 100)
+    attempts = 0
+    with r.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch("balance")
+                balance = int(pipe.get("balance"))
+                attempts += 1
+                if attempts == 1:
+                    other.incrby("balance", 50)  # someone else writes meanwhile
+                pipe.multi()
+                pipe.set("balance", balance - 30)
+                pipe.execute()
+                break
+            except WatchError:
+                continue
+    assert attempts == 2
+    assert r.get("balance") == b"120"  # 100 + 50 - 30: no lost update
+    other.close()
+
+
+def test_watch_concurrent_increments_lose_nothing(server):
+    server.client().set("ctr", 0)
+    n_threads, per_thread = 4, 50
+    errors = []
+
+    def worker():
+        c = server.client()
+        try:
+            for _ in range(per_thread):
+                def incr(pipe):
+                    v = int(pipe.get("ctr"))
+                    pipe.multi()
+                    pipe.set("ctr", v + 1)
+                c.transaction(incr, "ctr")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert server.client().get("ctr") == str(n_threads * per_thread).encode()
+
+
+def test_transaction_discard_and_unwatch(r):
+    pipe = r.pipeline()
+    pipe.watch("w")
+    pipe.unwatch()
+    pipe.multi()
+    pipe.set("w", 1)
+    pipe.reset()  # DISCARD path: nothing is written
+    assert r.get("w") is None
+
+
+def test_binary_values(r):
+    value = bytes(range(256)) * 40 + b"\r\n\x00\r\n$5\r\n*1\r\n"
+    key = b"bin\x00key\r\n\xff"
+    assert r.set(key, value) is True
+    assert r.get(key) == value
+    assert r.strlen(key) == len(value)
+    assert r.get(b"bin") is None
+    assert r.append(key, b"\x00") == len(value) + 1
+    assert r.getrange(key, -2, -1) == b"\n\x00"
+    r.mset({b"\x00": b"\x01", b"\xfe": b""})
+    assert r.mget(b"\x00", b"\xfe") == [b"\x01", b""]
+    big = bytes((i * 7) & 0xFF for i in range(2 * 1024 * 1024))
+    r.set("big", big)
+    assert r.get("big") == big
+
+
+def test_ttl_expiry(r):
+    assert r.set("short", "x", px=200) is True
+    assert 0 < r.pttl("short") <= 200
+    assert r.ttl("short") in (0, 1)
+    r.set("long", "y", ex=100)
+    assert 95 <= r.ttl("long") <= 100
+    assert r.expiretime("long") >= int(time.time()) + 95
+    time.sleep(0.35)
+    assert r.get("short") is None
+    assert r.exists("short") == 0
+    assert r.pttl("short") == -2
+    # EXPIRETIME rounds to the nearest second, like TTL.
+    r.set("at", "z")
+    assert r.pexpireat("at", 4_102_444_800_600) is True
+    assert r.pexpiretime("at") == 4_102_444_800_600
+    assert r.expiretime("at") == 4_102_444_801
+    assert r.persist("long") is True
+    assert r.ttl("long") == -1
+    assert r.expire("long", 1) is True
+    assert r.pexpire("long", 100) is True
+    time.sleep(0.25)
+    assert r.get("long") is None
+    # getex/setex/psetex
+    r.setex("se", 100, "v")
+    assert 95 <= r.ttl("se") <= 100
+    assert r.getex("se", persist=True) == b"v"
+    assert r.ttl("se") == -1
+    r.psetex("pse", 150, "v")
+    time.sleep(0.3)
+    assert r.get("pse") is None
+
+
+def test_expired_keys_are_reaped_without_access(r):
+    # The active expire cycle removes keys nobody touches.
+    for i in range(200):
+        r.set(f"tmp:{i}", "x", px=100)
+    r.set("keep", "x")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and r.dbsize() > 1:
+        time.sleep(0.1)
+    assert r.dbsize() == 1
+
+
+def test_scan_iter_10k_keys(r):
+    pipe = r.pipeline(transaction=False)
+    expected = set()
+    for i in range(10000):
+        k = f"key:{i}"
+        expected.add(k.encode())
+        pipe.set(k, i)
+    pipe.execute()
+    assert r.dbsize() == 10000
+
+    seen = list(r.scan_iter(count=100))
+    assert len(seen) == 10000  # every key exactly once (no writes during the scan)
+    assert set(seen) == expected
+
+    matched = list(r.scan_iter(match="key:99*", count=500))
+    assert sorted(matched) == sorted(k for k in expected if k.startswith(b"key:99"))
+    assert len(matched) == 111  # key:99, key:990..999, key:9900..9999
+
+    # Explicit cursor loop with a default COUNT.
+    cursor, total = 0, 0
+    while True:
+        cursor, keys = r.scan(cursor)
+        total += len(keys)
+        if cursor == 0:
+            break
+    assert total == 10000
+
+
+def test_scan_type_and_errors(r):
+    r.set("a", 1)
+    assert list(r.scan_iter(_type="string")) == [b"a"]
+    assert list(r.scan_iter(_type="list")) == []
+    with pytest.raises(ResponseError, match="invalid cursor"):
+        r.execute_command("SCAN", "notacursor")
+
+
+def supports_resp3():
+    return "protocol" in inspect.signature(redis.Redis.__init__).parameters
+
+
+@pytest.mark.skipif(not supports_resp3(), reason="installed redis-py has no protocol=3")
+def test_resp3_protocol(server):
+    c = server.client(protocol=3)
+    assert c.ping() is True
+    c.set("k", "v")
+    assert c.get("k") == b"v"
+    assert c.get("missing") is None
+    assert c.config_get("maxclients") == {b"maxclients": b"10000"} or \
+        c.config_get("maxclients") == {"maxclients": "10000"}
+    c.close()
+
+
+def test_resp3_hello_raw(r):
+    # redis-py 4.3 has no RESP3 parser, but HELLO 2 still works through it.
+    hello = r.execute_command("HELLO", "2")
+    fields = dict(zip(hello[0::2], hello[1::2]))
+    assert fields[b"server"] == b"redis"
+    assert fields[b"proto"] == 2
+    with pytest.raises(ResponseError, match="NOPROTO unsupported protocol version"):
+        r.execute_command("HELLO", "4")
+
+
+def test_info_parsing(r):
+    r.set("a", 1)
+    r.set("b", 2, ex=100)
+    info = r.info()
+    assert "redis_version" in info
+    assert info["redis_version"].count(".") == 2
+    assert info["tcp_port"] == r.connection_pool.connection_kwargs["port"]
+    assert isinstance(info["connected_clients"], int)
+    assert info["db0"]["keys"] == 2
+    assert info["db0"]["expires"] == 1
+    keyspace = r.info("keyspace")
+    assert keyspace["db0"]["keys"] == 2
+    assert "db1" not in keyspace
+    stats = r.info("stats")
+    assert stats["total_commands_processed"] > 0
+    assert "used_memory" in r.info("memory")
+    everything = r.info("all")
+    assert "redis_version" in everything and "total_connections_received" in everything
+
+
+def test_config_get_set(r):
+    assert r.config_get("maxclients") == {"maxclients": "10000"}
+    assert r.config_set("maxclients", 500) is True
+    assert r.config_get("maxclients") == {"maxclients": "500"}
+    assert r.config_set("timeout", 0) is True
+    some = r.config_get("*max*")
+    assert "maxclients" in some and "maxmemory" in some
+    with pytest.raises(ResponseError, match="Unknown option or number of arguments for CONFIG SET - 'no-such-option'"):
+        r.config_set("no-such-option", 1)
+    with pytest.raises(ResponseError, match=r"CONFIG SET failed \(possibly related to argument 'maxclients'\)"):
+        r.config_set("maxclients", "lots")
+    assert r.config_resetstat() is True
+
+
+def test_client_setname_and_list(server, r):
+    other = server.client()
+    assert other.client_setname("py-worker") is True
+    assert other.client_getname() in ("py-worker", b"py-worker")
+    my_id = other.client_id()
+    clients = r.client_list()
+    mine = [c for c in clients if c["name"] == "py-worker"]
+    assert len(mine) == 1
+    assert int(mine[0]["id"]) == my_id
+    assert mine[0]["addr"].startswith("127.0.0.1:")
+    assert r.client_kill_filter(_id=my_id) == 1
+    deadline = time.monotonic() + 3
+    while any(c["name"] == "py-worker" for c in r.client_list()):
+        assert time.monotonic() < deadline, "killed client still listed"
+        time.sleep(0.02)
+    # redis-py notices the dead connection and transparently reconnects; the
+    # new connection has no name.
+    assert other.ping() is True
+    assert other.client_getname() is None
+    assert other.client_id() != my_id
+    other.close()
+
+
+def test_error_replies_raise_response_error(r):
+    with pytest.raises(ResponseError) as e:
+        r.execute_command("NOSUCHCMD", "x")
+    assert str(e.value) == "unknown command 'NOSUCHCMD', with args beginning with: 'x' "
+    with pytest.raises(ResponseError) as e:
+        r.execute_command("GET")
+    assert str(e.value) == "wrong number of arguments for 'get' command"
+    r.set("s", "abc")
+    with pytest.raises(ResponseError) as e:
+        r.incr("s")
+    assert str(e.value) == "value is not an integer or out of range"
+    with pytest.raises(ResponseError) as e:
+        r.set("k", "v", ex=0)
+    assert str(e.value) == "invalid expire time in 'set' command"
+    with pytest.raises(ResponseError) as e:
+        r.execute_command("SET", "k", "v", "NX", "XX")
+    assert str(e.value) == "syntax error"
+    with pytest.raises(ResponseError) as e:
+        r.rename("nokey", "x")
+    assert str(e.value) == "no such key"
+    with pytest.raises(ResponseError) as e:
+        r.incrbyfloat("s", 1.0)
+    assert str(e.value) == "value is not a valid float"
+    # The connection is still usable afterwards.
+    assert r.ping() is True
+
+
+def test_select_swapdb_move(server):
+    c0 = server.client(db=0)
+    c1 = server.client(db=1)
+    c0.set("k", "zero")
+    assert c0.move("k", 1) is True
+    assert c0.get("k") is None
+    assert c1.get("k") == b"zero"
+    assert c0.swapdb(0, 1) is True
+    assert c0.get("k") == b"zero"
+    assert c1.get("k") is None
+    assert c0.flushall() is True
+    assert c0.dbsize() == 0
+
+
+def test_requirepass_with_redis_py(make_server):
+    srv = make_server("--requirepass", "py-secret")
+    with pytest.raises(redis.AuthenticationError):
+        srv.client().ping()
+    # redis-py 4.3 maps WRONGPASS to a plain ResponseError, later ones to
+    # AuthenticationError.
+    with pytest.raises((redis.AuthenticationError, ResponseError), match="WRONGPASS"):
+        srv.client(password="wrong").ping()
+    c = srv.client(password="py-secret")
+    assert c.ping() is True
+    c2 = srv.client(username="default", password="py-secret")
+    assert c2.set("k", "v") is True
