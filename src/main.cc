@@ -163,6 +163,17 @@ int main(int argc, char** argv) {
   eo.fsync = static_cast<wal::FsyncPolicy>(config.Int(Cfg::kAppendfsync));
   eo.wal_repair = config.Bool(Cfg::kWalRepair);
   eo.segment_bytes = static_cast<uint64_t>(config.Int(Cfg::kWalSegmentSize));
+  eo.retain_bytes = static_cast<uint64_t>(config.Int(Cfg::kReplBacklogSize));
+  eo.retain_seconds = config.Int(Cfg::kWalRetentionSeconds);
+  eo.replication = &ctx.replication();
+  if (std::string up = config.String(Cfg::kReplicaof); !up.empty()) {
+    size_t sp = up.find(' ');
+    std::string host = up.substr(0, sp), port = up.substr(sp + 1);
+    if (port != "one" && port != "ONE") {
+      ctx.replication().SetUpstream(host, std::stoi(port));
+      store.set_delete_expired(false);
+    }
+  }
   std::unique_ptr<Engine> engine;
   Status opened;
   ctx.loading = true;

@@ -48,6 +48,14 @@ enum class Cfg {
   kAppendonly,
   kWalRepair,
   kWalSegmentSize,
+  kMasterauth,
+  kMasteruser,
+  kReplBacklogSize,
+  kWalRetentionSeconds,
+  kReplTimeout,
+  kMinReplicasToWrite,
+  kMinReplicasMaxLag,
+  kReplicaReadOnly,
   kCount  // not a directive
 };
 

@@ -162,6 +162,15 @@ class Store {
   // LockAll() (the dispatcher does this for them), or false to let the store
   // lock everything itself.
   void FlushDb(int db, bool all_locked);
+  // A replica applying the coordinator's FLUSHDB: the namespace is given.
+  void ApplyFlush(int db, uint32_t ns, bool all_locked);
+  // A replica's full sync: drops every entry from memory (no log record) and,
+  // after the disk was refilled, reloads namespaces and counts from it.
+  void DropMemory();
+  void ReloadFromDisk();
+  // Replicas keep logically expired keys until the coordinator deletes them.
+  void set_delete_expired(bool v) { delete_expired_.store(v); }
+  bool delete_expired() const { return delete_expired_.load(std::memory_order_relaxed); }
   void FlushAll(bool all_locked);
   void SwapDb(int a, int b, bool all_locked);
   uint64_t DbSize(int db) const;  // lock-free; counts not-yet-reaped keys
@@ -239,6 +248,8 @@ class Store {
   std::atomic<uint64_t> expired_keys_{0};
   std::atomic<int64_t> watchers_{0};
   std::atomic<uint64_t> hot_reads_{0}, cold_reads_{0}, disk_misses_{0}, evicted_{0};
+  std::atomic<bool> delete_expired_{true};
+  void FlushInternal(int db, const uint32_t* ns, bool all_locked);
   // Disk expiry scan position: db and last key examined.
   Mutex disk_expire_mu_;
   int disk_expire_db_ GUARDED_BY(disk_expire_mu_) = 0;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@
 namespace edgekv {
 
 struct CommandSpec;
+class Feeder;
+class ReplyBuilder;
 
 struct ClientState {
   // Identity, fixed at accept.
@@ -38,6 +41,15 @@ struct ClientState {
   // Highest WAL sequence among this client's unsent replies: they leave only
   // once it is durable (appendfsync).
   uint64_t wait_seq = 0;
+  // Highest WAL sequence this client's writes produced (WAIT).
+  uint64_t last_write_seq = 0;
+  // A command that replies later (WAIT): polled by the connection until it
+  // writes its reply and returns true; `timed_out` on the last call.
+  std::function<bool(ReplyBuilder& reply, bool timed_out)> blocked;
+  int64_t blocked_deadline_ms = 0;  // 0: no deadline
+  // Set by PSYNC: this connection now feeds a replica.
+  std::shared_ptr<Feeder> feeder;
+  int replica_listening_port = 0;
 
   // Read by other threads.
   std::atomic<int> db{0};

@@ -9,6 +9,7 @@ CommandTable::CommandTable() {
   RegisterTransactionFamily(this);
   RegisterServerFamily(this);
   RegisterPersistenceFamily(this);
+  RegisterReplicationFamily(this);
 }
 
 void CommandTable::Add(CommandSpec spec) {

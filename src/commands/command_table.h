@@ -33,5 +33,6 @@ void RegisterKeyFamily(CommandTable* t);
 void RegisterTransactionFamily(CommandTable* t);
 void RegisterServerFamily(CommandTable* t);
 void RegisterPersistenceFamily(CommandTable* t);
+void RegisterReplicationFamily(CommandTable* t);
 
 }  // namespace edgekv

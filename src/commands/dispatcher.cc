@@ -78,6 +78,7 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     if (journal == nullptr || ctx.in_exec) return;
     uint64_t seq = journal->Commit();
     if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
+    if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
   };
   if (!ctx.all_locked && (spec.flags & kWrite) && (spec.flags & kAllKeys)) {
     // FLUSHDB, FLUSHALL, SWAPDB: one point in every key's history.
@@ -170,6 +171,17 @@ void Dispatcher::Execute(ClientState& client,
   }
 
   if (spec->flags & kWrite) {
+    Replication& repl = server_->replication();
+    if (repl.is_replica()) {
+      reply.Error("READONLY You can't write against a read only replica.");
+      return;
+    }
+    int64_t min_replicas = server_->config().Int(Cfg::kMinReplicasToWrite);
+    if (min_replicas > 0 &&
+        repl.CountGood(NowMs(), server_->config().Int(Cfg::kMinReplicasMaxLag)) < min_replicas) {
+      reply.Error("NOREPLICAS Not enough good replicas to write.");
+      return;
+    }
     if (Engine* engine = server_->engine()) {
       std::string err = engine->PersistenceError();
       if (!err.empty()) {

@@ -177,6 +177,11 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("keyspace_hits", ld(st.keyspace_hits));
     num("keyspace_misses", ld(st.keyspace_misses));
     num("total_error_replies", ld(st.total_error_replies));
+    uint64_t full = 0, ok = 0, err = 0;
+    server.replication().SyncCounts(&full, &ok, &err);
+    num("sync_full", static_cast<int64_t>(full));
+    num("sync_partial_ok", static_cast<int64_t>(ok));
+    num("sync_partial_err", static_cast<int64_t>(err));
     num("client_query_buffer_limit_disconnections",
         ld(st.client_query_buffer_limit_disconnections));
     num("client_output_buffer_limit_disconnections",
@@ -184,10 +189,56 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   }
   if (wants("replication")) {
     section("Replication");
-    field("role", "master");
-    num("connected_slaves", 0);
-    field("master_replid", server.run_id());
-    num("master_repl_offset", 0);
+    Replication& repl = server.replication();
+    Engine* engine = server.engine();
+    uint64_t last = engine != nullptr ? engine->wal().last_seq() : 0;
+    auto replicas = repl.replicas();
+    if (repl.is_replica()) {
+      UpstreamInfo up = repl.upstream();
+      field("role", "slave");
+      field("master_host", up.host);
+      num("master_port", up.port);
+      field("master_link_status", up.state == LinkState::kConnected ? "up" : "down");
+      num("master_last_io_seconds_ago",
+          up.last_io_ms > 0 ? (NowMs() - up.last_io_ms) / 1000 : -1);
+      num("master_sync_in_progress", up.sync_in_progress ? 1 : 0);
+      num("slave_read_repl_offset", static_cast<int64_t>(last));
+      num("slave_repl_offset", static_cast<int64_t>(last));
+      num("slave_priority", 100);
+      num("slave_read_only", 1);
+      num("replica_announced", 1);
+    } else {
+      field("role", "master");
+    }
+    num("connected_slaves", static_cast<int64_t>(replicas.size()));
+    int i = 0;
+    int64_t now = NowMs();
+    for (auto& r : replicas) {
+      // Redis's fields, then edgekv's lag in records and in milliseconds.
+      int64_t lag_s = r.ack_ms > 0 ? (now - r.ack_ms) / 1000 : -1;
+      int64_t lag_records = last > r.ack_seq ? static_cast<int64_t>(last - r.ack_seq) : 0;
+      field("slave" + std::to_string(i++),
+            "ip=" + r.ip + ",port=" + std::to_string(r.port) + ",state=" + r.state +
+                ",offset=" + std::to_string(r.ack_seq) + ",lag=" + std::to_string(lag_s) +
+                ",lag_records=" + std::to_string(lag_records) +
+                ",lag_ms=" +
+                std::to_string(lag_records > 0 && r.ack_record_ms > 0 ? now - r.ack_record_ms
+                                                                       : 0));
+    }
+    if (!repl.is_replica()) {
+      num("min_slaves_good_slaves",
+          repl.CountGood(now, server.config().Int(Cfg::kMinReplicasMaxLag)));
+    }
+    field("master_replid", repl.replid());
+    field("master_replid2", repl.replid2().empty() ? std::string(40, '0') : repl.replid2());
+    num("master_repl_offset", static_cast<int64_t>(last));
+    num("second_repl_offset",
+        repl.replid2().empty() ? -1 : static_cast<int64_t>(repl.second_offset()));
+    num("repl_backlog_active", 1);
+    num("repl_backlog_size", server.config().Int(Cfg::kReplBacklogSize));
+    if (engine != nullptr) {
+      num("repl_backlog_histlen", static_cast<int64_t>(engine->wal().stats().bytes));
+    }
   }
   if (wants("cpu")) {
     section("CPU");

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "client_state.h"
+#include "replication/replication.h"
 #include "edgekv/config.h"
 #include "edgekv/store.h"
 #include "edgekv/thread_annotations.h"
@@ -67,6 +68,7 @@ class ServerContext {
   const CommandTable& commands() const { return *commands_; }
   Stats& stats() { return stats_; }
   ClientRegistry& clients() { return clients_; }
+  Replication& replication() { return replication_; }
 
   const std::string& run_id() const { return run_id_; }
   int64_t start_ms() const { return start_ms_; }
@@ -89,6 +91,7 @@ class ServerContext {
   const CommandTable* commands_;
   Stats stats_;
   ClientRegistry clients_;
+  Replication replication_;
   std::string run_id_;
   int64_t start_ms_;
   int tcp_port_ = 0;

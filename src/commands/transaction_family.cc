@@ -62,6 +62,7 @@ void Exec(CommandContext& ctx) {
       if (MutationListener* journal = store.listener()) {
         uint64_t seq = journal->Commit();
         if (seq > c.wait_seq) c.wait_seq = seq;
+        if (seq > c.last_write_seq) c.last_write_seq = seq;
       }
     }
   }

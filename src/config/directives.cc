@@ -43,9 +43,22 @@ std::string ValidateOutputLimit(std::string_view v) {
 
 std::string ValidateReplicaof(std::string_view v) {
   if (v.empty()) return {};
-  // Replication arrives with the coordinator/replica issue; refusing the
-  // directive is better than silently running as a stand-alone server.
-  return "replication is not available in this build yet";
+  // "<host> <port>" (or "no one").
+  size_t sp = v.find(' ');
+  if (sp == std::string_view::npos) return "replicaof needs <host> <port>";
+  std::string_view port = v.substr(sp + 1);
+  if (port == "one" || port == "ONE") return {};
+  int64_t p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || ptr != port.data() + port.size() || p <= 0 || p > 65535) {
+    return "Invalid master port";
+  }
+  return {};
+}
+
+std::string ValidateReplicaReadOnly(std::string_view v) {
+  if (v == "no" || v == "NO") return "edgekv replicas are always read-only";
+  return {};
 }
 
 std::string ValidateSave(std::string_view) { return {}; }
@@ -94,6 +107,19 @@ const DirectiveSpec kDirectives[] = {
     {Cfg::kAppendonly, "appendonly", DirectiveType::kBool, "yes", 0, 0, true, nullptr,
      ValidateAppendonly},
     {Cfg::kWalRepair, "wal-repair", DirectiveType::kBool, "no", 0, 0, false},
+    {Cfg::kMasterauth, "masterauth", DirectiveType::kString, "", 0, 0, true},
+    {Cfg::kMasteruser, "masteruser", DirectiveType::kString, "", 0, 0, true},
+    {Cfg::kReplBacklogSize, "repl-backlog-size", DirectiveType::kMemory, "256mb", 0,
+     1LL << 40, true},
+    {Cfg::kWalRetentionSeconds, "wal-retention-seconds", DirectiveType::kInt, "3600", 0,
+     kIntMax, true},
+    {Cfg::kReplTimeout, "repl-timeout", DirectiveType::kInt, "60", 1, kIntMax, true},
+    {Cfg::kMinReplicasToWrite, "min-replicas-to-write", DirectiveType::kInt, "0", 0,
+     kIntMax, true},
+    {Cfg::kMinReplicasMaxLag, "min-replicas-max-lag", DirectiveType::kInt, "10", 0,
+     kIntMax, true},
+    {Cfg::kReplicaReadOnly, "replica-read-only", DirectiveType::kBool, "yes", 0, 0, true,
+     nullptr, ValidateReplicaReadOnly},
     {Cfg::kWalSegmentSize, "wal-segment-size", DirectiveType::kMemory, "64mb",
      1024 * 1024, 1LL << 40, false},
 };

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "../commands/server_context.h"
+#include "replication/feeder.h"
 #include "storage/engine.h"
 #include "edgekv/log.h"
 
@@ -34,11 +35,13 @@ Connection::Connection(asio::ip::tcp::socket socket, ServerContext* server,
       server_(server),
       dispatcher_(dispatcher),
       set_(set),
-      in_(kInitialReadBuffer) {}
+      in_(kInitialReadBuffer),
+      block_timer_(socket_.get_executor()) {}
 
 Connection::~Connection() {
   set_->Remove(this);
   server_->clients().Remove(&client_);
+  client_.feeder.reset();
   Dispatcher::ClearTransaction(*server_, client_);
 }
 
@@ -82,6 +85,7 @@ void Connection::Close() {
   error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+  block_timer_.cancel();
   set_->Remove(this);
 }
 
@@ -124,7 +128,8 @@ void Connection::ProcessInput() {
   rb.set_resp(client_.resp.load(std::memory_order_relaxed));
   parser_.set_authenticated(client_.authenticated);
   parser_.set_max_bulk_len(server_->config().Int(Cfg::kProtoMaxBulkLen));
-  while (!closing_ && in_begin_ < in_end_ && out_.size() < kBackpressureBytes) {
+  while (!closing_ && !client_.blocked && in_begin_ < in_end_ &&
+         out_.size() < kBackpressureBytes) {
     auto r = parser_.Parse(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
     if (r == RespParser::Result::kIncomplete) break;
     if (r == RespParser::Result::kError) {
@@ -136,6 +141,11 @@ void Connection::ProcessInput() {
     }
     if (r == RespParser::Result::kCommand) {
       dispatcher_->Execute(client_, parser_.args(), rb);
+      if (client_.blocked) {
+        in_begin_ += parser_.consumed();
+        PollBlocked();
+        break;
+      }
       rb.set_resp(client_.resp.load(std::memory_order_relaxed));
       parser_.set_authenticated(client_.authenticated);
       if (client_.close_after_reply) closing_ = true;
@@ -215,6 +225,28 @@ bool Connection::RepliesDurable() {
   return false;
 }
 
+// A blocked command (WAIT) is polled every millisecond until it replies;
+// meanwhile this client's later commands wait, as in Redis.
+void Connection::PollBlocked() {
+  if (closed_ || !client_.blocked) return;
+  ReplyBuilder rb(&out_);
+  rb.set_resp(client_.resp.load(std::memory_order_relaxed));
+  bool timed_out = client_.blocked_deadline_ms > 0 && NowMs() >= client_.blocked_deadline_ms;
+  if (client_.blocked(rb, timed_out)) {
+    client_.blocked = nullptr;
+    MaybeWrite();
+    ProcessInput();
+    if (closed_) return;
+    MaybeWrite();
+    DoRead();
+    return;
+  }
+  block_timer_.expires_after(std::chrono::milliseconds(1));
+  block_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->PollBlocked();
+  });
+}
+
 void Connection::OnDurable() {
   durable_wait_registered_ = false;
   if (closed_) return;
@@ -226,6 +258,27 @@ void Connection::MaybeWrite() {
   // Replies to writes leave only once the write-ahead log holds them as the
   // appendfsync policy promises; the replies after them wait too (order).
   if (!out_.empty() && !RepliesDurable()) return;
+  if (out_.empty() && client_.feeder) {
+    // Feeding a replica: more log (or snapshot) as soon as the socket drains.
+    Feeder& feeder = *client_.feeder;
+    if (feeder.Fill(&out_, 256 * 1024)) {
+      last_feed_ms_ = NowMs();
+    } else if (!feed_wait_registered_ && feeder.streaming()) {
+      if (Engine* engine = server_->engine()) {
+        feed_wait_registered_ = true;
+        std::weak_ptr<Connection> weak = shared_from_this();
+        auto executor = socket_.get_executor();
+        engine->wal().WhenDurable(feeder.sent_seq() + 1, [weak, executor] {
+          asio::post(executor, [weak] {
+            if (auto self = weak.lock()) {
+              self->feed_wait_registered_ = false;
+              self->MaybeWrite();
+            }
+          });
+        });
+      }
+    }
+  }
   if (out_.empty()) {
     if (closing_) Close();
     return;
@@ -277,7 +330,31 @@ void Connection::Cron(int64_t now_ms) {
     Close();
     return;
   }
-  if ((write_in_flight_ || !out_.empty()) && !CheckOutputLimits(now_ms)) Close();
+  if ((write_in_flight_ || !out_.empty()) && !CheckOutputLimits(now_ms)) {
+    Close();
+    return;
+  }
+  if (client_.feeder) {
+    // A replica that stopped acknowledging is dropped after repl-timeout; it
+    // comes back by partial or full sync.
+    int64_t timeout_ms = server_->config().Int(Cfg::kReplTimeout) * 1000;
+    int64_t ack_ms = 0;
+    for (auto& r : server_->replication().replicas()) {
+      if (r.client_id == client_.id) ack_ms = r.ack_ms;
+    }
+    if (ack_ms > 0 && now_ms - ack_ms > timeout_ms) {
+      Log(LogLevel::kWarning, "Disconnecting timedout replica (streaming sync): id={} addr={}",
+          client_.id, client_.addr);
+      Close();
+      return;
+    }
+    if (client_.feeder->streaming() && out_.empty() && !write_in_flight_ &&
+        now_ms - last_feed_ms_ >= 1000) {
+      client_.feeder->Heartbeat(&out_, now_ms);
+      last_feed_ms_ = now_ms;
+      MaybeWrite();
+    }
+  }
 }
 
 }  // namespace edgekv

@@ -65,6 +65,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closing_ = false;     // close once the output is flushed
   bool closed_ = false;
   bool durable_wait_registered_ = false;
+  // Replica feeding (after PSYNC) and blocked commands (WAIT).
+  bool feed_wait_registered_ = false;
+  int64_t last_feed_ms_ = 0;
+  boost::asio::steady_timer block_timer_;
+  void PollBlocked();
   int64_t soft_limit_since_ms_ = 0;
 };
 

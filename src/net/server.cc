@@ -9,6 +9,7 @@
 #include "connection.h"
 #include "edgekv/log.h"
 #include "protected_mode.h"
+#include "replica_link.h"
 
 namespace edgekv {
 
@@ -43,6 +44,7 @@ struct NetServer::Impl {
   std::vector<std::unique_ptr<asio::steady_timer>> crons;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::unique_ptr<asio::signal_set> signals;
+  std::unique_ptr<ReplicaLinkManager> links;
   size_t next = 0;
   int port = 0;
   std::atomic<bool> stopping{false};
@@ -163,6 +165,8 @@ void NetServer::Run() {
     Stop();
   });
   for (auto& a : impl_->acceptors) impl_->Accept(a.get());
+  impl_->links = std::make_unique<ReplicaLinkManager>(*impl_->ios[0], impl_->ctx);
+  impl_->links->Start();
   for (size_t i = 0; i < impl_->ios.size(); ++i) impl_->ScheduleCron(i);
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->ios.size(); ++i) {
@@ -178,6 +182,7 @@ void NetServer::Stop() {
     error_code ec;
     for (auto& a : impl_->acceptors) a->close(ec);
     impl_->signals->cancel(ec);
+    if (impl_->links) impl_->links->Stop();
     for (auto& io : impl_->ios) io->stop();
   });
 }

@@ -5,6 +5,7 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -92,6 +93,119 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   return t;
 }
 
+Status DiskTier::PutMeta(const std::string& name, std::string_view value) {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  leveldb::WriteOptions wo;
+  wo.sync = true;
+  return FromLevelDb(db_->Put(wo, "m" + name, leveldb::Slice(value.data(), value.size())));
+}
+
+std::string DiskTier::GetMeta(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  std::string v;
+  if (!db_->Get(leveldb::ReadOptions(), "m" + name, &v).ok()) v.clear();
+  return v;
+}
+
+Status DiskTier::Wipe() {
+  std::unique_lock<std::shared_mutex> dl(db_mu_);
+  db_.reset();
+  leveldb::Status s = leveldb::DestroyDB(options_.path, options_for_open_);
+  if (!s.ok()) return FromLevelDb(s);
+  leveldb::DB* db = nullptr;
+  s = leveldb::DB::Open(options_for_open_, options_.path, &db);
+  if (!s.ok()) return FromLevelDb(s);
+  db_.reset(db);
+  applied_seq_ = 0;
+  {
+    MutexLock l(&mu_);
+    nsmap_.clear();
+    next_ns_ = 0;
+    counts_.clear();
+    garbage_.clear();
+  }
+  return LoadMeta();
+}
+
+namespace {
+
+class SnapshotImpl : public DiskTier::Snapshot {
+ public:
+  SnapshotImpl(leveldb::DB* db, std::shared_mutex* mu) : lock_(*mu), db_(db) {
+    snap_ = db_->GetSnapshot();
+    leveldb::ReadOptions ro;
+    ro.snapshot = snap_;
+    ro.fill_cache = false;
+    std::string v;
+    if (db_->Get(ro, "mapplied", &v).ok() && v.size() == 8) seq_ = wal::GetFixed64(v.data());
+    if (db_->Get(ro, "mnsmap", &v).ok() && v.size() >= 4) {
+      size_t n = v.size() / 4 - 1;
+      for (size_t i = 0; i < n; ++i) nsmap_.push_back(wal::GetFixed32(v.data() + 4 * i));
+    }
+    it_.reset(db_->NewIterator(ro));
+    it_->Seek("d");
+  }
+  ~SnapshotImpl() override {
+    it_.reset();
+    db_->ReleaseSnapshot(snap_);
+  }
+  uint64_t seq() const override { return seq_; }
+
+  bool Next(size_t max_bytes, std::string* out) override {
+    if (done_) return false;
+    wal::BatchBuilder b;
+    size_t bytes = 0;
+    if (!sent_namespaces_) {
+      for (size_t db = 0; db < nsmap_.size(); ++db) b.FlushDb(static_cast<int>(db), nsmap_[db]);
+      sent_namespaces_ = true;
+    }
+    for (; it_->Valid() && bytes < max_bytes; it_->Next()) {
+      leveldb::Slice k = it_->key();
+      if (k.size() < 5 || k[0] != 'd') {
+        done_ = true;
+        break;
+      }
+      uint32_t ns = GetBE32(k.data() + 1);
+      int db = -1;
+      for (size_t i = 0; i < nsmap_.size(); ++i) {
+        if (nsmap_[i] == ns) db = static_cast<int>(i);
+      }
+      if (db < 0) continue;  // a flushed namespace not yet collected
+      leveldb::Slice v = it_->value();
+      if (v.size() < 8) continue;
+      int64_t expire = static_cast<int64_t>(wal::GetFixed64(v.data()));
+      b.Put(db, std::string_view(k.data() + 5, k.size() - 5),
+            std::string_view(v.data() + 8, v.size() - 8), expire,
+            static_cast<uint8_t>(wal::kFlagCreated |
+                                 (expire != kNoExpire ? wal::kFlagHasExpire : 0)));
+      bytes += k.size() + v.size();
+    }
+    if (!it_->Valid()) done_ = true;
+    if (!b.empty()) b.AppendFrame(seq_, 0, out);
+    if (done_) {
+      wal::BatchBuilder end;  // a batch without operations ends the snapshot
+      end.AppendFrame(seq_, 0, out);
+    }
+    return true;
+  }
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+  leveldb::DB* db_;
+  const leveldb::Snapshot* snap_ = nullptr;
+  std::unique_ptr<leveldb::Iterator> it_;
+  std::vector<uint32_t> nsmap_;
+  uint64_t seq_ = 0;
+  bool sent_namespaces_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<DiskTier::Snapshot> DiskTier::NewSnapshot() {
+  return std::make_unique<SnapshotImpl>(db_.get(), &db_mu_);
+}
+
 Status DiskTier::Reopen() {
   std::unique_lock<std::shared_mutex> dl(db_mu_);
   db_.reset();
@@ -118,9 +232,17 @@ Status DiskTier::LoadMeta() {
     for (size_t i = 0; i < n; ++i) nsmap_.push_back(wal::GetFixed32(v.data() + 4 * i));
     next_ns_ = wal::GetFixed32(v.data() + 4 * n);
   }
-  // More databases than before: new ones get fresh namespaces.
-  while (nsmap_.size() < static_cast<size_t>(options_.databases)) {
-    nsmap_.push_back(next_ns_++);
+  // More databases than before (or a new store): new ones get fresh
+  // namespaces, recorded at once so that snapshots see them.
+  if (nsmap_.size() < static_cast<size_t>(options_.databases)) {
+    while (nsmap_.size() < static_cast<size_t>(options_.databases)) {
+      nsmap_.push_back(next_ns_++);
+    }
+    std::string m;
+    for (uint32_t ns : nsmap_) wal::PutFixed32(&m, ns);
+    wal::PutFixed32(&m, next_ns_);
+    leveldb::Status ws = db_->Put(leveldb::WriteOptions(), kNsMapKey, m);
+    if (!ws.ok()) return FromLevelDb(ws);
   }
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
   for (it->Seek("c"); it->Valid() && it->key()[0] == 'c'; it->Next()) {
@@ -189,12 +311,20 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
         }
         case wal::Op::kFlushDb: {
           uint32_t old = nsmap[static_cast<size_t>(op.db)];
-          garbage.push_back(old);
-          wb.Put(Prefix('g', old), "");
-          wb.Delete(Prefix('c', old));
-          counts.erase(old);
-          touched.erase(old);
           nsmap[static_cast<size_t>(op.db)] = op.ns;
+          // The old namespace is garbage unless another db still uses it (a
+          // replica's fresh numbering can overlap the coordinator's).
+          bool still_used = std::find(nsmap.begin(), nsmap.end(), old) != nsmap.end();
+          if (!still_used) {
+            garbage.push_back(old);
+            wb.Put(Prefix('g', old), "");
+            wb.Delete(Prefix('c', old));
+            counts.erase(old);
+            touched.erase(old);
+          }
+          // A live namespace is never garbage.
+          garbage.erase(std::remove(garbage.begin(), garbage.end(), op.ns), garbage.end());
+          wb.Delete(Prefix('g', op.ns));
           next_ns = std::max(next_ns, op.ns + 1);
           nsmap_changed = true;
           break;

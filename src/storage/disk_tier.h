@@ -80,6 +80,25 @@ class DiskTier {
 
   // Deletes up to `budget` keys of dead (flushed) namespaces; returns how many.
   size_t CollectGarbage(size_t budget) EXCLUDES(mu_);
+  // Small named values (replication ids); empty when absent.
+  Status PutMeta(const std::string& name, std::string_view value);
+  std::string GetMeta(const std::string& name) const;
+
+  // Deletes everything (a replica's full sync) and starts empty.
+  Status Wipe();
+
+  // A consistent view of every key, for a replica's full sync: frames of
+  // batches with sequence seq() (the snapshot's applied sequence). The
+  // first batch sets each database's namespace; the rest are PUTs.
+  class Snapshot {
+   public:
+    virtual ~Snapshot() = default;
+    virtual uint64_t seq() const = 0;
+    // Appends frames of about max_bytes; false when the snapshot is done.
+    virtual bool Next(size_t max_bytes, std::string* out) = 0;
+  };
+  std::unique_ptr<Snapshot> NewSnapshot();
+
   // Closes and reopens LevelDB after a write error (LevelDB refuses every
   // write after one until it is reopened, e.g. once a full disk has room).
   Status Reopen();

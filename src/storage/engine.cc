@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edgekv/log.h"
+#include "replication/replication.h"
 #include "wal/wal_reader.h"
 
 namespace edgekv {
@@ -114,9 +115,21 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Sto
   e->wal_ = std::move(w.value());
   Applier* ap = e->applier_.get();
   e->wal_->SetConsumer([ap](std::string_view frames, uint64_t last) { ap->Push(frames, last); });
-  // Everything replayed is in LevelDB and synced: older segments can go.
-  e->wal_->PurgeUpTo(e->recovery_.last_seq);
 
+  if (Replication* repl = options.replication) {
+    // The history ids: a new server starts a new history.
+    std::string id = e->disk_->GetMeta("replid");
+    std::string id2 = e->disk_->GetMeta("replid2");
+    std::string off = e->disk_->GetMeta("replid2_offset");
+    if (id.empty()) id = NewReplicationId();
+    repl->SetIds(id, id2, off.empty() ? 0 : std::stoull(off));
+    e->SaveReplicationIds();
+    e->wal_->SetRetention(options.retain_bytes, options.retain_seconds,
+                          [repl] { return repl->MinNeeded(UINT64_MAX); });
+  }
+  // Everything replayed is in LevelDB and synced: older segments can go,
+  // except what retention keeps for replicas.
+  e->wal_->PurgeUpTo(e->recovery_.last_seq);
   e->journal_ = std::make_unique<wal::Journal>(e->wal_.get(), store);
   wal::WalWriter* wp = e->wal_.get();
   store->AttachDisk(e->disk_.get(), [wp] { return wp->last_seq(); },
@@ -151,6 +164,15 @@ Status Engine::Checkpoint() {
   wal_->PurgeUpTo(disk_->applied_seq());
   last_save_ms_ = WallMs();
   return Status::Ok();
+}
+
+void Engine::SaveReplicationIds() {
+  Replication* repl = options_.replication;
+  if (repl == nullptr) return;
+  Status s = disk_->PutMeta("replid", repl->replid());
+  if (s.ok()) s = disk_->PutMeta("replid2", repl->replid2());
+  if (s.ok()) s = disk_->PutMeta("replid2_offset", std::to_string(repl->second_offset()));
+  if (!s.ok()) Log(LogLevel::kWarning, "can't save replication ids: {}", s.message());
 }
 
 std::string Engine::PersistenceError() const {

@@ -17,6 +17,8 @@
 
 namespace edgekv {
 
+class Replication;
+
 struct EngineOptions {
   std::string dir;  // holds edgekv.lock, wal/ and data/
   int databases = 16;
@@ -25,6 +27,10 @@ struct EngineOptions {
   uint64_t segment_bytes = 64ull << 20;
   size_t block_cache_bytes = 8 << 20;
   size_t write_buffer_bytes = 8 << 20;
+  // Replication: WAL retention for catch-up, and where the history ids live.
+  uint64_t retain_bytes = 256ull << 20;
+  int64_t retain_seconds = 3600;
+  Replication* replication = nullptr;
 };
 
 struct RecoveryInfo {
@@ -44,12 +50,15 @@ class Engine {
   DiskTier& disk() { return *disk_; }
   Applier& applier() { return *applier_; }
   const RecoveryInfo& recovery() const { return recovery_; }
+  std::string wal_dir() const { return options_.dir + "/wal"; }
 
   // SAVE: everything written, fsynced, applied to LevelDB and synced there.
   Status Checkpoint();
   int64_t last_save_ms() const { return last_save_ms_.load(); }
   // Writes are refused (MISCONF) while this is non-empty.
   std::string PersistenceError() const;
+  // Persists the replication ids (LevelDB meta).
+  void SaveReplicationIds();
   std::string InfoPersistence() const;
 
  private:

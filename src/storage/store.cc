@@ -243,6 +243,7 @@ uint8_t KeyFlags(const Entry* before, int64_t expire_after) {
 }  // namespace
 
 Store::Store(StoreOptions options) : options_(options) {
+  delete_expired_ = options_.delete_expired;
   size_t n = 1;
   while (n < options_.stripes) n *= 2;
   options_.stripes = n;
@@ -428,7 +429,7 @@ Entry* Store::Find(int db, std::string_view key, int64_t now_ms) NO_THREAD_SAFET
   }
   if (e == nullptr || e->tombstone()) return nullptr;
   if (!e->ExpiredAt(now_ms)) return e;
-  if (options_.delete_expired) {
+  if (delete_expired()) {
     EraseLoaded(s, db, h, e);
     expired_keys_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -483,7 +484,7 @@ bool Store::Erase(int db, std::string_view key, int64_t now_ms) NO_THREAD_SAFETY
   Entry* e = Load(s, db, h, key);
   if (e == nullptr || e->tombstone()) return false;
   bool live = !e->ExpiredAt(now_ms);
-  if (!live && !options_.delete_expired) return false;
+  if (!live && !delete_expired()) return false;
   EraseLoaded(s, db, h, e);
   if (!live) expired_keys_.fetch_add(1, std::memory_order_relaxed);
   return live;
@@ -525,7 +526,45 @@ void Store::Unwatch(int db, std::string_view key, WatchFlag* flag) NO_THREAD_SAF
   }
 }
 
-void Store::FlushDb(int db, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
+void Store::FlushDb(int db, bool all_locked) { FlushInternal(db, nullptr, all_locked); }
+
+void Store::ApplyFlush(int db, uint32_t ns, bool all_locked) {
+  FlushInternal(db, &ns, all_locked);
+}
+
+void Store::DropMemory() NO_THREAD_SAFETY_ANALYSIS {
+  std::vector<std::unique_ptr<Dict>> garbage;
+  LockAll();
+  for (auto& sp : stripes_) {
+    for (int i = 0; i < options_.databases; ++i) {
+      auto g = std::make_unique<Dict>();
+      g->Swap(sp->dbs[static_cast<size_t>(i)]);
+      garbage.push_back(std::move(g));
+    }
+    sp->bytes.store(0);
+    TouchAllWatchers(*sp, -1);
+  }
+  for (int i = 0; i < options_.databases; ++i) {
+    base_keys_[static_cast<size_t>(i)] = 0;
+    base_expires_[static_cast<size_t>(i)] = 0;
+  }
+  UnlockAll();
+}
+
+void Store::ReloadFromDisk() NO_THREAD_SAFETY_ANALYSIS {
+  LockAll();
+  namespaces_ = disk_->namespaces();
+  next_namespace_ = disk_->next_namespace();
+  for (int db = 0; db < options_.databases; ++db) {
+    KeyspaceCounts c = disk_->counts(namespaces_[static_cast<size_t>(db)]);
+    base_keys_[static_cast<size_t>(db)] = static_cast<int64_t>(c.keys);
+    base_expires_[static_cast<size_t>(db)] = static_cast<int64_t>(c.expires);
+  }
+  UnlockAll();
+}
+
+void Store::FlushInternal(int db, const uint32_t* given_ns,
+                          bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
   // Every stripe is held so that the flush is one point in every key's
   // history (the WAL records it once, between writes). Entries are freed after
   // the locks are released.
@@ -535,7 +574,8 @@ void Store::FlushDb(int db, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
   int last = db < 0 ? options_.databases - 1 : db;
   for (int i = first; i <= last; ++i) {
     // The database moves to a fresh, empty namespace on disk.
-    uint32_t ns = next_namespace_++;
+    uint32_t ns = given_ns != nullptr ? *given_ns : next_namespace_++;
+    if (given_ns != nullptr && ns >= next_namespace_) next_namespace_ = ns + 1;
     namespaces_[static_cast<size_t>(i)] = ns;
     if (listener_ != nullptr) listener_->OnFlush(i, ns);
     base_keys_[static_cast<size_t>(i)] = 0;
@@ -757,7 +797,7 @@ std::optional<std::string> Store::RandomKey(int db, int64_t now_ms, bool all_loc
 }
 
 size_t Store::ActiveExpireCycle(int64_t now_ms, int64_t budget_us) NO_THREAD_SAFETY_ANALYSIS {
-  if (!options_.delete_expired) return 0;
+  if (!delete_expired()) return 0;
   constexpr size_t kKeysPerLoop = 20;  // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
   const int64_t deadline = SteadyUs() + budget_us;
   size_t reaped = 0;
@@ -808,7 +848,7 @@ size_t Store::ActiveExpireCycle(int64_t now_ms, int64_t budget_us) NO_THREAD_SAF
 }
 
 size_t Store::DiskExpireCycle(int64_t now_ms, size_t budget) NO_THREAD_SAFETY_ANALYSIS {
-  if (disk_ == nullptr || !options_.delete_expired) return 0;
+  if (disk_ == nullptr || !delete_expired()) return 0;
   std::vector<std::pair<int, std::string>> dead;
   {
     MutexLock l(&disk_expire_mu_);

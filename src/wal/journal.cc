@@ -13,6 +13,9 @@ namespace {
 struct Pending {
   BatchBuilder batch;
   std::vector<std::pair<int, std::string>> keys;
+  bool replicated = false;
+  std::string_view frame;
+  uint64_t seq = 0;
 };
 
 Pending& Tls() {
@@ -28,22 +31,29 @@ int64_t WallMs() {
 
 }  // namespace
 
+void Journal::BeginReplicated(std::string_view frame, uint64_t seq) {
+  Pending& p = Tls();
+  p.replicated = true;
+  p.frame = frame;
+  p.seq = seq;
+}
+
 void Journal::OnPut(int db, std::string_view key, std::string_view value,
                     int64_t expire_ms, uint8_t flags) {
   Pending& p = Tls();
-  p.batch.Put(db, key, value, expire_ms, flags);
+  if (!p.replicated) p.batch.Put(db, key, value, expire_ms, flags);
   p.keys.emplace_back(db, std::string(key));
 }
 
 void Journal::OnErase(int db, std::string_view key, uint8_t flags) {
   Pending& p = Tls();
-  p.batch.Erase(db, key, flags);
+  if (!p.replicated) p.batch.Erase(db, key, flags);
   p.keys.emplace_back(db, std::string(key));
 }
 
 void Journal::OnFlush(int db, uint32_t new_namespace) {
   Pending& p = Tls();
-  p.batch.FlushDb(db, new_namespace);
+  if (!p.replicated) p.batch.FlushDb(db, new_namespace);
   // Entries of earlier commands in this batch are gone with the flush.
   p.keys.erase(std::remove_if(p.keys.begin(), p.keys.end(),
                               [db](const auto& k) { return k.first == db; }),
@@ -52,7 +62,7 @@ void Journal::OnFlush(int db, uint32_t new_namespace) {
 
 void Journal::OnSwap(int a, int b) {
   Pending& p = Tls();
-  p.batch.SwapDb(a, b);
+  if (!p.replicated) p.batch.SwapDb(a, b);
   for (auto& k : p.keys) {
     if (k.first == a) {
       k.first = b;
@@ -64,8 +74,17 @@ void Journal::OnSwap(int a, int b) {
 
 uint64_t Journal::Commit() {
   Pending& p = Tls();
-  if (p.batch.empty()) return 0;
-  uint64_t seq = wal_->Append(p.batch, WallMs());
+  uint64_t seq;
+  if (p.replicated) {
+    seq = p.seq;
+    Status s = wal_->AppendRaw(p.frame, seq);
+    (void)s;  // the caller checked the order before applying
+    p.replicated = false;
+    p.frame = {};
+  } else {
+    if (p.batch.empty()) return 0;
+    seq = wal_->Append(p.batch, WallMs());
+  }
   for (auto& [db, key] : p.keys) store_->SetEntrySeq(db, key, seq);
   p.batch.Clear();
   p.keys.clear();

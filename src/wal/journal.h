@@ -25,6 +25,12 @@ class Journal : public MutationListener {
   void OnSwap(int a, int b) override;
   uint64_t Commit() override;
 
+  // Replicas: the changes made on this thread until the next Commit() are
+  // the coordinator's record `frame` with sequence `seq`; Commit() appends
+  // that frame as it is instead of building a new one, so the replica's log
+  // mirrors the coordinator's, sequence numbers included.
+  static void BeginReplicated(std::string_view frame, uint64_t seq);
+
  private:
   WalWriter* wal_;
   Store* store_;

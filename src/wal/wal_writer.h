@@ -68,6 +68,7 @@ class WalWriter {
   // Blocks until `seq` is durable per the policy (tests, SAVE, shutdown).
   void WaitDurable(uint64_t seq) EXCLUDES(mu_);
   bool IsDurable(uint64_t seq) const;
+  uint64_t durable_seq() const { return DurableSeq(); }
   // With everysec/no, lets a command thread write what is pending itself
   // (leader-style group commit: no hand-off to the writer thread). Returns
   // false if another thread is writing, or with appendfsync always.

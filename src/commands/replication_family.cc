@@ -1,0 +1,188 @@
+// REPLICAOF SLAVEOF ROLE PSYNC REPLCONF WAIT.
+#include "args.h"
+#include "command_table.h"
+#include "dispatcher.h"
+#include "edgekv/log.h"
+#include "keyspace.h"
+#include "replication/feeder.h"
+#include "storage/engine.h"
+
+namespace edgekv {
+namespace {
+
+// Turns this server into a master (NO ONE) or a replica of host:port. The
+// network layer's link manager notices the change and (re)connects.
+void ReplicaOf(CommandContext& ctx) {
+  Replication& repl = ctx.server->replication();
+  Engine* engine = ctx.server->engine();
+  if (EqualsIgnoreCase(ctx.arg(1), "NO") && EqualsIgnoreCase(ctx.arg(2), "ONE")) {
+    if (repl.is_replica()) {
+      repl.SetUpstream("", 0);
+      // A new history starts here; replicas of the old coordinator that are
+      // not ahead of us can still continue from our log (replid2).
+      repl.NewHistory(engine != nullptr ? engine->wal().last_seq() : 0);
+      if (engine != nullptr) engine->SaveReplicationIds();
+      ctx.server->store().set_delete_expired(true);
+      ctx.server->loading.store(false);
+      Log(LogLevel::kNotice, "MASTER MODE enabled (user request from 'id={}')", ctx.client->id);
+    }
+    ctx.reply->Ok();
+    return;
+  }
+  int64_t port;
+  if (!ParseInt64(ctx.arg(2), &port) || port <= 0 || port > 65535) {
+    ctx.reply->Error("ERR Invalid master port");
+    return;
+  }
+  UpstreamInfo up = repl.upstream();
+  if (repl.is_replica() && up.host == ctx.arg(1) && up.port == port) {
+    ctx.reply->SimpleString("OK Already connected to specified master");
+    return;
+  }
+  ctx.server->store().set_delete_expired(false);
+  repl.SetUpstream(std::string(ctx.arg(1)), static_cast<int>(port));
+  Log(LogLevel::kNotice, "Connecting to MASTER {}:{}", ctx.arg(1), port);
+  ctx.reply->Ok();
+}
+
+void Role(CommandContext& ctx) {
+  Replication& repl = ctx.server->replication();
+  Engine* engine = ctx.server->engine();
+  uint64_t seq = engine != nullptr ? engine->wal().last_seq() : 0;
+  ReplyBuilder& r = *ctx.reply;
+  if (repl.is_replica()) {
+    UpstreamInfo up = repl.upstream();
+    static const char* kStates[] = {"none", "connecting", "sync", "connected"};
+    r.ArrayHeader(5);
+    r.Bulk("slave");
+    r.Bulk(up.host);
+    r.Integer(up.port);
+    r.Bulk(kStates[static_cast<int>(up.state)]);
+    r.Integer(static_cast<int64_t>(seq));
+    return;
+  }
+  auto replicas = repl.replicas();
+  r.ArrayHeader(3);
+  r.Bulk("master");
+  r.Integer(static_cast<int64_t>(seq));
+  r.ArrayHeader(replicas.size());
+  for (auto& rep : replicas) {
+    r.ArrayHeader(3);
+    r.Bulk(rep.ip);
+    r.Bulk(std::to_string(rep.port));
+    r.Bulk(std::to_string(rep.ack_seq));
+  }
+}
+
+// PSYNC <replid> <seq>: from here on this connection feeds a replica.
+void PSync(CommandContext& ctx) {
+  Engine* engine = ctx.server->engine();
+  if (engine == nullptr) {
+    ctx.reply->Error("LOADING edgekv is loading the dataset in memory");
+    return;
+  }
+  int64_t seq = 0;
+  if (!ParseInt64(ctx.arg(2), &seq)) seq = -1;
+  ClientState& c = *ctx.client;
+  ReplicaInfo info;
+  info.client_id = c.id;
+  info.ip = c.addr.substr(0, c.addr.rfind(':'));
+  info.port = c.replica_listening_port;
+  info.state = "wait_bgsave";
+  info.ack_ms = ctx.now_ms;
+  ctx.server->replication().AddReplica(info);
+  auto feeder = std::make_shared<Feeder>(engine, &ctx.server->replication(), c.id);
+  std::string line = feeder->Start(std::string(ctx.arg(1)),
+                                   seq < 0 ? UINT64_MAX : static_cast<uint64_t>(seq));
+  ctx.reply->buffer()->append(line);
+  ctx.reply->buffer()->append("\r\n");
+  c.feeder = std::move(feeder);
+}
+
+void ReplConf(CommandContext& ctx) {
+  if (ctx.argc() % 2 == 0) {
+    ctx.reply->Error(errors::kSyntax);
+    return;
+  }
+  ClientState& c = *ctx.client;
+  for (size_t i = 1; i + 1 < ctx.argc(); i += 2) {
+    std::string_view k = ctx.arg(i), v = ctx.arg(i + 1);
+    if (EqualsIgnoreCase(k, "listening-port")) {
+      int64_t p;
+      if (!ParseInt64(v, &p)) {
+        ctx.reply->Error(errors::kNotInteger);
+        return;
+      }
+      c.replica_listening_port = static_cast<int>(p);
+      ctx.server->replication().UpdateReplica(c.id, [p](ReplicaInfo& r) {
+        r.port = static_cast<int>(p);
+      });
+    } else if (EqualsIgnoreCase(k, "ack")) {
+      // No reply to an ACK, as in Redis: the replica does not read one.
+      int64_t seq;
+      if (!ParseInt64(v, &seq)) return;
+      int64_t now = ctx.now_ms;
+      // "ACK <seq> ACK-TIME <coordinator ms of that record>" gives lag in ms.
+      int64_t rec_ms = 0;
+      if (i + 3 < ctx.argc() && EqualsIgnoreCase(ctx.arg(i + 2), "ack-time")) {
+        (void)ParseInt64(ctx.arg(i + 3), &rec_ms);
+      }
+      ctx.server->replication().UpdateReplica(c.id, [seq, now, rec_ms](ReplicaInfo& r) {
+        r.ack_seq = static_cast<uint64_t>(seq);
+        r.ack_ms = now;
+        if (rec_ms > 0) r.ack_record_ms = rec_ms;
+      });
+      return;
+    }
+    // capa, ip-address, getack...: accepted.
+  }
+  ctx.reply->Ok();
+}
+
+// WAIT numreplicas timeout: blocks until that many replicas acknowledged this
+// client's last write, or the timeout (ms, 0 = forever) passes.
+void Wait(CommandContext& ctx) {
+  if (ctx.server->replication().is_replica()) {
+    ctx.reply->Error("ERR WAIT cannot be used with replica instances. Please also note that "
+                     "since Redis 4.0 if a replica is configured to be writable (which is not "
+                     "the default) writes to replicas are just local and are not propagated.");
+    return;
+  }
+  int64_t n, timeout;
+  if (!ParseInt64(ctx.arg(1), &n) || !ParseInt64(ctx.arg(2), &timeout)) {
+    ctx.reply->Error(errors::kNotInteger);
+    return;
+  }
+  if (timeout < 0) {
+    ctx.reply->Error("ERR timeout is negative");
+    return;
+  }
+  Replication* repl = &ctx.server->replication();
+  uint64_t target = ctx.client->last_write_seq;
+  int acked = repl->CountAcked(target);
+  if (acked >= n || target == 0) {
+    ctx.reply->Integer(target == 0 ? static_cast<int64_t>(repl->replicas().size()) : acked);
+    return;
+  }
+  ctx.client->blocked_deadline_ms = timeout == 0 ? 0 : ctx.now_ms + timeout;
+  ctx.client->blocked = [repl, target, n](ReplyBuilder& reply, bool timed_out) {
+    int got = repl->CountAcked(target);
+    if (got < n && !timed_out) return false;
+    reply.Integer(got);
+    return true;
+  };
+}
+
+}  // namespace
+
+void RegisterReplicationFamily(CommandTable* t) {
+  const uint32_t adm = kAdmin | kNoMulti | kStale;
+  t->Add({"replicaof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server", "Make this a replica"});
+  t->Add({"slaveof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server", "Alias of REPLICAOF"});
+  t->Add({"role", 1, kLoading | kStale | kFast, 0, 0, 0, Role, "server", "Replication role"});
+  t->Add({"psync", -3, adm, 0, 0, 0, PSync, "server", "Start replication (replicas)"});
+  t->Add({"replconf", -1, adm | kLoading, 0, 0, 0, ReplConf, "server", "Replica settings"});
+  t->Add({"wait", 3, kNoMulti, 0, 0, 0, Wait, "generic", "Wait for replicas"});
+}
+
+}  // namespace edgekv

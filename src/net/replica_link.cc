@@ -1,0 +1,357 @@
+#include "replica_link.h"
+
+#include <utility>  // boost 1.74 asio needs std::exchange declared first
+#include <boost/asio.hpp>
+#include <string>
+
+#include "commands/server_context.h"
+#include "edgekv/log.h"
+#include "edgekv/wal_format.h"
+#include "replication/replica_applier.h"
+#include "storage/engine.h"
+#include "wal/batch.h"
+
+namespace edgekv {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+std::string RespCommand(std::initializer_list<std::string> args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return out;
+}
+
+// One connection to the upstream; replaced by a new one on any failure.
+class Link : public std::enable_shared_from_this<Link> {
+ public:
+  Link(asio::io_context& io, ServerContext* server, std::string host, int port, uint64_t epoch)
+      : io_(io),
+        server_(server),
+        socket_(io),
+        timer_(io),
+        resolver_(io),
+        host_(std::move(host)),
+        port_(port),
+        epoch_(epoch),
+        applier_(server) {}
+
+  void Start() {
+    server_->replication().UpdateUpstream([](UpstreamInfo& u) { u.state = LinkState::kConnecting; });
+    auto self = shared_from_this();
+    resolver_.async_resolve(host_, std::to_string(port_),
+                            [self](const error_code& ec, tcp::resolver::results_type results) {
+                              if (ec) return self->Fail("resolve: " + ec.message());
+                              asio::async_connect(self->socket_, results,
+                                                  [self](const error_code& ec2, const tcp::endpoint&) {
+                                                    if (ec2) return self->Fail("connect: " + ec2.message());
+                                                    self->Handshake();
+                                                  });
+                            });
+    Tick();
+  }
+
+  void Stop() {
+    stopped_ = true;
+    error_code ec;
+    socket_.close(ec);
+    timer_.cancel();
+  }
+  bool stopped() const { return stopped_; }
+
+ private:
+  void Fail(const std::string& why) {
+    if (stopped_) return;
+    Log(LogLevel::kWarning, "MASTER <-> REPLICA link to {}:{} lost: {}", host_, port_, why);
+    server_->replication().UpdateUpstream([](UpstreamInfo& u) {
+      u.state = LinkState::kConnecting;
+      u.sync_in_progress = false;
+    });
+    if (full_sync_) server_->loading.store(false);  // serve what we have
+    Stop();
+  }
+
+  void Handshake() {
+    Config& cfg = server_->config();
+    error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    std::string out;
+    std::string pass = cfg.String(Cfg::kMasterauth);
+    if (!pass.empty()) {
+      std::string user = cfg.String(Cfg::kMasteruser);
+      out += user.empty() ? RespCommand({"AUTH", pass}) : RespCommand({"AUTH", user, pass});
+      ++expected_ok_;
+    }
+    out += RespCommand({"REPLCONF", "listening-port", std::to_string(server_->tcp_port())});
+    ++expected_ok_;
+    Engine* engine = server_->engine();
+    uint64_t seq = engine != nullptr ? engine->wal().last_seq() : 0;
+    out += RespCommand({"PSYNC", server_->replication().replid(), std::to_string(seq)});
+    Send(std::move(out));
+    Read();
+  }
+
+  void Send(std::string data) {
+    bool idle = outq_.empty();
+    outq_ += data;
+    if (idle && !writing_) Flush();
+  }
+
+  void Flush() {
+    if (outq_.empty() || stopped_) return;
+    writing_ = true;
+    wbuf_.swap(outq_);
+    outq_.clear();
+    auto self = shared_from_this();
+    asio::async_write(socket_, asio::buffer(wbuf_), [self](const error_code& ec, size_t) {
+      self->writing_ = false;
+      self->wbuf_.clear();
+      if (ec) return self->Fail("write: " + ec.message());
+      self->Flush();
+    });
+  }
+
+  void Read() {
+    if (stopped_) return;
+    if (buf_.size() - end_ < 64 * 1024) {
+      if (begin_ > 0) {
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      if (buf_.size() - end_ < 64 * 1024) buf_.resize(std::max<size_t>(buf_.size() * 2, 256 * 1024));
+    }
+    auto self = shared_from_this();
+    socket_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
+                            [self](const error_code& ec, size_t n) {
+                              if (ec) return self->Fail("read: " + ec.message());
+                              self->end_ += n;
+                              self->last_io_ms_ = NowMs();
+                              if (!self->Process()) return;
+                              self->Read();
+                            });
+  }
+
+  // Handles what arrived; false after a failure.
+  bool Process() {
+    while (begin_ < end_) {
+      std::string_view data(buf_.data() + begin_, end_ - begin_);
+      if (!streaming_) {
+        size_t nl = data.find("\r\n");
+        if (nl == std::string_view::npos) return true;
+        std::string line(data.substr(0, nl));
+        begin_ += nl + 2;
+        if (!HandleLine(line)) return false;
+        continue;
+      }
+      if (data.size() < wal::kFrameHeaderSize) break;
+      uint32_t len = wal::GetFixed32(data.data() + 4);
+      if (len > wal::kMaxPayload) {
+        Fail("bad frame from upstream");
+        return false;
+      }
+      if (data.size() < wal::kFrameHeaderSize + len) {
+        if (buf_.size() < wal::kFrameHeaderSize + len + 64) buf_.resize(wal::kFrameHeaderSize + len + 64 * 1024);
+        break;
+      }
+      std::string_view frame = data.substr(0, wal::kFrameHeaderSize + len);
+      begin_ += frame.size();
+      if (!HandleFrame(frame)) return false;
+    }
+    if (begin_ == end_) begin_ = end_ = 0;
+    Ack(false);
+    return true;
+  }
+
+  bool HandleLine(const std::string& line) {
+    if (expected_ok_ > 0) {
+      --expected_ok_;
+      if (line.rfind("+OK", 0) != 0) {
+        Fail("handshake refused: " + line);
+        return false;
+      }
+      return true;
+    }
+    if (line.rfind("+CONTINUE", 0) == 0) {
+      Log(LogLevel::kNotice, "MASTER <-> REPLICA sync: partial resynchronization accepted");
+      streaming_ = true;
+      Connected();
+      return true;
+    }
+    if (line.rfind("+FULLRESYNC", 0) == 0) {
+      // +FULLRESYNC <replid> <seq>
+      size_t a = line.find(' '), b = line.rfind(' ');
+      if (a == std::string::npos || b == a) {
+        Fail("bad FULLRESYNC line");
+        return false;
+      }
+      std::string replid = line.substr(a + 1, b - a - 1);
+      uint64_t seq = std::stoull(line.substr(b + 1));
+      Log(LogLevel::kNotice, "Full resync from master: {}:{}", replid, seq);
+      server_->replication().UpdateUpstream([](UpstreamInfo& u) {
+        u.state = LinkState::kSync;
+        u.sync_in_progress = true;
+      });
+      Status s = applier_.BeginFullSync(seq);
+      if (!s.ok()) {
+        Fail("full sync: " + s.message());
+        return false;
+      }
+      server_->replication().SetIds(replid, "", 0);
+      full_sync_ = true;
+      streaming_ = true;
+      return true;
+    }
+    Fail("unexpected reply from master: " + line);
+    return false;
+  }
+
+  void Connected() {
+    server_->replication().UpdateUpstream([](UpstreamInfo& u) {
+      u.state = LinkState::kConnected;
+      u.sync_in_progress = false;
+    });
+  }
+
+  bool HandleFrame(std::string_view frame) {
+    uint64_t seq;
+    uint32_t count;
+    int64_t time_ms;
+    Status s = ReplicaApplier::ParseFrame(frame, &seq, &count, &time_ms);
+    if (s.ok() && full_sync_) {
+      if (count > 0) {
+        s = applier_.ApplySnapshotFrame(frame);
+      } else {
+        s = applier_.EndFullSync();
+        full_sync_ = false;
+        Connected();
+      }
+    } else if (s.ok()) {
+      if (time_ms > 0) last_record_ms_ = time_ms;
+      s = applier_.ApplyFrame(frame);
+    }
+    if (!s.ok()) {
+      Fail("applying the stream: " + s.message());
+      return false;
+    }
+    return true;
+  }
+
+  void Ack(bool force) {
+    if (!streaming_ || full_sync_ || stopped_) return;
+    Engine* engine = server_->engine();
+    if (engine == nullptr) return;
+    engine->wal().TryWriteNow();
+    uint64_t seq = engine->wal().durable_seq();
+    if (!force && seq == acked_) return;
+    acked_ = seq;
+    Send(RespCommand({"REPLCONF", "ACK", std::to_string(seq), "ACK-TIME",
+                      std::to_string(last_record_ms_)}));
+  }
+
+  void Tick() {
+    auto self = shared_from_this();
+    timer_.expires_after(std::chrono::milliseconds(100));
+    timer_.async_wait([self](const error_code& ec) {
+      if (ec || self->stopped_) return;
+      int64_t now = NowMs();
+      int64_t timeout = self->server_->config().Int(Cfg::kReplTimeout) * 1000;
+      if (self->last_io_ms_ > 0 && now - self->last_io_ms_ > timeout) {
+        return self->Fail("timeout: no data from master in repl-timeout");
+      }
+      if (self->last_io_ms_ == 0 && now - self->started_ms_ > timeout) {
+        return self->Fail("timeout connecting to master");
+      }
+      int64_t io = self->last_io_ms_;
+      self->server_->replication().UpdateUpstream([io](UpstreamInfo& u) { u.last_io_ms = io; });
+      // Acknowledge at least every second, and as soon as writes are durable.
+      self->Ack(now - self->last_ack_ms_ >= 1000);
+      if (now - self->last_ack_ms_ >= 1000) self->last_ack_ms_ = now;
+      self->Tick();
+    });
+  }
+
+  asio::io_context& io_;
+  ServerContext* server_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  tcp::resolver resolver_;
+  std::string host_;
+  int port_;
+  uint64_t epoch_;
+  ReplicaApplier applier_;
+  std::vector<char> buf_ = std::vector<char>(256 * 1024);
+  size_t begin_ = 0, end_ = 0;
+  std::string outq_, wbuf_;
+  bool writing_ = false;
+  int expected_ok_ = 0;
+  bool streaming_ = false;
+  bool full_sync_ = false;
+  bool stopped_ = false;
+  uint64_t acked_ = 0;
+  int64_t last_io_ms_ = 0;
+  int64_t last_ack_ms_ = 0;
+  int64_t last_record_ms_ = 0;
+  int64_t started_ms_ = NowMs();
+
+ public:
+  uint64_t epoch() const { return epoch_; }
+};
+
+}  // namespace
+
+struct ReplicaLinkManager::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io, ServerContext* s) : io(io), server(s), timer(io) {}
+
+  void Tick() {
+    auto self = shared_from_this();
+    timer.expires_after(std::chrono::milliseconds(100));
+    timer.async_wait([self](const error_code& ec) {
+      if (ec || self->stopped) return;
+      self->Check();
+      self->Tick();
+    });
+  }
+
+  void Check() {
+    Replication& repl = server->replication();
+    uint64_t epoch = repl.upstream_epoch();
+    if (link && (link->epoch() != epoch || !repl.is_replica())) {
+      link->Stop();
+      link.reset();
+    }
+    if (!repl.is_replica() || server->engine() == nullptr) return;
+    if (link && !link->stopped()) return;
+    int64_t now = NowMs();
+    if (now - last_attempt_ms < 1000 && link) return;  // reconnect once a second
+    last_attempt_ms = now;
+    UpstreamInfo up = repl.upstream();
+    link = std::make_shared<Link>(io, server, up.host, up.port, epoch);
+    link->Start();
+  }
+
+  asio::io_context& io;
+  ServerContext* server;
+  asio::steady_timer timer;
+  std::shared_ptr<Link> link;
+  int64_t last_attempt_ms = 0;
+  bool stopped = false;
+};
+
+ReplicaLinkManager::ReplicaLinkManager(asio::io_context& io, ServerContext* server)
+    : impl_(std::make_shared<Impl>(io, server)) {}
+
+ReplicaLinkManager::~ReplicaLinkManager() { Stop(); }
+
+void ReplicaLinkManager::Start() { impl_->Tick(); }
+
+void ReplicaLinkManager::Stop() {
+  impl_->stopped = true;
+  impl_->timer.cancel();
+  if (impl_->link) impl_->link->Stop();
+}
+
+}  // namespace edgekv

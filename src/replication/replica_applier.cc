@@ -1,0 +1,127 @@
+#include "replica_applier.h"
+
+#include <vector>
+
+#include "commands/server_context.h"
+#include "edgekv/log.h"
+#include "edgekv/wal_format.h"
+#include "replication.h"
+#include "storage/engine.h"
+#include "wal/batch.h"
+#include "wal/journal.h"
+
+namespace edgekv {
+
+Status ReplicaApplier::ParseFrame(std::string_view frame, uint64_t* seq, uint32_t* count,
+                                  int64_t* time_ms) {
+  if (frame.size() < wal::kFrameHeaderSize + wal::kBatchHeaderSize) {
+    return Status::Corruption("short frame");
+  }
+  uint32_t len = wal::GetFixed32(frame.data() + 4);
+  if (len + wal::kFrameHeaderSize != frame.size()) return Status::Corruption("bad frame length");
+  uint32_t crc = wal::GetFixed32(frame.data());
+  if (crc != wal::FrameCrc(frame.substr(4))) return Status::Corruption("frame checksum mismatch");
+  const char* p = frame.data() + wal::kFrameHeaderSize;
+  *seq = wal::GetFixed64(p);
+  *time_ms = static_cast<int64_t>(wal::GetFixed64(p + 8));
+  *count = wal::GetFixed32(p + 16);
+  return Status::Ok();
+}
+
+uint64_t ReplicaApplier::applied_seq() const {
+  Engine* e = server_->engine();
+  return e == nullptr ? 0 : e->wal().last_seq();
+}
+
+Status ReplicaApplier::ApplyFrame(std::string_view frame) {
+  Engine* engine = server_->engine();
+  if (engine == nullptr) return Status::IOError("not loaded");
+  uint64_t seq;
+  uint32_t count;
+  int64_t time_ms;
+  Status s = ParseFrame(frame, &seq, &count, &time_ms);
+  if (!s.ok()) return s;
+  if (seq <= applied_seq()) return Status::Ok();  // a heartbeat or a repeat
+  std::string_view payload = frame.substr(wal::kFrameHeaderSize);
+  // First pass: which stripes the batch needs.
+  Store& store = server_->store();
+  bool all = false;
+  std::vector<size_t> stripes;
+  wal::BatchHeader h;
+  s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
+    if (op.op == wal::Op::kFlushDb || op.op == wal::Op::kSwapDb) {
+      all = true;
+    } else {
+      stripes.push_back(store.StripeOf(op.key));
+    }
+  });
+  if (!s.ok()) return s;
+  const int dbs = store.databases();
+  {
+    std::unique_ptr<StripeGuard> guard =
+        all ? std::make_unique<StripeGuard>(&store, true)
+            : std::make_unique<StripeGuard>(&store, std::move(stripes));
+    wal::Journal::BeginReplicated(frame, seq);
+    s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
+      if (op.db < 0 || op.db >= dbs) return;
+      switch (op.op) {
+        case wal::Op::kPut:
+          store.Put(op.db, op.key, op.value, op.expire_ms);
+          break;
+        case wal::Op::kErase:
+          // The coordinator decided; expired or not, the key goes.
+          store.Erase(op.db, op.key, INT64_MIN);
+          break;
+        case wal::Op::kFlushDb:
+          store.ApplyFlush(op.db, op.ns, true);
+          break;
+        case wal::Op::kSwapDb:
+          if (op.db2 < dbs) store.SwapDb(op.db, op.db2, true);
+          break;
+      }
+    });
+    if (MutationListener* journal = store.listener()) journal->Commit();
+  }
+  return s;
+}
+
+Status ReplicaApplier::BeginFullSync(uint64_t snapshot_seq) {
+  Engine* engine = server_->engine();
+  if (engine == nullptr) return Status::IOError("not loaded");
+  server_->loading.store(true, std::memory_order_release);
+  snapshot_seq_ = snapshot_seq;
+  // Let the applier finish what it has, then start from nothing.
+  engine->applier().WaitApplied(engine->wal().last_seq(), 30000);
+  server_->store().DropMemory();
+  Status s = engine->disk().Wipe();
+  if (!s.ok()) return s;
+  s = engine->wal().Reset(snapshot_seq + 1);
+  if (!s.ok()) return s;
+  server_->store().DropMemory();
+  return Status::Ok();
+}
+
+Status ReplicaApplier::ApplySnapshotFrame(std::string_view frame) {
+  Engine* engine = server_->engine();
+  uint64_t seq;
+  uint32_t count;
+  int64_t time_ms;
+  Status s = ParseFrame(frame, &seq, &count, &time_ms);
+  if (!s.ok()) return s;
+  if (seq != snapshot_seq_) return Status::Corruption("snapshot frame with another sequence");
+  std::vector<std::string_view> one{frame.substr(wal::kFrameHeaderSize)};
+  return engine->disk().Apply(one);
+}
+
+Status ReplicaApplier::EndFullSync() {
+  Engine* engine = server_->engine();
+  Status s = engine->disk().Sync();
+  server_->store().ReloadFromDisk();
+  engine->SaveReplicationIds();
+  server_->loading.store(false, std::memory_order_release);
+  Log(LogLevel::kNotice, "MASTER <-> REPLICA sync: finished with success at seq {}",
+      snapshot_seq_);
+  return s;
+}
+
+}  // namespace edgekv

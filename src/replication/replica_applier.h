@@ -1,0 +1,44 @@
+// The replica's side of replication, without I/O: applies the coordinator's
+// frames to this server's memory table, its own write-ahead log (the same
+// frames, same sequence numbers, so chained replicas and restarts resume
+// from them) and, through the log, its LevelDB. A full sync wipes the local
+// data and loads the coordinator's snapshot straight into LevelDB.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "edgekv/status.h"
+
+namespace edgekv {
+
+class Engine;
+class Store;
+class ServerContext;
+
+class ReplicaApplier {
+ public:
+  explicit ReplicaApplier(ServerContext* server) : server_(server) {}
+
+  // Checks a frame (CRC, framing); returns its payload's sequence and
+  // operation count. Corruption when the bytes are not a valid frame.
+  static Status ParseFrame(std::string_view frame, uint64_t* seq, uint32_t* count,
+                           int64_t* time_ms);
+
+  // Applies one frame of the live stream (sequence above applied_seq()).
+  Status ApplyFrame(std::string_view frame);
+  uint64_t applied_seq() const;
+
+  // Full sync: BeginFullSync wipes everything; snapshot frames go to
+  // ApplySnapshotFrame; EndFullSync makes the data visible.
+  Status BeginFullSync(uint64_t snapshot_seq);
+  Status ApplySnapshotFrame(std::string_view frame);
+  Status EndFullSync();
+
+ private:
+  ServerContext* server_;
+  uint64_t snapshot_seq_ = 0;
+};
+
+}  // namespace edgekv
