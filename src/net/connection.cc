@@ -261,6 +261,10 @@ void Connection::MaybeWrite() {
   if (out_.empty() && client_.feeder) {
     // Feeding a replica: more log (or snapshot) as soon as the socket drains.
     Feeder& feeder = *client_.feeder;
+    if (feeder.failed()) {
+      Close();
+      return;
+    }
     if (feeder.Fill(&out_, 256 * 1024)) {
       last_feed_ms_ = NowMs();
     } else if (!feed_wait_registered_ && feeder.streaming()) {

@@ -42,7 +42,10 @@ std::string Feeder::Start(const std::string& replid, uint64_t seq) {
   sent_seq_ = snapshot_->seq();
   cursor_ = std::make_unique<wal::WalCursor>(wal_dir);
   Status s = cursor_->Seek(sent_seq_);
-  if (!s.ok()) Log(LogLevel::kWarning, "Replica {}: log not positioned: {}", client_id_, s.message());
+  if (!s.ok()) {
+    Log(LogLevel::kWarning, "Replica {}: log not positioned: {}", client_id_, s.message());
+    failed_ = true;
+  }
   repl_->CountSync(0);
   repl_->UpdateReplica(client_id_, [&](ReplicaInfo& r) {
     r.state = "send_bulk";
@@ -67,6 +70,7 @@ bool Feeder::Fill(std::string* out, size_t max_bytes) {
   auto n = cursor_->Read(upto, max_bytes, out);
   if (!n.ok()) {
     Log(LogLevel::kWarning, "Replica {}: reading the log: {}", client_id_, n.status().message());
+    failed_ = true;
     return out->size() > before;
   }
   if (*n > 0) {

@@ -34,6 +34,9 @@ class Feeder {
   void Heartbeat(std::string* out, int64_t now_ms);
   uint64_t sent_seq() const { return sent_seq_; }
   bool streaming() const { return snapshot_ == nullptr; }
+  // The log could not be read from the needed position: drop the link (the
+  // replica reconnects and gets what it needs then).
+  bool failed() const { return failed_; }
 
  private:
   Engine* engine_;
@@ -42,6 +45,7 @@ class Feeder {
   std::unique_ptr<DiskTier::Snapshot> snapshot_;
   std::unique_ptr<wal::WalCursor> cursor_;
   uint64_t sent_seq_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace edgekv

@@ -402,8 +402,9 @@ Status WalWriter::Reset(uint64_t next_seq) {
   chunk_written_ = 0;
   written_seq_ = next_seq - 1;
   synced_seq_ = next_seq - 1;
-  Status s = OpenSegment(next_seq);
+  // Old segments go first: the new one may have the same name.
   for (auto& seg : old) ::unlink(seg.path.c_str());
+  Status s = OpenSegment(next_seq);
   FireWaiters();
   return s;
 }

@@ -33,7 +33,8 @@ class Server:
                                      os.path.basename(data_dir.rstrip("/")) + ".log")
 
     def start(self, timeout=60.0):
-        self.port = free_port()
+        # A restart keeps the port: replicas are configured with it.
+        self.port = self.port or free_port()
         cmd = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
                "--dir", self.data_dir] + self.args
         with open(self.log_path, "ab") as log:
@@ -53,6 +54,28 @@ class Server:
             time.sleep(0.02)
         self.kill()
         raise RuntimeError("edgekv-server did not finish loading:\n" + self.log())
+
+    def start_any(self, timeout=60.0):
+        """Starts and waits until it answers (a replica may still be syncing)."""
+        self.port = self.port or free_port()
+        cmd = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+               "--dir", self.data_dir] + self.args
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("edgekv-server exited with %s:\n%s" %
+                                   (self.proc.returncode, self.log()))
+            try:
+                if self.client().ping():
+                    return self
+            except (redis.ConnectionError, redis.ResponseError, OSError):
+                pass
+            time.sleep(0.02)
+        self.kill()
+        raise RuntimeError("edgekv-server did not answer:\n" + self.log())
 
     def client(self, **kw):
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=30, **kw)

@@ -1,0 +1,150 @@
+"""Coordinator + replicas as real processes, a TCP proxy that can cut or stall
+links, and full-dump comparison."""
+import socket
+import threading
+import time
+
+import redis
+
+from server import Server, free_port
+
+
+def dump(client, dbs=(0, 1, 2)):
+    """{(db, key): (value, pexpiretime)} of every key, via SCAN."""
+    out = {}
+    for db in dbs:
+        client.execute_command("SELECT", db)
+        keys = list(client.scan_iter(count=2000))
+        for i in range(0, len(keys), 2000):
+            chunk = keys[i:i + 2000]
+            pipe = client.pipeline(transaction=False)
+            for k in chunk:
+                pipe.get(k)
+                pipe.execute_command("PEXPIRETIME", k)
+            res = pipe.execute()
+            for j, k in enumerate(chunk):
+                val, exp = res[2 * j], res[2 * j + 1]
+                if val is not None:
+                    out[(db, k)] = (val, exp)
+    client.execute_command("SELECT", 0)
+    return out
+
+
+def diff(a, b, limit=5):
+    problems = []
+    for k in set(a) | set(b):
+        if a.get(k) != b.get(k):
+            problems.append("%r: %r != %r" % (k, a.get(k), b.get(k)))
+            if len(problems) >= limit:
+                break
+    return problems
+
+
+def offset(client):
+    return client.info("replication")["master_repl_offset"]
+
+
+def wait_caught_up(coord, replicas, timeout=10.0):
+    """Waits until every replica applied the coordinator's last sequence;
+    returns seconds it took."""
+    target = offset(coord)
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if all(offset(r) >= target for r in replicas):
+            return time.monotonic() - start
+        time.sleep(0.005)
+    raise AssertionError("replicas did not catch up with seq %d: %s" %
+                         (target, [offset(r) for r in replicas]))
+
+
+def wait_link_up(client, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = client.info("replication")
+        if info.get("master_link_status") == "up":
+            return
+        time.sleep(0.02)
+    raise AssertionError("replica link did not come up: %r" % client.info("replication"))
+
+
+def start_replica(data, upstream_port, *args):
+    srv = Server(data, "--replicaof", "127.0.0.1 %d" % upstream_port, *args)
+    srv.start_any()
+    wait_link_up(srv.client())
+    return srv
+
+
+class Proxy:
+    """Forwards 127.0.0.1:port to a target port; can cut every connection or
+    stall (stop forwarding without closing)."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.port = free_port()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(16)
+        self.stalled = threading.Event()
+        self.stop_flag = threading.Event()
+        self.conns = []
+        self.lock = threading.Lock()
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stop_flag.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns.append((c, u))
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src, dst):
+        src.settimeout(0.2)
+        while not self.stop_flag.is_set():
+            if self.stalled.is_set():
+                time.sleep(0.01)
+                continue
+            try:
+                data = src.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self):
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for c, u in conns:
+            for s in (c, u):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+        self.cuts += 1
+
+    def close(self):
+        self.stop_flag.set()
+        self.sock.close()
+        self.cut()
