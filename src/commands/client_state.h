@@ -50,6 +50,9 @@ struct ClientState {
   // Set by PSYNC: this connection now feeds a replica.
   std::shared_ptr<Feeder> feeder;
   int replica_listening_port = 0;
+  // The coordinator's log position after this client's last forwarded write
+  // (replica-write-forward); WAIT on a replica waits until it is applied here.
+  uint64_t forwarded_seq = 0;
 
   // Read by other threads.
   std::atomic<int> db{0};

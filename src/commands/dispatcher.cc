@@ -35,6 +35,25 @@ std::string UnknownCommand(std::span<const std::string_view> args) {
   return "ERR unknown command '" + name + "', with args beginning with: " + a;
 }
 
+// replica-write-forward: the coordinator runs the write; the reply comes
+// back through the blocked-call mechanism (the client's next commands wait).
+void ForwardWrite(ServerContext& server, ClientState& client,
+                  std::span<const std::string_view> args) {
+  auto call = server.forwarder->Forward(client.db.load(), args);
+  ClientState* c = &client;
+  client.blocked_deadline_ms = NowMs() + server.config().Int(Cfg::kReplTimeout) * 1000;
+  client.blocked = [call, c](ReplyBuilder& reply, bool timed_out) {
+    if (!call->done.load(std::memory_order_acquire)) {
+      if (!timed_out) return false;
+      reply.Error("ERR replica-write-forward: no answer from the coordinator in repl-timeout");
+      return true;
+    }
+    reply.buffer()->append(call->reply);
+    if (call->coord_seq > c->forwarded_seq) c->forwarded_seq = call->coord_seq;
+    return true;
+  };
+}
+
 }  // namespace
 
 const CommandSpec* ResolveCommand(const CommandTable& table,
@@ -164,6 +183,17 @@ void Dispatcher::Execute(ClientState& client,
     return;
   }
 
+  if ((spec->flags & kWrite) && server_->replication().is_replica()) {
+    if (server_->config().Bool(Cfg::kReplicaWriteForward) && !client.in_multi &&
+        server_->forwarder) {
+      ForwardWrite(*server_, client, args);
+      return;
+    }
+    if (client.in_multi) client.multi_error = true;
+    reply.Error("READONLY You can't write against a read only replica.");
+    return;
+  }
+
   if (client.in_multi && !(spec->flags & kNoMulti)) {
     client.queued.emplace_back(args.begin(), args.end());
     reply.Queued();
@@ -172,10 +202,6 @@ void Dispatcher::Execute(ClientState& client,
 
   if (spec->flags & kWrite) {
     Replication& repl = server_->replication();
-    if (repl.is_replica()) {
-      reply.Error("READONLY You can't write against a read only replica.");
-      return;
-    }
     int64_t min_replicas = server_->config().Int(Cfg::kMinReplicasToWrite);
     if (min_replicas > 0 &&
         repl.CountGood(NowMs(), server_->config().Int(Cfg::kMinReplicasMaxLag)) < min_replicas) {

@@ -142,6 +142,34 @@ void ReplConf(CommandContext& ctx) {
 // WAIT numreplicas timeout: blocks until that many replicas acknowledged this
 // client's last write, or the timeout (ms, 0 = forever) passes.
 void Wait(CommandContext& ctx) {
+  if (ctx.server->replication().is_replica() &&
+      ctx.server->config().Bool(Cfg::kReplicaWriteForward)) {
+    // On a forwarding replica: wait until this replica has applied the
+    // client's forwarded writes (read-your-writes here); 1 when it has.
+    int64_t timeout;
+    if (!ParseInt64(ctx.arg(2), &timeout) || timeout < 0) {
+      ctx.reply->Error(errors::kNotInteger);
+      return;
+    }
+    uint64_t target = ctx.client->forwarded_seq;
+    ServerContext* server = ctx.server;
+    auto applied = [server] {
+      Engine* e = server->engine();
+      return e == nullptr ? 0 : e->wal().last_seq();
+    };
+    if (applied() >= target) {
+      ctx.reply->Integer(1);
+      return;
+    }
+    ctx.client->blocked_deadline_ms = timeout == 0 ? 0 : ctx.now_ms + timeout;
+    ctx.client->blocked = [applied, target](ReplyBuilder& reply, bool timed_out) {
+      bool ok = applied() >= target;
+      if (!ok && !timed_out) return false;
+      reply.Integer(ok ? 1 : 0);
+      return true;
+    };
+    return;
+  }
   if (ctx.server->replication().is_replica()) {
     ctx.reply->Error("ERR WAIT cannot be used with replica instances. Please also note that "
                      "since Redis 4.0 if a replica is configured to be writable (which is not "

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "client_state.h"
+#include "replication/forward.h"
 #include "replication/replication.h"
 #include "edgekv/config.h"
 #include "edgekv/store.h"
@@ -69,6 +70,8 @@ class ServerContext {
   Stats& stats() { return stats_; }
   ClientRegistry& clients() { return clients_; }
   Replication& replication() { return replication_; }
+  // Set by the network layer (replica-write-forward).
+  std::shared_ptr<WriteForwarder> forwarder;
 
   const std::string& run_id() const { return run_id_; }
   int64_t start_ms() const { return start_ms_; }

@@ -118,6 +118,8 @@ const DirectiveSpec kDirectives[] = {
      kIntMax, true},
     {Cfg::kMinReplicasMaxLag, "min-replicas-max-lag", DirectiveType::kInt, "10", 0,
      kIntMax, true},
+    {Cfg::kReplicaWriteForward, "replica-write-forward", DirectiveType::kBool, "no", 0, 0,
+     true},
     {Cfg::kReplicaReadOnly, "replica-read-only", DirectiveType::kBool, "yes", 0, 0, true,
      nullptr, ValidateReplicaReadOnly},
     {Cfg::kWalSegmentSize, "wal-segment-size", DirectiveType::kMemory, "64mb",

@@ -152,7 +152,8 @@ void Connection::ProcessInput() {
     }
     in_begin_ += parser_.consumed();
   }
-  if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+  // A read in flight writes at in_end_: the buffer may move only when none is.
+  if (in_begin_ == in_end_ && !read_in_flight_) in_begin_ = in_end_ = 0;
   size_t buffered = in_end_ - in_begin_;
   client_.query_buffer_bytes.store(buffered, std::memory_order_relaxed);
   if (static_cast<int64_t>(buffered) >
@@ -166,7 +167,7 @@ void Connection::ProcessInput() {
     return;
   }
   // Do not keep a huge buffer after a huge request has gone.
-  if (buffered == 0 && in_.size() > 4 * kInitialReadBuffer) {
+  if (buffered == 0 && !read_in_flight_ && in_.size() > 4 * kInitialReadBuffer) {
     std::vector<char>(kInitialReadBuffer).swap(in_);
   }
   size_t pending_out = out_.size() + writing_.size();

@@ -9,6 +9,7 @@
 #include "connection.h"
 #include "edgekv/log.h"
 #include "protected_mode.h"
+#include "forwarder.h"
 #include "replica_link.h"
 
 namespace edgekv {
@@ -166,6 +167,7 @@ void NetServer::Run() {
   });
   for (auto& a : impl_->acceptors) impl_->Accept(a.get());
   impl_->links = std::make_unique<ReplicaLinkManager>(*impl_->ios[0], impl_->ctx);
+  impl_->ctx->forwarder = MakeAsioForwarder(*impl_->ios[0], impl_->ctx);
   impl_->links->Start();
   for (size_t i = 0; i < impl_->ios.size(); ++i) impl_->ScheduleCron(i);
   std::vector<std::thread> threads;

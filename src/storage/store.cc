@@ -789,11 +789,14 @@ std::optional<std::string> Store::RandomKey(int db, int64_t now_ms, bool all_loc
     });
     if (found) return found;
   }
-  std::optional<std::string> first;
+  // Sparse or mostly expired: pick uniformly among the live keys (reservoir
+  // sampling; returning the first one would favour it heavily).
+  std::optional<std::string> pick;
+  uint64_t live = 0;
   ForEach(db, now_ms, all_locked, [&](std::string_view k) {
-    if (!first) first = std::string(k);
+    if (tl_rng() % ++live == 0) pick = std::string(k);
   });
-  return first;
+  return pick;
 }
 
 size_t Store::ActiveExpireCycle(int64_t now_ms, int64_t budget_us) NO_THREAD_SAFETY_ANALYSIS {

@@ -327,3 +327,42 @@ def test_replicaof_no_one_promotes_and_feeds_others(tmp_path, coord):
     finally:
         r2.stop()
         r1.stop()
+
+
+def test_replica_write_forward_gives_read_your_writes(tmp_path, coord):
+    r1 = start_replica(str(tmp_path / "r1"), coord.port, "--replica-write-forward", "yes")
+    try:
+        c = r1.client()
+        for i in range(200):
+            assert c.set("k", i) is True  # the coordinator's answer
+            assert c.execute_command("WAIT", 0, 2000) == 1  # visible here now
+            assert c.get("k") == str(i).encode()
+        assert c.incr("n") == 1
+        with pytest.raises(redis.ResponseError, match="not an integer"):
+            c.execute_command("INCRBY", "n", "x")
+        d3 = redis.Redis(host="127.0.0.1", port=r1.port, db=3)
+        d3.set("in3", "x")
+        assert redis.Redis(host="127.0.0.1", port=coord.port, db=3).get("in3") == b"x"
+        pipe = c.pipeline(transaction=False)
+        for _ in range(500):
+            pipe.incr("p")
+        assert pipe.execute()[-1] == 500
+        # Transactions are not forwarded: they go to the coordinator.
+        with pytest.raises(redis.ResponseError):
+            tx = c.pipeline(transaction=True)
+            tx.set("t", 1)
+            tx.execute()
+    finally:
+        r1.stop()
+
+
+def test_read_only_replica_refuses_writes_in_multi(tmp_path, coord):
+    r1 = start_replica(str(tmp_path / "r1"), coord.port)
+    try:
+        tx = r1.client().pipeline(transaction=True)
+        tx.set("t", 1)
+        with pytest.raises(redis.exceptions.ReadOnlyError):
+            tx.execute()
+        assert r1.client().get("t") is None
+    finally:
+        r1.stop()
