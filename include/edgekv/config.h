@@ -56,6 +56,7 @@ enum class Cfg {
   kMinReplicasToWrite,
   kMinReplicasMaxLag,
   kReplicaReadOnly,
+  kReplicaWriteForward,
   kCount  // not a directive
 };
 
