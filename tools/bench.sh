@@ -8,6 +8,14 @@
 #   redis-benchmark -h 127.0.0.1 -p PORT -t set,get -c 50 -d 64 -r 100000 \
 #                   -n N -P {1,16} -q --csv
 #
+# Both servers persist: edgekv (whose write-ahead log is always on) runs with
+# --appendfsync everysec, redis-server with --appendonly yes --appendfsync
+# everysec (and --save '').
+#
+# fsync always (--fsync always): SET only, edgekv --appendfsync always vs
+# redis-server --appendonly yes --appendfsync always, pipeline 1 and 16:
+# every acknowledged write is on disk (group commit on both sides).
+#
 # Memory (--memory, or tools/bench_memory.sh): loads exactly KEYS keys
 # "key:%010d" with 64-byte values into each server with pipelined MSET, and
 # prints (VmRSS after load - VmRSS after start) / DBSIZE for both.
@@ -18,15 +26,19 @@
 #   --requests-p16 N  requests per test at pipeline 16 (default 1000000)
 #   --clients C       redis-benchmark -c (default 50)
 #   --pipelines "1 16"
+#   --fsync POLICY    everysec (default: SET and GET) or always (SET only,
+#                     -n defaults 100000 / 500000); "no" also works
 #   --memory          run the memory comparison instead
 #   --keys K          keys for --memory (default 1000000)
-#   --time-limit S    give up after S seconds overall (default 1500)
+#   --time-limit S    give up after S seconds overall (default 900)
 #
 # Environment:
 #   EDGEKV_SERVER   the edgekv-server binary (default build-release/edgekv-server,
 #                   built in Release if missing)
 #   REDIS_SERVER    the redis-server binary (default: redis-server on PATH)
 #   EDGEKV_ARGS     extra "--directive value" flags for edgekv-server
+#   BENCH_KEEP_TMP  keep the temporary directory (logs, data)
+# Helpers (ports, start/stop, medians) are in tools/bench_lib.sh.
 #
 # Caveat: the client (redis-benchmark, single-threaded) and the server share
 # the machine's cores; on a small or busy host the figures measure the pair,
@@ -37,13 +49,14 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 ROUNDS=5
-REQ_P1=200000
-REQ_P16=1000000
+REQ_P1=
+REQ_P16=
 CLIENTS=50
 PIPELINES="1 16"
 MODE=throughput
 KEYS=1000000
-TIME_LIMIT=1500
+TIME_LIMIT=900
+FSYNC=everysec
 
 while (($#)); do
   case "$1" in
@@ -52,6 +65,7 @@ while (($#)); do
     --requests-p16) REQ_P16=$2; shift 2 ;;
     --clients) CLIENTS=$2; shift 2 ;;
     --pipelines) PIPELINES=$2; shift 2 ;;
+    --fsync) FSYNC=$2; shift 2 ;;
     --memory) MODE=memory; shift ;;
     --keys) KEYS=$2; shift 2 ;;
     --time-limit) TIME_LIMIT=$2; shift 2 ;;
@@ -59,105 +73,28 @@ while (($#)); do
     *) echo "bench: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
+case $FSYNC in
+  everysec|no) TESTS=set,get; REQ_P1=${REQ_P1:-200000}; REQ_P16=${REQ_P16:-1000000} ;;
+  always) TESTS="set"; REQ_P1=${REQ_P1:-100000}; REQ_P16=${REQ_P16:-500000} ;;
+  *) echo "bench: --fsync takes always, everysec or no" >&2; exit 2 ;;
+esac
 
-die() { echo "bench: $*" >&2; exit 1; }
+PROG=bench
+# shellcheck source=tools/bench_lib.sh
+source "$ROOT/tools/bench_lib.sh"
+if [[ $MODE == memory ]]; then bench_init python; else bench_init; fi
 
-# --- Prerequisites ------------------------------------------------------------
-need_pkgs=()
-command -v redis-benchmark >/dev/null || need_pkgs+=(redis-tools)
-command -v "${REDIS_SERVER:-redis-server}" >/dev/null || need_pkgs+=(redis-server)
-if [[ $MODE == memory ]] && ! /usr/bin/python3 -c 'import redis' 2>/dev/null; then
-  need_pkgs+=(python3-redis)
-fi
-if ((${#need_pkgs[@]})); then
-  echo "bench: installing ${need_pkgs[*]}" >&2
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
-fi
-REDIS_SERVER=$(command -v "${REDIS_SERVER:-redis-server}")
+# --- Servers ------------------------------------------------------------------
+# Both servers persist with the same fsync policy: edgekv always logs every
+# write (WAL + LevelDB), redis gets appendonly yes.
+start_edgekv edgekv --appendfsync "$FSYNC"
+EDGEKV_PORT=$PORT EDGEKV_PID=$PID
+start_redis redis --appendonly yes --appendfsync "$FSYNC"
+REDIS_PORT=$PORT REDIS_PID=$PID
 
-EDGEKV_SERVER=${EDGEKV_SERVER:-$ROOT/build-release/edgekv-server}
-if [[ ! -x $EDGEKV_SERVER ]]; then
-  [[ $EDGEKV_SERVER == "$ROOT/build-release/edgekv-server" ]] ||
-    die "EDGEKV_SERVER=$EDGEKV_SERVER is not an executable"
-  echo "bench: building $EDGEKV_SERVER (Release)" >&2
-  tools/setup.sh
-  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release \
-        -DEDGEKV_BUILD_TESTS=OFF >/dev/null
-  cmake --build build-release --target edgekv-server >/dev/null
-fi
-
-# --- Servers, clean-up --------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/edgekv-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
-    # Give each server 5 s to exit, then kill it.
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-START_TIME=$SECONDS
-check_time() {
-  ((SECONDS - START_TIME < TIME_LIMIT)) ||
-    die "time limit of ${TIME_LIMIT}s reached; stopping (partial results above)"
-}
-
-free_port() {
-  /usr/bin/python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_ready() {  # port pid name
-  for _ in $(seq 100); do
-    kill -0 "$2" 2>/dev/null || die "$3 exited at start-up; its log: $(cat "$TMP/$3.log")"
-    [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]] && return 0
-    sleep 0.1
-  done
-  die "$3 did not answer PING on port $1 within 10 s"
-}
-
-EDGEKV_PORT=$(free_port)
-mkdir -p "$TMP/edgekv-data" "$TMP/redis-data"
-# appendonly/appendfsync mirror the redis settings; edgekv accepts them but has
-# no persistence yet (the write-ahead log comes later), so today edgekv is
-# measured without any disk I/O while redis writes its AOF.
-# shellcheck disable=SC2086
-"$EDGEKV_SERVER" --port "$EDGEKV_PORT" --bind 127.0.0.1 --dir "$TMP/edgekv-data" \
-  --save '' --appendonly yes --appendfsync everysec ${EDGEKV_ARGS:-} \
-  >"$TMP/edgekv.log" 2>&1 &
-EDGEKV_PID=$!
-PIDS+=("$EDGEKV_PID")
-wait_ready "$EDGEKV_PORT" "$EDGEKV_PID" edgekv
-
-REDIS_PORT=$(free_port)
-"$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly yes \
-  --appendfsync everysec --dir "$TMP/redis-data" --daemonize no \
-  >"$TMP/redis.log" 2>&1 &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-wait_ready "$REDIS_PORT" "$REDIS_PID" redis
-
-echo "# edgekv: $("$EDGEKV_SERVER" --version) [$EDGEKV_SERVER] pid $EDGEKV_PID port $EDGEKV_PORT io-threads $(redis-cli -p "$EDGEKV_PORT" config get io-threads | tail -1)"
-echo "# redis:  $("$REDIS_SERVER" --version | cut -d' ' -f1-3) pid $REDIS_PID port $REDIS_PORT (appendonly yes, appendfsync everysec)"
-echo "# host:   $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-
-median() {  # numbers on stdin -> median
-  sort -g | awk '{v[NR] = $1} END {
-    if (NR == 0) { print "nan"; exit }
-    if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2];
-    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+echo "# edgekv: $("$EDGEKV_SERVER" --version) [$EDGEKV_SERVER] pid $EDGEKV_PID port $EDGEKV_PORT io-threads $(redis-cli -p "$EDGEKV_PORT" config get io-threads | tail -1) (appendfsync $FSYNC)"
+echo "# redis:  $("$REDIS_SERVER" --version | cut -d' ' -f1-3) pid $REDIS_PID port $REDIS_PORT (appendonly yes, appendfsync $FSYNC)"
+host_line
 
 # --- Memory mode --------------------------------------------------------------
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -216,19 +153,14 @@ if [[ $MODE == memory ]]; then
 fi
 
 # --- Throughput mode ----------------------------------------------------------
-echo "# redis-benchmark -t set,get -c $CLIENTS -d 64 -r 100000 -q --csv;" \
+echo "# redis-benchmark -t $TESTS -c $CLIENTS -d 64 -r 100000 -q --csv;" \
      "-P 1 with -n $REQ_P1, -P 16 with -n $REQ_P16; $ROUNDS alternating rounds"
 RESULTS=$TMP/results.txt  # server pipeline test rps
 : >"$RESULTS"
 
 run_bench() {  # name port pipeline requests
-  local out
-  out=$(timeout 300 redis-benchmark -h 127.0.0.1 -p "$2" -t set,get -c "$CLIENTS" \
-          -d 64 -r 100000 -n "$4" -P "$3" -q --csv 2>"$TMP/bench.err") ||
-    die "redis-benchmark against $1 failed: $(cat "$TMP/bench.err")"
-  # CSV: "test","rps",... with a header line first.
-  echo "$out" | tr -d '"\r' | awk -F, -v s="$1" -v p="$3" \
-    '$1 != "test" && $2 + 0 > 0 {print s, p, $1, $2}' | tee -a "$RESULTS" |
+  run_rbench "$2" -t "$TESTS" -c "$CLIENTS" -d 64 -r 100000 -n "$4" -P "$3" |
+    awk -v s="$1" -v p="$3" '{print s, p, $1, $2}' | tee -a "$RESULTS" |
     awk -v r="$ROUND" '{printf "  round %s  %-6s P=%-3s %-4s %12.2f rps\n", r, $1, $2, $3, $4}' >&2
 }
 
@@ -243,13 +175,13 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 done
 
 echo
+echo "# appendfsync $FSYNC on both servers"
 printf '%-5s %8s %18s %18s %19s\n' "test" "pipeline" "edgekv median rps" "redis median rps" "ratio edgekv/redis"
-for test in SET GET; do
+for test in $(tr 'a-z,' 'A-Z ' <<<"$TESTS"); do
   for p in $PIPELINES; do
     e=$(awk -v p="$p" -v t="$test" '$1 == "edgekv" && $2 == p && $3 == t {print $4}' "$RESULTS" | median)
     r=$(awk -v p="$p" -v t="$test" '$1 == "redis" && $2 == p && $3 == t {print $4}' "$RESULTS" | median)
-    printf '%-5s %8s %18s %18s %19s\n' "$test" "$p" "$e" "$r" \
-      "$(awk -v a="$e" -v b="$r" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')"
+    printf '%-5s %8s %18s %18s %19s\n' "$test" "$p" "$e" "$r" "$(ratio "$e" "$r")"
   done
 done
 echo "# per-round figures: stderr above; elapsed $((SECONDS - START_TIME)) s"

@@ -265,7 +265,9 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   return out;
 }
 
-std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms) {
+std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms,
+                           const ClientState* self) {
+  const bool mine = &c == self;
   (void)server;
   std::string name, lib_name, lib_ver;
   {
@@ -287,8 +289,8 @@ std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms
       "redir=-1 resp=%d lib-name=%s lib-ver=%s",
       static_cast<unsigned long long>(c.id), c.addr.c_str(), c.laddr.c_str(), c.fd,
       name.c_str(), static_cast<long long>(age), static_cast<long long>(idle),
-      c.in_multi ? "x" : "N", c.db.load(),
-      c.in_multi ? static_cast<int>(c.queued.size()) : -1, c.query_buffer_bytes.load(),
+      mine && c.in_multi ? "x" : "N", c.db.load(),
+      mine && c.in_multi ? static_cast<int>(c.queued.size()) : -1, c.query_buffer_bytes.load(),
       c.output_buffer_bytes.load(),
       c.query_buffer_bytes.load() + c.output_buffer_bytes.load(), cmd_name.c_str(),
       c.resp.load(), lib_name.c_str(), lib_ver.c_str());

@@ -10,7 +10,10 @@
 namespace edgekv {
 
 std::string BuildInfo(ServerContext& server, const std::vector<std::string>& sections);
-std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms);
+// `self`: the calling client, whose thread-owned fields (MULTI state) may be
+// read; other clients' are reported from their shared fields only.
+std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms,
+                           const ClientState* self);
 // "1.50M" style, like Redis's bytesToHuman.
 std::string BytesToHuman(int64_t n);
 

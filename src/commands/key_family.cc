@@ -98,7 +98,9 @@ void TtlGeneric(CommandContext& ctx, TtlMode mode) {
   switch (mode) {
     case TtlMode::kTtl: return ctx.reply->Integer((left + 500) / 1000);
     case TtlMode::kPttl: return ctx.reply->Integer(left);
-    case TtlMode::kExpireTime: return ctx.reply->Integer((e->expire_ms + 500) / 1000);  // rounds, as Redis
+    // Rounds, as Redis does, without overflowing near INT64_MAX.
+    case TtlMode::kExpireTime:
+      return ctx.reply->Integer(e->expire_ms / 1000 + (e->expire_ms % 1000 + 500) / 1000);
     case TtlMode::kPExpireTime: return ctx.reply->Integer(e->expire_ms);
   }
 }

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "args.h"
 #include "command_table.h"
@@ -113,14 +114,14 @@ void ClientList(CommandContext& ctx) {
   std::string out;
   ctx.server->clients().ForEach([&](ClientState& c) {
     if (!ids.empty() && !ids.count(c.id)) return;
-    out += DescribeClient(*ctx.server, c, ctx.now_ms);
+    out += DescribeClient(*ctx.server, c, ctx.now_ms, ctx.client);
     out += '\n';
   });
   ctx.reply->Verbatim(out);
 }
 
 void ClientInfo(CommandContext& ctx) {
-  ctx.reply->Verbatim(DescribeClient(*ctx.server, *ctx.client, ctx.now_ms) + "\n");
+  ctx.reply->Verbatim(DescribeClient(*ctx.server, *ctx.client, ctx.now_ms, ctx.client) + "\n");
 }
 
 void ClientKill(CommandContext& ctx) {
@@ -368,16 +369,22 @@ void CommandList(CommandContext& ctx) {
 // ---- CONFIG ----------------------------------------------------------------
 
 void ConfigGet(CommandContext& ctx) {
-  std::vector<std::pair<std::string, std::string>> out;
+  // (name as replied, directive, value): like Redis, a name without glob
+  // characters is echoed as the client spelled it ("MAXMEMORY").
+  std::vector<std::tuple<std::string, std::string, std::string>> out;
   std::set<std::string> seen;
   for (size_t i = 2; i < ctx.argc(); ++i) {
-    for (auto& kv : ctx.server->config().Match(ctx.arg(i))) {
-      if (seen.insert(kv.first).second) out.push_back(kv);
+    std::string_view pattern = ctx.arg(i);
+    bool exact = pattern.find_first_of("*?[") == std::string_view::npos;
+    for (auto& [name, value] : ctx.server->config().Match(pattern)) {
+      if (seen.insert(name).second) {
+        out.emplace_back(exact ? std::string(pattern) : name, name, value);
+      }
     }
   }
   ctx.reply->MapHeader(out.size());
-  for (auto& [k, v] : out) {
-    ctx.reply->Bulk(k);
+  for (auto& [shown, k, v] : out) {
+    ctx.reply->Bulk(shown);
     if (k == "io-threads") {
       ctx.reply->Bulk(std::to_string(ctx.server->io_threads()));
     } else {
@@ -387,8 +394,8 @@ void ConfigGet(CommandContext& ctx) {
 }
 
 void ConfigSet(CommandContext& ctx) {
-  if (ctx.argc() % 2 != 0) {
-    ctx.reply->Error(WrongArity("config|set"));
+  if (ctx.argc() % 2 != 0) {  // a name without a value (arity already >= 4)
+    ctx.reply->Error(errors::kSyntax);
     return;
   }
   Config& cfg = ctx.server->config();

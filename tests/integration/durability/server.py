@@ -33,6 +33,14 @@ class Server:
                                      os.path.basename(data_dir.rstrip("/")) + ".log")
 
     def start(self, timeout=60.0):
+        """Starts and waits until loading is over (data commands work)."""
+        return self._start(timeout, lambda c: c.info("persistence").get("loading") == 0)
+
+    def start_any(self, timeout=60.0):
+        """Starts and waits until it answers (a replica may still be syncing)."""
+        return self._start(timeout, lambda c: c.ping())
+
+    def _start(self, timeout, ready):
         # A restart keeps the port: replicas are configured with it.
         self.port = self.port or free_port()
         cmd = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
@@ -46,36 +54,13 @@ class Server:
                 raise RuntimeError("edgekv-server exited with %s:\n%s" %
                                    (self.proc.returncode, self.log()))
             try:
-                c = self.client()
-                if c.info("persistence").get("loading") == 0:
+                if ready(self.client()):
                     return self
             except (redis.ConnectionError, redis.ResponseError, OSError):
                 pass
             time.sleep(0.02)
         self.kill()
-        raise RuntimeError("edgekv-server did not finish loading:\n" + self.log())
-
-    def start_any(self, timeout=60.0):
-        """Starts and waits until it answers (a replica may still be syncing)."""
-        self.port = self.port or free_port()
-        cmd = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-               "--dir", self.data_dir] + self.args
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("edgekv-server exited with %s:\n%s" %
-                                   (self.proc.returncode, self.log()))
-            try:
-                if self.client().ping():
-                    return self
-            except (redis.ConnectionError, redis.ResponseError, OSError):
-                pass
-            time.sleep(0.02)
-        self.kill()
-        raise RuntimeError("edgekv-server did not answer:\n" + self.log())
+        raise RuntimeError("edgekv-server did not become ready:\n" + self.log())
 
     def client(self, **kw):
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=30, **kw)

@@ -45,6 +45,13 @@ def fill(path):
 def test_full_disk_refuses_writes_keeps_reads_and_recovers(small_fs):
     data = os.path.join(small_fs, "data")
     srv = Server(data, "--appendfsync", "always").start()
+    try:
+        check_full_disk(srv, small_fs, data)
+    finally:
+        srv.kill()
+
+
+def check_full_disk(srv, small_fs, data):
     c = srv.client()
     acked = {}
     for i in range(2000):

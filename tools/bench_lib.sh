@@ -1,0 +1,208 @@
+# shellcheck shell=bash
+# Helpers shared by tools/bench.sh, tools/bench_tiers.sh and
+# tools/bench_replication.sh. Sourced, not run:
+#
+#   PROG=bench_x; TIME_LIMIT=600
+#   source "$(dirname "$0")/bench_lib.sh"
+#   bench_init [python]     # prerequisites, binaries, temp dir, traps, clock
+#
+# What it provides:
+#   die MSG                       message on stderr, exit 1 (clean-up runs)
+#   check_time                    die once TIME_LIMIT seconds have passed
+#   free_port                     a free TCP port on 127.0.0.1
+#   start_edgekv NAME [ARGS...]   edgekv-server on a free port, data in
+#                                 $TMP/NAME, log $TMP/NAME.log; sets PORT, PID;
+#                                 returns once it answers and loading:0
+#   start_redis NAME [ARGS...]    the same for redis-server (--save '' first)
+#   stop_server PID [SIGNAL [S]]  signal (TERM), wait up to S (30) seconds,
+#                                 then SIGKILL; sets STOP_SECS (time to exit)
+#   info_field PORT SECTION FIELD one INFO field
+#   wait_caught_up MPORT RPORT... until every replica's slave_repl_offset
+#                                 reaches the master's master_repl_offset
+#   run_rbench PORT ARGS...       redis-benchmark -q --csv; prints "TEST RPS"
+#   median                        numbers on stdin -> median ("nan" if none)
+#   ratio A B                     A/B with two decimals
+#   bench_py ARGS...              tools/bench_util.py with /usr/bin/python3
+#
+# Every server started here, and every pid appended to PIDS, is stopped on
+# exit (SIGTERM, then SIGKILL after 10 s), and $TMP is removed.
+#
+# Environment:
+#   EDGEKV_SERVER   the edgekv-server binary (default build-release/edgekv-server,
+#                   built in Release if missing)
+#   REDIS_SERVER    the redis-server binary (default: redis-server on PATH)
+#   EDGEKV_ARGS     extra "--directive value" flags for every edgekv-server
+#   BENCH_KEEP_TMP  if set, keep $TMP (logs, data) after the run
+
+die() { echo "${PROG:-bench}: $*" >&2; exit 1; }
+
+bench_init() {  # [python]
+  local need_pkgs=()
+  command -v redis-benchmark >/dev/null || need_pkgs+=(redis-tools)
+  command -v "${REDIS_SERVER:-redis-server}" >/dev/null || need_pkgs+=(redis-server)
+  if [[ ${1:-} == python ]] && ! /usr/bin/python3 -c 'import redis' 2>/dev/null; then
+    need_pkgs+=(python3-redis)
+  fi
+  if ((${#need_pkgs[@]})); then
+    echo "$PROG: installing ${need_pkgs[*]}" >&2
+    local SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  fi
+  REDIS_SERVER=$(command -v "${REDIS_SERVER:-redis-server}")
+
+  EDGEKV_SERVER=${EDGEKV_SERVER:-$ROOT/build-release/edgekv-server}
+  if [[ ! -x $EDGEKV_SERVER ]]; then
+    [[ $EDGEKV_SERVER == "$ROOT/build-release/edgekv-server" ]] ||
+      die "EDGEKV_SERVER=$EDGEKV_SERVER is not an executable"
+    echo "$PROG: building $EDGEKV_SERVER (Release)" >&2
+    tools/setup.sh
+    cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release \
+          -DEDGEKV_BUILD_TESTS=OFF >/dev/null
+    cmake --build build-release --target edgekv-server >/dev/null
+  fi
+
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/edgekv-$PROG.XXXXXX")
+  PIDS=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  START_TIME=$SECONDS
+}
+
+bench_cleanup() {
+  local pid f
+  # Servers started by bench_util.py (restart timing) leave a pid file.
+  for f in "$TMP"/*.pid; do
+    [[ -f $f ]] && PIDS+=("$(cat "$f")")
+  done
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+    # Give each process 10 s to exit, then kill it.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  if [[ -n ${BENCH_KEEP_TMP:-} ]]; then
+    echo "$PROG: kept $TMP" >&2
+  else
+    rm -rf "$TMP"
+  fi
+}
+
+check_time() {
+  ((SECONDS - START_TIME < TIME_LIMIT)) ||
+    die "time limit of ${TIME_LIMIT}s reached; stopping (partial results above)"
+}
+
+free_port() {
+  /usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_ready() {  # port pid name
+  for _ in $(seq 300); do
+    kill -0 "$2" 2>/dev/null || die "$3 exited at start-up; its log: $(cat "$TMP/$3.log")"
+    if [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG &&
+          $(info_field "$1" persistence loading) == 0 ]]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "$3 did not answer PING with loading:0 on port $1 within 30 s"
+}
+
+info_field() {  # port section field
+  redis-cli -h 127.0.0.1 -p "$1" info "$2" 2>/dev/null | tr -d '\r' |
+    awk -F: -v f="$3" '$1 == f {print $2; exit}'
+}
+
+start_edgekv() {  # name [args...]; sets PORT PID
+  local name=$1; shift
+  PORT=$(free_port)
+  mkdir -p "$TMP/$name"
+  # shellcheck disable=SC2086
+  "$EDGEKV_SERVER" --port "$PORT" --bind 127.0.0.1 --dir "$TMP/$name" "$@" \
+    ${EDGEKV_ARGS:-} >"$TMP/$name.log" 2>&1 &
+  PID=$!
+  PIDS+=("$PID")
+  wait_ready "$PORT" "$PID" "$name"
+}
+
+start_redis() {  # name [args...]; sets PORT PID
+  local name=$1; shift
+  PORT=$(free_port)
+  mkdir -p "$TMP/$name"
+  "$REDIS_SERVER" --port "$PORT" --bind 127.0.0.1 --save '' --dir "$TMP/$name" \
+    --daemonize no "$@" >"$TMP/$name.log" 2>&1 &
+  PID=$!
+  PIDS+=("$PID")
+  wait_ready "$PORT" "$PID" "$name"
+}
+
+stop_server() {  # pid [signal [seconds]]; sets STOP_SECS (not in a subshell!)
+  local pid=$1 sig=${2:-TERM} limit=${3:-30} t0 p rest=()
+  t0=$(date +%s%N)
+  # No "Killed" job notice; bash still reaps it, so kill -0 sees it go.
+  disown "$pid" 2>/dev/null || true
+  kill -"$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq $((limit * 100))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.01
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$PROG: pid $pid still running ${limit}s after SIG$sig; killing it" >&2
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  for p in "${PIDS[@]+"${PIDS[@]}"}"; do [[ $p == "$pid" ]] || rest+=("$p"); done
+  PIDS=("${rest[@]+"${rest[@]}"}")
+  # shellcheck disable=SC2034  # read by the caller
+  STOP_SECS=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.2f", (b - a) / 1e9}')
+}
+
+wait_caught_up() {  # master_port replica_port... ; limit 60 s -> prints seconds
+  local m=$1 t0 off r ok
+  shift
+  t0=$(date +%s%N)
+  off=$(info_field "$m" replication master_repl_offset)
+  while :; do
+    ok=1
+    for r in "$@"; do
+      (($(info_field "$r" replication slave_repl_offset) >= off)) || { ok=0; break; }
+    done
+    ((ok)) && break
+    (($(date +%s%N) - t0 < 60000000000)) || die "replicas of port $m not caught up after 60 s"
+    sleep 0.02
+  done
+  awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.2f\n", (b - a) / 1e9}'
+}
+
+run_rbench() {  # port args... -> "TEST RPS" lines
+  local port=$1 out; shift
+  out=$(timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" "$@" -q --csv \
+          2>"$TMP/rbench.err") ||
+    die "redis-benchmark -p $port $* failed: $(cat "$TMP/rbench.err")"
+  # CSV: "test","rps",... with a header line first.
+  echo "$out" | tr -d '"\r' | awk -F, '$1 != "test" && $2 + 0 > 0 {print $1, $2}'
+}
+
+median() {  # numbers on stdin -> median
+  sort -g | awk '{v[NR] = $1} END {
+    if (NR == 0) { print "nan"; exit }
+    if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2];
+    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() {  # a b -> a/b
+  awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b + 0 > 0 ? a / b : 0)}'
+}
+
+bench_py() {
+  /usr/bin/python3 "$ROOT/tools/bench_util.py" "$@"
+}
+
+host_line() {
+  echo "# host:   $(nproc) CPUs shared by the servers, their replicas and the benchmark" \
+       "client; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
