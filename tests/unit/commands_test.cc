@@ -53,6 +53,15 @@ std::string InvalidExpire(std::string_view cmd) {
   return Err("ERR invalid expire time in '" + std::string(cmd) + "' command");
 }
 
+std::string HelloReply(int proto, uint64_t id) {
+  std::string out = proto == 3 ? "%7\r\n" : "*14\r\n";
+  out += Bulk("server") + Bulk("redis") + Bulk("version") + Bulk(kRedisCompatVersion) +
+         Bulk("proto") + Int(proto) + Bulk("id") + Int(static_cast<int64_t>(id)) +
+         Bulk("mode") + Bulk("standalone") + Bulk("role") + Bulk("master") +
+         Bulk("modules") + "*0\r\n";
+  return out;
+}
+
 // ---- Reading replies whose content varies (cursors, ids, times) --------------------
 
 struct Resp {
@@ -675,6 +684,12 @@ TEST_F(Commands, ScanTypeFilterAndErrors) {
   EXPECT_EQ(Run({"SCAN", "0", "COUNT", "-1"}), kSyntaxErr);
   EXPECT_EQ(Run({"SCAN", "0", "COUNT", "abc"}), kNotIntErr);
   EXPECT_EQ(Run({"SCAN", "abc"}), Err("ERR invalid cursor"));
+  EXPECT_EQ(Run({"SCAN", " 0"}), Err("ERR invalid cursor"));
+  EXPECT_EQ(Run({"SCAN", "0x"}), Err("ERR invalid cursor"));
+  // Parsed like Redis's strtoul: a sign and an empty cursor are accepted.
+  EXPECT_EQ(Run({"SCAN", "+0", "MATCH", "x"}), Arr({Bulk("0"), Arr({Bulk("x")})}));
+  EXPECT_EQ(Run({"SCAN", "", "MATCH", "x"}), Arr({Bulk("0"), Arr({Bulk("x")})}));
+  EXPECT_EQ(ParseOne(Run({"SCAN", "-1"})).elems.size(), 2u);
   EXPECT_EQ(Run({"SCAN", "18446744073709551616"}), Err("ERR invalid cursor"));
   EXPECT_EQ(Run({"SCAN", "0", "MATCH"}), kSyntaxErr);
   EXPECT_EQ(Run({"SCAN", "0", "FOO", "bar"}), kSyntaxErr);
@@ -836,6 +851,36 @@ TEST_F(Commands, RuntimeErrorsInsideExecDoNotStopTheRest) {
   EXPECT_EQ(Run({"EXEC"}), Arr({Int(1), kOk, kNotIntErr, Bulk("abc")}));
 }
 
+TEST_F(Commands, AuthHelloConfigAndClientAreQueuedInsideMulti) {
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"CONFIG", "SET", "hz", "20"}), kQueued);
+  EXPECT_EQ(config_.Int(Cfg::kHz), 10);  // not yet
+  EXPECT_EQ(Run({"CLIENT", "ID"}), kQueued);
+  EXPECT_EQ(Run({"AUTH", "x"}), kQueued);
+  EXPECT_EQ(Run({"HELLO", "3"}), kQueued);
+  EXPECT_EQ(client_->resp.load(), 2);
+  EXPECT_EQ(Run({"GET", "nokey"}), kQueued);
+  // HELLO switches the protocol mid-EXEC: the following replies are RESP3.
+  EXPECT_EQ(Run({"EXEC"}),
+            "*5\r\n" + kOk + Int(static_cast<int64_t>(client_->id)) +
+                Err("ERR AUTH <password> called without any password configured for the "
+                    "default user. Are you sure your configuration is correct?") +
+                HelloReply(3, client_->id) + "_\r\n");
+  EXPECT_EQ(config_.Int(Cfg::kHz), 20);
+  EXPECT_EQ(client_->resp.load(), 3);
+}
+
+TEST_F(Commands, ShutdownIsRefusedInsideMulti) {
+  bool shut = false;
+  ctx_.shutdown = [&] { shut = true; };
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"SET", "k", "v"}), kQueued);
+  EXPECT_EQ(Run({"SHUTDOWN", "NOSAVE"}), Err("ERR Command not allowed inside a transaction"));
+  EXPECT_EQ(Run({"EXEC"}), Err("EXECABORT Transaction discarded because of previous errors."));
+  EXPECT_FALSE(shut);
+  EXPECT_EQ(Run({"GET", "k"}), kNull);
+}
+
 TEST_F(Commands, SelectInsideMultiLasts) {
   EXPECT_EQ(Run({"MULTI"}), kOk);
   EXPECT_EQ(Run({"SELECT", "1"}), kQueued);
@@ -941,14 +986,6 @@ TEST_F(Commands, PingAndEcho) {
   EXPECT_EQ(Run({"ECHO", ""}), Bulk(""));
 }
 
-std::string HelloReply(int proto, uint64_t id) {
-  std::string out = proto == 3 ? "%7\r\n" : "*14\r\n";
-  out += Bulk("server") + Bulk("redis") + Bulk("version") + Bulk(kRedisCompatVersion) +
-         Bulk("proto") + Int(proto) + Bulk("id") + Int(static_cast<int64_t>(id)) +
-         Bulk("mode") + Bulk("standalone") + Bulk("role") + Bulk("master") +
-         Bulk("modules") + "*0\r\n";
-  return out;
-}
 
 TEST_F(Commands, HelloSwitchesRepliesToResp3AndBack) {
   EXPECT_EQ(Run({"HELLO", "3"}), HelloReply(3, client_->id));

@@ -34,6 +34,19 @@ TEST(Server, MaxClients) {
   RawConn a(srv.port());
   ASSERT_TRUE(a.Send("PING\r\n"));
   ASSERT_EQ(a.ReadRawReply(), "+PONG\r\n");
+  // The readiness probe's connection closes asynchronously: wait until the
+  // server counts only `a`, so that `b` is the second client, not a third.
+  auto deadline = Clock::now() + 3s;
+  for (;;) {
+    ASSERT_TRUE(a.Send("CLIENT LIST\r\n"));
+    auto list = a.ReadRawReply();
+    ASSERT_TRUE(list.has_value());
+    size_t lines = 0;
+    for (char ch : *list) lines += ch == '\n';
+    if (lines == 3) break;  // "$N\r\n", one client line, "\r\n"
+    ASSERT_LT(Clock::now(), deadline) << "the probe connection was not closed";
+    std::this_thread::sleep_for(10ms);
+  }
   auto b = srv.Connect();
   ASSERT_TRUE(WaitForClientCount(b.get(), 2));  // the readiness probe is gone
 
