@@ -170,12 +170,14 @@ void Reset(CommandContext& ctx) {
 }  // namespace
 
 void RegisterConnectionFamily(CommandTable* t) {
+  // Inside MULTI, AUTH and HELLO are queued like other commands (as in Redis);
+  // QUIT and RESET act at once.
   const uint32_t conn = kConnection | kFast | kLoading | kStale;
   t->Add({"ping", -1, conn, 0, 0, 0, Ping, "connection", "Ping the server"});
   t->Add({"echo", 2, conn, 0, 0, 0, Echo, "connection", "Echo the given string"});
-  t->Add({"auth", -2, conn | kNoAuth | kNoMulti, 0, 0, 0, Auth, "connection",
+  t->Add({"auth", -2, conn | kNoAuth, 0, 0, 0, Auth, "connection",
           "Authenticate to the server"});
-  t->Add({"hello", -1, conn | kNoAuth | kNoMulti, 0, 0, 0, Hello, "connection",
+  t->Add({"hello", -1, conn | kNoAuth, 0, 0, 0, Hello, "connection",
           "Handshake with the server"});
   t->Add({"select", 2, conn, 0, 0, 0, Select, "connection",
           "Change the selected database"});

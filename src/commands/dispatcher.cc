@@ -126,15 +126,16 @@ namespace {
 // Above maxmemory: move entries that are safe on disk out of memory. When
 // recent writes are not on disk yet, wait briefly for the applier (this
 // slows writers down to the disk's pace instead of growing memory).
-void MakeRoom(ServerContext& server, int64_t maxmemory) {
+// Returns true when memory is within bounds (after evicting what is safe
+// on disk), false when recent writes must reach the disk first.
+bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   Store& store = server.store();
-  for (int round = 0; round < 20 && store.used_bytes() > maxmemory; ++round) {
-    store.Evict(maxmemory - maxmemory / 20);
-    if (store.used_bytes() <= maxmemory + maxmemory / 2) return;
-    Engine* engine = server.engine();
-    if (engine == nullptr) return;
-    engine->applier().WaitApplied(engine->wal().last_seq(), 50);
-  }
+  if (store.used_bytes() <= maxmemory) return true;
+  store.Evict(maxmemory - maxmemory / 20);
+  if (store.used_bytes() <= maxmemory + maxmemory / 4) return true;
+  // Let the applier know someone waits (it then applies at once).
+  if (Engine* engine = server.engine()) engine->applier().WaitApplied(engine->wal().last_seq(), 0);
+  return false;
 }
 
 }  // namespace
@@ -220,7 +221,22 @@ void Dispatcher::Execute(ClientState& client,
   int64_t maxmemory = server_->config().Int(Cfg::kMaxmemory);
   if ((spec->flags & kDenyOom) && maxmemory > 0 && server_->store().used_bytes() > maxmemory) {
     if (server_->store().has_disk()) {
-      MakeRoom(*server_, maxmemory);
+      if (!MakeRoom(*server_, maxmemory)) {
+        // Writes outpace the disk: this client waits (its later commands
+        // too) until entries can leave memory, at most repl-timeout.
+        std::vector<std::string> saved(args.begin(), args.end());
+        ClientState* c = &client;
+        client.blocked_deadline_ms = NowMs() + server_->config().Int(Cfg::kReplTimeout) * 1000;
+        client.blocked = [this, saved = std::move(saved), spec, c, maxmemory](
+                             ReplyBuilder& rb, bool timed_out) {
+          if (!timed_out && !MakeRoom(*server_, maxmemory)) return false;
+          std::vector<std::string_view> views(saved.begin(), saved.end());
+          CommandContext ctx{views, &rb, c, server_, NowMs(), false};
+          RunCommand(*spec, ctx);
+          return true;
+        };
+        return;
+      }
     } else {
       reply.Error(errors::kOom);
       return;

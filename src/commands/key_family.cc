@@ -1,7 +1,10 @@
 // Generic key commands: DEL UNLINK EXISTS TYPE EXPIRE* TTL PTTL EXPIRETIME
 // PEXPIRETIME PERSIST KEYS SCAN RANDOMKEY RENAME RENAMENX COPY MOVE DBSIZE
 // FLUSHDB FLUSHALL SWAPDB.
+#include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -140,9 +143,14 @@ void Keys(CommandContext& ctx) {
 void Scan(CommandContext& ctx) {
   uint64_t cursor = 0;
   {
-    std::string_view c = ctx.arg(1);
-    auto [p, ec] = std::from_chars(c.data(), c.data() + c.size(), cursor);
-    if (ec != std::errc() || p != c.data() + c.size()) {
+    // As Redis parses it (strtoul): an optional sign ("-1" wraps), no leading
+    // space, nothing after the digits; "" is 0.
+    std::string c(ctx.arg(1));
+    char* end = nullptr;
+    errno = 0;
+    cursor = std::strtoull(c.c_str(), &end, 10);
+    if ((!c.empty() && std::isspace(static_cast<unsigned char>(c[0]))) || *end != '\0' ||
+        errno == ERANGE) {
       ctx.reply->Error("ERR invalid cursor");
       return;
     }

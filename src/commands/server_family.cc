@@ -465,6 +465,11 @@ void DebugSleep(CommandContext& ctx) {
 }
 
 void Shutdown(CommandContext& ctx) {
+  if (ctx.client->in_multi) {  // Redis's NO_MULTI: refused, and EXEC aborts
+    ctx.client->multi_error = true;
+    ctx.reply->Error("ERR Command not allowed inside a transaction");
+    return;
+  }
   for (size_t i = 1; i < ctx.argc(); ++i) {
     std::string_view a = ctx.arg(i);
     if (!EqualsIgnoreCase(a, "NOSAVE") && !EqualsIgnoreCase(a, "SAVE") &&
@@ -481,11 +486,13 @@ void Shutdown(CommandContext& ctx) {
 }  // namespace
 
 void RegisterServerFamily(CommandTable* t) {
-  const uint32_t adm = kAdmin | kNoMulti | kLoading | kStale;
+  // Inside MULTI, Redis queues CONFIG, CLIENT and DEBUG like any command;
+  // only SHUTDOWN is looked at at once (and refused).
+  const uint32_t adm = kAdmin | kLoading | kStale;
   const uint32_t any = kLoading | kStale;
   t->Add({"info", -1, any, 0, 0, 0, Info, "server", "Server information"});
   t->Add({"time", 1, any | kFast, 0, 0, 0, Time, "server", "Server time"});
-  t->Add({"shutdown", -1, adm, 0, 0, 0, Shutdown, "server", "Stop the server"});
+  t->Add({"shutdown", -1, adm | kNoMulti, 0, 0, 0, Shutdown, "server", "Stop the server"});
   t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands",
           {{"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"}}});
   t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection",

@@ -1,6 +1,11 @@
 #include "disk_tier.h"
 
+#include <fcntl.h>
 #include <leveldb/cache.h>
+#include <leveldb/env.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <leveldb/db.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
@@ -54,6 +59,48 @@ Status FromLevelDb(const leveldb::Status& s) {
   return Status::IOError(s.ToString());
 }
 
+// LevelDB's default Env maps table files into memory (up to 1000 of them),
+// which shows up as process RSS for every table page ever read. edgekv's
+// memory budget is its own table plus the block cache, so tables are read
+// with pread() instead: what stays in memory is what the cache keeps.
+class PreadFile : public leveldb::RandomAccessFile {
+ public:
+  PreadFile(std::string name, int fd) : name_(std::move(name)), fd_(fd) {}
+  ~PreadFile() override { ::close(fd_); }
+  leveldb::Status Read(uint64_t offset, size_t n, leveldb::Slice* result,
+                       char* scratch) const override {
+    ssize_t r = ::pread(fd_, scratch, n, static_cast<off_t>(offset));
+    *result = leveldb::Slice(scratch, r < 0 ? 0 : static_cast<size_t>(r));
+    if (r < 0) return leveldb::Status::IOError(name_, std::strerror(errno));
+    return leveldb::Status::OK();
+  }
+
+ private:
+  std::string name_;
+  int fd_;
+};
+
+class PreadEnv : public leveldb::EnvWrapper {
+ public:
+  PreadEnv() : leveldb::EnvWrapper(leveldb::Env::Default()) {}
+  leveldb::Status NewRandomAccessFile(const std::string& f,
+                                      leveldb::RandomAccessFile** r) override {
+    int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      *r = nullptr;
+      return errno == ENOENT ? leveldb::Status::NotFound(f, std::strerror(errno))
+                             : leveldb::Status::IOError(f, std::strerror(errno));
+    }
+    *r = new PreadFile(f, fd);
+    return leveldb::Status::OK();
+  }
+};
+
+leveldb::Env* TableEnv() {
+  static PreadEnv* env = new PreadEnv();  // lives as long as the process
+  return env;
+}
+
 const char kAppliedKey[] = "mapplied";
 const char kNsMapKey[] = "mnsmap";
 
@@ -83,6 +130,10 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   // The memtable counts against the process's memory: keep it moderate.
   lo.write_buffer_size = options.write_buffer_bytes;
   lo.max_file_size = 8 << 20;
+  lo.env = TableEnv();
+  // Each open table keeps its index and filter blocks in memory: bound the
+  // number of open tables (about 2 GB of data per 256 files of 8 MB).
+  lo.max_open_files = 512;
   t->options_for_open_ = lo;
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(lo, options.path, &db);
