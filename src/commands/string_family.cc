@@ -95,10 +95,13 @@ void Set(CommandContext& ctx) {
     return;
   }
   std::string_view key = ctx.arg(1);
-  Entry* old = LookupWrite(ctx, key);
+  // A plain SET needs no lookup (the store learns whether the key existed
+  // itself, without caching a miss); NX/XX/GET/KEEPTTL do.
+  const bool plain = cond == kNone && !get && !keepttl;
+  Entry* old = plain ? nullptr : LookupWrite(ctx, key);
   std::optional<std::string> old_value;
   if (get && old != nullptr) old_value = std::string(old->value());
-  bool do_set = !((cond == kNx && old != nullptr) || (cond == kXx && old == nullptr));
+  bool do_set = plain || !((cond == kNx && old != nullptr) || (cond == kXx && old == nullptr));
   if (do_set) {
     if (keepttl && old != nullptr) expire_ms = old->expire_ms;
     PutWithExpire(ctx, key, ctx.arg(2), expire_ms);
