@@ -141,6 +141,16 @@ start_redis() {  # name [args...]; sets PORT PID
   wait_ready "$PORT" "$PID" "$name"
 }
 
+alive() {  # pid: running. A zombie is not, but a thread-group leader shows Z
+  # while its other threads still exit (and hold its sockets): check them all.
+  local f state
+  for f in /proc/"$1"/task/*/stat; do
+    state=$(awk '{print $3}' "$f" 2>/dev/null) || continue
+    [[ -n $state && $state != Z ]] && return 0
+  done
+  return 1
+}
+
 stop_server() {  # pid [signal [seconds]]; sets STOP_SECS (not in a subshell!)
   local pid=$1 sig=${2:-TERM} limit=${3:-30} t0 p rest=()
   t0=$(date +%s%N)
@@ -148,10 +158,10 @@ stop_server() {  # pid [signal [seconds]]; sets STOP_SECS (not in a subshell!)
   disown "$pid" 2>/dev/null || true
   kill -"$sig" "$pid" 2>/dev/null || true
   for _ in $(seq $((limit * 100))); do
-    kill -0 "$pid" 2>/dev/null || break
+    alive "$pid" || break
     sleep 0.01
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     echo "$PROG: pid $pid still running ${limit}s after SIG$sig; killing it" >&2
     kill -9 "$pid" 2>/dev/null || true
   fi

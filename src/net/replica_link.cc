@@ -231,7 +231,7 @@ class Link : public std::enable_shared_from_this<Link> {
       }
     } else if (s.ok()) {
       if (time_ms > 0) last_record_ms_ = time_ms;
-      s = applier_.ApplyFrame(frame);
+      s = applier_.ApplyFrame(frame, /*checked=*/true);
     }
     if (!s.ok()) {
       Fail("applying the stream: " + s.message());

@@ -27,7 +27,8 @@ class ReplicaApplier {
                            int64_t* time_ms);
 
   // Applies one frame of the live stream (sequence above applied_seq()).
-  Status ApplyFrame(std::string_view frame);
+  // `checked`: ParseFrame already verified it (the CRC is not computed twice).
+  Status ApplyFrame(std::string_view frame, bool checked = false);
   uint64_t applied_seq() const;
 
   // Full sync: BeginFullSync wipes everything; snapshot frames go to

@@ -91,6 +91,7 @@ class PreadEnv : public leveldb::EnvWrapper {
       return errno == ENOENT ? leveldb::Status::NotFound(f, std::strerror(errno))
                              : leveldb::Status::IOError(f, std::strerror(errno));
     }
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);  // point reads: no readahead
     *r = new PreadFile(f, fd);
     return leveldb::Status::OK();
   }
@@ -312,8 +313,11 @@ Status DiskTier::LoadMeta() {
 Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   std::string v;
-  leveldb::Status s =
-      db_->Get(leveldb::ReadOptions(), DiskKey(ns, key), &v);
+  // A cold key moves into edgekv's own table on read: caching its block too
+  // would only churn the small block cache (kept for index/filter blocks).
+  leveldb::ReadOptions ro;
+  ro.fill_cache = false;
+  leveldb::Status s = db_->Get(ro, DiskKey(ns, key), &v);
   if (!s.ok()) return FromLevelDb(s);
   if (v.size() < 8) return Status::Corruption("short value for a key on disk");
   out->expire_ms = static_cast<int64_t>(wal::GetFixed64(v.data()));

@@ -46,6 +46,12 @@ Status Replay(const std::string& wal_dir, const ReplayOptions& options,
   for (size_t si = 0; si < segments.size(); ++si) {
     const std::string& path = segments[si].second;
     const bool last_segment = si + 1 == segments.size();
+    // Everything in this segment is at or below after_seq (the next one
+    // starts at or before after_seq + 1): kept for replicas, not replayed.
+    if (!last_segment && segments[si + 1].first <= options.after_seq + 1) {
+      prev_seq = segments[si + 1].first - 1;
+      continue;
+    }
     std::string data;
     Status s = ReadFile(path, &data);
     if (!s.ok()) return s;
