@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "batch.h"
@@ -21,7 +22,29 @@ Status WalCursor::OpenSegment(uint64_t first_seq, const std::string& path) {
   if (fd_ < 0) return Status::NotFound("can't open " + path);
   segment_first_ = first_seq;
   offset_ = kSegmentHeaderSize;
+  buf_.clear();
+  buf_off_ = offset_;
   return Status::Ok();
+}
+
+const char* WalCursor::Bytes(size_t n) {
+  if (offset_ < buf_off_ || offset_ > buf_off_ + buf_.size()) {
+    buf_.clear();
+    buf_off_ = offset_;
+  }
+  size_t have = buf_off_ + buf_.size() - offset_;
+  if (have < n) {
+    // Drop what was consumed, then read at least 256 KB more.
+    buf_.erase(0, offset_ - buf_off_);
+    buf_off_ = offset_;
+    size_t want = std::max<size_t>(n - buf_.size(), 256 * 1024);
+    size_t at = buf_.size();
+    buf_.resize(at + want);
+    ssize_t r = ::pread(fd_, buf_.data() + at, want, static_cast<off_t>(buf_off_ + at));
+    buf_.resize(at + static_cast<size_t>(r < 0 ? 0 : r));
+    if (buf_.size() < n) return nullptr;
+  }
+  return buf_.data() + (offset_ - buf_off_);
 }
 
 // Moves to the segment after the current one, if it exists.
@@ -45,10 +68,9 @@ Status WalCursor::Seek(uint64_t after) {
   Status s = OpenSegment(pick->first, pick->second);
   if (!s.ok()) return s;
   uint64_t before = segment_first_ - 1;
-  char hdr[kFrameHeaderSize + 8];
   while (true) {
-    ssize_t n = ::pread(fd_, hdr, sizeof(hdr), static_cast<off_t>(offset_));
-    if (n < static_cast<ssize_t>(sizeof(hdr))) break;
+    const char* hdr = Bytes(kFrameHeaderSize + 8);
+    if (hdr == nullptr) break;
     uint64_t seq = GetFixed64(hdr + kFrameHeaderSize);
     if (seq > after) break;
     before = seq;
@@ -65,12 +87,12 @@ StatusOr<size_t> WalCursor::Read(uint64_t upto, size_t max_bytes, std::string* o
   if (fd_ < 0) return Status::NotFound("cursor not positioned");
   size_t frames = 0;
   size_t bytes = 0;
-  char hdr[kFrameHeaderSize + 8];
   while (last_seq_ < upto && bytes < max_bytes) {
-    ssize_t n = ::pread(fd_, hdr, sizeof(hdr), static_cast<off_t>(offset_));
-    if (n < static_cast<ssize_t>(sizeof(hdr))) {
-      // Nothing more here: maybe the writer moved to a new segment.
-      if (n == 0 && NextSegment()) continue;
+    const char* hdr = Bytes(kFrameHeaderSize + 8);
+    if (hdr == nullptr) {
+      // Nothing (complete) here: maybe the writer moved to a new segment.
+      bool at_end = buf_off_ + buf_.size() == offset_;
+      if (at_end && NextSegment()) continue;
       break;
     }
     uint32_t len = GetFixed32(hdr + 4);
@@ -78,13 +100,9 @@ StatusOr<size_t> WalCursor::Read(uint64_t upto, size_t max_bytes, std::string* o
     uint64_t seq = GetFixed64(hdr + kFrameHeaderSize);
     if (seq > upto) break;
     size_t total = kFrameHeaderSize + len;
-    size_t at = out->size();
-    out->resize(at + total);
-    ssize_t got = ::pread(fd_, out->data() + at, total, static_cast<off_t>(offset_));
-    if (got != static_cast<ssize_t>(total)) {  // not fully written yet
-      out->resize(at);
-      break;
-    }
+    const char* frame = Bytes(total);
+    if (frame == nullptr) break;  // not fully written yet
+    out->append(frame, total);
     offset_ += total;
     last_seq_ = seq;
     bytes += total;

@@ -29,12 +29,18 @@ class WalCursor {
  private:
   Status OpenSegment(uint64_t first_seq, const std::string& path);
   bool NextSegment();
+  // Makes [offset_, offset_ + n) available in buf_ if the file has it,
+  // reading large chunks (one pread serves many frames); returns a pointer
+  // to it or nullptr if the file is shorter.
+  const char* Bytes(size_t n);
 
   std::string dir_;
   int fd_ = -1;
   uint64_t segment_first_ = 0;
   uint64_t offset_ = 0;
   uint64_t last_seq_ = 0;  // sequence of the last frame returned
+  std::string buf_;        // file bytes from buf_off_ on
+  uint64_t buf_off_ = 0;
 };
 
 }  // namespace edgekv::wal
