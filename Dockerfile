@@ -13,28 +13,30 @@
 FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      g++ cmake ninja-build libboost-dev libleveldb-dev libfmt-dev libxxhash-dev \
+      g++ cmake ninja-build pkg-config libboost-dev libleveldb-dev libsnappy-dev \
+      zlib1g-dev libfmt-dev libxxhash-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY include/ include/
 COPY src/ src/
+COPY tools/wal_dump.cc tools/
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEKV_BUILD_TESTS=OFF \
- && cmake --build build --target edgekv-server \
- && strip build/edgekv-server
+ && cmake --build build --target edgekv-server edgekv-wal-dump \
+ && strip build/edgekv-server build/edgekv-wal-dump
 
 # --- Runtime stage ------------------------------------------------------------
 FROM debian:12
-# Only the shared libraries the server links (libstdc++ and libc are in the
-# base image); libleveldb1d is for the write-ahead log / storage work.
+# Only the shared libraries the server links (libstdc++, libc and zlib are in
+# the base image).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libfmt9 libxxhash0 libleveldb1d \
+      libfmt9 libxxhash0 libleveldb1d libsnappy1v5 zlib1g \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /data --shell /usr/sbin/nologin edgekv \
  && mkdir -p /data /etc/edgekv \
  && chown edgekv:edgekv /data
-COPY --from=build /src/build/edgekv-server /usr/local/bin/edgekv-server
+COPY --from=build /src/build/edgekv-server /src/build/edgekv-wal-dump /usr/local/bin/
 COPY conf/edgekv.conf /etc/edgekv/edgekv.conf
 
 VOLUME /data
