@@ -2,7 +2,9 @@
 
 #include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "commands/server_context.h"
 #include "edgekv/log.h"
@@ -130,40 +132,96 @@ class Link : public std::enable_shared_from_this<Link> {
                               if (ec) return self->Fail("read: " + ec.message());
                               self->end_ += n;
                               self->last_io_ms_ = NowMs();
-                              if (!self->Process()) return;
-                              self->Read();
+                              self->Continue();
                             });
   }
 
+  // Processes what was read, yielding to the other handlers of this I/O
+  // thread (clients of the replica) every few thousand frames.
+  void Continue() {
+    int r = Process();
+    if (r < 0) return;
+    if (r > 0) {
+      asio::post(io_, [self = shared_from_this()] {
+        if (!self->stopped_) self->Continue();
+      });
+      return;
+    }
+    Read();
+  }
+
   // Handles what arrived; false after a failure.
-  bool Process() {
+  // Returns -1 after a failure, 1 if frames remain (call again), 0 when
+  // everything read was handled.
+  int Process() {
+    size_t handled = 0;
+    std::vector<std::string_view> group;
+    auto flush = [&]() -> bool {
+      if (group.empty()) return true;
+      Status s = applier_.ApplyFrames(group);
+      group.clear();
+      if (!s.ok()) {
+        Fail("applying the stream: " + s.message());
+        return false;
+      }
+      return true;
+    };
     while (begin_ < end_) {
       std::string_view data(buf_.data() + begin_, end_ - begin_);
       if (!streaming_) {
         size_t nl = data.find("\r\n");
-        if (nl == std::string_view::npos) return true;
+        if (nl == std::string_view::npos) break;
         std::string line(data.substr(0, nl));
         begin_ += nl + 2;
-        if (!HandleLine(line)) return false;
+        if (!HandleLine(line)) return -1;
         continue;
       }
       if (data.size() < wal::kFrameHeaderSize) break;
       uint32_t len = wal::GetFixed32(data.data() + 4);
       if (len > wal::kMaxPayload) {
         Fail("bad frame from upstream");
-        return false;
+        return -1;
       }
-      if (data.size() < wal::kFrameHeaderSize + len) {
-        if (buf_.size() < wal::kFrameHeaderSize + len + 64) buf_.resize(wal::kFrameHeaderSize + len + 64 * 1024);
-        break;
-      }
+      if (data.size() < wal::kFrameHeaderSize + len) break;
       std::string_view frame = data.substr(0, wal::kFrameHeaderSize + len);
       begin_ += frame.size();
-      if (!HandleFrame(frame)) return false;
+      if (full_sync_) {
+        if (!HandleFrame(frame)) return -1;
+        continue;
+      }
+      uint64_t seq;
+      uint32_t count;
+      int64_t time_ms;
+      Status s = ReplicaApplier::ParseFrame(frame, &seq, &count, &time_ms);
+      if (!s.ok()) {
+        Fail("bad frame from upstream: " + s.message());
+        return -1;
+      }
+      if (time_ms > 0) last_record_ms_ = time_ms;
+      group.push_back(frame);
+      if (group.size() >= 256 && !flush()) return -1;
+      if (++handled >= 4096) {
+        if (!flush()) return -1;
+        Ack(false);
+        return 1;
+      }
+    }
+    if (!flush()) return -1;
+    // Room for a frame larger than the buffer (only between reads: the
+    // group's views point into it).
+    size_t need = 0;
+    if (streaming_ && end_ - begin_ >= wal::kFrameHeaderSize) {
+      need = wal::kFrameHeaderSize + wal::GetFixed32(buf_.data() + begin_ + 4);
     }
     if (begin_ == end_) begin_ = end_ = 0;
+    if (need + 64 * 1024 > buf_.size()) {
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+      buf_.resize(need + 64 * 1024);
+    }
     Ack(false);
-    return true;
+    return 0;
   }
 
   bool HandleLine(const std::string& line) {
@@ -231,7 +289,7 @@ class Link : public std::enable_shared_from_this<Link> {
       }
     } else if (s.ok()) {
       if (time_ms > 0) last_record_ms_ = time_ms;
-      s = applier_.ApplyFrame(frame, /*checked=*/true);
+      s = applier_.ApplyFrame(frame, /*checked=*/true);  // (unused path)
     }
     if (!s.ok()) {
       Fail("applying the stream: " + s.message());

@@ -90,6 +90,58 @@ Status ReplicaApplier::ApplyFrame(std::string_view frame, bool checked) {
   return s;
 }
 
+Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) {
+  if (server_->engine() == nullptr) return Status::IOError("not loaded");
+  Store& store = server_->store();
+  const int dbs = store.databases();
+  uint64_t applied = applied_seq();
+  bool all = false;
+  std::vector<size_t> stripes;
+  wal::BatchHeader h;
+  for (std::string_view frame : frames) {
+    Status s = wal::DecodeBatch(frame.substr(wal::kFrameHeaderSize), &h,
+                                [&](const wal::OpView& op) {
+                                  if (op.op == wal::Op::kFlushDb || op.op == wal::Op::kSwapDb) {
+                                    all = true;
+                                  } else if (!all) {
+                                    stripes.push_back(store.StripeOf(op.key));
+                                  }
+                                });
+    if (!s.ok()) return s;
+  }
+  std::unique_ptr<StripeGuard> guard =
+      all ? std::make_unique<StripeGuard>(&store, true)
+          : std::make_unique<StripeGuard>(&store, std::move(stripes));
+  MutationListener* journal = store.listener();
+  for (std::string_view frame : frames) {
+    uint64_t seq = wal::GetFixed64(frame.data() + wal::kFrameHeaderSize);
+    if (seq <= applied) continue;  // a heartbeat or a repeat
+    applied = seq;
+    wal::Journal::BeginReplicated(frame, seq);
+    Status s = wal::DecodeBatch(frame.substr(wal::kFrameHeaderSize), &h,
+                                [&](const wal::OpView& op) {
+                                  if (op.db < 0 || op.db >= dbs) return;
+                                  switch (op.op) {
+                                    case wal::Op::kPut:
+                                      store.Put(op.db, op.key, op.value, op.expire_ms);
+                                      break;
+                                    case wal::Op::kErase:
+                                      store.Erase(op.db, op.key, INT64_MIN);
+                                      break;
+                                    case wal::Op::kFlushDb:
+                                      store.ApplyFlush(op.db, op.ns, true);
+                                      break;
+                                    case wal::Op::kSwapDb:
+                                      if (op.db2 < dbs) store.SwapDb(op.db, op.db2, true);
+                                      break;
+                                  }
+                                });
+    if (journal != nullptr) journal->Commit();
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 Status ReplicaApplier::BeginFullSync(uint64_t snapshot_seq) {
   Engine* engine = server_->engine();
   if (engine == nullptr) return Status::IOError("not loaded");

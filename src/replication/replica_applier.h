@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "edgekv/status.h"
 
@@ -29,6 +30,9 @@ class ReplicaApplier {
   // Applies one frame of the live stream (sequence above applied_seq()).
   // `checked`: ParseFrame already verified it (the CRC is not computed twice).
   Status ApplyFrame(std::string_view frame, bool checked = false);
+  // Applies consecutive checked frames of the live stream as one group: one
+  // set of stripe locks for all of them (each keeps its own log record).
+  Status ApplyFrames(const std::vector<std::string_view>& frames);
   uint64_t applied_seq() const;
 
   // Full sync: BeginFullSync wipes everything; snapshot frames go to
