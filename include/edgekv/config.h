@@ -97,8 +97,7 @@ class Config {
   Status Set(std::string_view name, std::string_view value, bool runtime);
 
   // Name/value pairs whose name matches the glob pattern, for CONFIG GET.
-  std::vector<std::pair<std::string, std::string>> Match(
-      std::string_view pattern) const;
+  std::vector<std::pair<std::string, std::string>> Match(std::string_view pattern) const;
   std::string GetText(Cfg id) const;
 
   int64_t Int(Cfg id) const {

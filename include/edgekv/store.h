@@ -145,13 +145,11 @@ class Store {
   // not in memory is read from disk and kept in memory.
   Entry* Find(int db, std::string_view key, int64_t now_ms);
   // Inserts or replaces the value and expiry.
-  void Put(int db, std::string_view key, std::string_view value,
-           int64_t expire_ms);
+  void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms);
   // Removes a live or expired key; true if a live key was removed.
   bool Erase(int db, std::string_view key, int64_t now_ms);
   // Changes the expiry of an existing live key.
-  bool SetExpire(int db, std::string_view key, int64_t expire_ms,
-                 int64_t now_ms);
+  bool SetExpire(int db, std::string_view key, int64_t expire_ms, int64_t now_ms);
   // Records the WAL sequence of a committed change (Journal).
   void SetEntrySeq(int db, std::string_view key, uint64_t seq);
   void Watch(int db, std::string_view key, WatchFlag* flag);
@@ -178,8 +176,7 @@ class Store {
   // Visits keys per Redis SCAN rules: returns the next cursor (0 when done);
   // every key present for the whole scan is visited at least once, across
   // evictions and restarts.
-  uint64_t Scan(int db, uint64_t cursor, size_t count, int64_t now_ms,
-                bool all_locked,
+  uint64_t Scan(int db, uint64_t cursor, size_t count, int64_t now_ms, bool all_locked,
                 const std::function<void(std::string_view key)>& visit,
                 std::string_view prefix = {});
   void ForEach(int db, int64_t now_ms, bool all_locked,
@@ -200,9 +197,7 @@ class Store {
 
   // Bytes held by entries and bucket arrays (an allocator-level estimate).
   int64_t used_bytes() const;
-  uint64_t expired_keys() const {
-    return expired_keys_.load(std::memory_order_relaxed);
-  }
+  uint64_t expired_keys() const { return expired_keys_.load(std::memory_order_relaxed); }
   TierStats tier_stats() const;
 
  private:

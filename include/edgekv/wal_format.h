@@ -24,7 +24,7 @@ inline constexpr uint32_t kMaxPayload = 1u << 31;
 inline constexpr size_t kBatchHeaderSize = 20;
 
 enum class Op : uint8_t {
-  kPut = 1,      // db(2) flags(1) key(varint len + bytes) value(varint + bytes) expire_ms(8)
+  kPut = 1,  // db(2) flags(1) key(varint len + bytes) value(varint + bytes) expire_ms(8)
   kErase = 2,    // db(2) flags(1) key
   kFlushDb = 3,  // db(2) namespace(4): the db's keys now live in a new, empty namespace
   kSwapDb = 4,   // a(2) b(2)
@@ -32,8 +32,8 @@ enum class Op : uint8_t {
 
 // Flags on key operations: how the operation changed the key counts, so that
 // DBSIZE and INFO keyspace stay exact on every tier and replica.
-inline constexpr uint8_t kFlagCreated = 1;     // the key did not exist before
-inline constexpr uint8_t kFlagHadExpire = 2;   // it had a TTL before
-inline constexpr uint8_t kFlagHasExpire = 4;   // it has a TTL after
+inline constexpr uint8_t kFlagCreated = 1;    // the key did not exist before
+inline constexpr uint8_t kFlagHadExpire = 2;  // it had a TTL before
+inline constexpr uint8_t kFlagHasExpire = 4;  // it has a TTL after
 
 }  // namespace edgekv::wal

@@ -18,16 +18,16 @@ struct ClientState;
 class ServerContext;
 
 enum CommandFlag : uint32_t {
-  kWrite = 1u << 0,      // changes data: journaled, refused on read-only replicas
-  kReadOnly = 1u << 1,   // reads data only
-  kDenyOom = 1u << 2,    // may grow memory: refused above maxmemory
-  kAdmin = 1u << 3,      // server administration
-  kNoAuth = 1u << 4,     // allowed before AUTH (AUTH, HELLO, QUIT, RESET)
-  kNoMulti = 1u << 5,    // executed immediately even inside MULTI
-  kFast = 1u << 6,       // O(1)/O(log N)
-  kLoading = 1u << 7,    // allowed while loading
-  kStale = 1u << 8,      // allowed on a stale replica
-  kAllKeys = 1u << 9,    // touches whole databases (FLUSHDB, SWAPDB, KEYS...)
+  kWrite = 1u << 0,     // changes data: journaled, refused on read-only replicas
+  kReadOnly = 1u << 1,  // reads data only
+  kDenyOom = 1u << 2,   // may grow memory: refused above maxmemory
+  kAdmin = 1u << 3,     // server administration
+  kNoAuth = 1u << 4,    // allowed before AUTH (AUTH, HELLO, QUIT, RESET)
+  kNoMulti = 1u << 5,   // executed immediately even inside MULTI
+  kFast = 1u << 6,      // O(1)/O(log N)
+  kLoading = 1u << 7,   // allowed while loading
+  kStale = 1u << 8,     // allowed on a stale replica
+  kAllKeys = 1u << 9,   // touches whole databases (FLUSHDB, SWAPDB, KEYS...)
   kConnection = 1u << 10,
 };
 
@@ -37,7 +37,7 @@ struct CommandContext {
   ClientState* client;
   ServerContext* server;
   int64_t now_ms;
-  bool all_locked;  // every stripe is held (EXEC, FLUSHDB, SWAPDB)
+  bool all_locked;       // every stripe is held (EXEC, FLUSHDB, SWAPDB)
   bool in_exec = false;  // inside EXEC: effects are committed once, at the end
 
   std::string_view arg(size_t i) const { return args[i]; }

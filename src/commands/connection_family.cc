@@ -23,8 +23,7 @@ constexpr std::string_view kWrongPass =
     "WRONGPASS invalid username-password pair or user is disabled.";
 
 // Checks credentials for the default user; false writes the error.
-bool Authenticate(CommandContext& ctx, std::string_view user,
-                  std::string_view pass) {
+bool Authenticate(CommandContext& ctx, std::string_view user, std::string_view pass) {
   std::string required = ctx.server->config().String(Cfg::kRequirepass);
   if (user != "default" || (!required.empty() && !SecureEquals(pass, required))) {
     ctx.reply->Error(kWrongPass);
@@ -89,8 +88,8 @@ void Hello(CommandContext& ctx) {
       has_setname = true;
       ++i;
     } else {
-      ctx.reply->Error("ERR Syntax error in HELLO option '" +
-                       std::string(ctx.arg(i)) + "'");
+      ctx.reply->Error("ERR Syntax error in HELLO option '" + std::string(ctx.arg(i)) +
+                       "'");
       return;
     }
   }
@@ -179,8 +178,8 @@ void RegisterConnectionFamily(CommandTable* t) {
           "Authenticate to the server"});
   t->Add({"hello", -1, conn | kNoAuth, 0, 0, 0, Hello, "connection",
           "Handshake with the server"});
-  t->Add({"select", 2, conn, 0, 0, 0, Select, "connection",
-          "Change the selected database"});
+  t->Add(
+      {"select", 2, conn, 0, 0, 0, Select, "connection", "Change the selected database"});
   t->Add({"quit", -1, conn | kNoAuth | kNoMulti, 0, 0, 0, Quit, "connection",
           "Close the connection"});
   t->Add({"reset", 1, conn | kNoAuth | kNoMulti, 0, 0, 0, Reset, "connection",

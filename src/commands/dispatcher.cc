@@ -45,7 +45,8 @@ void ForwardWrite(ServerContext& server, ClientState& client,
   client.blocked = [call, c](ReplyBuilder& reply, bool timed_out) {
     if (!call->done.load(std::memory_order_acquire)) {
       if (!timed_out) return false;
-      reply.Error("ERR replica-write-forward: no answer from the coordinator in repl-timeout");
+      reply.Error(
+          "ERR replica-write-forward: no answer from the coordinator in repl-timeout");
       return true;
     }
     reply.buffer()->append(call->reply);
@@ -134,7 +135,8 @@ bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   store.Evict(maxmemory - maxmemory / 20);
   if (store.used_bytes() <= maxmemory + maxmemory / 4) return true;
   // Let the applier know someone waits (it then applies at once).
-  if (Engine* engine = server.engine()) engine->applier().WaitApplied(engine->wal().last_seq(), 0);
+  if (Engine* engine = server.engine())
+    engine->applier().WaitApplied(engine->wal().last_seq(), 0);
   return false;
 }
 
@@ -161,8 +163,7 @@ void Dispatcher::Unwatch(ServerContext& server, ClientState& c, bool all_locked)
   c.watch_flag.dirty.store(false, std::memory_order_relaxed);
 }
 
-void Dispatcher::Execute(ClientState& client,
-                         std::span<const std::string_view> args,
+void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> args,
                          ReplyBuilder& reply) {
   const CommandSpec* spec = ResolveCommand(server_->commands(), args, reply);
   if (spec == nullptr) {
@@ -205,7 +206,8 @@ void Dispatcher::Execute(ClientState& client,
     Replication& repl = server_->replication();
     int64_t min_replicas = server_->config().Int(Cfg::kMinReplicasToWrite);
     if (min_replicas > 0 &&
-        repl.CountGood(NowMs(), server_->config().Int(Cfg::kMinReplicasMaxLag)) < min_replicas) {
+        repl.CountGood(NowMs(), server_->config().Int(Cfg::kMinReplicasMaxLag)) <
+            min_replicas) {
       reply.Error("NOREPLICAS Not enough good replicas to write.");
       return;
     }
@@ -219,14 +221,16 @@ void Dispatcher::Execute(ClientState& client,
   }
 
   int64_t maxmemory = server_->config().Int(Cfg::kMaxmemory);
-  if ((spec->flags & kDenyOom) && maxmemory > 0 && server_->store().used_bytes() > maxmemory) {
+  if ((spec->flags & kDenyOom) && maxmemory > 0 &&
+      server_->store().used_bytes() > maxmemory) {
     if (server_->store().has_disk()) {
       if (!MakeRoom(*server_, maxmemory)) {
         // Writes outpace the disk: this client waits (its later commands
         // too) until entries can leave memory, at most repl-timeout.
         std::vector<std::string> saved(args.begin(), args.end());
         ClientState* c = &client;
-        client.blocked_deadline_ms = NowMs() + server_->config().Int(Cfg::kReplTimeout) * 1000;
+        client.blocked_deadline_ms =
+            NowMs() + server_->config().Int(Cfg::kReplTimeout) * 1000;
         client.blocked = [this, saved = std::move(saved), spec, c, maxmemory](
                              ReplyBuilder& rb, bool timed_out) {
           if (!timed_out && !MakeRoom(*server_, maxmemory)) return false;

@@ -53,8 +53,8 @@ std::string BytesToHuman(int64_t n) {
 }
 
 std::string BuildInfo(ServerContext& server, const std::vector<std::string>& args) {
-  static const char* kDefault[] = {"server", "clients", "memory", "persistence",
-                                   "stats", "replication", "cpu", "keyspace"};
+  static const char* kDefault[] = {"server", "clients",     "memory", "persistence",
+                                   "stats",  "replication", "cpu",    "keyspace"};
   std::vector<std::string> want;
   bool all = false;
   for (auto& a : args) {
@@ -220,17 +220,17 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
       field("slave" + std::to_string(i++),
             "ip=" + r.ip + ",port=" + std::to_string(r.port) + ",state=" + r.state +
                 ",offset=" + std::to_string(r.ack_seq) + ",lag=" + std::to_string(lag_s) +
-                ",lag_records=" + std::to_string(lag_records) +
-                ",lag_ms=" +
-                std::to_string(lag_records > 0 && r.ack_record_ms > 0 ? now - r.ack_record_ms
-                                                                       : 0));
+                ",lag_records=" + std::to_string(lag_records) + ",lag_ms=" +
+                std::to_string(
+                    lag_records > 0 && r.ack_record_ms > 0 ? now - r.ack_record_ms : 0));
     }
     if (!repl.is_replica()) {
       num("min_slaves_good_slaves",
           repl.CountGood(now, server.config().Int(Cfg::kMinReplicasMaxLag)));
     }
     field("master_replid", repl.replid());
-    field("master_replid2", repl.replid2().empty() ? std::string(40, '0') : repl.replid2());
+    field("master_replid2",
+          repl.replid2().empty() ? std::string(40, '0') : repl.replid2());
     num("master_repl_offset", static_cast<int64_t>(last));
     num("second_repl_offset",
         repl.replid2().empty() ? -1 : static_cast<int64_t>(repl.second_offset()));
@@ -257,9 +257,8 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     for (int db = 0; db < server.store().databases(); ++db) {
       KeyspaceCounts c = server.store().Counts(db);
       if (c.keys == 0) continue;
-      field("db" + std::to_string(db), "keys=" + std::to_string(c.keys) +
-                                           ",expires=" + std::to_string(c.expires) +
-                                           ",avg_ttl=0");
+      field("db" + std::to_string(db), "keys=" + std::to_string(c.keys) + ",expires=" +
+                                           std::to_string(c.expires) + ",avg_ttl=0");
     }
   }
   return out;
@@ -290,8 +289,8 @@ std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms
       static_cast<unsigned long long>(c.id), c.addr.c_str(), c.laddr.c_str(), c.fd,
       name.c_str(), static_cast<long long>(age), static_cast<long long>(idle),
       mine && c.in_multi ? "x" : "N", c.db.load(),
-      mine && c.in_multi ? static_cast<int>(c.queued.size()) : -1, c.query_buffer_bytes.load(),
-      c.output_buffer_bytes.load(),
+      mine && c.in_multi ? static_cast<int>(c.queued.size()) : -1,
+      c.query_buffer_bytes.load(), c.output_buffer_bytes.load(),
       c.query_buffer_bytes.load() + c.output_buffer_bytes.load(), cmd_name.c_str(),
       c.resp.load(), lib_name.c_str(), lib_ver.c_str());
   return buf;

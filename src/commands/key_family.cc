@@ -42,10 +42,14 @@ void ExpireGeneric(CommandContext& ctx, ExpireUnit unit, bool relative) {
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < ctx.argc(); ++i) {
     std::string_view a = ctx.arg(i);
-    if (EqualsIgnoreCase(a, "NX")) nx = true;
-    else if (EqualsIgnoreCase(a, "XX")) xx = true;
-    else if (EqualsIgnoreCase(a, "GT")) gt = true;
-    else if (EqualsIgnoreCase(a, "LT")) lt = true;
+    if (EqualsIgnoreCase(a, "NX"))
+      nx = true;
+    else if (EqualsIgnoreCase(a, "XX"))
+      xx = true;
+    else if (EqualsIgnoreCase(a, "GT"))
+      gt = true;
+    else if (EqualsIgnoreCase(a, "LT"))
+      lt = true;
     else {
       ctx.reply->Error("ERR Unsupported option " + std::string(a));
       return;
@@ -81,12 +85,8 @@ void ExpireGeneric(CommandContext& ctx, ExpireUnit unit, bool relative) {
 }
 
 void Expire(CommandContext& ctx) { ExpireGeneric(ctx, ExpireUnit::kSeconds, true); }
-void PExpire(CommandContext& ctx) {
-  ExpireGeneric(ctx, ExpireUnit::kMilliseconds, true);
-}
-void ExpireAt(CommandContext& ctx) {
-  ExpireGeneric(ctx, ExpireUnit::kSeconds, false);
-}
+void PExpire(CommandContext& ctx) { ExpireGeneric(ctx, ExpireUnit::kMilliseconds, true); }
+void ExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, ExpireUnit::kSeconds, false); }
 void PExpireAt(CommandContext& ctx) {
   ExpireGeneric(ctx, ExpireUnit::kMilliseconds, false);
 }
@@ -99,12 +99,15 @@ void TtlGeneric(CommandContext& ctx, TtlMode mode) {
   if (!e->has_expire()) return ctx.reply->Integer(-1);
   int64_t left = std::max<int64_t>(0, e->expire_ms - ctx.now_ms);
   switch (mode) {
-    case TtlMode::kTtl: return ctx.reply->Integer((left + 500) / 1000);
-    case TtlMode::kPttl: return ctx.reply->Integer(left);
+    case TtlMode::kTtl:
+      return ctx.reply->Integer((left + 500) / 1000);
+    case TtlMode::kPttl:
+      return ctx.reply->Integer(left);
     // Rounds, as Redis does, without overflowing near INT64_MAX.
     case TtlMode::kExpireTime:
       return ctx.reply->Integer(e->expire_ms / 1000 + (e->expire_ms % 1000 + 500) / 1000);
-    case TtlMode::kPExpireTime: return ctx.reply->Integer(e->expire_ms);
+    case TtlMode::kPExpireTime:
+      return ctx.reply->Integer(e->expire_ms);
   }
 }
 

@@ -48,7 +48,8 @@ void LastSave(CommandContext& ctx) {
 void RegisterPersistenceFamily(CommandTable* t) {
   const uint32_t adm = kAdmin | kNoMulti;
   t->Add({"save", 1, adm, 0, 0, 0, Save, "server", "Checkpoint synchronously"});
-  t->Add({"bgsave", -1, kAdmin, 0, 0, 0, BgSave, "server", "Checkpoint in the background"});
+  t->Add(
+      {"bgsave", -1, kAdmin, 0, 0, 0, BgSave, "server", "Checkpoint in the background"});
   t->Add({"lastsave", 1, kLoading | kStale | kFast, 0, 0, 0, LastSave, "server",
           "Unix time of the last checkpoint"});
 }

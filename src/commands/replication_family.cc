@@ -24,7 +24,8 @@ void ReplicaOf(CommandContext& ctx) {
       if (engine != nullptr) engine->SaveReplicationIds();
       ctx.server->store().set_delete_expired(true);
       ctx.server->loading.store(false);
-      Log(LogLevel::kNotice, "MASTER MODE enabled (user request from 'id={}')", ctx.client->id);
+      Log(LogLevel::kNotice, "MASTER MODE enabled (user request from 'id={}')",
+          ctx.client->id);
     }
     ctx.reply->Ok();
     return;
@@ -114,9 +115,8 @@ void ReplConf(CommandContext& ctx) {
         return;
       }
       c.replica_listening_port = static_cast<int>(p);
-      ctx.server->replication().UpdateReplica(c.id, [p](ReplicaInfo& r) {
-        r.port = static_cast<int>(p);
-      });
+      ctx.server->replication().UpdateReplica(
+          c.id, [p](ReplicaInfo& r) { r.port = static_cast<int>(p); });
     } else if (EqualsIgnoreCase(k, "ack")) {
       // No reply to an ACK, as in Redis: the replica does not read one.
       int64_t seq;
@@ -171,9 +171,10 @@ void Wait(CommandContext& ctx) {
     return;
   }
   if (ctx.server->replication().is_replica()) {
-    ctx.reply->Error("ERR WAIT cannot be used with replica instances. Please also note that "
-                     "since Redis 4.0 if a replica is configured to be writable (which is not "
-                     "the default) writes to replicas are just local and are not propagated.");
+    ctx.reply->Error(
+        "ERR WAIT cannot be used with replica instances. Please also note that "
+        "since Redis 4.0 if a replica is configured to be writable (which is not "
+        "the default) writes to replicas are just local and are not propagated.");
     return;
   }
   int64_t n, timeout;
@@ -189,7 +190,8 @@ void Wait(CommandContext& ctx) {
   uint64_t target = ctx.client->last_write_seq;
   int acked = repl->CountAcked(target);
   if (acked >= n || target == 0) {
-    ctx.reply->Integer(target == 0 ? static_cast<int64_t>(repl->replicas().size()) : acked);
+    ctx.reply->Integer(target == 0 ? static_cast<int64_t>(repl->replicas().size())
+                                   : acked);
     return;
   }
   ctx.client->blocked_deadline_ms = timeout == 0 ? 0 : ctx.now_ms + timeout;
@@ -205,11 +207,15 @@ void Wait(CommandContext& ctx) {
 
 void RegisterReplicationFamily(CommandTable* t) {
   const uint32_t adm = kAdmin | kNoMulti | kStale;
-  t->Add({"replicaof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server", "Make this a replica"});
-  t->Add({"slaveof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server", "Alias of REPLICAOF"});
-  t->Add({"role", 1, kLoading | kStale | kFast, 0, 0, 0, Role, "server", "Replication role"});
+  t->Add({"replicaof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server",
+          "Make this a replica"});
+  t->Add(
+      {"slaveof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server", "Alias of REPLICAOF"});
+  t->Add({"role", 1, kLoading | kStale | kFast, 0, 0, 0, Role, "server",
+          "Replication role"});
   t->Add({"psync", -3, adm, 0, 0, 0, PSync, "server", "Start replication (replicas)"});
-  t->Add({"replconf", -1, adm | kLoading, 0, 0, 0, ReplConf, "server", "Replica settings"});
+  t->Add(
+      {"replconf", -1, adm | kLoading, 0, 0, 0, ReplConf, "server", "Replica settings"});
   t->Add({"wait", 3, kNoMulti, 0, 0, 0, Wait, "generic", "Wait for replicas"});
 }
 

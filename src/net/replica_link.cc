@@ -1,6 +1,9 @@
 #include "replica_link.h"
 
-#include <utility>  // boost 1.74 asio needs std::exchange declared first
+// boost 1.74's asio needs std::exchange declared first (kept apart so that
+// include sorting cannot move it).
+#include <utility>
+
 #include <boost/asio.hpp>
 #include <cstring>
 #include <string>
@@ -30,7 +33,8 @@ std::string RespCommand(std::initializer_list<std::string> args) {
 // One connection to the upstream; replaced by a new one on any failure.
 class Link : public std::enable_shared_from_this<Link> {
  public:
-  Link(asio::io_context& io, ServerContext* server, std::string host, int port, uint64_t epoch)
+  Link(asio::io_context& io, ServerContext* server, std::string host, int port,
+       uint64_t epoch)
       : io_(io),
         server_(server),
         socket_(io),
@@ -42,17 +46,19 @@ class Link : public std::enable_shared_from_this<Link> {
         applier_(server) {}
 
   void Start() {
-    server_->replication().UpdateUpstream([](UpstreamInfo& u) { u.state = LinkState::kConnecting; });
+    server_->replication().UpdateUpstream(
+        [](UpstreamInfo& u) { u.state = LinkState::kConnecting; });
     auto self = shared_from_this();
-    resolver_.async_resolve(host_, std::to_string(port_),
-                            [self](const error_code& ec, tcp::resolver::results_type results) {
-                              if (ec) return self->Fail("resolve: " + ec.message());
-                              asio::async_connect(self->socket_, results,
-                                                  [self](const error_code& ec2, const tcp::endpoint&) {
-                                                    if (ec2) return self->Fail("connect: " + ec2.message());
-                                                    self->Handshake();
-                                                  });
-                            });
+    resolver_.async_resolve(
+        host_, std::to_string(port_),
+        [self](const error_code& ec, tcp::resolver::results_type results) {
+          if (ec) return self->Fail("resolve: " + ec.message());
+          asio::async_connect(self->socket_, results,
+                              [self](const error_code& ec2, const tcp::endpoint&) {
+                                if (ec2) return self->Fail("connect: " + ec2.message());
+                                self->Handshake();
+                              });
+        });
     Tick();
   }
 
@@ -67,7 +73,8 @@ class Link : public std::enable_shared_from_this<Link> {
  private:
   void Fail(const std::string& why) {
     if (stopped_) return;
-    Log(LogLevel::kWarning, "MASTER <-> REPLICA link to {}:{} lost: {}", host_, port_, why);
+    Log(LogLevel::kWarning, "MASTER <-> REPLICA link to {}:{} lost: {}", host_, port_,
+        why);
     server_->replication().UpdateUpstream([](UpstreamInfo& u) {
       u.state = LinkState::kConnecting;
       u.sync_in_progress = false;
@@ -84,10 +91,12 @@ class Link : public std::enable_shared_from_this<Link> {
     std::string pass = cfg.String(Cfg::kMasterauth);
     if (!pass.empty()) {
       std::string user = cfg.String(Cfg::kMasteruser);
-      out += user.empty() ? RespCommand({"AUTH", pass}) : RespCommand({"AUTH", user, pass});
+      out +=
+          user.empty() ? RespCommand({"AUTH", pass}) : RespCommand({"AUTH", user, pass});
       ++expected_ok_;
     }
-    out += RespCommand({"REPLCONF", "listening-port", std::to_string(server_->tcp_port())});
+    out +=
+        RespCommand({"REPLCONF", "listening-port", std::to_string(server_->tcp_port())});
     ++expected_ok_;
     Engine* engine = server_->engine();
     uint64_t seq = engine != nullptr ? engine->wal().last_seq() : 0;
@@ -124,7 +133,8 @@ class Link : public std::enable_shared_from_this<Link> {
         end_ -= begin_;
         begin_ = 0;
       }
-      if (buf_.size() - end_ < 64 * 1024) buf_.resize(std::max<size_t>(buf_.size() * 2, 256 * 1024));
+      if (buf_.size() - end_ < 64 * 1024)
+        buf_.resize(std::max<size_t>(buf_.size() * 2, 256 * 1024));
     }
     auto self = shared_from_this();
     socket_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
@@ -186,7 +196,7 @@ class Link : public std::enable_shared_from_this<Link> {
       std::string_view frame = data.substr(0, wal::kFrameHeaderSize + len);
       begin_ += frame.size();
       if (full_sync_) {
-        if (!HandleFrame(frame)) return -1;
+        if (!HandleSnapshotFrame(frame)) return -1;
         continue;
       }
       uint64_t seq;
@@ -234,7 +244,8 @@ class Link : public std::enable_shared_from_this<Link> {
       return true;
     }
     if (line.rfind("+CONTINUE", 0) == 0) {
-      Log(LogLevel::kNotice, "MASTER <-> REPLICA sync: partial resynchronization accepted");
+      Log(LogLevel::kNotice,
+          "MASTER <-> REPLICA sync: partial resynchronization accepted");
       streaming_ = true;
       Connected();
       return true;
@@ -274,22 +285,18 @@ class Link : public std::enable_shared_from_this<Link> {
     });
   }
 
-  bool HandleFrame(std::string_view frame) {
+  // During a full sync: snapshot frames, then one without operations.
+  bool HandleSnapshotFrame(std::string_view frame) {
     uint64_t seq;
     uint32_t count;
     int64_t time_ms;
     Status s = ReplicaApplier::ParseFrame(frame, &seq, &count, &time_ms);
-    if (s.ok() && full_sync_) {
-      if (count > 0) {
-        s = applier_.ApplySnapshotFrame(frame);
-      } else {
-        s = applier_.EndFullSync();
-        full_sync_ = false;
-        Connected();
-      }
+    if (s.ok() && count > 0) {
+      s = applier_.ApplySnapshotFrame(frame);
     } else if (s.ok()) {
-      if (time_ms > 0) last_record_ms_ = time_ms;
-      s = applier_.ApplyFrame(frame, /*checked=*/true);  // (unused path)
+      s = applier_.EndFullSync();
+      full_sync_ = false;
+      Connected();
     }
     if (!s.ok()) {
       Fail("applying the stream: " + s.message());
@@ -324,7 +331,8 @@ class Link : public std::enable_shared_from_this<Link> {
         return self->Fail("timeout connecting to master");
       }
       int64_t io = self->last_io_ms_;
-      self->server_->replication().UpdateUpstream([io](UpstreamInfo& u) { u.last_io_ms = io; });
+      self->server_->replication().UpdateUpstream(
+          [io](UpstreamInfo& u) { u.last_io_ms = io; });
       // Acknowledge at least every second, and as soon as writes are durable.
       self->Ack(now - self->last_ack_ms_ >= 1000);
       if (now - self->last_ack_ms_ >= 1000) self->last_ack_ms_ = now;

@@ -18,9 +18,11 @@ Status ReplicaApplier::ParseFrame(std::string_view frame, uint64_t* seq, uint32_
     return Status::Corruption("short frame");
   }
   uint32_t len = wal::GetFixed32(frame.data() + 4);
-  if (len + wal::kFrameHeaderSize != frame.size()) return Status::Corruption("bad frame length");
+  if (len + wal::kFrameHeaderSize != frame.size())
+    return Status::Corruption("bad frame length");
   uint32_t crc = wal::GetFixed32(frame.data());
-  if (crc != wal::FrameCrc(frame.substr(4))) return Status::Corruption("frame checksum mismatch");
+  if (crc != wal::FrameCrc(frame.substr(4)))
+    return Status::Corruption("frame checksum mismatch");
   const char* p = frame.data() + wal::kFrameHeaderSize;
   *seq = wal::GetFixed64(p);
   *time_ms = static_cast<int64_t>(wal::GetFixed64(p + 8));
@@ -33,63 +35,6 @@ uint64_t ReplicaApplier::applied_seq() const {
   return e == nullptr ? 0 : e->wal().last_seq();
 }
 
-Status ReplicaApplier::ApplyFrame(std::string_view frame, bool checked) {
-  Engine* engine = server_->engine();
-  if (engine == nullptr) return Status::IOError("not loaded");
-  uint64_t seq;
-  Status s;
-  if (checked) {
-    seq = wal::GetFixed64(frame.data() + wal::kFrameHeaderSize);
-  } else {
-    uint32_t count;
-    int64_t time_ms;
-    s = ParseFrame(frame, &seq, &count, &time_ms);
-    if (!s.ok()) return s;
-  }
-  if (seq <= applied_seq()) return Status::Ok();  // a heartbeat or a repeat
-  std::string_view payload = frame.substr(wal::kFrameHeaderSize);
-  // First pass: which stripes the batch needs.
-  Store& store = server_->store();
-  bool all = false;
-  std::vector<size_t> stripes;
-  wal::BatchHeader h;
-  s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
-    if (op.op == wal::Op::kFlushDb || op.op == wal::Op::kSwapDb) {
-      all = true;
-    } else {
-      stripes.push_back(store.StripeOf(op.key));
-    }
-  });
-  if (!s.ok()) return s;
-  const int dbs = store.databases();
-  {
-    std::unique_ptr<StripeGuard> guard =
-        all ? std::make_unique<StripeGuard>(&store, true)
-            : std::make_unique<StripeGuard>(&store, std::move(stripes));
-    wal::Journal::BeginReplicated(frame, seq);
-    s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
-      if (op.db < 0 || op.db >= dbs) return;
-      switch (op.op) {
-        case wal::Op::kPut:
-          store.Put(op.db, op.key, op.value, op.expire_ms);
-          break;
-        case wal::Op::kErase:
-          // The coordinator decided; expired or not, the key goes.
-          store.Erase(op.db, op.key, INT64_MIN);
-          break;
-        case wal::Op::kFlushDb:
-          store.ApplyFlush(op.db, op.ns, true);
-          break;
-        case wal::Op::kSwapDb:
-          if (op.db2 < dbs) store.SwapDb(op.db, op.db2, true);
-          break;
-      }
-    });
-    if (MutationListener* journal = store.listener()) journal->Commit();
-  }
-  return s;
-}
-
 Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) {
   if (server_->engine() == nullptr) return Status::IOError("not loaded");
   Store& store = server_->store();
@@ -99,14 +44,14 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
   std::vector<size_t> stripes;
   wal::BatchHeader h;
   for (std::string_view frame : frames) {
-    Status s = wal::DecodeBatch(frame.substr(wal::kFrameHeaderSize), &h,
-                                [&](const wal::OpView& op) {
-                                  if (op.op == wal::Op::kFlushDb || op.op == wal::Op::kSwapDb) {
-                                    all = true;
-                                  } else if (!all) {
-                                    stripes.push_back(store.StripeOf(op.key));
-                                  }
-                                });
+    Status s = wal::DecodeBatch(
+        frame.substr(wal::kFrameHeaderSize), &h, [&](const wal::OpView& op) {
+          if (op.op == wal::Op::kFlushDb || op.op == wal::Op::kSwapDb) {
+            all = true;
+          } else if (!all) {
+            stripes.push_back(store.StripeOf(op.key));
+          }
+        });
     if (!s.ok()) return s;
   }
   std::unique_ptr<StripeGuard> guard =
@@ -165,7 +110,8 @@ Status ReplicaApplier::ApplySnapshotFrame(std::string_view frame) {
   int64_t time_ms;
   Status s = ParseFrame(frame, &seq, &count, &time_ms);
   if (!s.ok()) return s;
-  if (seq != snapshot_seq_) return Status::Corruption("snapshot frame with another sequence");
+  if (seq != snapshot_seq_)
+    return Status::Corruption("snapshot frame with another sequence");
   std::vector<std::string_view> one{frame.substr(wal::kFrameHeaderSize)};
   return engine->disk().Apply(one);
 }

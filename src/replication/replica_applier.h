@@ -27,11 +27,9 @@ class ReplicaApplier {
   static Status ParseFrame(std::string_view frame, uint64_t* seq, uint32_t* count,
                            int64_t* time_ms);
 
-  // Applies one frame of the live stream (sequence above applied_seq()).
-  // `checked`: ParseFrame already verified it (the CRC is not computed twice).
-  Status ApplyFrame(std::string_view frame, bool checked = false);
-  // Applies consecutive checked frames of the live stream as one group: one
-  // set of stripe locks for all of them (each keeps its own log record).
+  // Applies consecutive frames of the live stream, already checked by
+  // ParseFrame, as one group: one set of stripe locks for all of them (each
+  // keeps its own log record); frames at or below applied_seq() are skipped.
   Status ApplyFrames(const std::vector<std::string_view>& frames);
   uint64_t applied_seq() const;
 

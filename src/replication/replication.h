@@ -30,7 +30,6 @@ struct ReplicaInfo {
   uint64_t ack_seq = 0;        // last sequence the replica applied
   int64_t ack_ms = 0;          // when that ack arrived
   uint64_t sent_seq = 0;       // last sequence sent
-  int64_t sent_time_ms = 0;    // coordinator time of the last record sent
   int64_t ack_record_ms = 0;   // coordinator time of the record acknowledged
 };
 
@@ -42,7 +41,6 @@ struct UpstreamInfo {
   LinkState state = LinkState::kNone;
   int64_t last_io_ms = 0;
   bool sync_in_progress = false;
-  uint64_t applied_seq = 0;
 };
 
 class Replication {

@@ -30,7 +30,6 @@ void Applier::Push(std::string_view frames, uint64_t last_seq) {
   cv_.wait(l, [&] { return queued_bytes_ < max_queue_bytes_ || stop_; });
   queue_.emplace_back(frames);
   queued_bytes_ += frames.size();
-  pushed_seq_ = last_seq;
   // The applier passes by every few ms; waking it for every small chunk
   // would cost a context switch per write.
   if (queued_bytes_ >= (1u << 20)) {
@@ -93,7 +92,8 @@ void Applier::Loop() {
         }
         {
           std::lock_guard<std::mutex> l(mu_);
-          if (error_.empty()) Log(LogLevel::kWarning, "LevelDB apply failed: {}", s.message());
+          if (error_.empty())
+            Log(LogLevel::kWarning, "LevelDB apply failed: {}", s.message());
           error_ = s.message();
           if (stop_) return;
         }
@@ -124,7 +124,8 @@ void Applier::Loop() {
     }
     cv_.notify_all();
     applied_cv_.notify_all();
-    if (Clock::now() - last_sync > std::chrono::seconds(1) && disk_->applied_seq() > synced) {
+    if (Clock::now() - last_sync > std::chrono::seconds(1) &&
+        disk_->applied_seq() > synced) {
       uint64_t seq = disk_->applied_seq();
       if (disk_->Sync().ok()) {
         synced = seq;

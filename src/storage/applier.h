@@ -43,7 +43,6 @@ class Applier {
   std::condition_variable applied_cv_;
   std::deque<std::string> queue_;
   size_t queued_bytes_ = 0;
-  uint64_t pushed_seq_ = 0;
   bool stop_ = false;
   bool wake_ = false;
   std::string error_;
