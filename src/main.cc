@@ -20,6 +20,7 @@
 #include "edgekv/store.h"
 #include "net/server.h"
 #include "storage/engine.h"
+#include "util/thread_name.h"
 
 namespace {
 
@@ -53,6 +54,7 @@ class Maintenance {
  private:
   void Loop() {
     using namespace edgekv;
+    SetThreadName("ekv-maint");
     int64_t last_cursor_gc = 0;
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {

@@ -237,6 +237,15 @@ class Store {
   // Key counts: base per db (from disk at start) plus per-stripe deltas.
   std::unique_ptr<std::atomic<int64_t>[]> base_keys_;
   std::unique_ptr<std::atomic<int64_t>[]> base_expires_;
+  // Per db: may LevelDB hold keys that memory does not? Not while every key
+  // written since start is still in memory and the db's namespace was empty
+  // on disk at start (or since FLUSHDB): then a key missing from memory does
+  // not exist, and writes of new keys skip the disk lookup. Set by the first
+  // eviction; changed with the stripes of the evicted key (or all) held.
+  std::unique_ptr<std::atomic<bool>[]> cold_keys_;
+  bool MayBeOnDisk(int db) const {
+    return disk_ != nullptr && cold_keys_[static_cast<size_t>(db)].load(std::memory_order_relaxed);
+  }
   std::atomic<size_t> expire_cursor_{0};
   std::atomic<size_t> evict_cursor_{0};
   std::atomic<size_t> clean_cursor_{0};

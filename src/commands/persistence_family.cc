@@ -7,6 +7,7 @@
 #include "dispatcher.h"
 #include "keyspace.h"
 #include "storage/engine.h"
+#include "util/thread_name.h"
 
 namespace edgekv {
 namespace {
@@ -33,7 +34,10 @@ void BgSave(CommandContext& ctx) {
   }
   // The engine outlives every command thread; a detached checkpoint is safe
   // until shutdown, which checkpoints anyway.
-  std::thread([engine] { (void)engine->Checkpoint(); }).detach();
+  std::thread([engine] {
+    SetThreadName("ekv-bgsave");
+    (void)engine->Checkpoint();
+  }).detach();
   ctx.reply->SimpleString("Background saving started");
 }
 

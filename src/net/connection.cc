@@ -14,6 +14,17 @@ namespace edgekv {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
+// The connections of this I/O thread whose replies wait for their writes to
+// reach the log. One handler, posted behind the reads ready now, writes the
+// log once for all of them (as Redis writes its AOF buffer before it sleeps),
+// then sends their replies: one write() per event-loop pass, not per client.
+// The handler owns the batch, and the batch its connections, as any pending
+// handler owns its connection.
+struct LogFlushBatch {
+  std::vector<std::shared_ptr<Connection>> waiting;
+  uint64_t max_seq = 0;
+};
+
 namespace {
 std::string Endpoint(const asio::ip::tcp::endpoint& ep) {
   auto a = ep.address();
@@ -27,7 +38,24 @@ std::string Endpoint(const asio::ip::tcp::endpoint& ep) {
   }
   return a.to_string() + ":" + std::to_string(ep.port());
 }
+
+thread_local std::weak_ptr<LogFlushBatch> t_log_flush;  // the one posted, if any
+thread_local bool t_log_flush_running = false;
 }  // namespace
+
+void Connection::FlushLog(Engine* engine, LogFlushBatch& batch) {
+  t_log_flush.reset();
+  engine->wal().WriteUpTo(batch.max_seq);
+  // Whoever is still not durable now (a write error, a policy change) waits
+  // for the writer thread instead: no second pass from here.
+  t_log_flush_running = true;
+  for (auto& c : batch.waiting) {
+    c->log_flush_queued_ = false;
+    c->MaybeWrite();
+    c->ResumeRead();
+  }
+  t_log_flush_running = false;
+}
 
 Connection::Connection(asio::ip::tcp::socket socket, ServerContext* server,
                        Dispatcher* dispatcher, ConnectionSet* set)
@@ -82,6 +110,9 @@ void Connection::Start() {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  // Gone from CLIENT LIST/KILL and connected_clients as soon as the socket
+  // closes, not when the last pending handler lets go of this object.
+  server_->clients().Remove(&client_);
   error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
@@ -120,6 +151,12 @@ void Connection::OnRead(const error_code& ec, size_t n) {
   ProcessInput();
   if (closed_) return;
   MaybeWrite();
+  // Replies waiting for this pass's log write: read after sending them (a
+  // read now would find nothing, the client waits for them).
+  if (!log_flush_queued_) ResumeRead();
+}
+
+void Connection::ResumeRead() {
   if (out_.size() + writing_.size() < kBackpressureBytes) DoRead();
 }
 
@@ -208,10 +245,22 @@ bool Connection::RepliesDurable() {
     client_.wait_seq = 0;
     return true;
   }
-  // everysec/no: write the log ourselves rather than wake the writer thread.
-  if (engine->wal().TryWriteNow() && engine->wal().IsDurable(client_.wait_seq)) {
-    client_.wait_seq = 0;
-    return true;
+  // everysec/no: this thread writes the log itself, once per event-loop pass,
+  // rather than hand off to the writer thread and be woken by it.
+  if (engine->wal().policy() != wal::FsyncPolicy::kAlways && engine->wal().healthy() &&
+      !t_log_flush_running) {
+    std::shared_ptr<LogFlushBatch> batch = t_log_flush.lock();
+    if (!batch) {
+      batch = std::make_shared<LogFlushBatch>();
+      t_log_flush = batch;
+      asio::post(socket_.get_executor(), [engine, batch] { FlushLog(engine, *batch); });
+    }
+    batch->max_seq = std::max(batch->max_seq, client_.wait_seq);
+    if (!log_flush_queued_) {
+      log_flush_queued_ = true;
+      batch->waiting.push_back(shared_from_this());
+    }
+    return false;
   }
   if (!durable_wait_registered_) {
     durable_wait_registered_ = true;

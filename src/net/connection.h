@@ -20,6 +20,8 @@
 namespace edgekv {
 
 class ConnectionSet;
+class Engine;
+struct LogFlushBatch;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -38,11 +40,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void DoRead();
+  void ResumeRead();  // DoRead() unless held back by unsent replies
   void OnRead(const boost::system::error_code& ec, size_t n);
   void ProcessInput();
   void MaybeWrite();
   // True when every reply in out_ may leave: its writes are durable.
   bool RepliesDurable();
+  static void FlushLog(Engine* engine, LogFlushBatch& batch);
   void OnDurable();
   void OnWrite(const boost::system::error_code& ec, size_t n);
   bool CheckOutputLimits(int64_t now_ms);
@@ -65,6 +69,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closing_ = false;     // close once the output is flushed
   bool closed_ = false;
   bool durable_wait_registered_ = false;
+  bool log_flush_queued_ = false;  // in this thread's FlushLog pass
   // Replica feeding (after PSYNC) and blocked commands (WAIT).
   bool feed_wait_registered_ = false;
   int64_t last_feed_ms_ = 0;

@@ -11,6 +11,7 @@
 #include "protected_mode.h"
 #include "forwarder.h"
 #include "replica_link.h"
+#include "util/thread_name.h"
 
 namespace edgekv {
 
@@ -172,8 +173,12 @@ void NetServer::Run() {
   for (size_t i = 0; i < impl_->ios.size(); ++i) impl_->ScheduleCron(i);
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->ios.size(); ++i) {
-    threads.emplace_back([this, i] { impl_->ios[i]->run(); });
+    threads.emplace_back([this, i] {
+      SetThreadName("ekv-io-" + std::to_string(i));
+      impl_->ios[i]->run();
+    });
   }
+  SetThreadName("ekv-io-0");
   impl_->ios[0]->run();
   for (auto& t : threads) t.join();
 }

@@ -39,6 +39,11 @@ std::string Feeder::Start(const std::string& replid, uint64_t seq) {
   uint64_t now_seq = engine_->wal().last_seq();
   engine_->applier().WaitApplied(now_seq, 10000);
   snapshot_ = engine_->disk().NewSnapshot();
+  if (snapshot_ == nullptr) {
+    Log(LogLevel::kWarning, "Replica {}: full sync impossible now: LevelDB is closed", client_id_);
+    failed_ = true;
+    return "-ERR full sync unavailable: LevelDB is closed after a write error";
+  }
   sent_seq_ = snapshot_->seq();
   cursor_ = std::make_unique<wal::WalCursor>(wal_dir);
   Status s = cursor_->Seek(sent_seq_);

@@ -5,6 +5,7 @@
 
 #include "disk_tier.h"
 #include "edgekv/log.h"
+#include "util/thread_name.h"
 #include "edgekv/wal_format.h"
 #include "wal/batch.h"
 
@@ -28,11 +29,12 @@ Applier::~Applier() {
 void Applier::Push(std::string_view frames, uint64_t last_seq) {
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait(l, [&] { return queued_bytes_ < max_queue_bytes_ || stop_; });
+  if (queue_.empty()) first_queued_ = std::chrono::steady_clock::now();
   queue_.emplace_back(frames);
   queued_bytes_ += frames.size();
-  // The applier passes by every few ms; waking it for every small chunk
-  // would cost a context switch per write.
-  if (queued_bytes_ >= (1u << 20)) {
+  // The applier gathers writes for a while (see kApplyDelay); waking it for
+  // every small chunk would cost a context switch per write.
+  if (queued_bytes_ >= kApplyBytes && !wake_) {
     wake_ = true;
     cv_.notify_all();
   }
@@ -65,6 +67,7 @@ std::string Applier::error() const {
 }
 
 void Applier::Loop() {
+  SetThreadName("ekv-disk-apply");
   using Clock = std::chrono::steady_clock;
   auto last_sync = Clock::now();
   uint64_t synced = disk_->applied_seq();
@@ -72,22 +75,31 @@ void Applier::Loop() {
     std::deque<std::string> work;
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait_for(l, std::chrono::milliseconds(10), [&] { return stop_ || wake_; });
+      // Until kApplyDelay after the first write queued (or a second, to sync
+      // LevelDB), unless kApplyBytes are queued or someone waits.
+      auto until = queue_.empty() ? Clock::now() + std::chrono::seconds(1)
+                                  : first_queued_ + kApplyDelay;
+      cv_.wait_until(l, until, [&] {
+        return stop_ || wake_ || (!queue_.empty() && Clock::now() >= first_queued_ + kApplyDelay);
+      });
       wake_ = false;
       if (queue_.empty() && stop_) break;
       work.swap(queue_);
     }
     size_t bytes = 0;
     for (auto& chunk : work) bytes += chunk.size();
-    // Split into frames; apply in groups of about 4 MB per LevelDB write.
+    // Split into frames; apply in groups of up to 16 MB per LevelDB write.
     std::vector<std::string_view> group;
     size_t group_bytes = 0;
     auto apply = [&] {
       while (!group.empty()) {
         Status s = disk_->Apply(group);
         if (s.ok()) {
-          std::lock_guard<std::mutex> l(mu_);
-          error_.clear();
+          if (has_error_.load()) {
+            std::lock_guard<std::mutex> l(mu_);
+            error_.clear();
+            has_error_ = false;
+          }
           break;
         }
         {
@@ -95,6 +107,7 @@ void Applier::Loop() {
           if (error_.empty())
             Log(LogLevel::kWarning, "LevelDB apply failed: {}", s.message());
           error_ = s.message();
+          has_error_ = true;
           if (stop_) return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -114,7 +127,7 @@ void Applier::Loop() {
         group.emplace_back(chunk.data() + off + wal::kFrameHeaderSize, len);
         group_bytes += len;
         off += wal::kFrameHeaderSize + len;
-        if (group_bytes >= (4u << 20)) apply();
+        if (group_bytes >= (16u << 20)) apply();
       }
     }
     apply();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -31,6 +32,7 @@ class Applier {
   uint64_t applied_seq() const;
   uint64_t queued_bytes() const;
   std::string error() const;
+  bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
 
  private:
   void Loop();
@@ -41,11 +43,20 @@ class Applier {
   mutable std::mutex mu_;
   std::condition_variable cv_;        // work or space available
   std::condition_variable applied_cv_;
+  // Writes are gathered for up to kApplyDelay or kApplyBytes before they go
+  // to LevelDB in one sorted batch, with only the last write of each key:
+  // rewritten keys cost LevelDB (and its compactions) once per group. The
+  // delay is only LevelDB's lag behind the log (which holds the writes);
+  // memory pressure, SCAN and full syncs wake the applier at once.
+  static constexpr std::chrono::milliseconds kApplyDelay{250};
+  static constexpr size_t kApplyBytes = 8u << 20;
   std::deque<std::string> queue_;
+  std::chrono::steady_clock::time_point first_queued_;
   size_t queued_bytes_ = 0;
   bool stop_ = false;
   bool wake_ = false;
   std::string error_;
+  std::atomic<bool> has_error_{false};  // !error_.empty(), read without mu_
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 #include "disk_tier.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <leveldb/cache.h>
 #include <leveldb/env.h>
 #include <unistd.h>
@@ -35,14 +36,6 @@ std::string Prefix(char tag, uint32_t ns) {
   std::string k(1, tag);
   PutBE32(&k, ns);
   return k;
-}
-
-std::string EncodeValue(int64_t expire_ms, std::string_view value) {
-  std::string v;
-  v.reserve(8 + value.size());
-  wal::PutFixed64(&v, static_cast<uint64_t>(expire_ms));
-  v.append(value);
-  return v;
 }
 
 std::string EncodeCounts(const KeyspaceCounts& c) {
@@ -105,6 +98,12 @@ leveldb::Env* TableEnv() {
 const char kAppliedKey[] = "mapplied";
 const char kNsMapKey[] = "mnsmap";
 
+
+Status Closed() { return Status::IOError("LevelDB is closed after a failed reopen"); }
+
+// Room LevelDB needs to reopen: a new log, a manifest, a memtable flush.
+constexpr uint64_t kReopenRoomBytes = 16ull << 20;
+
 }  // namespace
 
 std::string DiskKey(uint32_t ns, std::string_view key) {
@@ -147,6 +146,7 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
 
 Status DiskTier::PutMeta(const std::string& name, std::string_view value) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
   leveldb::WriteOptions wo;
   wo.sync = true;
   return FromLevelDb(db_->Put(wo, "m" + name, leveldb::Slice(value.data(), value.size())));
@@ -154,6 +154,7 @@ Status DiskTier::PutMeta(const std::string& name, std::string_view value) {
 
 std::string DiskTier::GetMeta(const std::string& name) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return {};  // closed: a failed reopen (see Reopen)
   std::string v;
   if (!db_->Get(leveldb::ReadOptions(), "m" + name, &v).ok()) v.clear();
   return v;
@@ -255,10 +256,22 @@ class SnapshotImpl : public DiskTier::Snapshot {
 }  // namespace
 
 std::unique_ptr<DiskTier::Snapshot> DiskTier::NewSnapshot() {
+  {
+    std::shared_lock<std::shared_mutex> dl(db_mu_);
+    if (!db_) return nullptr;
+  }
   return std::make_unique<SnapshotImpl>(db_.get(), &db_mu_);
 }
 
 Status DiskTier::Reopen() {
+  // LevelDB's Open writes a new log and manifest: with the disk still full it
+  // would fail and leave no database to read from. Until there is room, the
+  // failed instance stays open: its reads still work.
+  struct statvfs vfs;
+  if (::statvfs(options_.path.c_str(), &vfs) == 0 &&
+      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kReopenRoomBytes) {
+    return Status::IOError("no space left to reopen LevelDB");
+  }
   std::unique_lock<std::shared_mutex> dl(db_mu_);
   db_.reset();
   leveldb::DB* db = nullptr;
@@ -312,6 +325,7 @@ Status DiskTier::LoadMeta() {
 
 Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
   std::string v;
   // A cold key moves into edgekv's own table on read: caching its block too
   // would only churn the small block cache (kept for index/filter blocks).
@@ -328,6 +342,7 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
 Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   if (payloads.empty()) return Status::Ok();
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
   leveldb::WriteBatch wb;
   uint64_t last = 0;
   bool nsmap_changed = false;
@@ -339,6 +354,18 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   uint32_t next_ns = next_ns_;
   std::map<uint32_t, KeyspaceCounts> counts = counts_;
   std::vector<uint32_t> garbage = garbage_;
+  // Key writes are gathered, then written in key order with only the last
+  // write of each key: a key written many times in the group costs LevelDB
+  // one memtable insert, and sorted inserts walk the memtable's skip list
+  // through cache-warm nodes. (Meta keys go to `wb` in log order.)
+  struct KeyWrite {
+    uint32_t ns;
+    std::string_view key;
+    std::string_view value;
+    int64_t expire_ms;
+    bool put;
+  };
+  std::vector<KeyWrite> writes;
   for (std::string_view payload : payloads) {
     wal::BatchHeader h;
     Status s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
@@ -346,7 +373,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
       switch (op.op) {
         case wal::Op::kPut: {
           uint32_t ns = nsmap[static_cast<size_t>(op.db)];
-          wb.Put(DiskKey(ns, op.key), EncodeValue(op.expire_ms, op.value));
+          writes.push_back({ns, op.key, op.value, op.expire_ms, true});
           KeyspaceCounts& c = counts[ns];
           if (op.flags & wal::kFlagCreated) ++c.keys;
           bool had = op.flags & wal::kFlagHadExpire, has = op.flags & wal::kFlagHasExpire;
@@ -357,7 +384,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
         }
         case wal::Op::kErase: {
           uint32_t ns = nsmap[static_cast<size_t>(op.db)];
-          wb.Delete(DiskKey(ns, op.key));
+          writes.push_back({ns, op.key, {}, 0, false});
           KeyspaceCounts& c = counts[ns];
           if (c.keys > 0) --c.keys;
           if ((op.flags & wal::kFlagHadExpire) && c.expires > 0) --c.expires;
@@ -395,6 +422,27 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
     });
     if (!s.ok()) return s;
     last = h.seq;
+  }
+  // Stable: of equal keys the last in log order comes last.
+  std::stable_sort(writes.begin(), writes.end(), [](const KeyWrite& a, const KeyWrite& b) {
+    return a.ns != b.ns ? a.ns < b.ns : a.key < b.key;
+  });
+  std::string dkey, dvalue;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const KeyWrite& w = writes[i];
+    if (i + 1 < writes.size() && writes[i + 1].ns == w.ns && writes[i + 1].key == w.key) continue;
+    dkey.clear();
+    dkey.push_back('d');
+    PutBE32(&dkey, w.ns);
+    dkey.append(w.key);
+    if (w.put) {
+      dvalue.clear();
+      wal::PutFixed64(&dvalue, static_cast<uint64_t>(w.expire_ms));
+      dvalue.append(w.value);
+      wb.Put(dkey, dvalue);
+    } else {
+      wb.Delete(dkey);
+    }
   }
   for (uint32_t ns : touched) wb.Put(Prefix('c', ns), EncodeCounts(counts[ns]));
   if (nsmap_changed) {
@@ -436,6 +484,7 @@ void DiskTier::Scan(uint32_t ns, std::string_view from,
                     const std::function<bool(std::string_view, std::string_view,
                                              int64_t)>& fn) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return;  // closed: a failed reopen (see Reopen)
   std::string prefix = Prefix('d', ns);
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
   std::string start = prefix;
@@ -463,6 +512,7 @@ std::string CursorKey(uint64_t id) {
 
 Status DiskTier::SaveCursor(uint64_t id, std::string_view last_key, int64_t now_ms) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
   std::string v;
   wal::PutFixed64(&v, static_cast<uint64_t>(now_ms));
   v.append(last_key);
@@ -471,6 +521,7 @@ Status DiskTier::SaveCursor(uint64_t id, std::string_view last_key, int64_t now_
 
 bool DiskTier::LoadCursor(uint64_t id, std::string* last_key) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return false;  // closed: a failed reopen (see Reopen)
   std::string v;
   if (!db_->Get(leveldb::ReadOptions(), CursorKey(id), &v).ok() || v.size() < 8) {
     return false;
@@ -481,6 +532,7 @@ bool DiskTier::LoadCursor(uint64_t id, std::string* last_key) const {
 
 size_t DiskTier::ExpireCursors(int64_t now_ms, int64_t max_age_ms) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return 0;  // closed: a failed reopen (see Reopen)
   leveldb::WriteBatch wb;
   size_t n = 0;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
@@ -498,6 +550,7 @@ size_t DiskTier::ExpireCursors(int64_t now_ms, int64_t max_age_ms) {
 
 size_t DiskTier::CollectGarbage(size_t budget) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return 0;  // closed: a failed reopen (see Reopen)
   uint32_t ns;
   {
     MutexLock l(&mu_);
@@ -524,6 +577,7 @@ size_t DiskTier::CollectGarbage(size_t budget) {
 
 Status DiskTier::Sync() {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
   leveldb::WriteOptions wo;
   wo.sync = true;
   leveldb::WriteBatch wb;
@@ -535,6 +589,7 @@ Status DiskTier::Sync() {
 
 uint64_t DiskTier::ApproximateBytes() const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return 0;  // closed: a failed reopen (see Reopen)
   leveldb::Range r("a", "z");
   uint64_t size = 0;
   db_->GetApproximateSizes(&r, 1, &size);
@@ -543,6 +598,7 @@ uint64_t DiskTier::ApproximateBytes() const {
 
 std::string DiskTier::Property(const std::string& name) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return {};  // closed: a failed reopen (see Reopen)
   std::string v;
   db_->GetProperty(name, &v);
   return v;

@@ -259,7 +259,9 @@ Store::Store(StoreOptions options) : options_(options) {
   size_t dbs = static_cast<size_t>(options_.databases);
   base_keys_.reset(new std::atomic<int64_t>[dbs]);
   base_expires_.reset(new std::atomic<int64_t>[dbs]);
+  cold_keys_.reset(new std::atomic<bool>[dbs]);
   for (size_t i = 0; i < dbs; ++i) {
+    cold_keys_[i] = false;
     base_keys_[i] = 0;
     base_expires_[i] = 0;
     namespaces_.push_back(static_cast<uint32_t>(i));
@@ -280,6 +282,7 @@ void Store::AttachDisk(DiskTier* disk, std::function<uint64_t()> current_seq,
     KeyspaceCounts c = disk->counts(namespaces_[static_cast<size_t>(db)]);
     base_keys_[static_cast<size_t>(db)] = static_cast<int64_t>(c.keys);
     base_expires_[static_cast<size_t>(db)] = static_cast<int64_t>(c.expires);
+    cold_keys_[static_cast<size_t>(db)] = c.keys > 0;
   }
 }
 
@@ -377,7 +380,7 @@ Entry* Store::Load(Stripe& s, int db, uint64_t h,
     (*link)->set_lru(LruClock());
     return *link;
   }
-  if (disk_ == nullptr) return nullptr;
+  if (!MayBeOnDisk(db)) return nullptr;
   DiskValue dv;
   Status st = disk_->Get(NamespaceOf(db), key, &dv);
   Entry* e;
@@ -444,7 +447,7 @@ void Store::Put(int db, std::string_view key, std::string_view value,
   Entry** link = d.Link(key, h);
   Entry* old = (link != nullptr && *link != nullptr) ? *link : nullptr;
   uint8_t flags;
-  if (old == nullptr && disk_ != nullptr) {
+  if (old == nullptr && MayBeOnDisk(db)) {
     // Not in memory: ask the disk whether the key exists (the bloom filter
     // answers for new keys) without caching the answer, which is replaced now.
     DiskValue dv;
@@ -547,6 +550,7 @@ void Store::DropMemory() NO_THREAD_SAFETY_ANALYSIS {
   for (int i = 0; i < options_.databases; ++i) {
     base_keys_[static_cast<size_t>(i)] = 0;
     base_expires_[static_cast<size_t>(i)] = 0;
+    cold_keys_[static_cast<size_t>(i)] = true;  // until ReloadFromDisk() knows
   }
   UnlockAll();
 }
@@ -559,6 +563,7 @@ void Store::ReloadFromDisk() NO_THREAD_SAFETY_ANALYSIS {
     KeyspaceCounts c = disk_->counts(namespaces_[static_cast<size_t>(db)]);
     base_keys_[static_cast<size_t>(db)] = static_cast<int64_t>(c.keys);
     base_expires_[static_cast<size_t>(db)] = static_cast<int64_t>(c.expires);
+    cold_keys_[static_cast<size_t>(db)] = c.keys > 0;
   }
   UnlockAll();
 }
@@ -580,6 +585,7 @@ void Store::FlushInternal(int db, const uint32_t* given_ns,
     if (listener_ != nullptr) listener_->OnFlush(i, ns);
     base_keys_[static_cast<size_t>(i)] = 0;
     base_expires_[static_cast<size_t>(i)] = 0;
+    cold_keys_[static_cast<size_t>(i)] = false;  // a fresh namespace is empty
   }
   for (auto& sp : stripes_) {
     Stripe& s = *sp;
@@ -620,6 +626,9 @@ void Store::SwapDb(int a, int b, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
   kb = base_expires_[static_cast<size_t>(b)].load();
   base_expires_[static_cast<size_t>(a)] = kb;
   base_expires_[static_cast<size_t>(b)] = ka;
+  bool ca = cold_keys_[static_cast<size_t>(a)].load(), cb = cold_keys_[static_cast<size_t>(b)].load();
+  cold_keys_[static_cast<size_t>(a)] = cb;
+  cold_keys_[static_cast<size_t>(b)] = ca;
   for (auto& sp : stripes_) {
     sp->dbs[static_cast<size_t>(a)].Swap(sp->dbs[static_cast<size_t>(b)]);
     TouchAllWatchers(*sp, a);
@@ -939,6 +948,7 @@ int64_t Store::Evict(int64_t target_bytes) NO_THREAD_SAFETY_ANALYSIS {
     for (size_t i = 0; i < take; ++i) {
       int64_t before = s.bytes.load(std::memory_order_relaxed);
       std::string key(cands[i].e->key());
+      if (!cands[i].e->tombstone()) cold_keys_[static_cast<size_t>(cands[i].db)] = true;
       RemoveEntry(s, s.dbs[static_cast<size_t>(cands[i].db)], key, Hash(key));
       freed += before - s.bytes.load(std::memory_order_relaxed);
       evicted_.fetch_add(1, std::memory_order_relaxed);

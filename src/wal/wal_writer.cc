@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "edgekv/log.h"
+#include "util/thread_name.h"
 
 namespace edgekv::wal {
 namespace {
@@ -121,9 +122,10 @@ Status WalWriter::OpenSegment(uint64_t first_seq) {
       ::close(old);
     }
   }
-  segment_size_ = header.size();
   MutexLock l(&mu_);
-  segments_.push_back({first_seq, path, segment_size_, WallMs()});
+  if (old >= 0 && !segments_.empty()) segments_.back().bytes = segment_size_.load();
+  segment_size_ = header.size();
+  segments_.push_back({first_seq, path, header.size(), WallMs()});
   return Status::Ok();
 }
 
@@ -135,6 +137,7 @@ uint64_t WalWriter::Append(const BatchBuilder& batch, int64_t time_ms) {
     if (pending_.empty()) pending_first_seq_ = seq;
     batch.AppendFrame(seq, time_ms, &pending_);
     pending_last_seq_ = seq;
+    if (policy() == FsyncPolicy::kAlways) wake_ = true;
   }
   // With everysec/no the command thread usually writes the log itself when
   // it sends its replies (TryWriteNow); the writer thread is woken only by
@@ -154,6 +157,8 @@ void WalWriter::WhenDurable(uint64_t seq, std::function<void()> done) {
     MutexLock l(&mu_);
     if (seq > DurableSeq()) {
       waiters_.emplace(seq, std::move(done));
+      have_waiters_ = true;
+      wake_ = true;
       cv_.notify_one();
       return;
     }
@@ -191,6 +196,7 @@ bool WalWriter::WriteAll(const std::string& data, size_t* offset) {
 }
 
 void WalWriter::FireWaiters() {
+  if (!have_waiters_.load()) return;
   std::vector<std::function<void()>> ready;
   {
     MutexLock l(&mu_);
@@ -198,6 +204,7 @@ void WalWriter::FireWaiters() {
     auto end = waiters_.upper_bound(durable);
     for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
     waiters_.erase(waiters_.begin(), end);
+    have_waiters_ = !waiters_.empty();
   }
   for (auto& f : ready) f();
 }
@@ -221,10 +228,6 @@ bool WalWriter::WriteOnce() {
   size_t before = chunk_written_;
   bool ok = WriteAll(chunk_, &chunk_written_);
   segment_size_ += chunk_written_ - before;
-  {
-    MutexLock l(&mu_);
-    if (!segments_.empty()) segments_.back().bytes = segment_size_;
-  }
   if (!ok) {
     std::string err = std::strerror(errno);
     if (!has_error_.exchange(true)) {
@@ -258,6 +261,16 @@ bool WalWriter::WriteOnce() {
   return true;
 }
 
+bool WalWriter::WriteUpTo(uint64_t seq) {
+  if (policy() == FsyncPolicy::kAlways) return false;  // fsyncs belong to the writer thread
+  if (written_seq_.load() >= seq) return true;
+  MutexLock w(&write_mu_);
+  while (written_seq_.load() < seq) {
+    if (!WriteOnce()) break;
+  }
+  return written_seq_.load() >= seq;
+}
+
 bool WalWriter::TryWriteNow() {
   if (policy() == FsyncPolicy::kAlways) return false;  // fsyncs belong to the writer thread
   if (!write_mu_.native().try_lock()) return false;
@@ -269,12 +282,18 @@ bool WalWriter::TryWriteNow() {
 }
 
 void WalWriter::WriterLoop() {
+  SetThreadName("ekv-wal-write");
   while (true) {
     {
+      // With always, pending batches are written (and fsynced) at once: the
+      // next group gathers meanwhile. With everysec/no, command threads write
+      // for themselves (WriteUpTo); this thread passes by every few ms, or
+      // when someone waits (WhenDurable), so that nothing stays unwritten.
       MutexLock l(&mu_);
-      if (pending_.empty() && !stop_ && !has_error_.load()) {
+      if (!wake_ && !stop_ && !has_error_.load()) {
         cv_.wait_for(mu_.native(), std::chrono::milliseconds(5));
       }
+      wake_ = false;
       if (pending_.empty() && stop_ && !has_error_.load()) break;
     }
     bool ok;
@@ -293,6 +312,7 @@ void WalWriter::WriterLoop() {
 }
 
 void WalWriter::FsyncLoop() {
+  SetThreadName("ekv-wal-fsync");
   while (true) {
     {
       MutexLock l(&mu_);
@@ -332,6 +352,13 @@ uint64_t WalWriter::last_seq() const {
   return next_seq_ - 1;
 }
 
+uint64_t WalWriter::TotalBytes() const {
+  uint64_t total = 0;
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) total += segments_[i].bytes;
+  if (!segments_.empty()) total += segment_size_.load();
+  return total;
+}
+
 WriterStats WalWriter::stats() const {
   WriterStats s;
   MutexLock l(&mu_);
@@ -340,7 +367,7 @@ WriterStats WalWriter::stats() const {
   s.synced_seq = synced_seq_.load();
   s.last_fsync_ms = last_fsync_ms_.load();
   s.segments = segments_.size();
-  for (auto& seg : segments_) s.bytes += seg.bytes;
+  s.bytes = TotalBytes();
   s.pending_bytes = pending_.size();
   s.error = error_;
   return s;
@@ -358,8 +385,7 @@ void WalWriter::PurgeUpTo(uint64_t seq) {
   MutexLock l(&mu_);
   if (retain_floor_) seq = std::min(seq, retain_floor_());
   const int64_t now = WallMs();
-  uint64_t total = 0;
-  for (auto& s : segments_) total += s.bytes;
+  uint64_t total = TotalBytes();
   // A segment's batches end just before the next segment's first sequence;
   // the last (open) segment is never purged.
   while (segments_.size() > 1 && segments_[1].first_seq - 1 <= seq) {
@@ -384,6 +410,7 @@ Status WalWriter::AppendRaw(std::string_view frame, uint64_t seq) {
     if (pending_.empty()) pending_first_seq_ = seq;
     pending_.append(frame);
     pending_last_seq_ = seq;
+    if (policy() == FsyncPolicy::kAlways) wake_ = true;
   }
   if (policy() == FsyncPolicy::kAlways) cv_.notify_one();
   return Status::Ok();

@@ -73,6 +73,12 @@ class WalWriter {
   // (leader-style group commit: no hand-off to the writer thread). Returns
   // false if another thread is writing, or with appendfsync always.
   bool TryWriteNow();
+  // With everysec/no: writes what is pending until `seq` is written, waiting
+  // for a thread that is writing now rather than handing off to the writer
+  // thread (a write() to the page cache is shorter than a wake-up). Returns
+  // whether `seq` is durable; false with appendfsync always or on a write
+  // error (then WhenDurable() waits for the writer thread's retries).
+  bool WriteUpTo(uint64_t seq);
 
   // Receives every written frame chunk in order (the LevelDB applier and
   // replication feed from it). Set before the first Append.
@@ -119,15 +125,18 @@ class WalWriter {
   uint64_t pending_first_seq_ GUARDED_BY(mu_) = 0;
   uint64_t pending_last_seq_ GUARDED_BY(mu_) = 0;
   std::multimap<uint64_t, std::function<void()>> waiters_ GUARDED_BY(mu_);
+  std::atomic<bool> have_waiters_{false};  // !waiters_.empty(), read without mu_
+  bool wake_ GUARDED_BY(mu_) = false;     // the writer thread has work now
   bool stop_ GUARDED_BY(mu_) = false;
   std::string error_ GUARDED_BY(mu_);
   struct Segment {
     uint64_t first_seq;
     std::string path;
-    uint64_t bytes;
+    uint64_t bytes;  // the open (last) segment's: see segment_size_
     int64_t created_ms = 0;
   };
   std::vector<Segment> segments_ GUARDED_BY(mu_);
+  uint64_t TotalBytes() const REQUIRES(mu_);
   uint64_t keep_bytes_ GUARDED_BY(mu_) = 0;
   int64_t keep_seconds_ GUARDED_BY(mu_) = 0;
   std::function<uint64_t()> retain_floor_ GUARDED_BY(mu_);
@@ -137,7 +146,7 @@ class WalWriter {
   Mutex write_mu_;
   Mutex fd_mu_;
   int fd_ = -1;
-  uint64_t segment_size_ = 0;
+  std::atomic<uint64_t> segment_size_{0};  // bytes in the open segment
   std::string chunk_;         // being written; a failed write's rest stays here
   size_t chunk_written_ = 0;
   uint64_t chunk_first_ = 0, chunk_last_ = 0;
