@@ -95,3 +95,81 @@ def test_expired_keys_on_disk_are_never_returned_and_get_deleted(tmp_path):
         assert c.info("keyspace")["db0"].get("expires", 0) == 0
     finally:
         srv.stop()
+
+
+def test_missing_keys_cost_no_disk_read_while_memory_holds_every_key(tmp_path):
+    data = str(tmp_path / "data")
+    srv = Server(data).start()
+    c = srv.client()
+    try:
+        fill(c, 1000)
+        for i in range(200):
+            assert c.get("absent%d" % i) is None
+        c.set("new", "1")  # a new key: no disk lookup either
+        assert c.info("stats")["cold_misses"] == 0
+    finally:
+        srv.stop()
+    # After a restart the keys are on disk only: a missing key is asked of
+    # LevelDB once (its bloom filter), then remembered.
+    srv = Server(data).start()
+    c = srv.client()
+    try:
+        assert c.get("absent1") is None and c.get("absent1") is None
+        assert c.info("stats")["cold_misses"] == 1
+        assert c.get("k7") == b"v" * 512
+        assert c.info("stats")["cold_reads"] == 1
+        # A flushed database is empty on disk too.
+        c.flushall()
+        c.set("x", "1")
+        assert c.get("k8") is None and c.get("absent2") is None
+        assert c.info("stats")["cold_misses"] == 1
+    finally:
+        srv.stop()
+    # Evicted keys are found again on disk.
+    srv = Server(data, "--maxmemory", "4mb").start()
+    c = srv.client()
+    try:
+        fill(c, 20_000, prefix="e")
+        assert c.info("stats")["keys_moved_to_disk"] > 0
+        pipe = c.pipeline(transaction=False)
+        for i in range(20_000):
+            pipe.get("e%d" % i)
+        assert all(v == b"v" * 512 for v in pipe.execute())
+        assert c.get("absent3") is None
+        assert c.info("stats")["cold_misses"] >= 1
+    finally:
+        srv.stop()
+
+
+def test_last_write_of_each_key_reaches_leveldb(tmp_path):
+    """LevelDB gets each group of writes sorted, with only the last write of
+    each key; a clean restart reads that state back (nothing to replay)."""
+    data = str(tmp_path / "data")
+    srv = Server(data).start()
+    c = srv.client()
+    try:
+        pipe = c.pipeline(transaction=False)
+        for i in range(50):
+            pipe.set("over", "v%d" % i)
+        pipe.set("gone", "1").delete("gone")
+        pipe.delete("back").set("back", "2")
+        pipe.set("ttl", "3", ex=1000).persist("ttl")
+        pipe.set("tmp", "4").expire("tmp", 1000)
+        for i in range(100):
+            pipe.incr("counter")
+        pipe.select(1).set("other", "db1").select(0)
+        pipe.execute()
+        srv.stop()
+        srv = Server(data).start()
+        c = srv.client()
+        assert c.info("persistence")["recovery_replayed_batches"] == 0
+        assert c.get("over") == b"v49"
+        assert c.get("gone") is None and c.get("back") == b"2"
+        assert c.ttl("ttl") == -1 and 0 < c.ttl("tmp") <= 1000
+        assert c.get("counter") == b"100"
+        assert c.dbsize() == 5  # over back ttl tmp counter
+        assert c.info("keyspace")["db0"]["expires"] == 1
+        c.execute_command("SELECT", 1)
+        assert c.get("other") == b"db1"
+    finally:
+        srv.stop()
