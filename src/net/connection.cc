@@ -15,14 +15,15 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 // The connections of this I/O thread whose replies wait for their writes to
-// reach the log. One handler, posted behind the reads ready now, writes the
-// log once for all of them (as Redis writes its AOF buffer before it sleeps),
-// then sends their replies: one write() per event-loop pass, not per client.
-// The handler owns the batch, and the batch its connections, as any pending
-// handler owns its connection.
-struct LogFlushBatch {
-  std::vector<std::shared_ptr<Connection>> waiting;
-  uint64_t max_seq = 0;
+// reach the log (everysec/no). One handler, posted behind the reads that are
+// ready now, writes the log once for all of them (as Redis writes its AOF
+// buffer before it sleeps: one write() per event-loop pass, not per client),
+// then sends their replies. Other replies are sent at once. The handler owns
+// the batch, and the batch its connections, as any pending handler owns its
+// connection.
+struct ReplyBatch {
+  std::vector<std::shared_ptr<Connection>> conns;
+  uint64_t max_seq = 0;  // the last log record their replies wait for
 };
 
 namespace {
@@ -39,22 +40,40 @@ std::string Endpoint(const asio::ip::tcp::endpoint& ep) {
   return a.to_string() + ":" + std::to_string(ep.port());
 }
 
-thread_local std::weak_ptr<LogFlushBatch> t_log_flush;  // the one posted, if any
-thread_local bool t_log_flush_running = false;
+thread_local std::weak_ptr<ReplyBatch> t_replies;  // the one posted, if any
+thread_local bool t_replies_sending = false;
 }  // namespace
 
-void Connection::FlushLog(Engine* engine, LogFlushBatch& batch) {
-  t_log_flush.reset();
-  engine->wal().WriteUpTo(batch.max_seq);
-  // Whoever is still not durable now (a write error, a policy change) waits
-  // for the writer thread instead: no second pass from here.
-  t_log_flush_running = true;
-  for (auto& c : batch.waiting) {
-    c->log_flush_queued_ = false;
+void Connection::SendReplies(ServerContext* server, ReplyBatch& batch) {
+  t_replies.reset();
+  Engine* engine = server->engine();
+  if (batch.max_seq > 0 && engine != nullptr) engine->wal().WriteUpTo(batch.max_seq);
+  // Whoever is still not durable now (a write error, appendfsync always)
+  // waits for the writer thread instead: no second pass from here.
+  t_replies_sending = true;
+  for (auto& c : batch.conns) {
+    c->reply_queued_ = false;
     c->MaybeWrite();
     c->ResumeRead();
   }
-  t_log_flush_running = false;
+  t_replies_sending = false;
+}
+
+bool Connection::QueueReplies() {
+  if (t_replies_sending) return false;
+  std::shared_ptr<ReplyBatch> batch = t_replies.lock();
+  if (!batch) {
+    batch = std::make_shared<ReplyBatch>();
+    t_replies = batch;
+    asio::post(socket_.get_executor(),
+               [server = server_, batch] { SendReplies(server, *batch); });
+  }
+  batch->max_seq = std::max(batch->max_seq, client_.wait_seq);
+  if (!reply_queued_) {
+    reply_queued_ = true;
+    batch->conns.push_back(shared_from_this());
+  }
+  return true;
 }
 
 Connection::Connection(asio::ip::tcp::socket socket, ServerContext* server,
@@ -92,6 +111,7 @@ void Connection::Start() {
     });
   };
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);  // MaybeWrite sends directly
   if (int64_t ka = server_->config().Int(Cfg::kTcpKeepalive); ka > 0) {
     // Like Redis: probe after `tcp-keepalive` idle seconds, then every third.
     socket_.set_option(asio::socket_base::keep_alive(true), ec);
@@ -151,9 +171,9 @@ void Connection::OnRead(const error_code& ec, size_t n) {
   ProcessInput();
   if (closed_) return;
   MaybeWrite();
-  // Replies waiting for this pass's log write: read after sending them (a
+  // Replies held for this pass's log write: read on after sending them (a
   // read now would find nothing, the client waits for them).
-  if (!log_flush_queued_) ResumeRead();
+  if (!reply_queued_) ResumeRead();
 }
 
 void Connection::ResumeRead() {
@@ -248,18 +268,7 @@ bool Connection::RepliesDurable() {
   // everysec/no: this thread writes the log itself, once per event-loop pass,
   // rather than hand off to the writer thread and be woken by it.
   if (engine->wal().policy() != wal::FsyncPolicy::kAlways && engine->wal().healthy() &&
-      !t_log_flush_running) {
-    std::shared_ptr<LogFlushBatch> batch = t_log_flush.lock();
-    if (!batch) {
-      batch = std::make_shared<LogFlushBatch>();
-      t_log_flush = batch;
-      asio::post(socket_.get_executor(), [engine, batch] { FlushLog(engine, *batch); });
-    }
-    batch->max_seq = std::max(batch->max_seq, client_.wait_seq);
-    if (!log_flush_queued_) {
-      log_flush_queued_ = true;
-      batch->waiting.push_back(shared_from_this());
-    }
+      QueueReplies()) {
     return false;
   }
   if (!durable_wait_registered_) {
@@ -339,8 +348,26 @@ void Connection::MaybeWrite() {
   }
   writing_.swap(out_);
   out_.clear();
+  // Send at once, without a completion handler (and the extra pass of the
+  // event loop it costs); only what the socket does not take now waits for
+  // an asynchronous write.
+  error_code ec;
+  size_t n = socket_.write_some(asio::buffer(writing_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    n = 0;
+  }
+  if (ec) {
+    Close();
+    return;
+  }
+  server_->stats().net_output_bytes.fetch_add(n, std::memory_order_relaxed);
+  if (n == writing_.size()) {
+    WriteDone();
+    return;
+  }
   write_in_flight_ = true;
-  asio::async_write(socket_, asio::buffer(writing_),
+  asio::async_write(socket_, asio::buffer(writing_.data() + n, writing_.size() - n),
                     [self = shared_from_this()](const error_code& ec, size_t n) {
                       self->OnWrite(ec, n);
                     });
@@ -353,21 +380,33 @@ void Connection::OnWrite(const error_code& ec, size_t n) {
     return;
   }
   server_->stats().net_output_bytes.fetch_add(n, std::memory_order_relaxed);
-  writing_.clear();
-  if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
-  if (!out_.empty()) {
-    MaybeWrite();
-    return;
-  }
-  if (closing_) {
-    Close();
-    return;
-  }
+  WriteDone();
+  if (closed_) return;
   // Output drained: run what backpressure left in the input, then read on.
   ProcessInput();
   if (closed_) return;
   MaybeWrite();
-  if (out_.size() + writing_.size() < kBackpressureBytes) DoRead();
+  ResumeRead();
+}
+
+void Connection::WriteDone() {
+  writing_.clear();
+  if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
+  if (closing_ && out_.empty()) {
+    Close();
+    return;
+  }
+  // A replica's feed, and a pipeline held back by backpressure, continue in
+  // a handler of their own (not from inside whatever called MaybeWrite).
+  if (!write_in_flight_ && (client_.feeder || (in_begin_ < in_end_ && !client_.blocked))) {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->closed_) return;
+      self->ProcessInput();
+      if (self->closed_) return;
+      self->MaybeWrite();
+      self->ResumeRead();
+    });
+  }
 }
 
 void Connection::Cron(int64_t now_ms) {

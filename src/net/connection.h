@@ -21,7 +21,7 @@ namespace edgekv {
 
 class ConnectionSet;
 class Engine;
-struct LogFlushBatch;
+struct ReplyBatch;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -46,9 +46,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void MaybeWrite();
   // True when every reply in out_ may leave: its writes are durable.
   bool RepliesDurable();
-  static void FlushLog(Engine* engine, LogFlushBatch& batch);
+  // Replies are sent at the end of the event-loop pass (see ReplyBatch).
+  bool QueueReplies();  // false while the batch is being sent
+  static void SendReplies(ServerContext* server, ReplyBatch& batch);
   void OnDurable();
   void OnWrite(const boost::system::error_code& ec, size_t n);
+  void WriteDone();  // writing_ is sent
   bool CheckOutputLimits(int64_t now_ms);
 
   boost::asio::ip::tcp::socket socket_;
@@ -69,7 +72,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closing_ = false;     // close once the output is flushed
   bool closed_ = false;
   bool durable_wait_registered_ = false;
-  bool log_flush_queued_ = false;  // in this thread's FlushLog pass
+  bool reply_queued_ = false;  // in this thread's ReplyBatch
   // Replica feeding (after PSYNC) and blocked commands (WAIT).
   bool feed_wait_registered_ = false;
   int64_t last_feed_ms_ = 0;

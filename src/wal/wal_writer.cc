@@ -57,6 +57,7 @@ WalWriter::WalWriter(WriterOptions options, uint64_t next_seq)
     : options_(std::move(options)),
       policy_(static_cast<int>(options_.fsync)),
       next_seq_(next_seq) {
+  appended_seq_ = next_seq - 1;
   written_seq_ = next_seq - 1;
   synced_seq_ = next_seq - 1;
 }
@@ -84,11 +85,8 @@ StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(WriterOptions options,
 }
 
 WalWriter::~WalWriter() {
-  {
-    MutexLock l(&mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
+  stop_ = true;
+  Wake();
   if (writer_.joinable()) writer_.join();
   if (fsyncer_.joinable()) fsyncer_.join();
   if (fd_ >= 0) {
@@ -137,12 +135,12 @@ uint64_t WalWriter::Append(const BatchBuilder& batch, int64_t time_ms) {
     if (pending_.empty()) pending_first_seq_ = seq;
     batch.AppendFrame(seq, time_ms, &pending_);
     pending_last_seq_ = seq;
-    if (policy() == FsyncPolicy::kAlways) wake_ = true;
+    appended_seq_.store(seq, std::memory_order_release);
   }
   // With everysec/no the command thread usually writes the log itself when
   // it sends its replies (TryWriteNow); the writer thread is woken only by
   // waiters, and otherwise passes by every few milliseconds.
-  if (policy() == FsyncPolicy::kAlways) cv_.notify_one();
+  if (policy() == FsyncPolicy::kAlways) Wake();
   return seq;
 }
 
@@ -152,18 +150,29 @@ uint64_t WalWriter::DurableSeq() const {
 
 bool WalWriter::IsDurable(uint64_t seq) const { return seq <= DurableSeq(); }
 
+void WalWriter::Wake() {
+  {
+    MutexLock l(&wake_mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
 void WalWriter::WhenDurable(uint64_t seq, std::function<void()> done) {
+  bool queued = false;
   {
     MutexLock l(&mu_);
     if (seq > DurableSeq()) {
       waiters_.emplace(seq, std::move(done));
       have_waiters_ = true;
-      wake_ = true;
-      cv_.notify_one();
-      return;
+      queued = true;
     }
   }
-  done();
+  if (queued) {
+    Wake();
+  } else {
+    done();
+  }
 }
 
 void WalWriter::WaitDurable(uint64_t seq) {
@@ -283,18 +292,31 @@ bool WalWriter::TryWriteNow() {
 
 void WalWriter::WriterLoop() {
   SetThreadName("ekv-wal-write");
+  uint64_t seen = 0;  // appended when this thread last passed by
   while (true) {
+    bool woken;
     {
-      // With always, pending batches are written (and fsynced) at once: the
-      // next group gathers meanwhile. With everysec/no, command threads write
-      // for themselves (WriteUpTo); this thread passes by every few ms, or
-      // when someone waits (WhenDurable), so that nothing stays unwritten.
-      MutexLock l(&mu_);
+      // With always, appends wake this thread: it writes and fsyncs what is
+      // pending while the next group gathers. With everysec/no, command
+      // threads write for themselves (WriteUpTo); this thread passes by every
+      // few ms, or when someone waits (WhenDurable), so that nothing stays
+      // unwritten.
+      std::unique_lock<std::mutex> l(wake_mu_.native());
       if (!wake_ && !stop_ && !has_error_.load()) {
-        cv_.wait_for(mu_.native(), std::chrono::milliseconds(5));
+        wake_cv_.wait_for(l, std::chrono::milliseconds(5));
       }
+      woken = wake_;
       wake_ = false;
-      if (pending_.empty() && stop_ && !has_error_.load()) break;
+    }
+    // Unless woken, write only what has waited since the last pass: what was
+    // appended just now is written by its command thread in a moment.
+    uint64_t target = woken || stop_ || policy() == FsyncPolicy::kAlways
+                          ? appended_seq_.load(std::memory_order_acquire)
+                          : seen;
+    seen = appended_seq_.load(std::memory_order_acquire);
+    if (written_seq_.load() >= target && !has_error_.load()) {
+      if (stop_) break;
+      continue;  // nothing to write: no lock is touched
     }
     bool ok;
     {
@@ -302,10 +324,7 @@ void WalWriter::WriterLoop() {
       ok = WriteOnce();
     }
     if (!ok && has_error_.load()) {
-      {
-        MutexLock l(&mu_);
-        if (stop_) break;
-      }
+      if (stop_) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // retry
     }
   }
@@ -313,11 +332,7 @@ void WalWriter::WriterLoop() {
 
 void WalWriter::FsyncLoop() {
   SetThreadName("ekv-wal-fsync");
-  while (true) {
-    {
-      MutexLock l(&mu_);
-      if (stop_) return;
-    }
+  while (!stop_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (policy() != FsyncPolicy::kEverysec) continue;
     if (WallMs() - last_fsync_ms_.load() < 1000) continue;
@@ -410,9 +425,9 @@ Status WalWriter::AppendRaw(std::string_view frame, uint64_t seq) {
     if (pending_.empty()) pending_first_seq_ = seq;
     pending_.append(frame);
     pending_last_seq_ = seq;
-    if (policy() == FsyncPolicy::kAlways) wake_ = true;
+    appended_seq_.store(seq, std::memory_order_release);
   }
-  if (policy() == FsyncPolicy::kAlways) cv_.notify_one();
+  if (policy() == FsyncPolicy::kAlways) Wake();
   return Status::Ok();
 }
 
@@ -424,6 +439,7 @@ Status WalWriter::Reset(uint64_t next_seq) {
     pending_.clear();
     old.swap(segments_);
     next_seq_ = next_seq;
+    appended_seq_ = next_seq - 1;
   }
   chunk_.clear();
   chunk_written_ = 0;

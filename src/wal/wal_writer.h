@@ -119,15 +119,19 @@ class WalWriter {
   std::atomic<int> policy_;
 
   mutable Mutex mu_;
-  std::condition_variable_any cv_;
   std::string pending_ GUARDED_BY(mu_);
   uint64_t next_seq_ GUARDED_BY(mu_);
   uint64_t pending_first_seq_ GUARDED_BY(mu_) = 0;
   uint64_t pending_last_seq_ GUARDED_BY(mu_) = 0;
   std::multimap<uint64_t, std::function<void()>> waiters_ GUARDED_BY(mu_);
   std::atomic<bool> have_waiters_{false};  // !waiters_.empty(), read without mu_
-  bool wake_ GUARDED_BY(mu_) = false;     // the writer thread has work now
-  bool stop_ GUARDED_BY(mu_) = false;
+  std::atomic<bool> stop_{false};
+  // The writer thread sleeps on wake_cv_ (its own mutex: command threads
+  // appending under mu_ never contend with its wake-ups).
+  void Wake() EXCLUDES(wake_mu_);
+  Mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool wake_ GUARDED_BY(wake_mu_) = false;  // the writer thread has work now
   std::string error_ GUARDED_BY(mu_);
   struct Segment {
     uint64_t first_seq;
@@ -151,6 +155,7 @@ class WalWriter {
   size_t chunk_written_ = 0;
   uint64_t chunk_first_ = 0, chunk_last_ = 0;
 
+  std::atomic<uint64_t> appended_seq_{0};  // last sequence in pending_ or written
   std::atomic<uint64_t> written_seq_{0};
   std::atomic<uint64_t> synced_seq_{0};
   std::atomic<int64_t> last_fsync_ms_{0};
