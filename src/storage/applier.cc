@@ -1,5 +1,7 @@
 #include "applier.h"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <vector>
 
@@ -70,6 +72,7 @@ void Applier::Loop() {
   SetThreadName("ekv-disk-apply");
   using Clock = std::chrono::steady_clock;
   auto last_sync = Clock::now();
+  auto last_trim = Clock::now();
   uint64_t synced = disk_->applied_seq();
   while (true) {
     std::deque<std::string> work;
@@ -88,7 +91,9 @@ void Applier::Loop() {
     }
     size_t bytes = 0;
     for (auto& chunk : work) bytes += chunk.size();
-    // Split into frames; apply in groups of up to 16 MB per LevelDB write.
+    // Split into frames; apply in groups of up to kApplyBytes per LevelDB
+    // write (one write lands in one memtable, which may grow by that much
+    // over its write buffer).
     std::vector<std::string_view> group;
     size_t group_bytes = 0;
     auto apply = [&] {
@@ -127,10 +132,18 @@ void Applier::Loop() {
         group.emplace_back(chunk.data() + off + wal::kFrameHeaderSize, len);
         group_bytes += len;
         off += wal::kFrameHeaderSize + len;
-        if (group_bytes >= (16u << 20)) apply();
+        if (group_bytes >= kApplyBytes) apply();
       }
     }
     apply();
+    work.clear();
+    // The groups' buffers (frames, sort, LevelDB batch) come and go on this
+    // thread: give their pages back (once a second at most: it walks the
+    // heaps) rather than keep the peak resident.
+    if (Clock::now() - last_trim > std::chrono::seconds(1)) {
+      malloc_trim(0);
+      last_trim = Clock::now();
+    }
     {
       std::lock_guard<std::mutex> l(mu_);
       queued_bytes_ -= bytes;

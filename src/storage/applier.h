@@ -49,7 +49,7 @@ class Applier {
   // delay is only LevelDB's lag behind the log (which holds the writes);
   // memory pressure, SCAN and full syncs wake the applier at once.
   static constexpr std::chrono::milliseconds kApplyDelay{250};
-  static constexpr size_t kApplyBytes = 8u << 20;
+  static constexpr size_t kApplyBytes = 4u << 20;
   std::deque<std::string> queue_;
   std::chrono::steady_clock::time_point first_queued_;
   size_t queued_bytes_ = 0;
