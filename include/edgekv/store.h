@@ -248,6 +248,7 @@ class Store {
   }
   std::atomic<size_t> expire_cursor_{0};
   std::atomic<size_t> evict_cursor_{0};
+  std::atomic<uint64_t> evict_fruitless_at_{0};  // applied seq + 1 of a fruitless Evict
   std::atomic<size_t> clean_cursor_{0};
   std::atomic<uint64_t> expired_keys_{0};
   std::atomic<int64_t> watchers_{0};

@@ -133,11 +133,12 @@ bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   Store& store = server.store();
   if (store.used_bytes() <= maxmemory) return true;
   store.Evict(maxmemory - maxmemory / 20);
-  if (store.used_bytes() <= maxmemory + maxmemory / 4) return true;
-  // Let the applier know someone waits (it then applies at once).
+  if (store.used_bytes() <= maxmemory) return true;
+  // Recent writes must reach the disk before they may leave memory: let the
+  // applier know (it then applies at once instead of gathering more).
   if (Engine* engine = server.engine())
     engine->applier().WaitApplied(engine->wal().last_seq(), 0);
-  return false;
+  return store.used_bytes() <= maxmemory + maxmemory / 4;
 }
 
 }  // namespace

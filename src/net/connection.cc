@@ -15,10 +15,11 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 // The connections of this I/O thread whose replies wait for their writes to
-// reach the log (everysec/no). One handler, posted behind the reads that are
-// ready now, writes the log once for all of them (as Redis writes its AOF
-// buffer before it sleeps: one write() per event-loop pass, not per client),
-// then sends their replies. Other replies are sent at once. The handler owns
+// reach the log. One handler, posted behind the reads that are ready now,
+// writes the log once for all of them (as Redis writes its AOF buffer before
+// it sleeps: one write(), and with appendfsync always one fsync, per
+// event-loop pass, not per client), then sends their replies. Other replies
+// are sent at once. The handler owns
 // the batch, and the batch its connections, as any pending handler owns its
 // connection.
 struct ReplyBatch {
@@ -265,10 +266,10 @@ bool Connection::RepliesDurable() {
     client_.wait_seq = 0;
     return true;
   }
-  // everysec/no: this thread writes the log itself, once per event-loop pass,
-  // rather than hand off to the writer thread and be woken by it.
-  if (engine->wal().policy() != wal::FsyncPolicy::kAlways && engine->wal().healthy() &&
-      QueueReplies()) {
+  // This thread writes (with always: and fsyncs) the log itself, once per
+  // event-loop pass, rather than hand off to the writer thread and be woken
+  // by it.
+  if (engine->wal().healthy() && QueueReplies()) {
     return false;
   }
   if (!durable_wait_registered_) {

@@ -31,13 +31,16 @@ Applier::~Applier() {
 void Applier::Push(std::string_view frames, uint64_t last_seq) {
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait(l, [&] { return queued_bytes_ < max_queue_bytes_ || stop_; });
-  if (queue_.empty()) first_queued_ = std::chrono::steady_clock::now();
+  bool first = queue_.empty();
+  if (first) first_queued_ = std::chrono::steady_clock::now();
   queue_.emplace_back(frames);
   queued_bytes_ += frames.size();
-  // The applier gathers writes for a while (see kApplyDelay); waking it for
-  // every small chunk would cost a context switch per write.
+  // The applier gathers writes for a while (see kApplyDelay): it is told when
+  // a group starts (to time it) and when it is full, not at every chunk.
   if (queued_bytes_ >= kApplyBytes && !wake_) {
     wake_ = true;
+    cv_.notify_all();
+  } else if (first) {
     cv_.notify_all();
   }
 }

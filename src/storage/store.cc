@@ -905,6 +905,10 @@ size_t Store::DiskExpireCycle(int64_t now_ms, size_t budget) NO_THREAD_SAFETY_AN
 
 int64_t Store::Evict(int64_t target_bytes) NO_THREAD_SAFETY_ANALYSIS {
   if (disk_ == nullptr) return 0;
+  // A scan that found nothing safe on disk is not repeated until the disk
+  // has taken more writes (writers call this while they wait for it).
+  uint64_t applied = disk_->applied_seq();
+  if (evict_fruitless_at_.load(std::memory_order_relaxed) == applied + 1) return 0;
   int64_t freed = 0;
   const size_t n = stripes_.size();
   const uint16_t now = LruClock();
@@ -953,6 +957,9 @@ int64_t Store::Evict(int64_t target_bytes) NO_THREAD_SAFETY_ANALYSIS {
       freed += before - s.bytes.load(std::memory_order_relaxed);
       evicted_.fetch_add(1, std::memory_order_relaxed);
     }
+  }
+  if (freed == 0 && used_bytes() > target_bytes) {
+    evict_fruitless_at_.store(applied + 1, std::memory_order_relaxed);
   }
   return freed;
 }

@@ -137,10 +137,9 @@ uint64_t WalWriter::Append(const BatchBuilder& batch, int64_t time_ms) {
     pending_last_seq_ = seq;
     appended_seq_.store(seq, std::memory_order_release);
   }
-  // With everysec/no the command thread usually writes the log itself when
-  // it sends its replies (TryWriteNow); the writer thread is woken only by
-  // waiters, and otherwise passes by every few milliseconds.
-  if (policy() == FsyncPolicy::kAlways) Wake();
+  // The command thread writes (and with always, fsyncs) the log itself when
+  // it sends its replies (WriteUpTo); the writer thread is woken only by
+  // waiters (WhenDurable), and otherwise passes by every few milliseconds.
   return seq;
 }
 
@@ -271,13 +270,30 @@ bool WalWriter::WriteOnce() {
 }
 
 bool WalWriter::WriteUpTo(uint64_t seq) {
-  if (policy() == FsyncPolicy::kAlways) return false;  // fsyncs belong to the writer thread
-  if (written_seq_.load() >= seq) return true;
+  if (DurableSeq() >= seq) return true;
   MutexLock w(&write_mu_);
-  while (written_seq_.load() < seq) {
+  // Whoever wrote (and with always, fsynced) while this thread waited for
+  // write_mu_ may have covered seq: group commit among command threads.
+  while (DurableSeq() < seq) {
     if (!WriteOnce()) break;
   }
-  return written_seq_.load() >= seq;
+  if (DurableSeq() < seq && written_seq_.load() >= seq) SyncWritten();
+  return DurableSeq() >= seq;
+}
+
+// With always: written records not yet fsynced (the policy changed at run
+// time) are fsynced now. Caller holds write_mu_.
+void WalWriter::SyncWritten() {
+  if (policy() != FsyncPolicy::kAlways) return;
+  uint64_t target = written_seq_.load();
+  if (synced_seq_.load() >= target || fd_ < 0) return;
+  if (::fdatasync(fd_) == 0) {
+    uint64_t cur = synced_seq_.load();
+    while (cur < target && !synced_seq_.compare_exchange_weak(cur, target)) {
+    }
+    last_fsync_ms_ = WallMs();
+    FireWaiters();
+  }
 }
 
 bool WalWriter::TryWriteNow() {
@@ -310,11 +326,14 @@ void WalWriter::WriterLoop() {
     }
     // Unless woken, write only what has waited since the last pass: what was
     // appended just now is written by its command thread in a moment.
-    uint64_t target = woken || stop_ || policy() == FsyncPolicy::kAlways
-                          ? appended_seq_.load(std::memory_order_acquire)
-                          : seen;
+    uint64_t target = woken || stop_ ? appended_seq_.load(std::memory_order_acquire) : seen;
     seen = appended_seq_.load(std::memory_order_acquire);
     if (written_seq_.load() >= target && !has_error_.load()) {
+      if (woken && synced_seq_.load() < written_seq_.load() &&
+          policy() == FsyncPolicy::kAlways) {
+        MutexLock w(&write_mu_);
+        SyncWritten();
+      }
       if (stop_) break;
       continue;  // nothing to write: no lock is touched
     }

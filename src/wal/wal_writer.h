@@ -73,11 +73,12 @@ class WalWriter {
   // (leader-style group commit: no hand-off to the writer thread). Returns
   // false if another thread is writing, or with appendfsync always.
   bool TryWriteNow();
-  // With everysec/no: writes what is pending until `seq` is written, waiting
-  // for a thread that is writing now rather than handing off to the writer
-  // thread (a write() to the page cache is shorter than a wake-up). Returns
-  // whether `seq` is durable; false with appendfsync always or on a write
-  // error (then WhenDurable() waits for the writer thread's retries).
+  // Writes (with always: and fsyncs) what is pending until `seq` is durable,
+  // waiting for a thread that is writing now rather than handing off to the
+  // writer thread: a write() to the page cache is shorter than a wake-up, and
+  // an fsync covers what every thread appended meanwhile (group commit).
+  // Returns whether `seq` is durable; false on a write error (then
+  // WhenDurable() waits for the writer thread's retries).
   bool WriteUpTo(uint64_t seq);
 
   // Receives every written frame chunk in order (the LevelDB applier and
@@ -113,6 +114,7 @@ class WalWriter {
   void FsyncLoop();
   bool WriteAll(const std::string& data, size_t* offset);
   void FireWaiters();
+  void SyncWritten();
   uint64_t DurableSeq() const;
 
   WriterOptions options_;

@@ -446,23 +446,24 @@ TEST(Config, MatchSelectsDirectivesByGlobForConfigGet) {
 TEST(Config, ConcurrentReadersSeeWholeValues) {
   Config c;
   std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
   std::thread writer([&] {
+    while (reads.load() == 0) std::this_thread::yield();  // overlap with the reader
     for (int i = 0; i < 2000; ++i) {
       (void)c.Set("requirepass", i % 2 ? "aaaaaaaa" : "bbbbbbbbbbbbbbbb", true);
       (void)c.Set("hz", i % 2 ? "20" : "30", true);
     }
     stop = true;
   });
-  int reads = 0;
-  while (!stop.load()) {
+  do {
     std::string p = c.String(Cfg::kRequirepass);
     EXPECT_TRUE(p.empty() || p == "aaaaaaaa" || p == "bbbbbbbbbbbbbbbb") << p;
     int64_t hz = c.Int(Cfg::kHz);
     EXPECT_TRUE(hz == 10 || hz == 20 || hz == 30) << hz;
     ++reads;
-  }
+  } while (!stop.load());
   writer.join();
-  EXPECT_GT(reads, 0);
+  EXPECT_GT(reads.load(), 1);
 }
 
 }  // namespace
