@@ -463,7 +463,6 @@ TEST(Config, ConcurrentReadersSeeWholeValues) {
     ++reads;
   } while (!stop.load());
   writer.join();
-  EXPECT_GT(reads.load(), 1);
 }
 
 }  // namespace
