@@ -1,4 +1,5 @@
 // edgekv-server [edgekv.conf] [--directive value ...]
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,6 +97,11 @@ class Maintenance {
 
 int main(int argc, char** argv) {
   using namespace edgekv;
+  // Buffers of 256 KB and more (the applier's groups, LevelDB batches, big
+  // values) are mapped and unmapped on their own. Left to adapt, glibc raises
+  // this threshold after the first such free, and the heap then keeps the
+  // peak of those transient buffers resident.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   std::vector<std::string> args(argv + 1, argv + argc);
   Config config;
   size_t first_flag = 0;

@@ -1,7 +1,5 @@
 #include "applier.h"
 
-#include <malloc.h>
-
 #include <chrono>
 #include <vector>
 
@@ -73,9 +71,9 @@ std::string Applier::error() const {
 
 void Applier::Loop() {
   SetThreadName("ekv-disk-apply");
+  LowerThreadPriority();
   using Clock = std::chrono::steady_clock;
   auto last_sync = Clock::now();
-  auto last_trim = Clock::now();
   uint64_t synced = disk_->applied_seq();
   while (true) {
     std::deque<std::string> work;
@@ -140,13 +138,6 @@ void Applier::Loop() {
     }
     apply();
     work.clear();
-    // The groups' buffers (frames, sort, LevelDB batch) come and go on this
-    // thread: give their pages back (once a second at most: it walks the
-    // heaps) rather than keep the peak resident.
-    if (Clock::now() - last_trim > std::chrono::seconds(1)) {
-      malloc_trim(0);
-      last_trim = Clock::now();
-    }
     {
       std::lock_guard<std::mutex> l(mu_);
       queued_bytes_ -= bytes;

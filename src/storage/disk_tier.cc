@@ -17,6 +17,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "util/thread_name.h"
 #include "wal/batch.h"
 
 namespace edgekv {
@@ -88,6 +89,28 @@ class PreadEnv : public leveldb::EnvWrapper {
     *r = new PreadFile(f, fd);
     return leveldb::Status::OK();
   }
+  // LevelDB's compactions run on the thread that runs these: named, and at
+  // background priority.
+  void Schedule(void (*fn)(void*), void* arg) override {
+    target()->Schedule(&Background, new Task{fn, arg});
+  }
+
+ private:
+  struct Task {
+    void (*fn)(void*);
+    void* arg;
+  };
+  static void Background(void* p) {
+    thread_local bool set_up = false;
+    if (!set_up) {
+      SetThreadName("ekv-compact");
+      LowerThreadPriority();
+      set_up = true;
+    }
+    Task t = *static_cast<Task*>(p);
+    delete static_cast<Task*>(p);
+    t.fn(t.arg);
+  }
 };
 
 leveldb::Env* TableEnv() {
@@ -127,7 +150,10 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   lo.filter_policy = t->filter_.get();
   // Snappy is cheap and values (JSON, tokens, flags) compress well.
   lo.compression = leveldb::kSnappyCompression;
-  // The memtable counts against the process's memory: keep it moderate.
+  // The memtable counts against the process's memory (two of them while one
+  // is flushed, plus an applier group over the limit): keep it small. Writes
+  // reach LevelDB in sorted, de-duplicated groups, so a small memtable costs
+  // little in compactions.
   lo.write_buffer_size = options.write_buffer_bytes;
   lo.max_file_size = 8 << 20;
   lo.env = TableEnv();

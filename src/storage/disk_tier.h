@@ -41,7 +41,7 @@ struct DiskOptions {
   std::string path;
   int databases = 16;
   size_t block_cache_bytes = 8 << 20;
-  size_t write_buffer_bytes = 8 << 20;
+  size_t write_buffer_bytes = 4 << 20;
 };
 
 struct DiskValue {

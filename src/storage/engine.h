@@ -26,7 +26,7 @@ struct EngineOptions {
   bool wal_repair = false;
   uint64_t segment_bytes = 64ull << 20;
   size_t block_cache_bytes = 8 << 20;
-  size_t write_buffer_bytes = 8 << 20;
+  size_t write_buffer_bytes = 4 << 20;
   // Replication: WAL retention for catch-up, and where the history ids live.
   uint64_t retain_bytes = 256ull << 20;
   int64_t retain_seconds = 3600;
