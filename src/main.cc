@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
     if (args[0].rfind("--", 0) != 0) {
       Status s = config.LoadFile(args[0]);
       if (!s.ok()) {
-        std::fprintf(stderr, "*** FATAL CONFIG FILE ERROR ***\n%s\n", s.message().c_str());
+        std::fprintf(stderr, "*** FATAL CONFIG FILE ERROR ***\n%s\n",
+                     s.message().c_str());
         return 1;
       }
       first_flag = 1;
@@ -131,7 +132,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  LogInit(static_cast<LogLevel>(config.Int(Cfg::kLoglevel)), config.String(Cfg::kLogfile));
+  LogInit(static_cast<LogLevel>(config.Int(Cfg::kLoglevel)),
+          config.String(Cfg::kLogfile));
 
   std::string dir = config.String(Cfg::kDir);
   std::error_code fec;
@@ -196,7 +198,8 @@ int main(int argc, char** argv) {
     auto e = Engine::Open(eo, &store);
     if (!e.ok()) {
       opened = e.status();
-      Log(LogLevel::kWarning, "Fatal: can't open the data in '{}': {}", dir, opened.message());
+      Log(LogLevel::kWarning, "Fatal: can't open the data in '{}': {}", dir,
+          opened.message());
       server.Stop();
       return;
     }
@@ -211,7 +214,8 @@ int main(int argc, char** argv) {
   config.set_on_change([&ctx](Cfg id) {
     if (id == Cfg::kAppendfsync) {
       if (Engine* e = ctx.engine()) {
-        e->wal().SetPolicy(static_cast<wal::FsyncPolicy>(ctx.config().Int(Cfg::kAppendfsync)));
+        e->wal().SetPolicy(
+            static_cast<wal::FsyncPolicy>(ctx.config().Int(Cfg::kAppendfsync)));
       }
     } else if (id == Cfg::kLoglevel) {
       LogSetLevel(static_cast<LogLevel>(ctx.config().Int(Cfg::kLoglevel)));

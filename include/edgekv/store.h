@@ -244,7 +244,8 @@ class Store {
   // eviction; changed with the stripes of the evicted key (or all) held.
   std::unique_ptr<std::atomic<bool>[]> cold_keys_;
   bool MayBeOnDisk(int db) const {
-    return disk_ != nullptr && cold_keys_[static_cast<size_t>(db)].load(std::memory_order_relaxed);
+    return disk_ != nullptr &&
+           cold_keys_[static_cast<size_t>(db)].load(std::memory_order_relaxed);
   }
   std::atomic<size_t> expire_cursor_{0};
   std::atomic<size_t> evict_cursor_{0};

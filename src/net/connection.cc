@@ -5,9 +5,9 @@
 #include <sys/socket.h>
 
 #include "../commands/server_context.h"
+#include "edgekv/log.h"
 #include "replication/feeder.h"
 #include "storage/engine.h"
-#include "edgekv/log.h"
 
 namespace edgekv {
 
@@ -117,7 +117,8 @@ void Connection::Start() {
     // Like Redis: probe after `tcp-keepalive` idle seconds, then every third.
     socket_.set_option(asio::socket_base::keep_alive(true), ec);
     int fd = socket_.native_handle();
-    int idle = static_cast<int>(ka), intvl = std::max(1, static_cast<int>(ka / 3)), cnt = 3;
+    int idle = static_cast<int>(ka), intvl = std::max(1, static_cast<int>(ka / 3)),
+        cnt = 3;
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
@@ -153,11 +154,10 @@ void Connection::DoRead() {
     }
   }
   read_in_flight_ = true;
-  socket_.async_read_some(
-      asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
-      [self = shared_from_this()](const error_code& ec, size_t n) {
-        self->OnRead(ec, n);
-      });
+  socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                          [self = shared_from_this()](const error_code& ec, size_t n) {
+                            self->OnRead(ec, n);
+                          });
 }
 
 void Connection::OnRead(const error_code& ec, size_t n) {
@@ -230,7 +230,8 @@ void Connection::ProcessInput() {
   }
   size_t pending_out = out_.size() + writing_.size();
   client_.output_buffer_bytes.store(pending_out, std::memory_order_relaxed);
-  if (pending_out > 0 && !CheckOutputLimits(client_.last_interaction_ms.load(std::memory_order_relaxed))) {
+  if (pending_out > 0 &&
+      !CheckOutputLimits(client_.last_interaction_ms.load(std::memory_order_relaxed))) {
     Close();
   }
 }
@@ -291,7 +292,8 @@ void Connection::PollBlocked() {
   if (closed_ || !client_.blocked) return;
   ReplyBuilder rb(&out_);
   rb.set_resp(client_.resp.load(std::memory_order_relaxed));
-  bool timed_out = client_.blocked_deadline_ms > 0 && NowMs() >= client_.blocked_deadline_ms;
+  bool timed_out =
+      client_.blocked_deadline_ms > 0 && NowMs() >= client_.blocked_deadline_ms;
   if (client_.blocked(rb, timed_out)) {
     client_.blocked = nullptr;
     MaybeWrite();
@@ -302,9 +304,10 @@ void Connection::PollBlocked() {
     return;
   }
   block_timer_.expires_after(std::chrono::milliseconds(1));
-  block_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->PollBlocked();
-  });
+  block_timer_.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->PollBlocked();
+      });
 }
 
 void Connection::OnDurable() {
@@ -399,7 +402,8 @@ void Connection::WriteDone() {
   }
   // A replica's feed, and a pipeline held back by backpressure, continue in
   // a handler of their own (not from inside whatever called MaybeWrite).
-  if (!write_in_flight_ && (client_.feeder || (in_begin_ < in_end_ && !client_.blocked))) {
+  if (!write_in_flight_ &&
+      (client_.feeder || (in_begin_ < in_end_ && !client_.blocked))) {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
       if (self->closed_) return;
       self->ProcessInput();
@@ -437,8 +441,9 @@ void Connection::Cron(int64_t now_ms) {
       if (r.client_id == client_.id) ack_ms = r.ack_ms;
     }
     if (ack_ms > 0 && now_ms - ack_ms > timeout_ms) {
-      Log(LogLevel::kWarning, "Disconnecting timedout replica (streaming sync): id={} addr={}",
-          client_.id, client_.addr);
+      Log(LogLevel::kWarning,
+          "Disconnecting timedout replica (streaming sync): id={} addr={}", client_.id,
+          client_.addr);
       Close();
       return;
     }

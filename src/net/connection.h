@@ -7,8 +7,10 @@
 // replies stalls only itself and its memory stays bounded.
 #pragma once
 
+// clang-format off
 #include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
+// clang-format on
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,7 +71,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string writing_;  // replies being written
   bool write_in_flight_ = false;
   bool read_in_flight_ = false;
-  bool closing_ = false;     // close once the output is flushed
+  bool closing_ = false;  // close once the output is flushed
   bool closed_ = false;
   bool durable_wait_registered_ = false;
   bool reply_queued_ = false;  // in this thread's ReplyBatch

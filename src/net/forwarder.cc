@@ -1,7 +1,9 @@
 #include "forwarder.h"
 
+// clang-format off
 #include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
+// clang-format on
 #include <deque>
 #include <mutex>
 #include <string>
@@ -26,12 +28,14 @@ void AppendCommand(std::string* out, std::span<const std::string_view> args) {
   }
 }
 
-class AsioForwarder : public WriteForwarder, public std::enable_shared_from_this<AsioForwarder> {
+class AsioForwarder : public WriteForwarder,
+                      public std::enable_shared_from_this<AsioForwarder> {
  public:
   AsioForwarder(asio::io_context& io, ServerContext* server)
       : io_(io), server_(server), socket_(io), resolver_(io) {}
 
-  std::shared_ptr<ForwardCall> Forward(int db, std::span<const std::string_view> args) override {
+  std::shared_ptr<ForwardCall> Forward(int db,
+                                       std::span<const std::string_view> args) override {
     auto call = std::make_shared<ForwardCall>();
     Pending p;
     p.call = call;
@@ -105,12 +109,14 @@ class AsioForwarder : public WriteForwarder, public std::enable_shared_from_this
     resolver_.async_resolve(up.host, std::to_string(up.port),
                             [self](const error_code& ec, tcp::resolver::results_type r) {
                               if (ec) return self->FailAll("resolve: " + ec.message());
-                              asio::async_connect(self->socket_, r,
-                                                  [self](const error_code& ec2, const tcp::endpoint&) {
-                                                    self->connecting_ = false;
-                                                    if (ec2) return self->FailAll("connect: " + ec2.message());
-                                                    self->OnConnected();
-                                                  });
+                              asio::async_connect(
+                                  self->socket_, r,
+                                  [self](const error_code& ec2, const tcp::endpoint&) {
+                                    self->connecting_ = false;
+                                    if (ec2)
+                                      return self->FailAll("connect: " + ec2.message());
+                                    self->OnConnected();
+                                  });
                             });
   }
 
@@ -184,7 +190,8 @@ class AsioForwarder : public WriteForwarder, public std::enable_shared_from_this
     connected_ = false;
     connecting_ = false;
     in_.clear();
-    std::string err = "-ERR replica-write-forward: the coordinator is unreachable (" + why + ")\r\n";
+    std::string err =
+        "-ERR replica-write-forward: the coordinator is unreachable (" + why + ")\r\n";
     auto fail = [&](const std::shared_ptr<ForwardCall>& c) {
       if (!c || c->done.load()) return;
       c->reply = err;
@@ -222,7 +229,8 @@ class AsioForwarder : public WriteForwarder, public std::enable_shared_from_this
 
 }  // namespace
 
-std::shared_ptr<WriteForwarder> MakeAsioForwarder(asio::io_context& io, ServerContext* server) {
+std::shared_ptr<WriteForwarder> MakeAsioForwarder(asio::io_context& io,
+                                                  ServerContext* server) {
   return std::make_shared<AsioForwarder>(io, server);
 }
 

@@ -1,10 +1,9 @@
 #include "replica_link.h"
 
-// boost 1.74's asio needs std::exchange declared first (kept apart so that
-// include sorting cannot move it).
-#include <utility>
-
+// clang-format off
+#include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
+// clang-format on
 #include <cstring>
 #include <string>
 #include <vector>

@@ -1,15 +1,17 @@
 #include "server.h"
 
+// clang-format off
 #include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
+// clang-format on
 #include <sstream>
 #include <thread>
 
 #include "../commands/server_context.h"
 #include "connection.h"
 #include "edgekv/log.h"
-#include "protected_mode.h"
 #include "forwarder.h"
+#include "protected_mode.h"
 #include "replica_link.h"
 #include "util/thread_name.h"
 
@@ -54,18 +56,18 @@ struct NetServer::Impl {
 
 void NetServer::Impl::Accept(tcp::acceptor* acceptor) {
   size_t idx = next++ % ios.size();
-  acceptor->async_accept(*ios[idx], [this, acceptor, idx](const error_code& ec,
-                                                          tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || stopping) return;
-    if (!ec) {
-      asio::post(*ios[idx], [this, idx, s = std::move(socket)]() mutable {
-        OnAccepted(idx, std::move(s));
+  acceptor->async_accept(
+      *ios[idx], [this, acceptor, idx](const error_code& ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || stopping) return;
+        if (!ec) {
+          asio::post(*ios[idx], [this, idx, s = std::move(socket)]() mutable {
+            OnAccepted(idx, std::move(s));
+          });
+        } else {
+          Log(LogLevel::kWarning, "Accepting client connection: {}", ec.message());
+        }
+        Accept(acceptor);
       });
-    } else {
-      Log(LogLevel::kWarning, "Accepting client connection: {}", ec.message());
-    }
-    Accept(acceptor);
-  });
 }
 
 void NetServer::Impl::OnAccepted(size_t idx, tcp::socket socket) {
@@ -73,17 +75,15 @@ void NetServer::Impl::OnAccepted(size_t idx, tcp::socket socket) {
   error_code ec;
   auto remote = socket.remote_endpoint(ec);
   std::string reject;
-  if (!ec && ProtectedModeDenies(cfg.Bool(Cfg::kProtectedMode),
-                                 !cfg.String(Cfg::kRequirepass).empty(),
-                                 remote.address().is_loopback() ||
-                                     (remote.address().is_v6() &&
-                                      remote.address().to_v6().is_v4_mapped() &&
-                                      asio::ip::make_address_v4(
-                                          asio::ip::v4_mapped, remote.address().to_v6())
-                                          .is_loopback()))) {
+  if (!ec &&
+      ProtectedModeDenies(
+          cfg.Bool(Cfg::kProtectedMode), !cfg.String(Cfg::kRequirepass).empty(),
+          remote.address().is_loopback() ||
+              (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped() &&
+               asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6())
+                   .is_loopback()))) {
     reject = std::string(kProtectedModeError);
-  } else if (static_cast<int64_t>(ctx->clients().size()) >=
-             cfg.Int(Cfg::kMaxclients)) {
+  } else if (static_cast<int64_t>(ctx->clients().size()) >= cfg.Int(Cfg::kMaxclients)) {
     reject = "-ERR max number of clients reached\r\n";
     ctx->stats().rejected_connections.fetch_add(1);
   }
@@ -94,8 +94,8 @@ void NetServer::Impl::OnAccepted(size_t idx, tcp::socket socket) {
     socket.close(ec);
     return;
   }
-  auto conn = std::make_shared<Connection>(std::move(socket), ctx, dispatcher,
-                                           sets[idx].get());
+  auto conn =
+      std::make_shared<Connection>(std::move(socket), ctx, dispatcher, sets[idx].get());
   conn->Start();
 }
 

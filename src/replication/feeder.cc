@@ -40,7 +40,8 @@ std::string Feeder::Start(const std::string& replid, uint64_t seq) {
   engine_->applier().WaitApplied(now_seq, 10000);
   snapshot_ = engine_->disk().NewSnapshot();
   if (snapshot_ == nullptr) {
-    Log(LogLevel::kWarning, "Replica {}: full sync impossible now: LevelDB is closed", client_id_);
+    Log(LogLevel::kWarning, "Replica {}: full sync impossible now: LevelDB is closed",
+        client_id_);
     failed_ = true;
     return "-ERR full sync unavailable: LevelDB is closed after a write error";
   }
@@ -48,7 +49,8 @@ std::string Feeder::Start(const std::string& replid, uint64_t seq) {
   cursor_ = std::make_unique<wal::WalCursor>(wal_dir);
   Status s = cursor_->Seek(sent_seq_);
   if (!s.ok()) {
-    Log(LogLevel::kWarning, "Replica {}: log not positioned: {}", client_id_, s.message());
+    Log(LogLevel::kWarning, "Replica {}: log not positioned: {}", client_id_,
+        s.message());
     failed_ = true;
   }
   repl_->CountSync(0);
@@ -56,7 +58,8 @@ std::string Feeder::Start(const std::string& replid, uint64_t seq) {
     r.state = "send_bulk";
     r.sent_seq = sent_seq_;
   });
-  Log(LogLevel::kNotice, "Replica {}: full resynchronization at seq {}", client_id_, sent_seq_);
+  Log(LogLevel::kNotice, "Replica {}: full resynchronization at seq {}", client_id_,
+      sent_seq_);
   return "+FULLRESYNC " + my_id + " " + std::to_string(sent_seq_);
 }
 
@@ -74,7 +77,8 @@ bool Feeder::Fill(std::string* out, size_t max_bytes) {
   uint64_t upto = engine_->wal().durable_seq();
   auto n = cursor_->Read(upto, max_bytes, out);
   if (!n.ok()) {
-    Log(LogLevel::kWarning, "Replica {}: reading the log: {}", client_id_, n.status().message());
+    Log(LogLevel::kWarning, "Replica {}: reading the log: {}", client_id_,
+        n.status().message());
     failed_ = true;
     return out->size() > before;
   }

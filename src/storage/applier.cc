@@ -5,8 +5,8 @@
 
 #include "disk_tier.h"
 #include "edgekv/log.h"
-#include "util/thread_name.h"
 #include "edgekv/wal_format.h"
+#include "util/thread_name.h"
 #include "wal/batch.h"
 
 namespace edgekv {
@@ -84,7 +84,8 @@ void Applier::Loop() {
       auto until = queue_.empty() ? Clock::now() + std::chrono::seconds(1)
                                   : first_queued_ + kApplyDelay;
       cv_.wait_until(l, until, [&] {
-        return stop_ || wake_ || (!queue_.empty() && Clock::now() >= first_queued_ + kApplyDelay);
+        return stop_ || wake_ ||
+               (!queue_.empty() && Clock::now() >= first_queued_ + kApplyDelay);
       });
       wake_ = false;
       if (queue_.empty() && stop_) break;

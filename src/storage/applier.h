@@ -23,7 +23,8 @@ class Applier {
  public:
   // on_synced(seq) runs after LevelDB made everything up to seq durable (about
   // once a second): WAL segments before it may be deleted.
-  Applier(DiskTier* disk, size_t max_queue_bytes, std::function<void(uint64_t)> on_synced);
+  Applier(DiskTier* disk, size_t max_queue_bytes,
+          std::function<void(uint64_t)> on_synced);
   ~Applier();  // applies what is queued, syncs, stops
 
   void Push(std::string_view frames, uint64_t last_seq);
@@ -41,7 +42,7 @@ class Applier {
   size_t max_queue_bytes_;
   std::function<void(uint64_t)> on_synced_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;        // work or space available
+  std::condition_variable cv_;  // work or space available
   std::condition_variable applied_cv_;
   // Writes are gathered for up to kApplyDelay or kApplyBytes before they go
   // to LevelDB in one sorted batch, with only the last write of each key:

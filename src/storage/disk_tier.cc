@@ -1,17 +1,16 @@
 #include "disk_tier.h"
 
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <leveldb/cache.h>
-#include <leveldb/env.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <leveldb/db.h>
+#include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -121,7 +120,6 @@ leveldb::Env* TableEnv() {
 const char kAppliedKey[] = "mapplied";
 const char kNsMapKey[] = "mnsmap";
 
-
 Status Closed() { return Status::IOError("LevelDB is closed after a failed reopen"); }
 
 // Room LevelDB needs to reopen: a new log, a manifest, a memtable flush.
@@ -175,7 +173,8 @@ Status DiskTier::PutMeta(const std::string& name, std::string_view value) {
   if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
   leveldb::WriteOptions wo;
   wo.sync = true;
-  return FromLevelDb(db_->Put(wo, "m" + name, leveldb::Slice(value.data(), value.size())));
+  return FromLevelDb(
+      db_->Put(wo, "m" + name, leveldb::Slice(value.data(), value.size())));
 }
 
 std::string DiskTier::GetMeta(const std::string& name) const {
@@ -216,7 +215,8 @@ class SnapshotImpl : public DiskTier::Snapshot {
     ro.snapshot = snap_;
     ro.fill_cache = false;
     std::string v;
-    if (db_->Get(ro, "mapplied", &v).ok() && v.size() == 8) seq_ = wal::GetFixed64(v.data());
+    if (db_->Get(ro, "mapplied", &v).ok() && v.size() == 8)
+      seq_ = wal::GetFixed64(v.data());
     if (db_->Get(ro, "mnsmap", &v).ok() && v.size() >= 4) {
       size_t n = v.size() / 4 - 1;
       for (size_t i = 0; i < n; ++i) nsmap_.push_back(wal::GetFixed32(v.data() + 4 * i));
@@ -235,7 +235,8 @@ class SnapshotImpl : public DiskTier::Snapshot {
     wal::BatchBuilder b;
     size_t bytes = 0;
     if (!sent_namespaces_) {
-      for (size_t db = 0; db < nsmap_.size(); ++db) b.FlushDb(static_cast<int>(db), nsmap_[db]);
+      for (size_t db = 0; db < nsmap_.size(); ++db)
+        b.FlushDb(static_cast<int>(db), nsmap_[db]);
       sent_namespaces_ = true;
     }
     for (; it_->Valid() && bytes < max_bytes; it_->Next()) {
@@ -307,9 +308,7 @@ Status DiskTier::Reopen() {
   return LoadMeta();
 }
 
-DiskTier::~DiskTier() {
-  db_.reset();
-}
+DiskTier::~DiskTier() { db_.reset(); }
 
 Status DiskTier::LoadMeta() {
   std::string v;
@@ -431,7 +430,8 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
             touched.erase(old);
           }
           // A live namespace is never garbage.
-          garbage.erase(std::remove(garbage.begin(), garbage.end(), op.ns), garbage.end());
+          garbage.erase(std::remove(garbage.begin(), garbage.end(), op.ns),
+                        garbage.end());
           wb.Delete(Prefix('g', op.ns));
           next_ns = std::max(next_ns, op.ns + 1);
           nsmap_changed = true;
@@ -450,13 +450,15 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
     last = h.seq;
   }
   // Stable: of equal keys the last in log order comes last.
-  std::stable_sort(writes.begin(), writes.end(), [](const KeyWrite& a, const KeyWrite& b) {
-    return a.ns != b.ns ? a.ns < b.ns : a.key < b.key;
-  });
+  std::stable_sort(writes.begin(), writes.end(),
+                   [](const KeyWrite& a, const KeyWrite& b) {
+                     return a.ns != b.ns ? a.ns < b.ns : a.key < b.key;
+                   });
   std::string dkey, dvalue;
   for (size_t i = 0; i < writes.size(); ++i) {
     const KeyWrite& w = writes[i];
-    if (i + 1 < writes.size() && writes[i + 1].ns == w.ns && writes[i + 1].key == w.key) continue;
+    if (i + 1 < writes.size() && writes[i + 1].ns == w.ns && writes[i + 1].key == w.key)
+      continue;
     dkey.clear();
     dkey.push_back('d');
     PutBE32(&dkey, w.ns);
@@ -506,9 +508,9 @@ KeyspaceCounts DiskTier::counts(uint32_t ns) const {
   return it == counts_.end() ? KeyspaceCounts{} : it->second;
 }
 
-void DiskTier::Scan(uint32_t ns, std::string_view from,
-                    const std::function<bool(std::string_view, std::string_view,
-                                             int64_t)>& fn) const {
+void DiskTier::Scan(
+    uint32_t ns, std::string_view from,
+    const std::function<bool(std::string_view, std::string_view, int64_t)>& fn) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return;  // closed: a failed reopen (see Reopen)
   std::string prefix = Prefix('d', ns);

@@ -15,14 +15,14 @@
 // Apply, which is called from one thread (the applier) at a time.
 #pragma once
 
+#include <leveldb/options.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
-
-#include <leveldb/options.h>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -33,8 +33,8 @@ Status Engine::Lock(const std::string& dir) {
     ::close(fd);
     std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
     while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-    return Status::IOError("another edgekv-server (pid " + pid + ") is using dir '" + dir +
-                           "'; refusing to start");
+    return Status::IOError("another edgekv-server (pid " + pid + ") is using dir '" +
+                           dir + "'; refusing to start");
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
@@ -44,14 +44,16 @@ Status Engine::Lock(const std::string& dir) {
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Store* store) {
+StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
+                                               Store* store) {
   auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Engine> e(new Engine());
   e->options_ = options;
   e->store_ = store;
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
-  if (ec) return Status::IOError("can't create dir '" + options.dir + "': " + ec.message());
+  if (ec)
+    return Status::IOError("can't create dir '" + options.dir + "': " + ec.message());
   Status s = e->Lock(options.dir);
   if (!s.ok()) return s;
 
@@ -82,14 +84,15 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Sto
     return a;
   };
   std::filesystem::create_directories(wal_dir, ec);
-  s = wal::Replay(wal_dir, ro,
-                  [&](uint64_t, std::string_view payload) -> Status {
-                    group.emplace_back(payload);
-                    group_bytes += payload.size();
-                    if (group_bytes >= (8u << 20)) return flush_group();
-                    return Status::Ok();
-                  },
-                  &rr);
+  s = wal::Replay(
+      wal_dir, ro,
+      [&](uint64_t, std::string_view payload) -> Status {
+        group.emplace_back(payload);
+        group_bytes += payload.size();
+        if (group_bytes >= (8u << 20)) return flush_group();
+        return Status::Ok();
+      },
+      &rr);
   if (!s.ok()) return s;
   if (!group.empty()) {
     s = flush_group();
@@ -114,7 +117,8 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Sto
   if (!w.ok()) return w.status();
   e->wal_ = std::move(w.value());
   Applier* ap = e->applier_.get();
-  e->wal_->SetConsumer([ap](std::string_view frames, uint64_t last) { ap->Push(frames, last); });
+  e->wal_->SetConsumer(
+      [ap](std::string_view frames, uint64_t last) { ap->Push(frames, last); });
 
   if (Replication* repl = options.replication) {
     // The history ids: a new server starts a new history.
@@ -132,12 +136,13 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, Sto
   e->wal_->PurgeUpTo(e->recovery_.last_seq);
   e->journal_ = std::make_unique<wal::Journal>(e->wal_.get(), store);
   wal::WalWriter* wp = e->wal_.get();
-  store->AttachDisk(e->disk_.get(), [wp] { return wp->last_seq(); },
-                    [ap](uint64_t seq) {
-                      // Bounded: with a failing disk, SCAN still answers
-                      // from what LevelDB has.
-                      ap->WaitApplied(seq, 2000);
-                    });
+  store->AttachDisk(
+      e->disk_.get(), [wp] { return wp->last_seq(); },
+      [ap](uint64_t seq) {
+        // Bounded: with a failing disk, SCAN still answers
+        // from what LevelDB has.
+        ap->WaitApplied(seq, 2000);
+      });
   store->set_listener(e->journal_.get());
   e->recovery_.millis = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - start)

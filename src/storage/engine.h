@@ -37,13 +37,14 @@ struct RecoveryInfo {
   uint64_t applied_before = 0;  // LevelDB's sequence at start
   uint64_t replayed = 0;        // batches replayed from the log
   uint64_t last_seq = 0;
-  std::string note;             // torn tail / repair, if any
+  std::string note;  // torn tail / repair, if any
   int64_t millis = 0;
 };
 
 class Engine {
  public:
-  static StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options, Store* store);
+  static StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options,
+                                                Store* store);
   ~Engine();
 
   wal::WalWriter& wal() { return *wal_; }

@@ -127,7 +127,8 @@ class Store::Dict {
     Entry** link = &buckets_[hash & (nbuckets_ - 1)];
     while (*link != nullptr) {
       Entry* e = *link;
-      if (e->klen() == key.size() && std::memcmp(e->data(), key.data(), key.size()) == 0) {
+      if (e->klen() == key.size() &&
+          std::memcmp(e->data(), key.data(), key.size()) == 0) {
         return link;
       }
       link = &e->next;
@@ -330,7 +331,8 @@ void Store::WithStripe(size_t i, bool all_locked, Fn&& fn) NO_THREAD_SAFETY_ANAL
   }
 }
 
-void Store::TouchWatchers(Stripe& s, int db, std::string_view key) NO_THREAD_SAFETY_ANALYSIS {
+void Store::TouchWatchers(Stripe& s, int db,
+                          std::string_view key) NO_THREAD_SAFETY_ANALYSIS {
   if (watchers_.load(std::memory_order_relaxed) == 0 || s.watchers.empty()) return;
   auto range = s.watchers.equal_range(WatchKey(db, key));
   for (auto it = range.first; it != range.second; ++it) {
@@ -401,7 +403,8 @@ Entry* Store::Load(Stripe& s, int db, uint64_t h,
 
 // Deletes a loaded, non-tombstone entry: a tombstone stays while a disk may
 // still hold the key.
-void Store::EraseLoaded(Stripe& s, int db, uint64_t h, Entry* e) NO_THREAD_SAFETY_ANALYSIS {
+void Store::EraseLoaded(Stripe& s, int db, uint64_t h,
+                        Entry* e) NO_THREAD_SAFETY_ANALYSIS {
   Dict& d = s.dbs[static_cast<size_t>(db)];
   std::string_view key = e->key();
   TouchWatchers(s, db, key);
@@ -418,7 +421,8 @@ void Store::EraseLoaded(Stripe& s, int db, uint64_t h, Entry* e) NO_THREAD_SAFET
   }
 }
 
-Entry* Store::Find(int db, std::string_view key, int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+Entry* Store::Find(int db, std::string_view key,
+                   int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   Dict& d = s.dbs[static_cast<size_t>(db)];
@@ -452,9 +456,11 @@ void Store::Put(int db, std::string_view key, std::string_view value,
     // answers for new keys) without caching the answer, which is replaced now.
     DiskValue dv;
     Status st = disk_->Get(NamespaceOf(db), key, &dv);
-    flags = st.ok() ? static_cast<uint8_t>((dv.expire_ms != kNoExpire ? wal::kFlagHadExpire : 0) |
-                                           (expire_ms != kNoExpire ? wal::kFlagHasExpire : 0))
-                    : KeyFlags(nullptr, expire_ms);
+    flags =
+        st.ok()
+            ? static_cast<uint8_t>((dv.expire_ms != kNoExpire ? wal::kFlagHadExpire : 0) |
+                                   (expire_ms != kNoExpire ? wal::kFlagHasExpire : 0))
+            : KeyFlags(nullptr, expire_ms);
   } else {
     flags = KeyFlags(old, expire_ms);
   }
@@ -467,7 +473,8 @@ void Store::Put(int db, std::string_view key, std::string_view value,
   uint64_t seq = listener_ != nullptr ? Entry::kPendingSeq : 0;
   if (old != nullptr) {
     if (!old->tombstone() && old->val_len == value.size()) {  // overwrite in place
-      if (!value.empty()) std::memcpy(old->data() + old->klen(), value.data(), value.size());
+      if (!value.empty())
+        std::memcpy(old->data() + old->klen(), value.data(), value.size());
       old->expire_ms = expire_ms;
       old->set_seq(seq);
       old->set_lru(LruClock());
@@ -481,7 +488,8 @@ void Store::Put(int db, std::string_view key, std::string_view value,
   s.bytes.fetch_add(EntryBytes(e) + grown, std::memory_order_relaxed);
 }
 
-bool Store::Erase(int db, std::string_view key, int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+bool Store::Erase(int db, std::string_view key,
+                  int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   Entry* e = Load(s, db, h, key);
@@ -502,7 +510,8 @@ bool Store::SetExpire(int db, std::string_view key, int64_t expire_ms, int64_t n
   return true;
 }
 
-void Store::SetEntrySeq(int db, std::string_view key, uint64_t seq) NO_THREAD_SAFETY_ANALYSIS {
+void Store::SetEntrySeq(int db, std::string_view key,
+                        uint64_t seq) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   Entry** link = s.dbs[static_cast<size_t>(db)].Link(key, h);
@@ -511,13 +520,15 @@ void Store::SetEntrySeq(int db, std::string_view key, uint64_t seq) NO_THREAD_SA
   }
 }
 
-void Store::Watch(int db, std::string_view key, WatchFlag* flag) NO_THREAD_SAFETY_ANALYSIS {
+void Store::Watch(int db, std::string_view key,
+                  WatchFlag* flag) NO_THREAD_SAFETY_ANALYSIS {
   Stripe& s = StripeFor(Hash(key));
   s.watchers.emplace(WatchKey(db, key), flag);
   watchers_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Store::Unwatch(int db, std::string_view key, WatchFlag* flag) NO_THREAD_SAFETY_ANALYSIS {
+void Store::Unwatch(int db, std::string_view key,
+                    WatchFlag* flag) NO_THREAD_SAFETY_ANALYSIS {
   Stripe& s = StripeFor(Hash(key));
   auto range = s.watchers.equal_range(WatchKey(db, key));
   for (auto it = range.first; it != range.second; ++it) {
@@ -619,14 +630,16 @@ void Store::SwapDb(int a, int b, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
   if (!all_locked) LockAll();
   if (listener_ != nullptr) listener_->OnSwap(a, b);
   std::swap(namespaces_[static_cast<size_t>(a)], namespaces_[static_cast<size_t>(b)]);
-  int64_t ka = base_keys_[static_cast<size_t>(a)].load(), kb = base_keys_[static_cast<size_t>(b)].load();
+  int64_t ka = base_keys_[static_cast<size_t>(a)].load(),
+          kb = base_keys_[static_cast<size_t>(b)].load();
   base_keys_[static_cast<size_t>(a)] = kb;
   base_keys_[static_cast<size_t>(b)] = ka;
   ka = base_expires_[static_cast<size_t>(a)].load();
   kb = base_expires_[static_cast<size_t>(b)].load();
   base_expires_[static_cast<size_t>(a)] = kb;
   base_expires_[static_cast<size_t>(b)] = ka;
-  bool ca = cold_keys_[static_cast<size_t>(a)].load(), cb = cold_keys_[static_cast<size_t>(b)].load();
+  bool ca = cold_keys_[static_cast<size_t>(a)].load(),
+       cb = cold_keys_[static_cast<size_t>(b)].load();
   cold_keys_[static_cast<size_t>(a)] = cb;
   cold_keys_[static_cast<size_t>(b)] = ca;
   for (auto& sp : stripes_) {
@@ -641,7 +654,8 @@ uint64_t Store::DbSize(int db) const { return Counts(db).keys; }
 
 KeyspaceCounts Store::Counts(int db) const NO_THREAD_SAFETY_ANALYSIS {
   int64_t keys = base_keys_[static_cast<size_t>(db)].load(std::memory_order_relaxed);
-  int64_t expires = base_expires_[static_cast<size_t>(db)].load(std::memory_order_relaxed);
+  int64_t expires =
+      base_expires_[static_cast<size_t>(db)].load(std::memory_order_relaxed);
   for (auto& sp : stripes_) {
     const Dict& d = sp->dbs[static_cast<size_t>(db)];
     keys += d.keys().load(std::memory_order_relaxed);
@@ -697,8 +711,8 @@ uint64_t Store::MemoryScan(int db, uint64_t cursor, size_t count, int64_t now_ms
   return (v << kCursorStripeBits) | stripe;
 }
 
-uint64_t Store::Scan(int db, uint64_t cursor, size_t count, int64_t now_ms, bool all_locked,
-                     const std::function<void(std::string_view)>& visit,
+uint64_t Store::Scan(int db, uint64_t cursor, size_t count, int64_t now_ms,
+                     bool all_locked, const std::function<void(std::string_view)>& visit,
                      std::string_view prefix) {
   if (count == 0) count = 1;
   if (disk_ == nullptr) return MemoryScan(db, cursor, count, now_ms, all_locked, visit);
@@ -739,11 +753,12 @@ void Store::ForEach(int db, int64_t now_ms, bool all_locked,
                     std::string_view prefix) {
   if (disk_ != nullptr) {
     DiskBarrier();
-    disk_->Scan(NamespaceOf(db), prefix, [&](std::string_view key, std::string_view, int64_t exp) {
-      if (key.substr(0, prefix.size()) != prefix) return false;
-      if (exp == kNoExpire || exp > now_ms) visit(key);
-      return true;
-    });
+    disk_->Scan(NamespaceOf(db), prefix,
+                [&](std::string_view key, std::string_view, int64_t exp) {
+                  if (key.substr(0, prefix.size()) != prefix) return false;
+                  if (exp == kNoExpire || exp > now_ms) visit(key);
+                  return true;
+                });
     return;
   }
   for (size_t i = 0; i < stripes_.size(); ++i) {
@@ -808,7 +823,8 @@ std::optional<std::string> Store::RandomKey(int db, int64_t now_ms, bool all_loc
   return pick;
 }
 
-size_t Store::ActiveExpireCycle(int64_t now_ms, int64_t budget_us) NO_THREAD_SAFETY_ANALYSIS {
+size_t Store::ActiveExpireCycle(int64_t now_ms,
+                                int64_t budget_us) NO_THREAD_SAFETY_ANALYSIS {
   if (!delete_expired()) return 0;
   constexpr size_t kKeysPerLoop = 20;  // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
   const int64_t deadline = SteadyUs() + budget_us;
@@ -825,10 +841,12 @@ size_t Store::ActiveExpireCycle(int64_t now_ms, int64_t budget_us) NO_THREAD_SAF
         Dict& d = s.dbs[static_cast<size_t>(db)];
         // Like Redis: sample about 20 keys with a TTL, reap the expired ones,
         // and go on while more than a quarter of the sample had expired.
-        for (int round = 0; round < 16 && d.expires().load() > 0 && d.entries() > 0; ++round) {
+        for (int round = 0; round < 16 && d.expires().load() > 0 && d.entries() > 0;
+             ++round) {
           size_t sampled = 0, expired = 0, buckets = 0;
           uint64_t& v = d.expire_cursor();
-          while (sampled < kKeysPerLoop && buckets < kKeysPerLoop * 4 && d.nbuckets() > 0) {
+          while (sampled < kKeysPerLoop && buckets < kKeysPerLoop * 4 &&
+                 d.nbuckets() > 0) {
             uint64_t mask = d.nbuckets() - 1;
             std::vector<std::string> dead;
             for (Entry* e = d.bucket(v & mask); e != nullptr; e = e->next) {
@@ -943,9 +961,10 @@ int64_t Store::Evict(int64_t target_bytes) NO_THREAD_SAFETY_ANALYSIS {
     // The same bucket may be sampled twice: de-duplicate, then idlest first.
     std::sort(cands.begin(), cands.end(),
               [](const Candidate& a, const Candidate& b) { return a.e < b.e; });
-    cands.erase(std::unique(cands.begin(), cands.end(),
-                            [](const Candidate& a, const Candidate& b) { return a.e == b.e; }),
-                cands.end());
+    cands.erase(
+        std::unique(cands.begin(), cands.end(),
+                    [](const Candidate& a, const Candidate& b) { return a.e == b.e; }),
+        cands.end());
     std::sort(cands.begin(), cands.end(),
               [](const Candidate& a, const Candidate& b) { return a.idle > b.idle; });
     size_t take = std::max<size_t>(1, cands.size() / 2);

@@ -34,7 +34,8 @@ void SyncDir(const std::string& dir) {
 
 std::string SegmentName(uint64_t first_seq) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%020llu.wal", static_cast<unsigned long long>(first_seq));
+  std::snprintf(buf, sizeof(buf), "%020llu.wal",
+                static_cast<unsigned long long>(first_seq));
   return buf;
 }
 
@@ -72,8 +73,10 @@ StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(WriterOptions options,
     MutexLock l(&w->mu_);
     for (auto& [seq, path] : ListSegments(options.dir)) {
       struct stat st;
-      uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-      int64_t mtime = ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) * 1000 : 0;
+      uint64_t bytes =
+          ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+      int64_t mtime =
+          ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) * 1000 : 0;
       w->segments_.push_back({seq, path, bytes, mtime});
     }
   }
@@ -210,7 +213,8 @@ void WalWriter::FireWaiters() {
     MutexLock l(&mu_);
     uint64_t durable = DurableSeq();
     auto end = waiters_.upper_bound(durable);
-    for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    for (auto it = waiters_.begin(); it != end; ++it)
+      ready.push_back(std::move(it->second));
     waiters_.erase(waiters_.begin(), end);
     have_waiters_ = !waiters_.empty();
   }
@@ -231,7 +235,8 @@ bool WalWriter::WriteOnce() {
   }
   if (chunk_written_ == 0 && segment_size_ >= options_.segment_bytes) {
     Status s = OpenSegment(chunk_first_);
-    if (!s.ok()) Log(LogLevel::kWarning, "WAL: can't start a new segment: {}", s.message());
+    if (!s.ok())
+      Log(LogLevel::kWarning, "WAL: can't start a new segment: {}", s.message());
   }
   size_t before = chunk_written_;
   bool ok = WriteAll(chunk_, &chunk_written_);
@@ -239,7 +244,8 @@ bool WalWriter::WriteOnce() {
   if (!ok) {
     std::string err = std::strerror(errno);
     if (!has_error_.exchange(true)) {
-      Log(LogLevel::kWarning, "WAL: write error, writes are refused until it clears: {}", err);
+      Log(LogLevel::kWarning, "WAL: write error, writes are refused until it clears: {}",
+          err);
     }
     MutexLock l(&mu_);
     error_ = err;
@@ -297,7 +303,8 @@ void WalWriter::SyncWritten() {
 }
 
 bool WalWriter::TryWriteNow() {
-  if (policy() == FsyncPolicy::kAlways) return false;  // fsyncs belong to the writer thread
+  if (policy() == FsyncPolicy::kAlways)
+    return false;  // fsyncs belong to the writer thread
   if (!write_mu_.native().try_lock()) return false;
   bool wrote = false;
   // Drain what others appended meanwhile too, a few rounds at most.
@@ -326,7 +333,8 @@ void WalWriter::WriterLoop() {
     }
     // Unless woken, write only what has waited since the last pass: what was
     // appended just now is written by its command thread in a moment.
-    uint64_t target = woken || stop_ ? appended_seq_.load(std::memory_order_acquire) : seen;
+    uint64_t target =
+        woken || stop_ ? appended_seq_.load(std::memory_order_acquire) : seen;
     seen = appended_seq_.load(std::memory_order_acquire);
     if (written_seq_.load() >= target && !has_error_.load()) {
       if (woken && synced_seq_.load() < written_seq_.load() &&
@@ -437,8 +445,8 @@ Status WalWriter::AppendRaw(std::string_view frame, uint64_t seq) {
   {
     MutexLock l(&mu_);
     if (seq < next_seq_) {
-      return Status::InvalidArgument("sequence " + std::to_string(seq) + " does not follow " +
-                                     std::to_string(next_seq_ - 1));
+      return Status::InvalidArgument("sequence " + std::to_string(seq) +
+                                     " does not follow " + std::to_string(next_seq_ - 1));
     }
     next_seq_ = seq + 1;
     if (pending_.empty()) pending_first_seq_ = seq;

@@ -42,14 +42,14 @@ struct WriterOptions {
 };
 
 struct WriterStats {
-  uint64_t last_seq = 0;        // last sequence assigned
-  uint64_t written_seq = 0;     // last sequence written to the file
-  uint64_t synced_seq = 0;      // last sequence known fsynced
+  uint64_t last_seq = 0;     // last sequence assigned
+  uint64_t written_seq = 0;  // last sequence written to the file
+  uint64_t synced_seq = 0;   // last sequence known fsynced
   int64_t last_fsync_ms = 0;
   uint64_t segments = 0;
-  uint64_t bytes = 0;           // bytes in all segments
-  uint64_t pending_bytes = 0;   // appended, not yet written
-  std::string error;            // empty when healthy
+  uint64_t bytes = 0;          // bytes in all segments
+  uint64_t pending_bytes = 0;  // appended, not yet written
+  std::string error;           // empty when healthy
 };
 
 class WalWriter {
@@ -153,7 +153,7 @@ class WalWriter {
   Mutex fd_mu_;
   int fd_ = -1;
   std::atomic<uint64_t> segment_size_{0};  // bytes in the open segment
-  std::string chunk_;         // being written; a failed write's rest stays here
+  std::string chunk_;  // being written; a failed write's rest stays here
   size_t chunk_written_ = 0;
   uint64_t chunk_first_ = 0, chunk_last_ = 0;
 

@@ -227,10 +227,9 @@ TEST(Config, BoolsAreYesOrNo) {
 TEST(Config, RefusesImmutableDirectivesAtRuntimeOnly) {
   Config c;
   for (const char* name : {"port", "databases", "bind", "dir", "io-threads"}) {
-    Status s = c.Set(name, name == std::string("bind") || name == std::string("dir")
-                               ? "/tmp"
-                               : "4",
-                     /*runtime=*/true);
+    Status s = c.Set(
+        name, name == std::string("bind") || name == std::string("dir") ? "/tmp" : "4",
+        /*runtime=*/true);
     EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << name;
     EXPECT_EQ(s.message(), "can't set immutable config") << name;
   }
@@ -423,9 +422,8 @@ TEST(Config, MatchSelectsDirectivesByGlobForConfigGet) {
   EXPECT_EQ(max["maxclients"], "10000");
 
   auto append = AsMap(c.Match("append*"));
-  EXPECT_EQ(keys(append), names_where([](const std::string& n) {
-              return n.rfind("append", 0) == 0;
-            }));
+  EXPECT_EQ(keys(append),
+            names_where([](const std::string& n) { return n.rfind("append", 0) == 0; }));
   EXPECT_EQ(append["appendonly"], "yes");
   EXPECT_EQ(append["appendfsync"], "everysec");
 
