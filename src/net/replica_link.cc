@@ -29,6 +29,9 @@ std::string RespCommand(std::initializer_list<std::string> args) {
   return out;
 }
 
+// Bytes of this replica's log not yet written before the link stops reading.
+constexpr uint64_t kMaxLogBacklog = 64ull << 20;
+
 // One connection to the upstream; replaced by a new one on any failure.
 class Link : public std::enable_shared_from_this<Link> {
  public:
@@ -38,6 +41,7 @@ class Link : public std::enable_shared_from_this<Link> {
         server_(server),
         socket_(io),
         timer_(io),
+        backlog_timer_(io),
         resolver_(io),
         host_(std::move(host)),
         port_(port),
@@ -66,6 +70,7 @@ class Link : public std::enable_shared_from_this<Link> {
     error_code ec;
     socket_.close(ec);
     timer_.cancel();
+    backlog_timer_.cancel();
   }
   bool stopped() const { return stopped_; }
 
@@ -148,6 +153,17 @@ class Link : public std::enable_shared_from_this<Link> {
   // Processes what was read, yielding to the other handlers of this I/O
   // thread (clients of the replica) every few thousand frames.
   void Continue() {
+    // While this replica's own log (or its LevelDB applier behind it) cannot
+    // keep up, stop taking the stream: TCP then holds the coordinator back,
+    // instead of this process buffering without bound.
+    if (Engine* engine = server_->engine();
+        engine != nullptr && engine->wal().pending_bytes() > kMaxLogBacklog) {
+      backlog_timer_.expires_after(std::chrono::milliseconds(2));
+      backlog_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec && !self->stopped_) self->Continue();
+      });
+      return;
+    }
     int r = Process();
     if (r < 0) return;
     if (r > 0) {
@@ -343,6 +359,7 @@ class Link : public std::enable_shared_from_this<Link> {
   ServerContext* server_;
   tcp::socket socket_;
   asio::steady_timer timer_;
+  asio::steady_timer backlog_timer_;
   tcp::resolver resolver_;
   std::string host_;
   int port_;

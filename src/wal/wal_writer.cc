@@ -137,6 +137,7 @@ uint64_t WalWriter::Append(const BatchBuilder& batch, int64_t time_ms) {
     seq = next_seq_++;
     if (pending_.empty()) pending_first_seq_ = seq;
     batch.AppendFrame(seq, time_ms, &pending_);
+    pending_bytes_.store(pending_.size(), std::memory_order_relaxed);
     pending_last_seq_ = seq;
     appended_seq_.store(seq, std::memory_order_release);
   }
@@ -230,6 +231,7 @@ bool WalWriter::WriteOnce() {
     MutexLock l(&mu_);
     if (pending_.empty()) return false;
     chunk_.swap(pending_);
+    pending_bytes_.store(0, std::memory_order_relaxed);
     chunk_first_ = pending_first_seq_;
     chunk_last_ = pending_last_seq_;
   }
@@ -451,6 +453,7 @@ Status WalWriter::AppendRaw(std::string_view frame, uint64_t seq) {
     next_seq_ = seq + 1;
     if (pending_.empty()) pending_first_seq_ = seq;
     pending_.append(frame);
+    pending_bytes_.store(pending_.size(), std::memory_order_relaxed);
     pending_last_seq_ = seq;
     appended_seq_.store(seq, std::memory_order_release);
   }
@@ -464,6 +467,7 @@ Status WalWriter::Reset(uint64_t next_seq) {
   {
     MutexLock l(&mu_);
     pending_.clear();
+    pending_bytes_.store(0, std::memory_order_relaxed);
     old.swap(segments_);
     next_seq_ = next_seq;
     appended_seq_ = next_seq - 1;

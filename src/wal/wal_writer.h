@@ -88,6 +88,9 @@ class WalWriter {
   void SetPolicy(FsyncPolicy p) { policy_.store(static_cast<int>(p)); }
   FsyncPolicy policy() const { return static_cast<FsyncPolicy>(policy_.load()); }
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
+  // Bytes appended and not yet handed to write(): grows while the writer is
+  // held up (a write error, or LevelDB's applier far behind).
+  uint64_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
   WriterStats stats() const EXCLUDES(mu_);
   uint64_t last_seq() const EXCLUDES(mu_);
 
@@ -157,6 +160,7 @@ class WalWriter {
   size_t chunk_written_ = 0;
   uint64_t chunk_first_ = 0, chunk_last_ = 0;
 
+  std::atomic<uint64_t> pending_bytes_{0};
   std::atomic<uint64_t> appended_seq_{0};  // last sequence in pending_ or written
   std::atomic<uint64_t> written_seq_{0};
   std::atomic<uint64_t> synced_seq_{0};
