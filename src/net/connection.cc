@@ -19,9 +19,8 @@ using boost::system::error_code;
 // writes the log once for all of them (as Redis writes its AOF buffer before
 // it sleeps: one write(), and with appendfsync always one fsync, per
 // event-loop pass, not per client), then sends their replies. Other replies
-// are sent at once. The handler owns
-// the batch, and the batch its connections, as any pending handler owns its
-// connection.
+// are sent at once. The handler owns the batch, and the batch its
+// connections, as any pending handler owns its connection.
 struct ReplyBatch {
   std::vector<std::shared_ptr<Connection>> conns;
   uint64_t max_seq = 0;  // the last log record their replies wait for
@@ -368,6 +367,13 @@ void Connection::MaybeWrite() {
   server_->stats().net_output_bytes.fetch_add(n, std::memory_order_relaxed);
   if (n == writing_.size()) {
     WriteDone();
+    // A replica's feed, and a pipeline held back by backpressure, continue
+    // in a handler of their own (not from inside whatever called us).
+    if (!closed_ && (client_.feeder || (in_begin_ < in_end_ && !client_.blocked))) {
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        if (!self->closed_) self->Resume();
+      });
+    }
     return;
   }
   write_in_flight_ = true;
@@ -385,8 +391,12 @@ void Connection::OnWrite(const error_code& ec, size_t n) {
   }
   server_->stats().net_output_bytes.fetch_add(n, std::memory_order_relaxed);
   WriteDone();
-  if (closed_) return;
-  // Output drained: run what backpressure left in the input, then read on.
+  if (!closed_) Resume();
+}
+
+// Output drained: run what backpressure left in the input (or feed a
+// replica more), then read on.
+void Connection::Resume() {
   ProcessInput();
   if (closed_) return;
   MaybeWrite();
@@ -396,22 +406,7 @@ void Connection::OnWrite(const error_code& ec, size_t n) {
 void Connection::WriteDone() {
   writing_.clear();
   if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
-  if (closing_ && out_.empty()) {
-    Close();
-    return;
-  }
-  // A replica's feed, and a pipeline held back by backpressure, continue in
-  // a handler of their own (not from inside whatever called MaybeWrite).
-  if (!write_in_flight_ &&
-      (client_.feeder || (in_begin_ < in_end_ && !client_.blocked))) {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      if (self->closed_) return;
-      self->ProcessInput();
-      if (self->closed_) return;
-      self->MaybeWrite();
-      self->ResumeRead();
-    });
-  }
+  if (closing_ && out_.empty()) Close();
 }
 
 void Connection::Cron(int64_t now_ms) {

@@ -22,7 +22,6 @@
 namespace edgekv {
 
 class ConnectionSet;
-class Engine;
 struct ReplyBatch;
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -48,12 +47,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void MaybeWrite();
   // True when every reply in out_ may leave: its writes are durable.
   bool RepliesDurable();
-  // Replies are sent at the end of the event-loop pass (see ReplyBatch).
-  bool QueueReplies();  // false while the batch is being sent
+  // Holds the replies for this pass's log write (see ReplyBatch); false
+  // while the batch is being sent.
+  bool QueueReplies();
   static void SendReplies(ServerContext* server, ReplyBatch& batch);
   void OnDurable();
   void OnWrite(const boost::system::error_code& ec, size_t n);
   void WriteDone();  // writing_ is sent
+  void Resume();
   bool CheckOutputLimits(int64_t now_ms);
 
   boost::asio::ip::tcp::socket socket_;

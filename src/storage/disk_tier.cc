@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <utility>
 
 #include "util/thread_name.h"
 #include "wal/batch.h"
@@ -127,9 +128,16 @@ constexpr uint64_t kReopenRoomBytes = 16ull << 20;
 
 }  // namespace
 
+// 'd', the namespace (big-endian, so that keys sort by namespace), the key.
+void PutDiskKey(std::string* out, uint32_t ns, std::string_view key) {
+  out->push_back('d');
+  PutBE32(out, ns);
+  out->append(key);
+}
+
 std::string DiskKey(uint32_t ns, std::string_view key) {
-  std::string k = Prefix('d', ns);
-  k.append(key);
+  std::string k;
+  PutDiskKey(&k, ns, key);
   return k;
 }
 
@@ -170,7 +178,7 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
 
 Status DiskTier::PutMeta(const std::string& name, std::string_view value) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
+  if (!db_) return Closed();
   leveldb::WriteOptions wo;
   wo.sync = true;
   return FromLevelDb(
@@ -179,7 +187,7 @@ Status DiskTier::PutMeta(const std::string& name, std::string_view value) {
 
 std::string DiskTier::GetMeta(const std::string& name) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return {};  // closed: a failed reopen (see Reopen)
+  if (!db_) return {};
   std::string v;
   if (!db_->Get(leveldb::ReadOptions(), "m" + name, &v).ok()) v.clear();
   return v;
@@ -209,7 +217,8 @@ namespace {
 
 class SnapshotImpl : public DiskTier::Snapshot {
  public:
-  SnapshotImpl(leveldb::DB* db, std::shared_mutex* mu) : lock_(*mu), db_(db) {
+  SnapshotImpl(leveldb::DB* db, std::shared_lock<std::shared_mutex> lock)
+      : lock_(std::move(lock)), db_(db) {
     snap_ = db_->GetSnapshot();
     leveldb::ReadOptions ro;
     ro.snapshot = snap_;
@@ -283,11 +292,9 @@ class SnapshotImpl : public DiskTier::Snapshot {
 }  // namespace
 
 std::unique_ptr<DiskTier::Snapshot> DiskTier::NewSnapshot() {
-  {
-    std::shared_lock<std::shared_mutex> dl(db_mu_);
-    if (!db_) return nullptr;
-  }
-  return std::make_unique<SnapshotImpl>(db_.get(), &db_mu_);
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return nullptr;
+  return std::make_unique<SnapshotImpl>(db_.get(), std::move(dl));
 }
 
 Status DiskTier::Reopen() {
@@ -350,7 +357,7 @@ Status DiskTier::LoadMeta() {
 
 Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
+  if (!db_) return Closed();
   std::string v;
   // A cold key moves into edgekv's own table on read: caching its block too
   // would only churn the small block cache (kept for index/filter blocks).
@@ -367,7 +374,7 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
 Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   if (payloads.empty()) return Status::Ok();
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
+  if (!db_) return Closed();
   leveldb::WriteBatch wb;
   uint64_t last = 0;
   bool nsmap_changed = false;
@@ -460,9 +467,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
     if (i + 1 < writes.size() && writes[i + 1].ns == w.ns && writes[i + 1].key == w.key)
       continue;
     dkey.clear();
-    dkey.push_back('d');
-    PutBE32(&dkey, w.ns);
-    dkey.append(w.key);
+    PutDiskKey(&dkey, w.ns, w.key);
     if (w.put) {
       dvalue.clear();
       wal::PutFixed64(&dvalue, static_cast<uint64_t>(w.expire_ms));
@@ -512,7 +517,7 @@ void DiskTier::Scan(
     uint32_t ns, std::string_view from,
     const std::function<bool(std::string_view, std::string_view, int64_t)>& fn) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return;  // closed: a failed reopen (see Reopen)
+  if (!db_) return;
   std::string prefix = Prefix('d', ns);
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
   std::string start = prefix;
@@ -540,7 +545,7 @@ std::string CursorKey(uint64_t id) {
 
 Status DiskTier::SaveCursor(uint64_t id, std::string_view last_key, int64_t now_ms) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
+  if (!db_) return Closed();
   std::string v;
   wal::PutFixed64(&v, static_cast<uint64_t>(now_ms));
   v.append(last_key);
@@ -549,7 +554,7 @@ Status DiskTier::SaveCursor(uint64_t id, std::string_view last_key, int64_t now_
 
 bool DiskTier::LoadCursor(uint64_t id, std::string* last_key) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return false;  // closed: a failed reopen (see Reopen)
+  if (!db_) return false;
   std::string v;
   if (!db_->Get(leveldb::ReadOptions(), CursorKey(id), &v).ok() || v.size() < 8) {
     return false;
@@ -560,7 +565,7 @@ bool DiskTier::LoadCursor(uint64_t id, std::string* last_key) const {
 
 size_t DiskTier::ExpireCursors(int64_t now_ms, int64_t max_age_ms) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return 0;  // closed: a failed reopen (see Reopen)
+  if (!db_) return 0;
   leveldb::WriteBatch wb;
   size_t n = 0;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
@@ -578,7 +583,7 @@ size_t DiskTier::ExpireCursors(int64_t now_ms, int64_t max_age_ms) {
 
 size_t DiskTier::CollectGarbage(size_t budget) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return 0;  // closed: a failed reopen (see Reopen)
+  if (!db_) return 0;
   uint32_t ns;
   {
     MutexLock l(&mu_);
@@ -605,7 +610,7 @@ size_t DiskTier::CollectGarbage(size_t budget) {
 
 Status DiskTier::Sync() {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return Closed();  // closed: a failed reopen (see Reopen)
+  if (!db_) return Closed();
   leveldb::WriteOptions wo;
   wo.sync = true;
   leveldb::WriteBatch wb;
@@ -617,7 +622,7 @@ Status DiskTier::Sync() {
 
 uint64_t DiskTier::ApproximateBytes() const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return 0;  // closed: a failed reopen (see Reopen)
+  if (!db_) return 0;
   leveldb::Range r("a", "z");
   uint64_t size = 0;
   db_->GetApproximateSizes(&r, 1, &size);
@@ -626,7 +631,7 @@ uint64_t DiskTier::ApproximateBytes() const {
 
 std::string DiskTier::Property(const std::string& name) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return {};  // closed: a failed reopen (see Reopen)
+  if (!db_) return {};
   std::string v;
   db_->GetProperty(name, &v);
   return v;

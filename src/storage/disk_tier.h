@@ -116,6 +116,8 @@ class DiskTier {
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   // Shared by readers and writers, exclusive for Reopen().
   mutable std::shared_mutex db_mu_;
+  // Null only after a failed Reopen(): every entry point then answers with
+  // an error (Closed()) or nothing, and the applier retries the reopen.
   std::unique_ptr<leveldb::DB> db_;
   leveldb::Options options_for_open_;
   std::atomic<uint64_t> applied_seq_{0};

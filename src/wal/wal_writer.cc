@@ -296,12 +296,18 @@ void WalWriter::SyncWritten() {
   uint64_t target = written_seq_.load();
   if (synced_seq_.load() >= target || fd_ < 0) return;
   if (::fdatasync(fd_) == 0) {
-    uint64_t cur = synced_seq_.load();
-    while (cur < target && !synced_seq_.compare_exchange_weak(cur, target)) {
-    }
-    last_fsync_ms_ = WallMs();
+    MarkSynced(target);
     FireWaiters();
   }
+}
+
+// Records up to `target` are on disk (never moves synced_seq_ back: another
+// thread may have fsynced further meanwhile).
+void WalWriter::MarkSynced(uint64_t target) {
+  uint64_t cur = synced_seq_.load();
+  while (cur < target && !synced_seq_.compare_exchange_weak(cur, target)) {
+  }
+  last_fsync_ms_ = WallMs();
 }
 
 bool WalWriter::TryWriteNow() {
@@ -321,11 +327,10 @@ void WalWriter::WriterLoop() {
   while (true) {
     bool woken;
     {
-      // With always, appends wake this thread: it writes and fsyncs what is
-      // pending while the next group gathers. With everysec/no, command
-      // threads write for themselves (WriteUpTo); this thread passes by every
-      // few ms, or when someone waits (WhenDurable), so that nothing stays
-      // unwritten.
+      // Command threads write (and with always, fsync) for themselves
+      // (WriteUpTo). This thread passes by every few ms, or when someone
+      // waits (WhenDurable) or a replica appends with always, so that nothing
+      // stays unwritten.
       std::unique_lock<std::mutex> l(wake_mu_.native());
       if (!wake_ && !stop_ && !has_error_.load()) {
         wake_cv_.wait_for(l, std::chrono::milliseconds(5));
@@ -371,12 +376,7 @@ void WalWriter::FsyncLoop() {
       continue;
     }
     MutexLock l(&fd_mu_);
-    if (fd_ >= 0 && ::fdatasync(fd_) == 0) {
-      uint64_t cur = synced_seq_.load();
-      while (cur < target && !synced_seq_.compare_exchange_weak(cur, target)) {
-      }
-      last_fsync_ms_ = WallMs();
-    }
+    if (fd_ >= 0 && ::fdatasync(fd_) == 0) MarkSynced(target);
   }
 }
 
@@ -386,8 +386,7 @@ Status WalWriter::Sync() {
   if (fd_ >= 0 && ::fdatasync(fd_) != 0) {
     return Status::IOError(std::string("fsync: ") + std::strerror(errno));
   }
-  synced_seq_ = written_seq_.load();
-  last_fsync_ms_ = WallMs();
+  MarkSynced(written_seq_.load());
   return Status::Ok();
 }
 

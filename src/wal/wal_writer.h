@@ -3,10 +3,12 @@
 // Append() is called by command threads (with the stripes of the keys they
 // changed still locked, so the log order matches the memory order of every
 // key); it only copies bytes under a mutex and assigns the sequence number.
-// One writer thread write()s everything appended so far in one go (and with
-// appendfsync always, fdatasync()s it), then wakes the waiters whose batches
-// are covered. So the records of many clients and of whole pipelines share one
-// write and one fsync.
+// Whoever writes (an I/O thread at the end of its event-loop pass, in
+// WriteUpTo, or the writer thread for records nobody waits for) write()s
+// everything appended so far in one go (and with appendfsync always,
+// fdatasync()s it), then wakes the waiters whose batches are covered. So the
+// records of many clients and of whole pipelines share one write and one
+// fsync.
 //
 // Durability per policy (as Redis defines appendfsync):
 //   always:   a waiter is woken after its batch is written and fdatasync()ed;
@@ -90,7 +92,9 @@ class WalWriter {
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
   // Bytes appended and not yet handed to write(): grows while the writer is
   // held up (a write error, or LevelDB's applier far behind).
-  uint64_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
+  uint64_t pending_bytes() const {
+    return pending_bytes_.load(std::memory_order_relaxed);
+  }
   WriterStats stats() const EXCLUDES(mu_);
   uint64_t last_seq() const EXCLUDES(mu_);
 
@@ -118,6 +122,7 @@ class WalWriter {
   bool WriteAll(const std::string& data, size_t* offset);
   void FireWaiters();
   void SyncWritten();
+  void MarkSynced(uint64_t target);
   uint64_t DurableSeq() const;
 
   WriterOptions options_;
