@@ -11,11 +11,11 @@
 #include <string>
 
 #include "client_state.h"
-#include "replication/forward.h"
-#include "replication/replication.h"
 #include "edgekv/config.h"
 #include "edgekv/store.h"
 #include "edgekv/thread_annotations.h"
+#include "replication/forward.h"
+#include "replication/replication.h"
 
 namespace edgekv {
 
@@ -34,12 +34,10 @@ struct Stats {
   std::atomic<uint64_t> client_query_buffer_limit_disconnections{0};
   std::atomic<uint64_t> total_error_replies{0};
   void Reset() {
-    for (auto* c : {&commands_processed, &connections_received,
-                    &rejected_connections, &keyspace_hits, &keyspace_misses,
-                    &net_input_bytes, &net_output_bytes,
+    for (auto* c : {&commands_processed, &connections_received, &rejected_connections,
+                    &keyspace_hits, &keyspace_misses, &net_input_bytes, &net_output_bytes,
                     &client_output_limit_disconnections,
-                    &client_query_buffer_limit_disconnections,
-                    &total_error_replies}) {
+                    &client_query_buffer_limit_disconnections, &total_error_replies}) {
       c->store(0, std::memory_order_relaxed);
     }
   }

@@ -121,7 +121,8 @@ void ClientList(CommandContext& ctx) {
 }
 
 void ClientInfo(CommandContext& ctx) {
-  ctx.reply->Verbatim(DescribeClient(*ctx.server, *ctx.client, ctx.now_ms, ctx.client) + "\n");
+  ctx.reply->Verbatim(DescribeClient(*ctx.server, *ctx.client, ctx.now_ms, ctx.client) +
+                      "\n");
 }
 
 void ClientKill(CommandContext& ctx) {
@@ -414,11 +415,13 @@ void ConfigSet(CommandContext& ctx) {
         (void)cfg.Set(it->first, it->second, true);
       }
       if (s.code() == Status::Code::kNotFound) {
-        ctx.reply->Error("ERR Unknown option or number of arguments for CONFIG "
-                         "SET - '" + name + "'");
+        ctx.reply->Error(
+            "ERR Unknown option or number of arguments for CONFIG "
+            "SET - '" +
+            name + "'");
       } else {
-        ctx.reply->Error("ERR CONFIG SET failed (possibly related to argument '" +
-                         name + "') - " + s.message());
+        ctx.reply->Error("ERR CONFIG SET failed (possibly related to argument '" + name +
+                         "') - " + s.message());
       }
       return;
     }
@@ -492,37 +495,68 @@ void RegisterServerFamily(CommandTable* t) {
   const uint32_t any = kLoading | kStale;
   t->Add({"info", -1, any, 0, 0, 0, Info, "server", "Server information"});
   t->Add({"time", 1, any | kFast, 0, 0, 0, Time, "server", "Server time"});
-  t->Add({"shutdown", -1, adm | kNoMulti, 0, 0, 0, Shutdown, "server", "Stop the server"});
-  t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands",
+  t->Add(
+      {"shutdown", -1, adm | kNoMulti, 0, 0, 0, Shutdown, "server", "Stop the server"});
+  t->Add({"debug",
+          -2,
+          adm,
+          0,
+          0,
+          0,
+          nullptr,
+          "server",
+          "Debugging commands",
           {{"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"}}});
-  t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection",
-          "Client connection commands",
-          {
-              {"id", 2, any | kFast, 0, 0, 0, ClientId, "connection", "Client id"},
-              {"setname", 3, any | kFast, 0, 0, 0, ClientSetName, "connection",
-               "Set the connection name"},
-              {"getname", 2, any | kFast, 0, 0, 0, ClientGetName, "connection",
-               "Get the connection name"},
-              {"setinfo", 4, any | kFast, 0, 0, 0, ClientSetInfo, "connection",
-               "Set client library info"},
-              {"list", -2, adm, 0, 0, 0, ClientList, "connection", "List clients"},
-              {"info", 2, any, 0, 0, 0, ClientInfo, "connection",
-               "This connection's info"},
-              {"kill", -3, adm, 0, 0, 0, ClientKill, "connection", "Kill clients"},
-          }});
-  t->Add({"command", -1, any, 0, 0, 0, CommandAll, "server", "Command details",
+  t->Add(
+      {"client",
+       -2,
+       kConnection | any,
+       0,
+       0,
+       0,
+       nullptr,
+       "connection",
+       "Client connection commands",
+       {
+           {"id", 2, any | kFast, 0, 0, 0, ClientId, "connection", "Client id"},
+           {"setname", 3, any | kFast, 0, 0, 0, ClientSetName, "connection",
+            "Set the connection name"},
+           {"getname", 2, any | kFast, 0, 0, 0, ClientGetName, "connection",
+            "Get the connection name"},
+           {"setinfo", 4, any | kFast, 0, 0, 0, ClientSetInfo, "connection",
+            "Set client library info"},
+           {"list", -2, adm, 0, 0, 0, ClientList, "connection", "List clients"},
+           {"info", 2, any, 0, 0, 0, ClientInfo, "connection", "This connection's info"},
+           {"kill", -3, adm, 0, 0, 0, ClientKill, "connection", "Kill clients"},
+       }});
+  t->Add({"command",
+          -1,
+          any,
+          0,
+          0,
+          0,
+          CommandAll,
+          "server",
+          "Command details",
           {
               {"count", 2, any, 0, 0, 0, CommandCount, "server", "Command count"},
               {"info", -2, any, 0, 0, 0, CommandInfo, "server", "Command info"},
               {"docs", -2, any, 0, 0, 0, CommandDocs, "server", "Command docs"},
               {"list", -2, any, 0, 0, 0, CommandList, "server", "Command names"},
           }});
-  t->Add({"config", -2, adm, 0, 0, 0, nullptr, "server", "Configuration",
+  t->Add({"config",
+          -2,
+          adm,
+          0,
+          0,
+          0,
+          nullptr,
+          "server",
+          "Configuration",
           {
               {"get", -3, adm, 0, 0, 0, ConfigGet, "server", "Read directives"},
               {"set", -4, adm, 0, 0, 0, ConfigSet, "server", "Change directives"},
-              {"resetstat", 2, adm, 0, 0, 0, ConfigResetStat, "server",
-               "Reset counters"},
+              {"resetstat", 2, adm, 0, 0, 0, ConfigResetStat, "server", "Reset counters"},
           }});
 }
 

@@ -25,8 +25,8 @@ bool CheckSize(CommandContext& ctx, uint64_t size) {
 
 // Stores value with an absolute expiry; an expiry already in the past deletes
 // the key instead, as Redis does for SET ... EXAT <past>.
-void PutWithExpire(CommandContext& ctx, std::string_view key,
-                   std::string_view value, int64_t expire_ms) {
+void PutWithExpire(CommandContext& ctx, std::string_view key, std::string_view value,
+                   int64_t expire_ms) {
   if (expire_ms != kNoExpire && expire_ms <= ctx.now_ms) {
     StoreOf(ctx).Erase(DbOf(ctx), key, ctx.now_ms);
     return;
@@ -45,10 +45,10 @@ int ExpireOption(std::string_view a) {
 
 bool ParseExpireOption(CommandContext& ctx, int option, std::string_view arg,
                        int64_t* expire_ms) {
-  return ParseExpire(ctx, arg,
-                     option == 1 || option == 3 ? ExpireUnit::kSeconds
-                                                : ExpireUnit::kMilliseconds,
-                     option <= 2, false, expire_ms);
+  return ParseExpire(
+      ctx, arg,
+      option == 1 || option == 3 ? ExpireUnit::kSeconds : ExpireUnit::kMilliseconds,
+      option <= 2, false, expire_ms);
 }
 
 void Get(CommandContext& ctx) {
@@ -101,7 +101,8 @@ void Set(CommandContext& ctx) {
   Entry* old = plain ? nullptr : LookupWrite(ctx, key);
   std::optional<std::string> old_value;
   if (get && old != nullptr) old_value = std::string(old->value());
-  bool do_set = plain || !((cond == kNx && old != nullptr) || (cond == kXx && old == nullptr));
+  bool do_set =
+      plain || !((cond == kNx && old != nullptr) || (cond == kXx && old == nullptr));
   if (do_set) {
     if (keepttl && old != nullptr) expire_ms = old->expire_ms;
     PutWithExpire(ctx, key, ctx.arg(2), expire_ms);
@@ -376,8 +377,7 @@ void IncrByFloat(CommandContext& ctx) {
     return;
   }
   std::string s = FormatLongDouble(next);
-  StoreOf(ctx).Put(DbOf(ctx), ctx.arg(1), s,
-                   e == nullptr ? kNoExpire : e->expire_ms);
+  StoreOf(ctx).Put(DbOf(ctx), ctx.arg(1), s, e == nullptr ? kNoExpire : e->expire_ms);
   ctx.reply->Bulk(s);
 }
 

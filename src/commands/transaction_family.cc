@@ -103,8 +103,8 @@ void RegisterTransactionFamily(CommandTable* t) {
           "Execute a transaction"});
   t->Add({"discard", 1, tx, 0, 0, 0, Discard, "transactions", "Discard"});
   t->Add({"watch", -2, tx, 1, -1, 1, Watch, "transactions", "Watch keys"});
-  t->Add({"unwatch", 1, kFast | kLoading | kStale, 0, 0, 0, Unwatch,
-          "transactions", "Forget watched keys"});
+  t->Add({"unwatch", 1, kFast | kLoading | kStale, 0, 0, 0, Unwatch, "transactions",
+          "Forget watched keys"});
 }
 
 }  // namespace edgekv

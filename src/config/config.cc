@@ -82,14 +82,16 @@ Status Config::SetSpec(const DirectiveSpec& spec, std::string_view value) {
           found = true;
         }
       }
-      if (!found) return Status::InvalidArgument("argument(s) must be one of the following: " + [&] {
-        std::string all;
-        for (int i = 0; spec.enum_values[i] != nullptr; ++i) {
-          if (i) all += ", ";
-          all += spec.enum_values[i];
-        }
-        return all;
-      }());
+      if (!found)
+        return Status::InvalidArgument(
+            "argument(s) must be one of the following: " + [&] {
+              std::string all;
+              for (int i = 0; spec.enum_values[i] != nullptr; ++i) {
+                if (i) all += ", ";
+                all += spec.enum_values[i];
+              }
+              return all;
+            }());
       break;
     }
     case DirectiveType::kString:
@@ -125,7 +127,8 @@ Status Config::SetSpec(const DirectiveSpec& spec, std::string_view value) {
     std::string cls, h, sft, sec;
     while (in >> cls >> h >> sft >> sec) {
       int64_t a = 0, b = 0, c = 0;
-      if (cls == "normal" && ParseMemory(h, &a) && ParseMemory(sft, &b) && ParseMemory(sec, &c)) {
+      if (cls == "normal" && ParseMemory(h, &a) && ParseMemory(sft, &b) &&
+          ParseMemory(sec, &c)) {
         normal_hard_ = a;
         normal_soft_ = b;
         normal_soft_seconds_ = c;
@@ -180,7 +183,8 @@ Status Config::ApplyArgs(const std::vector<std::string>& args) {
   size_t i = 0;
   while (i < args.size()) {
     if (args[i].rfind("--", 0) != 0 || args[i].size() <= 2) {
-      return Status::InvalidArgument("expected '--directive value', got '" + args[i] + "'");
+      return Status::InvalidArgument("expected '--directive value', got '" + args[i] +
+                                     "'");
     }
     std::string name = args[i].substr(2);
     std::vector<std::string> vals;

@@ -85,25 +85,22 @@ const DirectiveSpec kDirectives[] = {
     {Cfg::kReplicaof, "replicaof", DirectiveType::kString, "", 0, 0, false, nullptr,
      ValidateReplicaof},
     {Cfg::kIoThreads, "io-threads", DirectiveType::kInt, "0", 0, 128, false},
-    {Cfg::kLoglevel, "loglevel", DirectiveType::kEnum, "notice", 0, 0, true,
-     kLogLevels},
+    {Cfg::kLoglevel, "loglevel", DirectiveType::kEnum, "notice", 0, 0, true, kLogLevels},
     {Cfg::kLogfile, "logfile", DirectiveType::kString, "", 0, 0, false},
-    {Cfg::kProtoMaxBulkLen, "proto-max-bulk-len", DirectiveType::kMemory,
-     "512mb", 1024 * 1024, kLongMax, true},
-    {Cfg::kClientQueryBufferLimit, "client-query-buffer-limit",
-     DirectiveType::kMemory, "1gb", 1024 * 1024, kLongMax, true},
-    {Cfg::kClientOutputBufferLimit, "client-output-buffer-limit",
-     DirectiveType::kString, "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60",
-     0, 0, true, nullptr, ValidateOutputLimit},
+    {Cfg::kProtoMaxBulkLen, "proto-max-bulk-len", DirectiveType::kMemory, "512mb",
+     1024 * 1024, kLongMax, true},
+    {Cfg::kClientQueryBufferLimit, "client-query-buffer-limit", DirectiveType::kMemory,
+     "1gb", 1024 * 1024, kLongMax, true},
+    {Cfg::kClientOutputBufferLimit, "client-output-buffer-limit", DirectiveType::kString,
+     "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, true, nullptr,
+     ValidateOutputLimit},
     {Cfg::kProtectedMode, "protected-mode", DirectiveType::kBool, "yes", 0, 0, true},
-    {Cfg::kEnableDebugCommand, "enable-debug-command", DirectiveType::kEnum, "no",
-     0, 0, false, kDebugModes},
+    {Cfg::kEnableDebugCommand, "enable-debug-command", DirectiveType::kEnum, "no", 0, 0,
+     false, kDebugModes},
     {Cfg::kTcpBacklog, "tcp-backlog", DirectiveType::kInt, "511", 0, kIntMax, false},
-    {Cfg::kTcpKeepalive, "tcp-keepalive", DirectiveType::kInt, "300", 0, kIntMax,
-     true},
+    {Cfg::kTcpKeepalive, "tcp-keepalive", DirectiveType::kInt, "300", 0, kIntMax, true},
     {Cfg::kHz, "hz", DirectiveType::kInt, "10", 1, 500, true},
-    {Cfg::kSave, "save", DirectiveType::kString, "", 0, 0, true, nullptr,
-     ValidateSave},
+    {Cfg::kSave, "save", DirectiveType::kString, "", 0, 0, true, nullptr, ValidateSave},
     {Cfg::kAppendonly, "appendonly", DirectiveType::kBool, "yes", 0, 0, true, nullptr,
      ValidateAppendonly},
     {Cfg::kWalRepair, "wal-repair", DirectiveType::kBool, "no", 0, 0, false},
@@ -151,14 +148,22 @@ bool ParseMemory(std::string_view s, int64_t* out) {
     unit.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
   }
   int64_t mul = 1;
-  if (unit.empty() || unit == "b") mul = 1;
-  else if (unit == "k") mul = 1000;
-  else if (unit == "kb") mul = 1024;
-  else if (unit == "m") mul = 1000 * 1000;
-  else if (unit == "mb") mul = 1024 * 1024;
-  else if (unit == "g") mul = 1000LL * 1000 * 1000;
-  else if (unit == "gb") mul = 1024LL * 1024 * 1024;
-  else return false;
+  if (unit.empty() || unit == "b")
+    mul = 1;
+  else if (unit == "k")
+    mul = 1000;
+  else if (unit == "kb")
+    mul = 1024;
+  else if (unit == "m")
+    mul = 1000 * 1000;
+  else if (unit == "mb")
+    mul = 1024 * 1024;
+  else if (unit == "g")
+    mul = 1000LL * 1000 * 1000;
+  else if (unit == "gb")
+    mul = 1024LL * 1024 * 1024;
+  else
+    return false;
   if (v > INT64_MAX / mul) return false;
   *out = (neg ? -v : v) * mul;
   return true;

@@ -20,16 +20,28 @@ long ParseAt(std::string_view d, size_t pos, int depth) {
     return ec == std::errc() && p == head.data() + head.size();
   };
   switch (type) {
-    case '+': case '-': case ':': case '_': case ',': case '#': case '(':
+    case '+':
+    case '-':
+    case ':':
+    case '_':
+    case ',':
+    case '#':
+    case '(':
       return static_cast<long>(after);
-    case '$': case '=': case '!': {
+    case '$':
+    case '=':
+    case '!': {
       int64_t n;
       if (!number(&n)) return -1;
       if (n < 0) return static_cast<long>(after);
       if (d.size() < after + static_cast<size_t>(n) + 2) return 0;
       return static_cast<long>(after + static_cast<size_t>(n) + 2);
     }
-    case '*': case '~': case '>': case '%': case '|': {
+    case '*':
+    case '~':
+    case '>':
+    case '%':
+    case '|': {
       int64_t n;
       if (!number(&n)) return -1;
       if (n < 0) return static_cast<long>(after);

@@ -21,15 +21,16 @@ namespace edgekv {
 // One forwarded command; completed by the forwarder's thread.
 struct ForwardCall {
   std::atomic<bool> done{false};
-  std::string reply;      // the coordinator's reply (RESP2 bytes); valid once done
-  uint64_t coord_seq = 0; // the coordinator's log position after the write
+  std::string reply;       // the coordinator's reply (RESP2 bytes); valid once done
+  uint64_t coord_seq = 0;  // the coordinator's log position after the write
 };
 
 class WriteForwarder {
  public:
   virtual ~WriteForwarder() = default;
   // Queues args (run in database db) for the coordinator. Thread-safe.
-  virtual std::shared_ptr<ForwardCall> Forward(int db, std::span<const std::string_view> args) = 0;
+  virtual std::shared_ptr<ForwardCall> Forward(
+      int db, std::span<const std::string_view> args) = 0;
 };
 
 // Length of the first complete RESP reply in data, 0 if incomplete, -1 if

@@ -12,7 +12,8 @@ std::string NewReplicationId() {
   return id;
 }
 
-void Replication::SetIds(std::string replid, std::string replid2, uint64_t second_offset) {
+void Replication::SetIds(std::string replid, std::string replid2,
+                         uint64_t second_offset) {
   MutexLock l(&mu_);
   replid_ = std::move(replid);
   replid2_ = std::move(replid2);

@@ -25,12 +25,12 @@ namespace edgekv {
 struct ReplicaInfo {
   uint64_t client_id = 0;
   std::string ip;
-  int port = 0;                // the replica's listening port (REPLCONF)
-  std::string state;           // "wait_bgsave", "send_bulk", "online"
-  uint64_t ack_seq = 0;        // last sequence the replica applied
-  int64_t ack_ms = 0;          // when that ack arrived
-  uint64_t sent_seq = 0;       // last sequence sent
-  int64_t ack_record_ms = 0;   // coordinator time of the record acknowledged
+  int port = 0;               // the replica's listening port (REPLCONF)
+  std::string state;          // "wait_bgsave", "send_bulk", "online"
+  uint64_t ack_seq = 0;       // last sequence the replica applied
+  int64_t ack_ms = 0;         // when that ack arrived
+  uint64_t sent_seq = 0;      // last sequence sent
+  int64_t ack_record_ms = 0;  // coordinator time of the record acknowledged
 };
 
 enum class LinkState { kNone, kConnecting, kSync, kConnected };
