@@ -1,5 +1,6 @@
 """Keys on disk behave exactly like keys in memory: SCAN cursors survive
 evictions and restarts, TTLs hold on disk, every command sees cold keys."""
+import os
 import time
 
 import redis
@@ -171,5 +172,28 @@ def test_last_write_of_each_key_reaches_leveldb(tmp_path):
         assert c.info("keyspace")["db0"]["expires"] == 1
         c.execute_command("SELECT", 1)
         assert c.get("other") == b"db1"
+    finally:
+        srv.stop()
+
+
+def test_background_threads_are_named_and_yield_the_cpu(tmp_path):
+    srv = Server(str(tmp_path / "data")).start()
+    try:
+        c = srv.client()
+        fill(c, 20_000)  # enough for LevelDB to flush and compact
+        c.save()
+        threads = {}
+        task_dir = "/proc/%d/task" % srv.proc.pid
+        for tid in os.listdir(task_dir):
+            with open(os.path.join(task_dir, tid, "comm")) as f:
+                name = f.read().strip()
+            with open(os.path.join(task_dir, tid, "stat")) as f:
+                nice = int(f.read().rsplit(")", 1)[1].split()[16])
+            threads.setdefault(name, set()).add(nice)
+        assert {"ekv-io-0", "ekv-wal-write", "ekv-disk-apply"} <= set(threads), threads
+        assert threads["ekv-io-0"] == {0}
+        assert threads["ekv-disk-apply"] == {10}
+        if "ekv-compact" in threads:
+            assert threads["ekv-compact"] == {10}
     finally:
         srv.stop()
