@@ -141,6 +141,14 @@ bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   return store.used_bytes() <= maxmemory + maxmemory / 4;
 }
 
+// False while LevelDB is more than Applier::kMaxBacklogBytes (1 GB) behind the log:
+// the log on disk is the applier's queue, and this bounds it (and the replay
+// after a crash).
+bool DiskKeepsUp(ServerContext& server) {
+  Engine* engine = server.engine();
+  return engine == nullptr || !engine->applier().Overloaded();
+}
+
 }  // namespace
 
 void Dispatcher::ClearTransaction(ServerContext& server, ClientState& c) {
@@ -222,30 +230,37 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   }
 
   int64_t maxmemory = server_->config().Int(Cfg::kMaxmemory);
-  if ((spec->flags & kDenyOom) && maxmemory > 0 &&
+  if ((spec->flags & kDenyOom) && maxmemory > 0 && !server_->store().has_disk() &&
       server_->store().used_bytes() > maxmemory) {
-    if (server_->store().has_disk()) {
-      if (!MakeRoom(*server_, maxmemory)) {
-        // Writes outpace the disk: this client waits (its later commands
-        // too) until entries can leave memory, at most repl-timeout.
-        std::vector<std::string> saved(args.begin(), args.end());
-        ClientState* c = &client;
-        client.blocked_deadline_ms =
-            NowMs() + server_->config().Int(Cfg::kReplTimeout) * 1000;
-        client.blocked = [this, saved = std::move(saved), spec, c, maxmemory](
-                             ReplyBuilder& rb, bool timed_out) {
-          if (!timed_out && !MakeRoom(*server_, maxmemory)) return false;
-          std::vector<std::string_view> views(saved.begin(), saved.end());
-          CommandContext ctx{views, &rb, c, server_, NowMs(), false};
-          RunCommand(*spec, ctx);
-          return true;
-        };
-        return;
-      }
-    } else {
-      reply.Error(errors::kOom);
-      return;
+    reply.Error(errors::kOom);
+    return;
+  }
+  // Writes outpace the disk (memory over maxmemory holds writes not yet in
+  // LevelDB, or LevelDB is far behind the log): this client waits (its later
+  // commands too) until they may run, at most repl-timeout. The thread goes on
+  // serving the others.
+  auto may_run = [server = server_, spec, maxmemory] {
+    if ((spec->flags & kWrite) && !DiskKeepsUp(*server)) return false;
+    if ((spec->flags & kDenyOom) && maxmemory > 0 && server->store().has_disk() &&
+        !MakeRoom(*server, maxmemory)) {
+      return false;
     }
+    return true;
+  };
+  if (!may_run()) {
+    std::vector<std::string> saved(args.begin(), args.end());
+    ClientState* c = &client;
+    client.blocked_deadline_ms =
+        NowMs() + server_->config().Int(Cfg::kReplTimeout) * 1000;
+    client.blocked = [this, saved = std::move(saved), spec, c, may_run](ReplyBuilder& rb,
+                                                                        bool timed_out) {
+      if (!timed_out && !may_run()) return false;
+      std::vector<std::string_view> views(saved.begin(), saved.end());
+      CommandContext ctx{views, &rb, c, server_, NowMs(), false};
+      RunCommand(*spec, ctx);
+      return true;
+    };
+    return;
   }
 
   CommandContext ctx{args, &reply, &client, server_, NowMs(), false};

@@ -1,19 +1,24 @@
 #include "applier.h"
 
-#include <chrono>
+#include <algorithm>
 #include <vector>
 
 #include "disk_tier.h"
 #include "edgekv/log.h"
 #include "edgekv/wal_format.h"
 #include "util/thread_name.h"
-#include "wal/batch.h"
 
 namespace edgekv {
 
-Applier::Applier(DiskTier* disk, size_t max_queue_bytes,
-                 std::function<void(uint64_t)> on_synced)
-    : disk_(disk), max_queue_bytes_(max_queue_bytes), on_synced_(std::move(on_synced)) {
+using Clock = std::chrono::steady_clock;
+
+Applier::Applier(DiskTier* disk, std::string wal_dir,
+                 std::function<void(uint64_t)> on_synced, uint64_t max_backlog_bytes)
+    : disk_(disk),
+      on_synced_(std::move(on_synced)),
+      max_backlog_bytes_(max_backlog_bytes),
+      cursor_(std::move(wal_dir)) {
+  pos_ = written_seq_ = disk_->applied_seq();
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -26,21 +31,28 @@ Applier::~Applier() {
   thread_.join();
 }
 
-void Applier::Push(std::string_view frames, uint64_t last_seq) {
-  std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] { return queued_bytes_ < max_queue_bytes_ || stop_; });
-  bool first = queue_.empty();
-  if (first) first_queued_ = std::chrono::steady_clock::now();
-  queue_.emplace_back(frames);
-  queued_bytes_ += frames.size();
+void Applier::OnWritten(size_t bytes, uint64_t last_seq) {
+  std::lock_guard<std::mutex> l(mu_);
+  written_seq_ = last_seq;
+  pending_bytes_ += bytes;
+  backlog_bytes_ += bytes;
   // The applier gathers writes for a while (see kApplyDelay): it is told when
-  // a group starts (to time it) and when it is full, not at every chunk.
-  if (queued_bytes_ >= kApplyBytes && !wake_) {
+  // a group starts (to time it) and when it is full, not at every write.
+  if (!timing_) {
+    timing_ = true;
+    first_pending_ = Clock::now();
+    cv_.notify_all();
+  } else if (pending_bytes_ >= kApplyBytes && !wake_) {
     wake_ = true;
     cv_.notify_all();
-  } else if (first) {
-    cv_.notify_all();
   }
+}
+
+void Applier::OnReset(uint64_t last_seq) {
+  std::lock_guard<std::mutex> l(mu_);
+  reset_ = true;
+  reset_seq_ = written_seq_ = last_seq;
+  backlog_bytes_ = 0;
 }
 
 bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
@@ -59,9 +71,19 @@ bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
 
 uint64_t Applier::applied_seq() const { return disk_->applied_seq(); }
 
-uint64_t Applier::queued_bytes() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return queued_bytes_;
+bool Applier::Overloaded() {
+  uint64_t backlog = backlog_bytes_.load(std::memory_order_relaxed);
+  if (!overloaded_.load(std::memory_order_relaxed)) {
+    if (backlog <= max_backlog_bytes_) return false;
+    overloaded_ = true;
+    std::lock_guard<std::mutex> l(mu_);
+    wake_ = true;
+    cv_.notify_all();
+    return true;
+  }
+  if (backlog > max_backlog_bytes_ / 2) return true;
+  overloaded_ = false;
+  return false;
 }
 
 std::string Applier::error() const {
@@ -69,82 +91,110 @@ std::string Applier::error() const {
   return error_;
 }
 
+void Applier::SetError(const std::string& message) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (error_.empty()) Log(LogLevel::kWarning, "{}", message);
+  error_ = message;
+  has_error_ = true;
+}
+
+bool Applier::CatchUp(uint64_t target) {
+  if (!positioned_) {
+    Status s = cursor_.Seek(pos_);
+    if (!s.ok()) {
+      SetError("LevelDB applier: can't read the log: " + s.message());
+      return false;
+    }
+    positioned_ = true;
+  }
+  while (pos_ < target) {
+    // One group: up to kApplyBytes of frames, one LevelDB write (which lands
+    // in one memtable, which may grow by that much over its write buffer).
+    std::string frames;
+    auto read = cursor_.Read(target, kApplyBytes, &frames);
+    if (!read.ok() || read.value() == 0) {
+      positioned_ = false;
+      SetError("LevelDB applier: can't read the log after sequence " +
+               std::to_string(pos_) + ": " +
+               (read.ok() ? std::string("it ends there") : read.status().message()));
+      return false;
+    }
+    std::vector<std::string_view> payloads;
+    for (size_t off = 0; off + wal::kFrameHeaderSize <= frames.size();) {
+      uint32_t len = wal::GetFixed32(frames.data() + off + 4);
+      payloads.emplace_back(frames.data() + off + wal::kFrameHeaderSize, len);
+      off += wal::kFrameHeaderSize + len;
+    }
+    Status s = disk_->Apply(payloads);
+    if (!s.ok()) {
+      positioned_ = false;  // read the group again next time
+      SetError("LevelDB apply failed: " + s.message());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // LevelDB keeps failing after one write error until reopened.
+      Status r = disk_->Reopen();
+      if (!r.ok()) Log(LogLevel::kVerbose, "LevelDB reopen failed: {}", r.message());
+      return false;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (has_error_) {
+        error_.clear();
+        has_error_ = false;
+      }
+      if (reset_) return true;  // the log was reset meanwhile
+      pos_ = cursor_.last_seq();
+      uint64_t backlog = backlog_bytes_.load();  // changed under mu_ only
+      backlog_bytes_.store(backlog - std::min<uint64_t>(backlog, frames.size()));
+    }
+    applied_cv_.notify_all();
+  }
+  return true;
+}
+
 void Applier::Loop() {
   SetThreadName("ekv-disk-apply");
   LowerThreadPriority();
-  using Clock = std::chrono::steady_clock;
   auto last_sync = Clock::now();
   uint64_t synced = disk_->applied_seq();
   while (true) {
-    std::deque<std::string> work;
+    uint64_t target;
+    bool stopping;
     {
       std::unique_lock<std::mutex> l(mu_);
-      // Until kApplyDelay after the first write queued (or a second, to sync
-      // LevelDB), unless kApplyBytes are queued or someone waits.
-      auto until = queue_.empty() ? Clock::now() + std::chrono::seconds(1)
-                                  : first_queued_ + kApplyDelay;
-      cv_.wait_until(l, until, [&] {
-        return stop_ || wake_ ||
-               (!queue_.empty() && Clock::now() >= first_queued_ + kApplyDelay);
-      });
-      wake_ = false;
-      if (queue_.empty() && stop_) break;
-      work.swap(queue_);
-    }
-    size_t bytes = 0;
-    for (auto& chunk : work) bytes += chunk.size();
-    // Split into frames; apply in groups of up to kApplyBytes per LevelDB
-    // write (one write lands in one memtable, which may grow by that much
-    // over its write buffer).
-    std::vector<std::string_view> group;
-    size_t group_bytes = 0;
-    auto apply = [&] {
-      while (!group.empty()) {
-        Status s = disk_->Apply(group);
-        if (s.ok()) {
-          if (has_error_.load()) {
-            std::lock_guard<std::mutex> l(mu_);
-            error_.clear();
-            has_error_ = false;
-          }
+      // Until kApplyDelay after the first write of a group, or kApplyBytes,
+      // or someone waits; at least once a second, to sync LevelDB.
+      while (!stop_ && !wake_) {
+        if (timing_ && (pending_bytes_ >= kApplyBytes ||
+                        Clock::now() >= first_pending_ + kApplyDelay)) {
           break;
         }
-        {
-          std::lock_guard<std::mutex> l(mu_);
-          if (error_.empty())
-            Log(LogLevel::kWarning, "LevelDB apply failed: {}", s.message());
-          error_ = s.message();
-          has_error_ = true;
-          if (stop_) return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        // LevelDB keeps failing after one write error until reopened.
-        Status r = disk_->Reopen();
-        if (!r.ok()) Log(LogLevel::kVerbose, "LevelDB reopen failed: {}", r.message());
+        auto until = timing_ ? first_pending_ + kApplyDelay
+                             : Clock::now() + std::chrono::seconds(1);
+        if (cv_.wait_until(l, until) == std::cv_status::timeout && !timing_) break;
       }
-      group.clear();
-      group_bytes = 0;
-      { std::lock_guard<std::mutex> l(mu_); }  // no lost wake-up
-      applied_cv_.notify_all();
-    };
-    for (auto& chunk : work) {
-      size_t off = 0;
-      while (off + wal::kFrameHeaderSize <= chunk.size()) {
-        uint32_t len = wal::GetFixed32(chunk.data() + off + 4);
-        group.emplace_back(chunk.data() + off + wal::kFrameHeaderSize, len);
-        group_bytes += len;
-        off += wal::kFrameHeaderSize + len;
-        if (group_bytes >= kApplyBytes) apply();
+      wake_ = false;
+      timing_ = false;
+      pending_bytes_ = 0;
+      if (reset_) {
+        reset_ = false;
+        pos_ = reset_seq_;
+        positioned_ = false;
       }
+      target = written_seq_;
+      stopping = stop_;
     }
-    apply();
-    work.clear();
+    bool ok = pos_ >= target || CatchUp(target);
     {
-      std::lock_guard<std::mutex> l(mu_);
-      queued_bytes_ -= bytes;
+      std::lock_guard<std::mutex> l(mu_);  // no lost wake-up
     }
-    cv_.notify_all();
     applied_cv_.notify_all();
+    if (!ok) {
+      if (stopping) break;  // the log keeps the records: replayed at start
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::lock_guard<std::mutex> l(mu_);
+      wake_ = true;  // retry without waiting for more writes
+      continue;
+    }
     if (Clock::now() - last_sync > std::chrono::seconds(1) &&
         disk_->applied_seq() > synced) {
       uint64_t seq = disk_->applied_seq();
@@ -153,6 +203,10 @@ void Applier::Loop() {
         if (on_synced_) on_synced_(seq);
       }
       last_sync = Clock::now();
+    }
+    if (stopping) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (pos_ >= written_seq_) break;
     }
   }
   uint64_t seq = disk_->applied_seq();

@@ -1,48 +1,72 @@
-// Feeds the write-ahead log into LevelDB in batches. The WAL writer hands it
-// every chunk it wrote (Push); one thread applies them in order, coalescing
-// many batches into one LevelDB write. Push blocks while more than
-// max_queue_bytes wait, which slows writers down when the disk falls behind
-// instead of letting memory grow.
+// Feeds the write-ahead log into LevelDB in batches. The WAL writer tells it
+// how far the segments go (OnWritten); one thread reads the records back from
+// the segments with a WalCursor and applies them in order, many batches to
+// one LevelDB write.
+//
+// The log on disk is the queue: the writer never copies records for the
+// applier and never waits for it, so a LevelDB write or compaction never
+// holds up a client (or a replica's link) in the middle of a log write.
+// LevelDB's lag costs disk (segments are kept until LevelDB synced past
+// them) and, with maxmemory, memory waits for it (only applied entries may
+// leave memory), which slows writers down instead.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <thread>
+
+#include "wal/wal_cursor.h"
+#include "wal/wal_writer.h"
 
 namespace edgekv {
 
 class DiskTier;
 
-class Applier {
+class Applier : public wal::WalWriter::Observer {
  public:
+  // Reads the segments in wal_dir from just after LevelDB's applied sequence.
   // on_synced(seq) runs after LevelDB made everything up to seq durable (about
   // once a second): WAL segments before it may be deleted.
-  Applier(DiskTier* disk, size_t max_queue_bytes,
-          std::function<void(uint64_t)> on_synced);
-  ~Applier();  // applies what is queued, syncs, stops
+  Applier(DiskTier* disk, std::string wal_dir, std::function<void(uint64_t)> on_synced,
+          uint64_t max_backlog_bytes = kMaxBacklogBytes);
+  ~Applier() override;  // applies what is written, syncs, stops
 
-  void Push(std::string_view frames, uint64_t last_seq);
+  void OnWritten(size_t bytes, uint64_t last_seq) override;
+  void OnReset(uint64_t last_seq) override;
+
   // Waits until LevelDB holds seq; false when timeout_ms passed first.
   bool WaitApplied(uint64_t seq, int64_t timeout_ms = -1);
   uint64_t applied_seq() const;
-  uint64_t queued_bytes() const;
+  uint64_t queued_bytes() const {  // in the log, not yet in LevelDB
+    return backlog_bytes_.load(std::memory_order_relaxed);
+  }
+  // LevelDB is more than max_backlog_bytes behind the log: writers wait (see
+  // the dispatcher) until it is back under half of that. Wakes the applier.
+  bool Overloaded();
+  static constexpr uint64_t kMaxBacklogBytes = 1u << 30;
   std::string error() const;
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
 
  private:
   void Loop();
+  // Reads and applies the records after pos_ up to target. False on an error
+  // (recorded in error_; retried by the caller).
+  bool CatchUp(uint64_t target);
+  void SetError(const std::string& message);
 
   DiskTier* disk_;
-  size_t max_queue_bytes_;
   std::function<void(uint64_t)> on_synced_;
+  const uint64_t max_backlog_bytes_;
+  wal::WalCursor cursor_;    // the applier thread's only
+  bool positioned_ = false;  // cursor_ is at pos_ (applier thread)
+
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // work or space available
+  std::condition_variable cv_;  // work (or stop)
   std::condition_variable applied_cv_;
   // Writes are gathered for up to kApplyDelay or kApplyBytes before they go
   // to LevelDB in one sorted batch, with only the last write of each key:
@@ -50,10 +74,18 @@ class Applier {
   // delay is only LevelDB's lag behind the log (which holds the writes);
   // memory pressure, SCAN and full syncs wake the applier at once.
   static constexpr std::chrono::milliseconds kApplyDelay{250};
-  static constexpr size_t kApplyBytes = 4u << 20;
-  std::deque<std::string> queue_;
-  std::chrono::steady_clock::time_point first_queued_;
-  size_t queued_bytes_ = 0;
+  static constexpr size_t kApplyBytes = 8u << 20;
+  // Guarded by mu_ (pos_ is written by the applier thread only, so that
+  // thread reads it without mu_).
+  uint64_t written_seq_ = 0;  // the segments hold records up to here
+  uint64_t pos_ = 0;          // LevelDB holds records up to here
+  bool reset_ = false;        // the log was reset: go on from reset_seq_
+  uint64_t reset_seq_ = 0;
+  bool timing_ = false;  // a group is being gathered since first_pending_
+  std::chrono::steady_clock::time_point first_pending_;
+  size_t pending_bytes_ = 0;                // written since the applier last took work
+  std::atomic<uint64_t> backlog_bytes_{0};  // written, not yet applied
+  std::atomic<bool> overloaded_{false};
   bool stop_ = false;
   bool wake_ = false;
   std::string error_;

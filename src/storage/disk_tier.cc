@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -371,6 +372,82 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
   return Status::Ok();
 }
 
+namespace {
+
+// One key write of a group being applied (views into the log frames).
+struct KeyWrite {
+  uint32_t ns;
+  std::string_view key;
+  std::string_view value;
+  int64_t expire_ms;
+  bool put;
+};
+
+// Big-endian bytes [off, off + 8) of `key`, zero-padded: integers that order
+// like the bytes.
+uint64_t KeyWord(std::string_view key, size_t off) {
+  uint64_t w = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    w <<= 8;
+    if (off + i < key.size()) w |= static_cast<unsigned char>(key[off + i]);
+  }
+  return w;
+}
+
+// The last write of each key in `writes` (log order), sorted by namespace and
+// key. Duplicates go first, through a hash table (a rewritten key is common:
+// counters, sessions, flags), so only distinct keys are sorted; sorted inserts
+// then walk LevelDB's memtable skip list through cache-warm nodes. Both steps
+// keep what they compare inline (hash bits in the slots, the first 16 key
+// bytes as integers in the sort entries): the keys themselves are scattered
+// over the log frames, and chasing them was most of the applier's time.
+std::vector<const KeyWrite*> LastWrites(const std::vector<KeyWrite>& writes) {
+  size_t cap = 16;
+  while (cap < writes.size() * 2) cap <<= 1;
+  std::vector<uint64_t> slots(cap, 0);  // hash high bits << 32 | index + 1
+  struct Last {
+    uint32_t ns;
+    uint64_t w0, w1;  // KeyWord(key, 0), KeyWord(key, 8)
+    const KeyWrite* write;
+  };
+  std::vector<Last> last;
+  last.reserve(writes.size());
+  std::hash<std::string_view> hasher;
+  for (const KeyWrite& w : writes) {
+    uint64_t h = hasher(w.key) ^ (w.ns * 0x9E3779B97F4A7C15ull);
+    uint64_t tag = h >> 32 << 32;
+    size_t i = h & (cap - 1);
+    while (true) {
+      uint64_t slot = slots[i];
+      if (slot == 0) {
+        last.push_back({w.ns, KeyWord(w.key, 0), KeyWord(w.key, 8), &w});
+        slots[i] = tag | last.size();
+        break;
+      }
+      if ((slot >> 32 << 32) == tag) {
+        Last& seen = last[(slot & 0xffffffffu) - 1];
+        if (seen.ns == w.ns && seen.write->key == w.key) {
+          seen.write = &w;  // a later write of the same key replaces it
+          break;
+        }
+      }
+      i = (i + 1) & (cap - 1);
+    }
+  }
+  std::sort(last.begin(), last.end(), [](const Last& a, const Last& b) {
+    if (a.ns != b.ns) return a.ns < b.ns;
+    if (a.w0 != b.w0) return a.w0 < b.w0;
+    if (a.w1 != b.w1) return a.w1 < b.w1;
+    return a.write->key < b.write->key;
+  });
+  std::vector<const KeyWrite*> out;
+  out.reserve(last.size());
+  for (const Last& l : last) out.push_back(l.write);
+  return out;
+}
+
+}  // namespace
+
 Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   if (payloads.empty()) return Status::Ok();
   std::shared_lock<std::shared_mutex> dl(db_mu_);
@@ -390,14 +467,8 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   // write of each key: a key written many times in the group costs LevelDB
   // one memtable insert, and sorted inserts walk the memtable's skip list
   // through cache-warm nodes. (Meta keys go to `wb` in log order.)
-  struct KeyWrite {
-    uint32_t ns;
-    std::string_view key;
-    std::string_view value;
-    int64_t expire_ms;
-    bool put;
-  };
   std::vector<KeyWrite> writes;
+  writes.reserve(payloads.size() * 16);
   for (std::string_view payload : payloads) {
     wal::BatchHeader h;
     Status s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
@@ -456,22 +527,14 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
     if (!s.ok()) return s;
     last = h.seq;
   }
-  // Stable: of equal keys the last in log order comes last.
-  std::stable_sort(writes.begin(), writes.end(),
-                   [](const KeyWrite& a, const KeyWrite& b) {
-                     return a.ns != b.ns ? a.ns < b.ns : a.key < b.key;
-                   });
   std::string dkey, dvalue;
-  for (size_t i = 0; i < writes.size(); ++i) {
-    const KeyWrite& w = writes[i];
-    if (i + 1 < writes.size() && writes[i + 1].ns == w.ns && writes[i + 1].key == w.key)
-      continue;
+  for (const KeyWrite* w : LastWrites(writes)) {
     dkey.clear();
-    PutDiskKey(&dkey, w.ns, w.key);
-    if (w.put) {
+    PutDiskKey(&dkey, w->ns, w->key);
+    if (w->put) {
       dvalue.clear();
-      wal::PutFixed64(&dvalue, static_cast<uint64_t>(w.expire_ms));
-      dvalue.append(w.value);
+      wal::PutFixed64(&dvalue, static_cast<uint64_t>(w->expire_ms));
+      dvalue.append(w->value);
       wb.Put(dkey, dvalue);
     } else {
       wb.Delete(dkey);

@@ -106,7 +106,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   if (!rr.note.empty()) Log(LogLevel::kWarning, "WAL recovery: {}", rr.note);
 
   Engine* raw = e.get();
-  e->applier_ = std::make_unique<Applier>(e->disk_.get(), 16u << 20, [raw](uint64_t seq) {
+  e->applier_ = std::make_unique<Applier>(e->disk_.get(), wal_dir, [raw](uint64_t seq) {
     if (raw->wal_) raw->wal_->PurgeUpTo(seq);
   });
   wal::WriterOptions wo;
@@ -116,9 +116,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   auto w = wal::WalWriter::Open(wo, e->recovery_.last_seq + 1);
   if (!w.ok()) return w.status();
   e->wal_ = std::move(w.value());
-  Applier* ap = e->applier_.get();
-  e->wal_->SetConsumer(
-      [ap](std::string_view frames, uint64_t last) { ap->Push(frames, last); });
+  e->wal_->SetObserver(e->applier_.get());
 
   if (Replication* repl = options.replication) {
     // The history ids: a new server starts a new history.
@@ -136,6 +134,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   e->wal_->PurgeUpTo(e->recovery_.last_seq);
   e->journal_ = std::make_unique<wal::Journal>(e->wal_.get(), store);
   wal::WalWriter* wp = e->wal_.get();
+  Applier* ap = e->applier_.get();
   store->AttachDisk(
       e->disk_.get(), [wp] { return wp->last_seq(); },
       [ap](uint64_t seq) {

@@ -191,10 +191,6 @@ void WalWriter::WaitDurable(uint64_t seq) {
   cv.wait(l, [&] { return ready; });
 }
 
-void WalWriter::SetConsumer(std::function<void(std::string_view, uint64_t)> fn) {
-  consumer_ = std::move(fn);
-}
-
 bool WalWriter::WriteAll(const std::string& data, size_t* offset) {
   while (*offset < data.size()) {
     ssize_t n = ::write(fd_, data.data() + *offset, data.size() - *offset);
@@ -271,7 +267,7 @@ bool WalWriter::WriteOnce() {
     error_.clear();
   }
   written_seq_ = chunk_last_;
-  if (consumer_) consumer_(chunk_, chunk_last_);
+  if (observer_ != nullptr) observer_->OnWritten(chunk_.size() - before, chunk_last_);
   chunk_written_ = chunk_.size();
   FireWaiters();
   return true;
@@ -478,6 +474,7 @@ Status WalWriter::Reset(uint64_t next_seq) {
   // Old segments go first: the new one may have the same name.
   for (auto& seg : old) ::unlink(seg.path.c_str());
   Status s = OpenSegment(next_seq);
+  if (observer_ != nullptr) observer_->OnReset(next_seq - 1);
   FireWaiters();
   return s;
 }

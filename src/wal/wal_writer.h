@@ -83,15 +83,25 @@ class WalWriter {
   // WhenDurable() waits for the writer thread's retries).
   bool WriteUpTo(uint64_t seq);
 
-  // Receives every written frame chunk in order (the LevelDB applier and
-  // replication feed from it). Set before the first Append.
-  void SetConsumer(std::function<void(std::string_view frames, uint64_t last_seq)> fn);
+  // Told of every write to the segments and of every Reset (the LevelDB
+  // applier, which reads the records back with a WalCursor). Called with the
+  // writer's lock held: it must be quick and must not block. Set before the
+  // first Append.
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    // Records up to last_seq are in the segments; `bytes` more than before.
+    virtual void OnWritten(size_t bytes, uint64_t last_seq) = 0;
+    // The log was emptied; the next record has sequence last_seq + 1.
+    virtual void OnReset(uint64_t last_seq) = 0;
+  };
+  void SetObserver(Observer* observer) { observer_ = observer; }
 
   void SetPolicy(FsyncPolicy p) { policy_.store(static_cast<int>(p)); }
   FsyncPolicy policy() const { return static_cast<FsyncPolicy>(policy_.load()); }
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
   // Bytes appended and not yet handed to write(): grows while the writer is
-  // held up (a write error, or LevelDB's applier far behind).
+  // held up (a write error, a slow disk).
   uint64_t pending_bytes() const {
     return pending_bytes_.load(std::memory_order_relaxed);
   }
@@ -171,7 +181,7 @@ class WalWriter {
   std::atomic<uint64_t> synced_seq_{0};
   std::atomic<int64_t> last_fsync_ms_{0};
   std::atomic<bool> has_error_{false};
-  std::function<void(std::string_view, uint64_t)> consumer_;
+  Observer* observer_ = nullptr;
 
   std::thread writer_;
   std::thread fsyncer_;
