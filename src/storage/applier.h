@@ -73,8 +73,8 @@ class Applier : public wal::WalWriter::Observer {
   // rewritten keys cost LevelDB (and its compactions) once per group. The
   // delay is only LevelDB's lag behind the log (which holds the writes);
   // memory pressure, SCAN and full syncs wake the applier at once.
-  static constexpr std::chrono::milliseconds kApplyDelay{250};
-  static constexpr size_t kApplyBytes = 8u << 20;
+  static constexpr std::chrono::milliseconds kApplyDelay{1000};
+  static constexpr size_t kApplyBytes = 16u << 20;
   // Guarded by mu_ (pos_ is written by the applier thread only, so that
   // thread reads it without mu_).
   uint64_t written_seq_ = 0;  // the segments hold records up to here
