@@ -48,7 +48,7 @@ class Applier : public wal::WalWriter::Observer {
   // LevelDB is more than max_backlog_bytes behind the log: writers wait (see
   // the dispatcher) until it is back under half of that. Wakes the applier.
   bool Overloaded();
-  static constexpr uint64_t kMaxBacklogBytes = 1u << 30;
+  static constexpr uint64_t kMaxBacklogBytes = 32u << 20;
   std::string error() const;
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
 
@@ -74,7 +74,7 @@ class Applier : public wal::WalWriter::Observer {
   // delay is only LevelDB's lag behind the log (which holds the writes);
   // memory pressure, SCAN and full syncs wake the applier at once.
   static constexpr std::chrono::milliseconds kApplyDelay{1000};
-  static constexpr size_t kApplyBytes = 16u << 20;
+  static constexpr size_t kApplyBytes = 8u << 20;
   // Guarded by mu_ (pos_ is written by the applier thread only, so that
   // thread reads it without mu_).
   uint64_t written_seq_ = 0;  // the segments hold records up to here

@@ -6,7 +6,7 @@ from server import Server
 
 MAXMEMORY_MB = 64
 # Fixed base on top of 2 x maxmemory: LevelDB memtables (2 x 8 MB), block
-# cache (8 MB), the applier's group (16 MB), WAL buffers, allocator slack, code.
+# cache (8 MB), the applier's group (8 MB), WAL buffers, allocator slack, code.
 BASE_MB = 96
 VALUE_SIZE = 1024
 KEYS = 1_000_000  # 1 GB of values
