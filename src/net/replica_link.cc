@@ -153,8 +153,8 @@ class Link : public std::enable_shared_from_this<Link> {
   // Processes what was read, yielding to the other handlers of this I/O
   // thread (clients of the replica) every few thousand frames.
   void Continue() {
-    // While this replica's own log (or its LevelDB applier behind it) cannot
-    // keep up, stop taking the stream: TCP then holds the coordinator back,
+    // While this replica's own log cannot be written fast enough (a slow or
+    // failing disk), stop taking the stream: TCP then holds the coordinator back,
     // instead of this process buffering without bound.
     if (Engine* engine = server_->engine();
         engine != nullptr && engine->wal().pending_bytes() > kMaxLogBacklog) {

@@ -129,8 +129,8 @@ bool Applier::CatchUp(uint64_t target) {
     if (!s.ok()) {
       positioned_ = false;  // read the group again next time
       SetError("LevelDB apply failed: " + s.message());
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      // LevelDB keeps failing after one write error until reopened.
+      // LevelDB keeps failing after one write error until reopened. (The
+      // caller waits before the retry.)
       Status r = disk_->Reopen();
       if (!r.ok()) Log(LogLevel::kVerbose, "LevelDB reopen failed: {}", r.message());
       return false;

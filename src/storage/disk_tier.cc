@@ -463,10 +463,8 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   uint32_t next_ns = next_ns_;
   std::map<uint32_t, KeyspaceCounts> counts = counts_;
   std::vector<uint32_t> garbage = garbage_;
-  // Key writes are gathered, then written in key order with only the last
-  // write of each key: a key written many times in the group costs LevelDB
-  // one memtable insert, and sorted inserts walk the memtable's skip list
-  // through cache-warm nodes. (Meta keys go to `wb` in log order.)
+  // Key writes are gathered and written below, the last of each key in key
+  // order (LastWrites); meta keys go to `wb` in log order.
   std::vector<KeyWrite> writes;
   writes.reserve(payloads.size() * 16);
   for (std::string_view payload : payloads) {

@@ -63,7 +63,8 @@ Status WalCursor::Seek(uint64_t after) {
     if (seg.first <= after + 1) pick = &seg;
   }
   if (pick == nullptr) {
-    return Status::NotFound("sequence " + std::to_string(after + 1) + " is no longer retained");
+    return Status::NotFound("sequence " + std::to_string(after + 1) +
+                            " is no longer retained");
   }
   Status s = OpenSegment(pick->first, pick->second);
   if (!s.ok()) return s;
