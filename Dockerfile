@@ -14,7 +14,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config libboost-dev libleveldb-dev libsnappy-dev \
-      zlib1g-dev libfmt-dev libxxhash-dev \
+      libisal-dev libfmt-dev libxxhash-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -27,11 +27,11 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEKV_BUILD_TESTS
 
 # --- Runtime stage ------------------------------------------------------------
 FROM debian:12
-# Only the shared libraries the server links (libstdc++, libc and zlib are in
-# the base image).
+# Only the shared libraries the server links (libstdc++ and libc are in the
+# base image).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libfmt9 libxxhash0 libleveldb1d libsnappy1v5 zlib1g \
+      libfmt9 libxxhash0 libleveldb1d libsnappy1v5 libisal2 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /data --shell /usr/sbin/nologin edgekv \
  && mkdir -p /data /etc/edgekv \

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libleveldb-dev libsnappy-dev zlib1g-dev libfmt-dev
+build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libleveldb-dev libsnappy-dev libisal-dev libfmt-dev
             libxxhash-dev)
 test_pkgs=(libgtest-dev libgmock-dev libhiredis-dev redis-server redis-tools
            python3 python3-redis python3-pytest nodejs npm)

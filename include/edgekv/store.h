@@ -119,6 +119,7 @@ class Store {
   int databases() const { return options_.databases; }
   size_t stripe_count() const { return stripes_.size(); }
   size_t StripeOf(std::string_view key) const;
+  size_t StripeOfHash(uint64_t hash) const;  // hash: KeyHash(key)
   void set_listener(MutationListener* l) { listener_ = l; }
   MutationListener* listener() const { return listener_; }
 
@@ -152,6 +153,12 @@ class Store {
   bool SetExpire(int db, std::string_view key, int64_t expire_ms, int64_t now_ms);
   // Records the WAL sequence of a committed change (Journal).
   void SetEntrySeq(int db, std::string_view key, uint64_t seq);
+  // Starts loading the key's hash bucket (first_entry = false) or the first
+  // entry of its chain (true) into the cache, for an operation on it a few
+  // operations later: a batch of writes to random keys otherwise waits for
+  // memory at every step. `hash` is KeyHash(key).
+  void Prefetch(int db, uint64_t hash, bool first_entry) const;
+  uint64_t KeyHash(std::string_view key) const { return Hash(key); }
   void Watch(int db, std::string_view key, WatchFlag* flag);
   void Unwatch(int db, std::string_view key, WatchFlag* flag);
 

@@ -153,10 +153,10 @@ void Connection::DoRead() {
     }
   }
   read_in_flight_ = true;
-  socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
-                          [self = shared_from_this()](const error_code& ec, size_t n) {
-                            self->OnRead(ec, n);
-                          });
+  socket_.ReadSome(in_.data() + in_end_, in_.size() - in_end_, shared_from_this(),
+                   [](void* self, const error_code& ec, size_t n) {
+                     static_cast<Connection*>(self)->OnRead(ec, n);
+                   });
 }
 
 void Connection::OnRead(const error_code& ec, size_t n) {

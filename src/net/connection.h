@@ -17,6 +17,7 @@
 
 #include "../commands/client_state.h"
 #include "../commands/dispatcher.h"
+#include "client_socket.h"
 #include "edgekv/resp_parser.h"
 
 namespace edgekv {
@@ -57,7 +58,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Resume();
   bool CheckOutputLimits(int64_t now_ms);
 
-  boost::asio::ip::tcp::socket socket_;
+  ClientSocket socket_;
   ServerContext* server_;
   Dispatcher* dispatcher_;
   ConnectionSet* set_;

@@ -42,14 +42,24 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
   uint64_t applied = applied_seq();
   bool all = false;
   std::vector<size_t> stripes;
+  // The keys the loop below writes, in its order, so that it can prefetch
+  // their buckets and entries a few keys ahead (under the stripe locks).
+  std::vector<AheadKey>& ahead = ahead_;
+  ahead.clear();
   wal::BatchHeader h;
+  uint64_t last = applied;
   for (std::string_view frame : frames) {
+    uint64_t seq = wal::GetFixed64(frame.data() + wal::kFrameHeaderSize);
+    if (seq <= last) continue;  // skipped below too
+    last = seq;
     Status s = wal::DecodeBatch(
         frame.substr(wal::kFrameHeaderSize), &h, [&](const wal::OpView& op) {
           if (op.op == wal::Op::kFlushDb || op.op == wal::Op::kSwapDb) {
             all = true;
-          } else if (!all) {
-            stripes.push_back(store.StripeOf(op.key));
+          } else if (op.db >= 0 && op.db < dbs) {
+            uint64_t hash = store.KeyHash(op.key);
+            if (!all) stripes.push_back(store.StripeOfHash(hash));
+            ahead.push_back({op.db, hash});
           }
         });
     if (!s.ok()) return s;
@@ -58,6 +68,19 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
       all ? std::make_unique<StripeGuard>(&store, true)
           : std::make_unique<StripeGuard>(&store, std::move(stripes));
   MutationListener* journal = store.listener();
+  size_t next = 0;  // index in `ahead` of the key written next
+  auto prefetch = [&] {
+    constexpr size_t kBucketAhead = 8, kEntryAhead = 4;
+    if (next + kBucketAhead < ahead.size()) {
+      const AheadKey& k = ahead[next + kBucketAhead];
+      store.Prefetch(k.db, k.hash, false);
+    }
+    if (next + kEntryAhead < ahead.size()) {
+      const AheadKey& k = ahead[next + kEntryAhead];
+      store.Prefetch(k.db, k.hash, true);
+    }
+    ++next;
+  };
   for (std::string_view frame : frames) {
     uint64_t seq = wal::GetFixed64(frame.data() + wal::kFrameHeaderSize);
     if (seq <= applied) continue;  // a heartbeat or a repeat
@@ -68,9 +91,11 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
                                   if (op.db < 0 || op.db >= dbs) return;
                                   switch (op.op) {
                                     case wal::Op::kPut:
+                                      prefetch();
                                       store.Put(op.db, op.key, op.value, op.expire_ms);
                                       break;
                                     case wal::Op::kErase:
+                                      prefetch();
                                       store.Erase(op.db, op.key, INT64_MIN);
                                       break;
                                     case wal::Op::kFlushDb:

@@ -42,6 +42,12 @@ class ReplicaApplier {
  private:
   ServerContext* server_;
   uint64_t snapshot_seq_ = 0;
+  // ApplyFrames' list of the keys it writes (kept for its capacity).
+  struct AheadKey {
+    int db;
+    uint64_t hash;
+  };
+  std::vector<AheadKey> ahead_;
 };
 
 }  // namespace edgekv

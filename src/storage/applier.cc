@@ -110,7 +110,8 @@ bool Applier::CatchUp(uint64_t target) {
   while (pos_ < target) {
     // One group: up to kApplyBytes of frames, one LevelDB write (which lands
     // in one memtable, which may grow by that much over its write buffer).
-    std::string frames;
+    std::string& frames = frames_;
+    frames.clear();
     auto read = cursor_.Read(target, kApplyBytes, &frames);
     if (!read.ok() || read.value() == 0) {
       positioned_ = false;
@@ -119,7 +120,8 @@ bool Applier::CatchUp(uint64_t target) {
                (read.ok() ? std::string("it ends there") : read.status().message()));
       return false;
     }
-    std::vector<std::string_view> payloads;
+    std::vector<std::string_view>& payloads = payloads_;
+    payloads.clear();
     for (size_t off = 0; off + wal::kFrameHeaderSize <= frames.size();) {
       uint32_t len = wal::GetFixed32(frames.data() + off + 4);
       payloads.emplace_back(frames.data() + off + wal::kFrameHeaderSize, len);
@@ -146,6 +148,10 @@ bool Applier::CatchUp(uint64_t target) {
       uint64_t backlog = backlog_bytes_.load();  // changed under mu_ only
       backlog_bytes_.store(backlog - std::min<uint64_t>(backlog, frames.size()));
     }
+    // One group's buffers are kept for the next (fresh megabytes cost page
+    // faults), unless a huge record made them huge.
+    if (frames.capacity() > 2 * kApplyBytes) std::string().swap(frames);
+    if (payloads.capacity() > (1u << 20)) std::vector<std::string_view>().swap(payloads);
     applied_cv_.notify_all();
   }
   return true;

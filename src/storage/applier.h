@@ -18,7 +18,9 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "wal/wal_cursor.h"
 #include "wal/wal_writer.h"
@@ -64,6 +66,9 @@ class Applier : public wal::WalWriter::Observer {
   const uint64_t max_backlog_bytes_;
   wal::WalCursor cursor_;    // the applier thread's only
   bool positioned_ = false;  // cursor_ is at pos_ (applier thread)
+  // A group's frames and their payloads (applier thread).
+  std::string frames_;
+  std::vector<std::string_view> payloads_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // work (or stop)

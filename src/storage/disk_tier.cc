@@ -158,9 +158,8 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   // Snappy is cheap and values (JSON, tokens, flags) compress well.
   lo.compression = leveldb::kSnappyCompression;
   // The memtable counts against the process's memory (two of them while one
-  // is flushed, plus an applier group over the limit): keep it small. Writes
-  // reach LevelDB in sorted, de-duplicated groups, so a small memtable costs
-  // little in compactions.
+  // is flushed, plus an applier group over the limit), so its size follows
+  // maxmemory (WriteBufferFor).
   lo.write_buffer_size = options.write_buffer_bytes;
   lo.max_file_size = 8 << 20;
   lo.env = TableEnv();
@@ -394,69 +393,135 @@ uint64_t KeyWord(std::string_view key, size_t off) {
   return w;
 }
 
+// A distinct key of a group, with what its sort compares kept inline.
+struct LastWrite {
+  uint32_t ns;
+  uint32_t size;    // of the key
+  uint64_t w0, w1;  // KeyWord(key, 0), KeyWord(key, 8): all of a key up to 16 bytes
+  uint32_t index;   // of its last write in `writes`
+};
+
+// True if a and b are the same key, given their inline words; keys of up to
+// 16 bytes are decided without reading them.
+bool SameKey(const LastWrite& a, const LastWrite& b,
+             const std::vector<KeyWrite>& writes) {
+  if (a.ns != b.ns || a.size != b.size || a.w0 != b.w0 || a.w1 != b.w1) return false;
+  return a.size <= 16 || writes[a.index].key == writes[b.index].key;
+}
+
 // The last write of each key in `writes` (log order), sorted by namespace and
-// key. Duplicates go first, through a hash table (a rewritten key is common:
-// counters, sessions, flags), so only distinct keys are sorted; sorted inserts
-// then walk LevelDB's memtable skip list through cache-warm nodes. Both steps
-// keep what they compare inline (hash bits in the slots, the first 16 key
-// bytes as integers in the sort entries): the keys themselves are scattered
-// over the log frames, and chasing them was most of the applier's time.
-std::vector<const KeyWrite*> LastWrites(const std::vector<KeyWrite>& writes) {
+// key, into `last`. Duplicates go first, through a hash table (a rewritten key
+// is common: counters, sessions, flags), so only distinct keys are sorted;
+// sorted inserts then walk LevelDB's memtable skip list through cache-warm
+// nodes. Both steps keep what they compare inline (hash bits in the slots, the
+// size and first 16 bytes of the key in the sort entries), and the hash slots
+// are prefetched a few writes ahead: the keys are scattered over the log
+// frames and the tables are megabytes, and waiting for memory was most of the
+// applier's time. `slots` is scratch space.
+void LastWrites(const std::vector<KeyWrite>& writes, std::vector<uint64_t>* slots,
+                std::vector<LastWrite>* last) {
   size_t cap = 16;
   while (cap < writes.size() * 2) cap <<= 1;
-  std::vector<uint64_t> slots(cap, 0);  // hash high bits << 32 | index + 1
-  struct Last {
-    uint32_t ns;
-    uint64_t w0, w1;  // KeyWord(key, 0), KeyWord(key, 8)
-    const KeyWrite* write;
-  };
-  std::vector<Last> last;
-  last.reserve(writes.size());
+  slots->assign(cap, 0);  // hash high bits << 32 | index in `last` + 1
+  last->clear();
   std::hash<std::string_view> hasher;
-  for (const KeyWrite& w : writes) {
-    uint64_t h = hasher(w.key) ^ (w.ns * 0x9E3779B97F4A7C15ull);
+  auto hash_of = [&](const KeyWrite& w) {
+    return hasher(w.key) ^ (w.ns * 0x9E3779B97F4A7C15ull);
+  };
+  constexpr size_t kAhead = 8;
+  uint64_t ring[kAhead];
+  for (size_t i = 0; i < std::min(kAhead, writes.size()); ++i) {
+    ring[i] = hash_of(writes[i]);
+    __builtin_prefetch(&(*slots)[ring[i] & (cap - 1)]);
+  }
+  for (size_t n = 0; n < writes.size(); ++n) {
+    const KeyWrite& w = writes[n];
+    uint64_t h = ring[n % kAhead];
+    if (n + kAhead < writes.size()) {
+      uint64_t next = hash_of(writes[n + kAhead]);
+      ring[n % kAhead] = next;
+      __builtin_prefetch(&(*slots)[next & (cap - 1)]);
+    }
+    LastWrite entry{w.ns, static_cast<uint32_t>(w.key.size()), KeyWord(w.key, 0),
+                    KeyWord(w.key, 8), static_cast<uint32_t>(n)};
     uint64_t tag = h >> 32 << 32;
     size_t i = h & (cap - 1);
     while (true) {
-      uint64_t slot = slots[i];
+      uint64_t slot = (*slots)[i];
       if (slot == 0) {
-        last.push_back({w.ns, KeyWord(w.key, 0), KeyWord(w.key, 8), &w});
-        slots[i] = tag | last.size();
+        last->push_back(entry);
+        (*slots)[i] = tag | last->size();
         break;
       }
       if ((slot >> 32 << 32) == tag) {
-        Last& seen = last[(slot & 0xffffffffu) - 1];
-        if (seen.ns == w.ns && seen.write->key == w.key) {
-          seen.write = &w;  // a later write of the same key replaces it
+        LastWrite& seen = (*last)[(slot & 0xffffffffu) - 1];
+        if (SameKey(seen, entry, writes)) {
+          seen.index = entry.index;  // a later write of the same key replaces it
           break;
         }
       }
       i = (i + 1) & (cap - 1);
     }
   }
-  std::sort(last.begin(), last.end(), [](const Last& a, const Last& b) {
-    if (a.ns != b.ns) return a.ns < b.ns;
-    if (a.w0 != b.w0) return a.w0 < b.w0;
-    if (a.w1 != b.w1) return a.w1 < b.w1;
-    return a.write->key < b.write->key;
-  });
-  std::vector<const KeyWrite*> out;
-  out.reserve(last.size());
-  for (const Last& l : last) out.push_back(l.write);
-  return out;
+  std::sort(last->begin(), last->end(),
+            [&writes](const LastWrite& a, const LastWrite& b) {
+              if (a.ns != b.ns) return a.ns < b.ns;
+              if (a.w0 != b.w0) return a.w0 < b.w0;
+              if (a.w1 != b.w1) return a.w1 < b.w1;
+              if (a.size <= 16 || b.size <= 16) return a.size < b.size;  // zero padding
+              return writes[a.index].key < writes[b.index].key;
+            });
+}
+
+// Buffers above these sizes are not kept after a group (one huge value or
+// MSET must not pin its memory).
+constexpr size_t kKeepScratchEntries = 1u << 20;
+constexpr size_t kKeepScratchBytes = 32u << 20;
+
+template <typename T>
+void TrimScratch(std::vector<T>* v) {
+  if (v->capacity() > kKeepScratchEntries) std::vector<T>().swap(*v);
 }
 
 }  // namespace
+
+// Apply's buffers are megabytes per group. Fresh ones cost a page fault per
+// 4 KB as they fill, which was a tenth of the applier's time, so they are
+// kept (cleared) from one group to the next.
+struct DiskTier::ApplyScratch {
+  std::vector<KeyWrite> writes;
+  std::vector<uint64_t> slots;
+  std::vector<LastWrite> last;
+  leveldb::WriteBatch wb;
+  std::string dkey, dvalue;
+
+  void Trim() {
+    TrimScratch(&writes);
+    TrimScratch(&slots);
+    TrimScratch(&last);
+    if (wb.ApproximateSize() > kKeepScratchBytes) wb = leveldb::WriteBatch();
+    wb.Clear();
+    if (dvalue.capacity() > kKeepScratchBytes) std::string().swap(dvalue);
+  }
+};
+
+DiskTier::DiskTier() : scratch_(std::make_unique<ApplyScratch>()) {}
 
 Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   if (payloads.empty()) return Status::Ok();
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return Closed();
-  leveldb::WriteBatch wb;
+  MutexLock l(&mu_);
+  ApplyScratch& sc = *scratch_;
+  struct TrimAfter {
+    ApplyScratch& sc;
+    ~TrimAfter() { sc.Trim(); }
+  } trim_after{sc};
+  leveldb::WriteBatch& wb = sc.wb;
+  wb.Clear();
   uint64_t last = 0;
   bool nsmap_changed = false;
   std::set<uint32_t> touched;
-  MutexLock l(&mu_);
   // Work on copies: the in-memory meta changes only if LevelDB took the write
   // (a failed write is retried, and must not be counted twice).
   std::vector<uint32_t> nsmap = nsmap_;
@@ -465,8 +530,19 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   std::vector<uint32_t> garbage = garbage_;
   // Key writes are gathered and written below, the last of each key in key
   // order (LastWrites); meta keys go to `wb` in log order.
-  std::vector<KeyWrite> writes;
-  writes.reserve(payloads.size() * 16);
+  std::vector<KeyWrite>& writes = sc.writes;
+  writes.clear();
+  // The counts of the namespace written last (most writes go to one).
+  uint32_t counts_ns = 0;
+  KeyspaceCounts* ns_counts = nullptr;
+  auto counts_of = [&](uint32_t ns) -> KeyspaceCounts& {
+    if (ns_counts == nullptr || counts_ns != ns) {
+      ns_counts = &counts[ns];
+      counts_ns = ns;
+      touched.insert(ns);
+    }
+    return *ns_counts;
+  };
   for (std::string_view payload : payloads) {
     wal::BatchHeader h;
     Status s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
@@ -475,21 +551,19 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
         case wal::Op::kPut: {
           uint32_t ns = nsmap[static_cast<size_t>(op.db)];
           writes.push_back({ns, op.key, op.value, op.expire_ms, true});
-          KeyspaceCounts& c = counts[ns];
+          KeyspaceCounts& c = counts_of(ns);
           if (op.flags & wal::kFlagCreated) ++c.keys;
           bool had = op.flags & wal::kFlagHadExpire, has = op.flags & wal::kFlagHasExpire;
           if (has && !had) ++c.expires;
           if (had && !has && c.expires > 0) --c.expires;
-          touched.insert(ns);
           break;
         }
         case wal::Op::kErase: {
           uint32_t ns = nsmap[static_cast<size_t>(op.db)];
           writes.push_back({ns, op.key, {}, 0, false});
-          KeyspaceCounts& c = counts[ns];
+          KeyspaceCounts& c = counts_of(ns);
           if (c.keys > 0) --c.keys;
           if ((op.flags & wal::kFlagHadExpire) && c.expires > 0) --c.expires;
-          touched.insert(ns);
           break;
         }
         case wal::Op::kFlushDb: {
@@ -504,6 +578,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
             wb.Delete(Prefix('c', old));
             counts.erase(old);
             touched.erase(old);
+            ns_counts = nullptr;  // may point into the erased entry
           }
           // A live namespace is never garbage.
           garbage.erase(std::remove(garbage.begin(), garbage.end(), op.ns),
@@ -525,8 +600,20 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
     if (!s.ok()) return s;
     last = h.seq;
   }
-  std::string dkey, dvalue;
-  for (const KeyWrite* w : LastWrites(writes)) {
+  std::string& dkey = sc.dkey;
+  std::string& dvalue = sc.dvalue;
+  LastWrites(writes, &sc.slots, &sc.last);
+  const std::vector<LastWrite>& sorted = sc.last;
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    // The writes are read in key order, scattered over memory: prefetch
+    // each write, then its key and value, some entries ahead.
+    if (i + 16 < sorted.size()) __builtin_prefetch(&writes[sorted[i + 16].index]);
+    if (i + 8 < sorted.size()) {
+      const KeyWrite& ahead = writes[sorted[i + 8].index];
+      __builtin_prefetch(ahead.key.data());
+      __builtin_prefetch(ahead.value.data());
+    }
+    const KeyWrite* w = &writes[sorted[i].index];
     dkey.clear();
     PutDiskKey(&dkey, w->ns, w->key);
     if (w->put) {

@@ -108,7 +108,7 @@ class DiskTier {
   std::string Property(const std::string& name) const;
 
  private:
-  DiskTier() = default;
+  DiskTier();
   Status LoadMeta();
 
   DiskOptions options_;
@@ -123,6 +123,9 @@ class DiskTier {
   std::atomic<uint64_t> applied_seq_{0};
 
   mutable Mutex mu_;
+  // Apply's buffers, kept from one group to the next (see disk_tier.cc).
+  struct ApplyScratch;
+  std::unique_ptr<ApplyScratch> scratch_ GUARDED_BY(mu_);
   std::vector<uint32_t> nsmap_ GUARDED_BY(mu_);
   uint32_t next_ns_ GUARDED_BY(mu_) = 0;
   std::map<uint32_t, KeyspaceCounts> counts_ GUARDED_BY(mu_);

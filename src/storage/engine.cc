@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -220,6 +221,12 @@ std::string Engine::InfoPersistence() const {
   num("rdb_last_save_time", last_save_ms_.load() / 1000);
   field("rdb_last_bgsave_status", "ok");
   return out;
+}
+
+size_t WriteBufferFor(int64_t maxmemory) {
+  constexpr int64_t kMin = 4 << 20, kMax = 32 << 20;
+  if (maxmemory <= 0) return kMax;
+  return static_cast<size_t>(std::clamp(maxmemory / 16, kMin, kMax));
 }
 
 }  // namespace edgekv

@@ -121,6 +121,16 @@ class Store::Dict {
   const std::atomic<int64_t>& keys() const { return keys_; }
   const std::atomic<int64_t>& expires() const { return expires_; }
 
+  void Prefetch(uint64_t hash, bool first_entry) const {
+    if (nbuckets_ == 0) return;
+    Entry* const* slot = &buckets_[hash & (nbuckets_ - 1)];
+    if (!first_entry) {
+      __builtin_prefetch(slot);
+    } else if (const Entry* e = *slot) {
+      __builtin_prefetch(e);
+    }
+  }
+
   // The link that points at key's entry, or at the null ending its chain.
   Entry** Link(std::string_view key, uint64_t hash) const {
     if (nbuckets_ == 0) return nullptr;
@@ -291,9 +301,11 @@ uint64_t Store::Hash(std::string_view key) const {
   return XXH3_64bits_withSeed(key.data(), key.size(), seed_);
 }
 
-size_t Store::StripeOf(std::string_view key) const {
+size_t Store::StripeOf(std::string_view key) const { return StripeOfHash(Hash(key)); }
+
+size_t Store::StripeOfHash(uint64_t hash) const {
   if (stripe_shift_ == 64) return 0;
-  return static_cast<size_t>(Hash(key) >> stripe_shift_);
+  return static_cast<size_t>(hash >> stripe_shift_);
 }
 
 Store::Stripe& Store::StripeFor(uint64_t hash) {
@@ -518,6 +530,12 @@ void Store::SetEntrySeq(int db, std::string_view key,
   if (link != nullptr && *link != nullptr && (*link)->seq() == Entry::kPendingSeq) {
     (*link)->set_seq(seq);
   }
+}
+
+void Store::Prefetch(int db, uint64_t hash,
+                     bool first_entry) const NO_THREAD_SAFETY_ANALYSIS {
+  const Stripe& s = *stripes_[StripeOfHash(hash)];
+  s.dbs[static_cast<size_t>(db)].Prefetch(hash, first_entry);
 }
 
 void Store::Watch(int db, std::string_view key,

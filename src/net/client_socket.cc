@@ -1,0 +1,105 @@
+#include "client_socket.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace edgekv {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+#ifdef EDGEKV_EXHAUSTING_READ
+
+namespace detail = boost::asio::detail;
+
+// A reactor operation like Asio's reactive_socket_recv_op, reused for every
+// read of its socket (one is in flight at a time).
+struct ClientSocket::ReadOp : detail::reactor_op {
+  ReadOp() : detail::reactor_op(error_code(), &Perform, &Complete) {}
+
+  int fd = -1;
+  char* buf = nullptr;
+  std::size_t len = 0;
+  std::shared_ptr<void> target;
+  ReadDone on_done = nullptr;
+
+  // Called by the reactor (speculatively from start_op, or when epoll reports
+  // the socket readable). not_done: nothing to read yet, wait for epoll.
+  static status Perform(detail::reactor_op* base) {
+    auto* op = static_cast<ReadOp*>(base);
+    for (;;) {
+      ssize_t n = ::recv(op->fd, op->buf, op->len, 0);
+      if (n > 0) {
+        op->bytes_transferred_ = static_cast<std::size_t>(n);
+        // A short read took all the socket had: do not try again before
+        // epoll says there is more.
+        return static_cast<std::size_t>(n) < op->len ? done_and_exhausted : done;
+      }
+      if (n == 0) {
+        op->ec_ = asio::error::eof;
+        return done_and_exhausted;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
+      op->ec_ = error_code(errno, asio::error::get_system_category());
+      return done;
+    }
+  }
+
+  // owner is null when the io_context is destroyed with the read pending.
+  static void Complete(void* owner, detail::operation* base, const error_code& /*ec*/,
+                       std::size_t /*n*/) {
+    auto* op = static_cast<ReadOp*>(base);
+    std::shared_ptr<void> target = std::move(op->target);
+    if (owner == nullptr) return;
+    op->on_done(target.get(), op->ec_, op->bytes_transferred_);
+  }
+};
+
+ClientSocket::ClientSocket(asio::ip::tcp::socket&& s)
+    : asio::ip::tcp::socket(std::move(s)), op_(std::make_unique<ReadOp>()) {}
+
+ClientSocket::~ClientSocket() = default;
+
+void ClientSocket::ReadSome(char* buf, std::size_t len, std::shared_ptr<void> target,
+                            ReadDone done) {
+  auto& impl = impl_.get_implementation();
+  if ((impl.state_ & detail::socket_ops::non_blocking) == 0) {
+    error_code ec;
+    non_blocking(true, ec);
+  }
+  ReadOp* op = op_.get();
+  op->ec_ = error_code();
+  op->bytes_transferred_ = 0;
+  op->fd = impl.socket_;
+  op->buf = buf;
+  op->len = len;
+  op->target = std::move(target);
+  op->on_done = done;
+  auto& reactor = asio::use_service<detail::reactor>(
+      asio::query(get_executor(), asio::execution::context));
+  reactor.start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, op,
+                   /*is_continuation=*/false, /*allow_speculative=*/true);
+}
+
+#else  // not Boost 1.74 with epoll: Asio's own read
+
+struct ClientSocket::ReadOp {};
+
+ClientSocket::ClientSocket(asio::ip::tcp::socket&& s)
+    : asio::ip::tcp::socket(std::move(s)) {}
+
+ClientSocket::~ClientSocket() = default;
+
+void ClientSocket::ReadSome(char* buf, std::size_t len, std::shared_ptr<void> target,
+                            ReadDone done) {
+  async_read_some(asio::buffer(buf, len), [target = std::move(target), done](
+                                              const error_code& ec, std::size_t n) {
+    done(target.get(), ec, n);
+  });
+}
+
+#endif
+
+}  // namespace edgekv
