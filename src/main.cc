@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
   eo.fsync = static_cast<wal::FsyncPolicy>(config.Int(Cfg::kAppendfsync));
   eo.wal_repair = config.Bool(Cfg::kWalRepair);
   eo.write_buffer_bytes = WriteBufferFor(config.Int(Cfg::kMaxmemory));
+  eo.apply_limits = ApplierLimits::For(config.Int(Cfg::kMaxmemory));
   eo.segment_bytes = static_cast<uint64_t>(config.Int(Cfg::kWalSegmentSize));
   eo.retain_bytes = static_cast<uint64_t>(config.Int(Cfg::kReplBacklogSize));
   eo.retain_seconds = config.Int(Cfg::kWalRetentionSeconds);

@@ -141,7 +141,7 @@ bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   return store.used_bytes() <= maxmemory + maxmemory / 4;
 }
 
-// False while LevelDB is more than Applier::kMaxBacklogBytes (32 MB) behind the log:
+// False while LevelDB is more than the applier's max_backlog_bytes behind the log:
 // the log on disk is the applier's queue, and this bounds it (and the replay
 // after a crash).
 bool DiskKeepsUp(ServerContext& server) {

@@ -214,15 +214,18 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     int i = 0;
     int64_t now = NowMs();
     for (auto& r : replicas) {
-      // Redis's fields, then edgekv's lag in records and in milliseconds.
+      // Redis's fields, then edgekv's lag in records and in milliseconds, and
+      // how many of those records the coordinator has not sent yet.
       int64_t lag_s = r.ack_ms > 0 ? (now - r.ack_ms) / 1000 : -1;
       int64_t lag_records = last > r.ack_seq ? static_cast<int64_t>(last - r.ack_seq) : 0;
+      int64_t unsent = last > r.sent_seq ? static_cast<int64_t>(last - r.sent_seq) : 0;
       field("slave" + std::to_string(i++),
             "ip=" + r.ip + ",port=" + std::to_string(r.port) + ",state=" + r.state +
                 ",offset=" + std::to_string(r.ack_seq) + ",lag=" + std::to_string(lag_s) +
                 ",lag_records=" + std::to_string(lag_records) + ",lag_ms=" +
                 std::to_string(
-                    lag_records > 0 && r.ack_record_ms > 0 ? now - r.ack_record_ms : 0));
+                    lag_records > 0 && r.ack_record_ms > 0 ? now - r.ack_record_ms : 0) +
+                ",unsent_records=" + std::to_string(unsent));
     }
     if (!repl.is_replica()) {
       num("min_slaves_good_slaves",

@@ -12,11 +12,21 @@ namespace edgekv {
 
 using Clock = std::chrono::steady_clock;
 
+ApplierLimits ApplierLimits::For(int64_t maxmemory) {
+  constexpr int64_t kMin = 8 << 20, kMax = 32 << 20;
+  ApplierLimits l;
+  l.group_bytes =
+      static_cast<size_t>(maxmemory <= 0 ? kMax : std::clamp(maxmemory / 8, kMin, kMax));
+  l.group_delay = std::chrono::milliseconds(1000 * l.group_bytes / (8 << 20));
+  l.max_backlog_bytes = 4 * l.group_bytes;
+  return l;
+}
+
 Applier::Applier(DiskTier* disk, std::string wal_dir,
-                 std::function<void(uint64_t)> on_synced, uint64_t max_backlog_bytes)
+                 std::function<void(uint64_t)> on_synced, ApplierLimits limits)
     : disk_(disk),
       on_synced_(std::move(on_synced)),
-      max_backlog_bytes_(max_backlog_bytes),
+      limits_(limits),
       cursor_(std::move(wal_dir)) {
   pos_ = written_seq_ = disk_->applied_seq();
   thread_ = std::thread([this] { Loop(); });
@@ -36,13 +46,13 @@ void Applier::OnWritten(size_t bytes, uint64_t last_seq) {
   written_seq_ = last_seq;
   pending_bytes_ += bytes;
   backlog_bytes_ += bytes;
-  // The applier gathers writes for a while (see kApplyDelay): it is told when
+  // The applier gathers writes for a while (see limits_.group_delay): it is told when
   // a group starts (to time it) and when it is full, not at every write.
   if (!timing_) {
     timing_ = true;
     first_pending_ = Clock::now();
     cv_.notify_all();
-  } else if (pending_bytes_ >= kApplyBytes && !wake_) {
+  } else if (pending_bytes_ >= limits_.group_bytes && !wake_) {
     wake_ = true;
     cv_.notify_all();
   }
@@ -74,14 +84,14 @@ uint64_t Applier::applied_seq() const { return disk_->applied_seq(); }
 bool Applier::Overloaded() {
   uint64_t backlog = backlog_bytes_.load(std::memory_order_relaxed);
   if (!overloaded_.load(std::memory_order_relaxed)) {
-    if (backlog <= max_backlog_bytes_) return false;
+    if (backlog <= limits_.max_backlog_bytes) return false;
     overloaded_ = true;
     std::lock_guard<std::mutex> l(mu_);
     wake_ = true;
     cv_.notify_all();
     return true;
   }
-  if (backlog > max_backlog_bytes_ / 2) return true;
+  if (backlog > limits_.max_backlog_bytes / 2) return true;
   overloaded_ = false;
   return false;
 }
@@ -108,11 +118,11 @@ bool Applier::CatchUp(uint64_t target) {
     positioned_ = true;
   }
   while (pos_ < target) {
-    // One group: up to kApplyBytes of frames, one LevelDB write (which lands
+    // One group: up to limits_.group_bytes of frames, one LevelDB write (which lands
     // in one memtable, which may grow by that much over its write buffer).
     std::string& frames = frames_;
     frames.clear();
-    auto read = cursor_.Read(target, kApplyBytes, &frames);
+    auto read = cursor_.Read(target, limits_.group_bytes, &frames);
     if (!read.ok() || read.value() == 0) {
       positioned_ = false;
       SetError("LevelDB applier: can't read the log after sequence " +
@@ -150,7 +160,7 @@ bool Applier::CatchUp(uint64_t target) {
     }
     // One group's buffers are kept for the next (fresh megabytes cost page
     // faults), unless a huge record made them huge.
-    if (frames.capacity() > 2 * kApplyBytes) std::string().swap(frames);
+    if (frames.capacity() > 2 * limits_.group_bytes) std::string().swap(frames);
     if (payloads.capacity() > (1u << 20)) std::vector<std::string_view>().swap(payloads);
     applied_cv_.notify_all();
   }
@@ -167,14 +177,14 @@ void Applier::Loop() {
     bool stopping;
     {
       std::unique_lock<std::mutex> l(mu_);
-      // Until kApplyDelay after the first write of a group, or kApplyBytes,
-      // or someone waits; at least once a second, to sync LevelDB.
+      // Until limits_.group_delay after the first write of a group, or
+      // limits_.group_bytes, or someone waits; at least once a second, to sync LevelDB.
       while (!stop_ && !wake_) {
-        if (timing_ && (pending_bytes_ >= kApplyBytes ||
-                        Clock::now() >= first_pending_ + kApplyDelay)) {
+        if (timing_ && (pending_bytes_ >= limits_.group_bytes ||
+                        Clock::now() >= first_pending_ + limits_.group_delay)) {
           break;
         }
-        auto until = timing_ ? first_pending_ + kApplyDelay
+        auto until = timing_ ? first_pending_ + limits_.group_delay
                              : Clock::now() + std::chrono::seconds(1);
         if (cv_.wait_until(l, until) == std::cv_status::timeout && !timing_) break;
       }

@@ -29,13 +29,35 @@ namespace edgekv {
 
 class DiskTier;
 
+// How the applier groups writes, and how far LevelDB may fall behind the log.
+struct ApplierLimits {
+  // Writes are gathered for up to group_delay or group_bytes of log before
+  // they go to LevelDB in one sorted batch, with only the last write of each
+  // key: rewritten keys cost LevelDB (and its compactions) once per group.
+  // The delay is only LevelDB's lag behind the log (which holds the writes);
+  // memory pressure, SCAN and full syncs wake the applier at once.
+  size_t group_bytes = 8u << 20;
+  std::chrono::milliseconds group_delay{1000};
+  // While LevelDB is more than this behind the log, writers wait (see the
+  // dispatcher) until it is back under half of it. It also bounds what a
+  // start after a crash replays.
+  uint64_t max_backlog_bytes = 32u << 20;
+
+  // For a server with this maxmemory (0: no limit). A group is held in
+  // memory while it is applied (its frames, about as much again in tables
+  // and LevelDB's batch), so it is an eighth of maxmemory, between 8 and
+  // 32 MB; the delay lets a group fill at about 8 MB of log a second (80k
+  // small writes a second); the backlog is four groups.
+  static ApplierLimits For(int64_t maxmemory);
+};
+
 class Applier : public wal::WalWriter::Observer {
  public:
   // Reads the segments in wal_dir from just after LevelDB's applied sequence.
   // on_synced(seq) runs after LevelDB made everything up to seq durable (about
   // once a second): WAL segments before it may be deleted.
   Applier(DiskTier* disk, std::string wal_dir, std::function<void(uint64_t)> on_synced,
-          uint64_t max_backlog_bytes = kMaxBacklogBytes);
+          ApplierLimits limits = {});
   ~Applier() override;  // applies what is written, syncs, stops
 
   void OnWritten(size_t bytes, uint64_t last_seq) override;
@@ -47,10 +69,11 @@ class Applier : public wal::WalWriter::Observer {
   uint64_t queued_bytes() const {  // in the log, not yet in LevelDB
     return backlog_bytes_.load(std::memory_order_relaxed);
   }
-  // LevelDB is more than max_backlog_bytes behind the log: writers wait (see
-  // the dispatcher) until it is back under half of that. Wakes the applier.
+  // LevelDB is more than limits().max_backlog_bytes behind the log: writers
+  // wait (see the dispatcher) until it is back under half of that. Wakes the
+  // applier.
   bool Overloaded();
-  static constexpr uint64_t kMaxBacklogBytes = 32u << 20;
+  const ApplierLimits& limits() const { return limits_; }
   std::string error() const;
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
 
@@ -63,7 +86,7 @@ class Applier : public wal::WalWriter::Observer {
 
   DiskTier* disk_;
   std::function<void(uint64_t)> on_synced_;
-  const uint64_t max_backlog_bytes_;
+  const ApplierLimits limits_;
   wal::WalCursor cursor_;    // the applier thread's only
   bool positioned_ = false;  // cursor_ is at pos_ (applier thread)
   // A group's frames and their payloads (applier thread).
@@ -73,13 +96,6 @@ class Applier : public wal::WalWriter::Observer {
   mutable std::mutex mu_;
   std::condition_variable cv_;  // work (or stop)
   std::condition_variable applied_cv_;
-  // Writes are gathered for up to kApplyDelay or kApplyBytes before they go
-  // to LevelDB in one sorted batch, with only the last write of each key:
-  // rewritten keys cost LevelDB (and its compactions) once per group. The
-  // delay is only LevelDB's lag behind the log (which holds the writes);
-  // memory pressure, SCAN and full syncs wake the applier at once.
-  static constexpr std::chrono::milliseconds kApplyDelay{1000};
-  static constexpr size_t kApplyBytes = 8u << 20;
   // Guarded by mu_ (pos_ is written by the applier thread only, so that
   // thread reads it without mu_).
   uint64_t written_seq_ = 0;  // the segments hold records up to here

@@ -90,7 +90,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
       [&](uint64_t, std::string_view payload) -> Status {
         group.emplace_back(payload);
         group_bytes += payload.size();
-        if (group_bytes >= (8u << 20)) return flush_group();
+        if (group_bytes >= options.apply_limits.group_bytes) return flush_group();
         return Status::Ok();
       },
       &rr);
@@ -107,9 +107,12 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   if (!rr.note.empty()) Log(LogLevel::kWarning, "WAL recovery: {}", rr.note);
 
   Engine* raw = e.get();
-  e->applier_ = std::make_unique<Applier>(e->disk_.get(), wal_dir, [raw](uint64_t seq) {
-    if (raw->wal_) raw->wal_->PurgeUpTo(seq);
-  });
+  e->applier_ = std::make_unique<Applier>(
+      e->disk_.get(), wal_dir,
+      [raw](uint64_t seq) {
+        if (raw->wal_) raw->wal_->PurgeUpTo(seq);
+      },
+      options.apply_limits);
   wal::WriterOptions wo;
   wo.dir = wal_dir;
   wo.fsync = options.fsync;

@@ -27,6 +27,7 @@ struct EngineOptions {
   uint64_t segment_bytes = 64ull << 20;
   size_t block_cache_bytes = 8 << 20;
   size_t write_buffer_bytes = 4 << 20;  // see WriteBufferFor()
+  ApplierLimits apply_limits;           // see ApplierLimits::For()
   // Replication: WAL retention for catch-up, and where the history ids live.
   uint64_t retain_bytes = 256ull << 20;
   int64_t retain_seconds = 3600;

@@ -42,9 +42,11 @@ class ApplierTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void Start(uint64_t max_backlog_bytes = Applier::kMaxBacklogBytes) {
-    applier_ = std::make_unique<Applier>(disk_.get(), (dir_ / "wal").string(), nullptr,
-                                         max_backlog_bytes);
+  void Start(uint64_t max_backlog_bytes = ApplierLimits().max_backlog_bytes) {
+    ApplierLimits limits;
+    limits.max_backlog_bytes = max_backlog_bytes;
+    applier_ =
+        std::make_unique<Applier>(disk_.get(), (dir_ / "wal").string(), nullptr, limits);
     wal::WriterOptions wo;
     wo.dir = (dir_ / "wal").string();
     wo.segment_bytes = 64 * 1024;  // several segments: the reader moves on

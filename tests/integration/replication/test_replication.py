@@ -99,6 +99,16 @@ def test_two_replicas_converge_within_a_second(tmp_path, coord):
         assert role[0] == b"slave" and role[3] == b"connected"
         info = coord.client().info("replication")
         assert info["connected_slaves"] == 2 and info["slave0"]["state"] == "online"
+        # Caught up: nothing left to send or to acknowledge (acks arrive
+        # after each batch, so at most moments after the data matched).
+        deadline = time.time() + 2
+        while True:
+            lags = [(info[n]["lag_records"], info[n]["unsent_records"]) for n in ("slave0", "slave1")]
+            if lags == [(0, 0), (0, 0)] or time.time() > deadline:
+                break
+            time.sleep(0.05)
+            info = coord.client().info("replication")
+        assert lags == [(0, 0), (0, 0)], info
     finally:
         r1.stop()
         r2.stop()
