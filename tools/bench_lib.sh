@@ -197,6 +197,27 @@ run_rbench() {  # port args... -> "TEST RPS" lines
   echo "$out" | tr -d '"\r' | awk -F, '$1 != "test" && $2 + 0 > 0 {print $1, $2}'
 }
 
+# Seconds until the server has finished the background work the writes left:
+# edgekv's LevelDB applier gathers writes for up to a few seconds (SAVE makes
+# it apply them now and sync LevelDB); redis may be rewriting its AOF.
+drain() {  # edgekv|redis port
+  local t0=$EPOCHREALTIME
+  if [[ $1 == edgekv ]]; then
+    redis-cli -h 127.0.0.1 -p "$2" SAVE >/dev/null
+  else
+    while redis-cli -h 127.0.0.1 -p "$2" INFO persistence | tr -d '\r' |
+        grep -qE '^aof_rewrite_(in_progress|scheduled):1'; do
+      sleep 0.01
+    done
+  fi
+  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}'
+}
+
+# rps of N requests that ran at RPS, when D seconds of draining are counted.
+with_drain() {  # n rps d
+  awk -v n="$1" -v r="$2" -v d="$3" 'BEGIN {printf "%.2f", n / (n / r + d)}'
+}
+
 median() {  # numbers on stdin -> median
   sort -g | awk '{v[NR] = $1} END {
     if (NR == 0) { print "nan"; exit }

@@ -141,12 +141,15 @@ bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   return store.used_bytes() <= maxmemory + maxmemory / 4;
 }
 
-// False while LevelDB is more than the applier's max_backlog_bytes behind the log:
-// the log on disk is the applier's queue, and this bounds it (and the replay
-// after a crash).
-bool DiskKeepsUp(ServerContext& server) {
+// False while LevelDB is too far behind the log for a write of about `bytes`
+// of log now: the log on disk is the applier's queue, and this bounds it (and
+// the replay after a crash), pacing writers before it stops them (see
+// Applier::AdmitWrite and Overloaded).
+bool DiskKeepsUp(ServerContext& server, size_t bytes) {
   Engine* engine = server.engine();
-  return engine == nullptr || !engine->applier().Overloaded();
+  if (engine == nullptr) return true;
+  Applier& applier = engine->applier();
+  return !applier.Overloaded() && applier.AdmitWrite(bytes);
 }
 
 }  // namespace
@@ -239,8 +242,12 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   // LevelDB, or LevelDB is far behind the log): this client waits (its later
   // commands too) until they may run, at most repl-timeout. The thread goes on
   // serving the others.
-  auto may_run = [server = server_, spec, maxmemory] {
-    if ((spec->flags & kWrite) && !DiskKeepsUp(*server)) return false;
+  size_t log_bytes = 32;  // about what the write adds to the log
+  if (spec->flags & kWrite) {
+    for (std::string_view a : args) log_bytes += a.size() + 8;
+  }
+  auto may_run = [server = server_, spec, maxmemory, log_bytes] {
+    if ((spec->flags & kWrite) && !DiskKeepsUp(*server, log_bytes)) return false;
     if ((spec->flags & kDenyOom) && maxmemory > 0 && server->store().has_disk() &&
         !MakeRoom(*server, maxmemory)) {
       return false;

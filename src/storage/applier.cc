@@ -91,9 +91,29 @@ bool Applier::Overloaded() {
     cv_.notify_all();
     return true;
   }
-  if (backlog > limits_.max_backlog_bytes / 2) return true;
+  uint64_t under = std::min(limits_.group_bytes, limits_.max_backlog_bytes / 2);
+  if (backlog + under > limits_.max_backlog_bytes) return true;
   overloaded_ = false;
   return false;
+}
+
+bool Applier::AdmitWrite(size_t bytes) {
+  const double max = static_cast<double>(limits_.max_backlog_bytes);
+  double backlog = static_cast<double>(backlog_bytes_.load(std::memory_order_relaxed));
+  if (backlog <= max / 2) return true;
+  double over = std::min(1.0, (backlog - max / 2) / (max / 2));
+  double rate = apply_rate_.load(std::memory_order_relaxed) * (1.0 - 0.9 * over);
+  std::lock_guard<std::mutex> l(pace_mu_);
+  auto now = Clock::now();
+  double elapsed = std::chrono::duration<double>(now - pace_refill_).count();
+  pace_refill_ = now;
+  // At most 10 ms worth of writes at once; a write larger than that goes
+  // when the bucket is full, and the ones after it wait for what it took.
+  const double cap = rate * 0.01;
+  pace_tokens_ = std::min(pace_tokens_ + rate * std::min(elapsed, 1.0), cap);
+  if (pace_tokens_ < static_cast<double>(bytes) && pace_tokens_ < cap) return false;
+  pace_tokens_ -= static_cast<double>(bytes);
+  return true;
 }
 
 std::string Applier::error() const {
@@ -122,6 +142,7 @@ bool Applier::CatchUp(uint64_t target) {
     // in one memtable, which may grow by that much over its write buffer).
     std::string& frames = frames_;
     frames.clear();
+    auto started = Clock::now();
     auto read = cursor_.Read(target, limits_.group_bytes, &frames);
     if (!read.ok() || read.value() == 0) {
       positioned_ = false;
@@ -157,6 +178,13 @@ bool Applier::CatchUp(uint64_t target) {
       pos_ = cursor_.last_seq();
       uint64_t backlog = backlog_bytes_.load();  // changed under mu_ only
       backlog_bytes_.store(backlog - std::min<uint64_t>(backlog, frames.size()));
+    }
+    // The pace writers get when LevelDB falls behind (AdmitWrite). Small
+    // groups say little about the rate.
+    double took = std::chrono::duration<double>(Clock::now() - started).count();
+    if (frames.size() >= (1u << 20) && took > 0) {
+      double sample = static_cast<double>(frames.size()) / took;
+      apply_rate_.store(0.7 * apply_rate_.load() + 0.3 * sample);
     }
     // One group's buffers are kept for the next (fresh megabytes cost page
     // faults), unless a huge record made them huge.

@@ -38,9 +38,9 @@ struct ApplierLimits {
   // memory pressure, SCAN and full syncs wake the applier at once.
   size_t group_bytes = 8u << 20;
   std::chrono::milliseconds group_delay{1000};
-  // While LevelDB is more than this behind the log, writers wait (see the
-  // dispatcher) until it is back under half of it. It also bounds what a
-  // start after a crash replays.
+  // How far LevelDB may fall behind the log; this also bounds what a start
+  // after a crash replays. Past half of it, writes are paced (AdmitWrite);
+  // past all of it, they wait (Overloaded).
   uint64_t max_backlog_bytes = 32u << 20;
 
   // For a server with this maxmemory (0: no limit). A group is held in
@@ -70,9 +70,16 @@ class Applier : public wal::WalWriter::Observer {
     return backlog_bytes_.load(std::memory_order_relaxed);
   }
   // LevelDB is more than limits().max_backlog_bytes behind the log: writers
-  // wait (see the dispatcher) until it is back under half of that. Wakes the
-  // applier.
+  // wait (see the dispatcher) until it is a group (at most half the bound)
+  // under that. Wakes the applier.
   bool Overloaded();
+  // Pacing, so that writers slow down smoothly rather than stop in bursts at
+  // the bound (as RocksDB's delayed writes): while the backlog is under half
+  // of the bound every write is admitted; above, writes are admitted at the
+  // rate the applier has been applying, times a factor falling from 1 at half
+  // the bound to 1/10 at the bound. False: wait a moment and ask again.
+  // `bytes` estimates what the write adds to the log.
+  bool AdmitWrite(size_t bytes);
   const ApplierLimits& limits() const { return limits_; }
   std::string error() const;
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
@@ -106,6 +113,13 @@ class Applier : public wal::WalWriter::Observer {
   std::chrono::steady_clock::time_point first_pending_;
   size_t pending_bytes_ = 0;                // written since the applier last took work
   std::atomic<uint64_t> backlog_bytes_{0};  // written, not yet applied
+  // Bytes per second the applier applied while it was busy (an average over
+  // recent groups), for AdmitWrite.
+  std::atomic<double> apply_rate_{64.0 * (1 << 20)};
+  std::mutex pace_mu_;
+  // Guarded by pace_mu_: bytes that may be admitted, and when they were counted.
+  double pace_tokens_ = 0;
+  std::chrono::steady_clock::time_point pace_refill_;
   std::atomic<bool> overloaded_{false};
   bool stop_ = false;
   bool wake_ = false;

@@ -45,6 +45,10 @@ class ApplierTest : public ::testing::Test {
   void Start(uint64_t max_backlog_bytes = ApplierLimits().max_backlog_bytes) {
     ApplierLimits limits;
     limits.max_backlog_bytes = max_backlog_bytes;
+    Start(limits);
+  }
+
+  void Start(const ApplierLimits& limits) {
     applier_ =
         std::make_unique<Applier>(disk_.get(), (dir_ / "wal").string(), nullptr, limits);
     wal::WriterOptions wo;
@@ -125,7 +129,7 @@ TEST_F(ApplierTest, OverloadedWhileLevelDbIsFarBehindTheLog) {
   EXPECT_FALSE(applier_->Overloaded());
   uint64_t last = 0;
   // 64 KB: twice the bound, well under a group, so the applier is still
-  // gathering (250 ms) when asked.
+  // gathering (for a second) when asked.
   for (int i = 0; i < 64; ++i)
     last = Put("k" + std::to_string(i), std::string(1000, 'x'));
   EXPECT_GT(applier_->queued_bytes(), 32u * 1024);
@@ -133,6 +137,25 @@ TEST_F(ApplierTest, OverloadedWhileLevelDbIsFarBehindTheLog) {
   ASSERT_TRUE(applier_->WaitApplied(last, 10000));
   EXPECT_FALSE(applier_->Overloaded());
   EXPECT_EQ(DiskValueOf("k63"), std::string(1000, 'x'));
+}
+
+TEST_F(ApplierTest, WritesArePacedPastHalfTheBound) {
+  ApplierLimits limits;
+  limits.max_backlog_bytes = 64 * 1024;
+  limits.group_delay = std::chrono::seconds(30);  // gathers until woken
+  Start(limits);
+  EXPECT_TRUE(applier_->AdmitWrite(10 << 20));  // under half: anything goes
+  uint64_t last = 0;
+  for (int i = 0; i < 40; ++i)
+    last = Put("k" + std::to_string(i), std::string(1000, 'x'));
+  ASSERT_GT(applier_->queued_bytes(), 32u * 1024);
+  EXPECT_FALSE(applier_->Overloaded());
+  // Past half: small writes go at the applier's pace, but no more than 10 ms
+  // of it at once (and LevelDB never applies 1 GB/s here).
+  EXPECT_TRUE(applier_->AdmitWrite(100));
+  EXPECT_FALSE(applier_->AdmitWrite(10 << 20));
+  ASSERT_TRUE(applier_->WaitApplied(last, 10000));
+  EXPECT_TRUE(applier_->AdmitWrite(10 << 20));
 }
 
 TEST_F(ApplierTest, RestartGoesOnFromWhatLevelDbHolds) {
