@@ -97,6 +97,12 @@ bool Applier::Overloaded() {
   return false;
 }
 
+void Applier::ReleaseBuffers() {
+  std::string().swap(frames_);
+  std::vector<std::string_view>().swap(payloads_);
+  disk_->ReleaseApplyBuffers();
+}
+
 bool Applier::AdmitWrite(size_t bytes) {
   const double max = static_cast<double>(limits_.max_backlog_bytes);
   double backlog = static_cast<double>(backlog_bytes_.load(std::memory_order_relaxed));
@@ -186,10 +192,7 @@ bool Applier::CatchUp(uint64_t target) {
       double sample = static_cast<double>(frames.size()) / took;
       apply_rate_.store(0.7 * apply_rate_.load() + 0.3 * sample);
     }
-    // One group's buffers are kept for the next (fresh megabytes cost page
-    // faults), unless a huge record made them huge.
-    if (frames.capacity() > 2 * limits_.group_bytes) std::string().swap(frames);
-    if (payloads.capacity() > (1u << 20)) std::vector<std::string_view>().swap(payloads);
+
     applied_cv_.notify_all();
   }
   return true;
@@ -228,9 +231,15 @@ void Applier::Loop() {
       stopping = stop_;
     }
     bool ok = pos_ >= target || CatchUp(target);
+    bool busy;
     {
       std::lock_guard<std::mutex> l(mu_);  // no lost wake-up
+      busy = wake_ || pending_bytes_ >= limits_.group_bytes;
     }
+    // A group's buffers are tens of megabytes: kept while groups follow each
+    // other (fresh ones cost a page fault per 4 KB), given back when the
+    // applier waits for the next.
+    if (!busy) ReleaseBuffers();
     applied_cv_.notify_all();
     if (!ok) {
       if (stopping) break;  // the log keeps the records: replayed at start

@@ -89,6 +89,7 @@ class Applier : public wal::WalWriter::Observer {
   // Reads and applies the records after pos_ up to target. False on an error
   // (recorded in error_; retried by the caller).
   bool CatchUp(uint64_t target);
+  void ReleaseBuffers();
   void SetError(const std::string& message);
 
   DiskTier* disk_;
@@ -96,7 +97,7 @@ class Applier : public wal::WalWriter::Observer {
   const ApplierLimits limits_;
   wal::WalCursor cursor_;    // the applier thread's only
   bool positioned_ = false;  // cursor_ is at pos_ (applier thread)
-  // A group's frames and their payloads (applier thread).
+  // A group's frames and their payloads (applier thread; see ReleaseBuffers).
   std::string frames_;
   std::vector<std::string_view> payloads_;
 

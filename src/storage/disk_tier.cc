@@ -160,7 +160,8 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   // The memtable counts against the process's memory (two of them while one
   // is flushed, plus an applier group over the limit), so its size follows
   // maxmemory (WriteBufferFor).
-  lo.write_buffer_size = options.write_buffer_bytes;
+  lo.write_buffer_size =
+      std::max(options.write_buffer_bytes, options.recovery_write_buffer_bytes);
   lo.max_file_size = 8 << 20;
   lo.env = TableEnv();
   // Each open table keeps its index and filter blocks in memory: bound the
@@ -313,6 +314,13 @@ Status DiskTier::Reopen() {
   if (!s.ok()) return FromLevelDb(s);
   db_.reset(db);
   return LoadMeta();
+}
+
+Status DiskTier::EndRecovery() {
+  if (options_for_open_.write_buffer_size == options_.write_buffer_bytes)
+    return Status::Ok();
+  options_for_open_.write_buffer_size = options_.write_buffer_bytes;
+  return Reopen();
 }
 
 DiskTier::~DiskTier() { db_.reset(); }
@@ -473,37 +481,24 @@ void LastWrites(const std::vector<KeyWrite>& writes, std::vector<uint64_t>* slot
             });
 }
 
-// Buffers above these sizes are not kept after a group (one huge value or
-// MSET must not pin its memory).
-constexpr size_t kKeepScratchEntries = 1u << 20;
-constexpr size_t kKeepScratchBytes = 32u << 20;
-
-template <typename T>
-void TrimScratch(std::vector<T>* v) {
-  if (v->capacity() > kKeepScratchEntries) std::vector<T>().swap(*v);
-}
-
 }  // namespace
 
 // Apply's buffers are megabytes per group. Fresh ones cost a page fault per
 // 4 KB as they fill, which was a tenth of the applier's time, so they are
-// kept (cleared) from one group to the next.
+// kept (cleared) from one group to the next while groups follow each other,
+// and released when the applier goes idle (ReleaseApplyBuffers).
 struct DiskTier::ApplyScratch {
   std::vector<KeyWrite> writes;
   std::vector<uint64_t> slots;
   std::vector<LastWrite> last;
-  leveldb::WriteBatch wb;
+  leveldb::WriteBatch wb, meta;
   std::string dkey, dvalue;
-
-  void Trim() {
-    TrimScratch(&writes);
-    TrimScratch(&slots);
-    TrimScratch(&last);
-    if (wb.ApproximateSize() > kKeepScratchBytes) wb = leveldb::WriteBatch();
-    wb.Clear();
-    if (dvalue.capacity() > kKeepScratchBytes) std::string().swap(dvalue);
-  }
 };
+
+void DiskTier::ReleaseApplyBuffers() {
+  MutexLock l(&mu_);
+  scratch_ = std::make_unique<ApplyScratch>();
+}
 
 DiskTier::DiskTier() : scratch_(std::make_unique<ApplyScratch>()) {}
 
@@ -513,12 +508,17 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   if (!db_) return Closed();
   MutexLock l(&mu_);
   ApplyScratch& sc = *scratch_;
-  struct TrimAfter {
-    ApplyScratch& sc;
-    ~TrimAfter() { sc.Trim(); }
-  } trim_after{sc};
+  // Key writes go to LevelDB in chunks of about a write buffer: one batch
+  // of a whole group would land in one memtable, which then stays that large
+  // (tens of megabytes) until the next write. The meta keys (namespaces,
+  // counts, the applied sequence) go in the last chunk: until it is written,
+  // a restart replays the whole group, and rewriting the same final values
+  // is harmless.
   leveldb::WriteBatch& wb = sc.wb;
+  leveldb::WriteBatch& meta = sc.meta;
   wb.Clear();
+  meta.Clear();
+  const size_t chunk_bytes = std::max<size_t>(options_.write_buffer_bytes, 1 << 20);
   uint64_t last = 0;
   bool nsmap_changed = false;
   std::set<uint32_t> touched;
@@ -574,8 +574,8 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
           bool still_used = std::find(nsmap.begin(), nsmap.end(), old) != nsmap.end();
           if (!still_used) {
             garbage.push_back(old);
-            wb.Put(Prefix('g', old), "");
-            wb.Delete(Prefix('c', old));
+            meta.Put(Prefix('g', old), "");
+            meta.Delete(Prefix('c', old));
             counts.erase(old);
             touched.erase(old);
             ns_counts = nullptr;  // may point into the erased entry
@@ -583,7 +583,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
           // A live namespace is never garbage.
           garbage.erase(std::remove(garbage.begin(), garbage.end(), op.ns),
                         garbage.end());
-          wb.Delete(Prefix('g', op.ns));
+          meta.Delete(Prefix('g', op.ns));
           next_ns = std::max(next_ns, op.ns + 1);
           nsmap_changed = true;
           break;
@@ -624,7 +624,13 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
     } else {
       wb.Delete(dkey);
     }
+    if (wb.ApproximateSize() >= chunk_bytes) {
+      leveldb::Status s = db_->Write(leveldb::WriteOptions(), &wb);
+      if (!s.ok()) return FromLevelDb(s);
+      wb.Clear();
+    }
   }
+  wb.Append(meta);
   for (uint32_t ns : touched) wb.Put(Prefix('c', ns), EncodeCounts(counts[ns]));
   if (nsmap_changed) {
     std::string v;

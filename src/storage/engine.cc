@@ -101,6 +101,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   }
   Status synced = e->disk_->Sync();
   if (!synced.ok()) return synced;
+  // Not fatal (say, a disk too full to reopen): LevelDB then keeps the
+  // recovery's larger write buffer.
+  if (Status r = e->disk_->EndRecovery(); !r.ok()) {
+    Log(LogLevel::kWarning, "LevelDB keeps its recovery write buffer: {}", r.message());
+  }
   e->recovery_.replayed = rr.batches;
   e->recovery_.note = rr.note;
   e->recovery_.last_seq = std::max(rr.last_seq, e->disk_->applied_seq());
@@ -228,8 +233,8 @@ std::string Engine::InfoPersistence() const {
 
 size_t WriteBufferFor(int64_t maxmemory) {
   constexpr int64_t kMin = 4 << 20, kMax = 32 << 20;
-  if (maxmemory <= 0) return kMax;
-  return static_cast<size_t>(std::clamp(maxmemory / 16, kMin, kMax));
+  if (maxmemory <= 0) return kMin;
+  return static_cast<size_t>(std::clamp(maxmemory / 64, kMin, kMax));
 }
 
 }  // namespace edgekv

@@ -38,10 +38,11 @@ struct EngineOptions {
 // Every flushed memtable is compacted with the tables under it, so a larger
 // one costs less compaction per write (a 32 MB memtable needs about half the
 // compaction CPU of a 4 MB one under a steady SET load, and replays after a
-// kill -9 stall less on compactions). But up to two of them count against the
-// process's memory, outside maxmemory, and an open reads LevelDB's log of up
-// to one memtable back (about 0.3 s for 32 MB): a sixteenth of maxmemory
-// each, between 4 and 32 MB.
+// kill -9 stall less on compactions). But up to two of them stay resident
+// outside maxmemory (a 32 MB one adds 30-60 bytes per key to a million small
+// keys), and an open reads LevelDB's log of up to one memtable back (about
+// 0.3 s for 32 MB). So: 4 MB, unless maxmemory says the server has memory to
+// spare, then a 64th of it, up to 32 MB.
 size_t WriteBufferFor(int64_t maxmemory);
 
 struct RecoveryInfo {

@@ -6,8 +6,7 @@ namespace edgekv {
 namespace {
 
 char Fold(char c, bool nocase) {
-  return nocase ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
-                : c;
+  return nocase ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
 }
 
 // Iterative matcher with single-star backtracking; linear-ish time, so a
