@@ -201,7 +201,8 @@ run_rbench() {  # port args... -> "TEST RPS" lines
 # edgekv's LevelDB applier gathers writes for up to a few seconds (SAVE makes
 # it apply them now and sync LevelDB); redis may be rewriting its AOF.
 drain() {  # edgekv|redis port
-  local t0=$EPOCHREALTIME
+  local t0
+  t0=$(date +%s%N)
   if [[ $1 == edgekv ]]; then
     redis-cli -h 127.0.0.1 -p "$2" SAVE >/dev/null
   else
@@ -210,11 +211,13 @@ drain() {  # edgekv|redis port
       sleep 0.01
     done
   fi
-  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}'
+  awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.3f", (b - a) / 1e9}'
 }
 
 # rps of N requests that ran at RPS, when D seconds of draining are counted.
 with_drain() {  # n rps d
+  [[ -n $2 ]] && awk -v r="$2" 'BEGIN {exit !(r + 0 > 0)}' ||
+    die "no requests/s figure to count the drain against"
   awk -v n="$1" -v r="$2" -v d="$3" 'BEGIN {printf "%.2f", n / (n / r + d)}'
 }
 

@@ -200,12 +200,13 @@ if ((DO_THROUGHPUT)); then
           else m=$R_M reps=("${R_R[@]+"${R_R[@]}"}"); fi
           rps=$(run_rbench "$m" -t set -c "$CLIENTS" -d 64 -r 100000 -n "$n" -P "$p" |
                 awk '$1 == "SET" {print $2}')
+          # The background work the writes left counts (see drain in
+          # bench_lib.sh): the coordinator's (before the catch-up wait, which
+          # would hide it), and its edgekv replicas' (redis replicas do not
+          # persist).
+          d=$(drain "$kind" "$m")
           cu=0
           ((nrep > 0)) && cu=$(wait_caught_up "$m" "${reps[@]}")
-          # The background work the writes left counts (see drain in
-          # bench_lib.sh): the coordinator's, and its edgekv replicas' (redis
-          # replicas do not persist).
-          d=$(drain "$kind" "$m")
           if [[ $kind == edgekv ]]; then
             for r in "${reps[@]+"${reps[@]}"}"; do
               d=$(awk -v a="$d" -v b="$(drain edgekv "$r")" 'BEGIN {printf "%.3f", a + b}')

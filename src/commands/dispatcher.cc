@@ -141,15 +141,19 @@ bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   return store.used_bytes() <= maxmemory + maxmemory / 4;
 }
 
-// False while LevelDB is too far behind the log for a write of about `bytes`
-// of log now: the log on disk is the applier's queue, and this bounds it (and
-// the replay after a crash), pacing writers before it stops them (see
-// Applier::AdmitWrite and Overloaded).
-bool DiskKeepsUp(ServerContext& server, size_t bytes) {
+// False while LevelDB is more than the applier's bound behind the log: the
+// log on disk is the applier's queue, and this bounds it (and the replay
+// after a crash).
+bool DiskKeepsUp(ServerContext& server) {
   Engine* engine = server.engine();
-  if (engine == nullptr) return true;
-  Applier& applier = engine->applier();
-  return !applier.Overloaded() && applier.AdmitWrite(bytes);
+  return engine == nullptr || !engine->applier().Overloaded();
+}
+
+// Before that, past half the bound, writes are paced to LevelDB's rate
+// (Applier::AdmitWrite); `bytes` estimates what the write adds to the log.
+bool PaceWrite(ServerContext& server, size_t bytes) {
+  Engine* engine = server.engine();
+  return engine == nullptr || engine->applier().AdmitWrite(bytes);
 }
 
 }  // namespace
@@ -247,11 +251,13 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     for (std::string_view a : args) log_bytes += a.size() + 8;
   }
   auto may_run = [server = server_, spec, maxmemory, log_bytes] {
-    if ((spec->flags & kWrite) && !DiskKeepsUp(*server, log_bytes)) return false;
+    if ((spec->flags & kWrite) && !DiskKeepsUp(*server)) return false;
     if ((spec->flags & kDenyOom) && maxmemory > 0 && server->store().has_disk() &&
         !MakeRoom(*server, maxmemory)) {
       return false;
     }
+    // Last: it takes its share of the pace only if it runs now.
+    if ((spec->flags & kWrite) && !PaceWrite(*server, log_bytes)) return false;
     return true;
   };
   if (!may_run()) {

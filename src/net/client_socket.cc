@@ -23,18 +23,25 @@ struct ClientSocket::ReadOp : detail::reactor_op {
   std::size_t len = 0;
   std::shared_ptr<void> target;
   ReadDone on_done = nullptr;
+  detail::reactor* reactor = nullptr;
+  // The last read drained the socket: an end of stream right behind the
+  // data would go unseen (PeerClosedUnseen).
+  bool eof_unchecked = false;
 
   // Called by the reactor (speculatively from start_op, or when epoll reports
   // the socket readable). not_done: nothing to read yet, wait for epoll.
   static status Perform(detail::reactor_op* base) {
     auto* op = static_cast<ReadOp*>(base);
+    op->eof_unchecked = false;
     for (;;) {
       ssize_t n = ::recv(op->fd, op->buf, op->len, 0);
       if (n > 0) {
         op->bytes_transferred_ = static_cast<std::size_t>(n);
         // A short read took all the socket had: do not try again before
         // epoll says there is more.
-        return static_cast<std::size_t>(n) < op->len ? done_and_exhausted : done;
+        if (static_cast<std::size_t>(n) == op->len) return done;
+        op->eof_unchecked = true;
+        return done_and_exhausted;
       }
       if (n == 0) {
         op->ec_ = asio::error::eof;
@@ -58,7 +65,10 @@ struct ClientSocket::ReadOp : detail::reactor_op {
 };
 
 ClientSocket::ClientSocket(asio::ip::tcp::socket&& s)
-    : asio::ip::tcp::socket(std::move(s)), op_(std::make_unique<ReadOp>()) {}
+    : asio::ip::tcp::socket(std::move(s)), op_(std::make_unique<ReadOp>()) {
+  op_->reactor = &asio::use_service<detail::reactor>(
+      asio::query(get_executor(), asio::execution::context));
+}
 
 ClientSocket::~ClientSocket() = default;
 
@@ -77,10 +87,15 @@ void ClientSocket::ReadSome(char* buf, std::size_t len, std::shared_ptr<void> ta
   op->len = len;
   op->target = std::move(target);
   op->on_done = done;
-  auto& reactor = asio::use_service<detail::reactor>(
-      asio::query(get_executor(), asio::execution::context));
-  reactor.start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, op,
-                   /*is_continuation=*/false, /*allow_speculative=*/true);
+  op->reactor->start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, op,
+                        /*is_continuation=*/false, /*allow_speculative=*/true);
+}
+
+bool ClientSocket::PeerClosedUnseen() {
+  if (!op_->eof_unchecked || op_->target == nullptr) return false;  // no read queued
+  op_->eof_unchecked = false;
+  char c;
+  return ::recv(native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 #else  // not Boost 1.74 with epoll: Asio's own read
@@ -99,6 +114,8 @@ void ClientSocket::ReadSome(char* buf, std::size_t len, std::shared_ptr<void> ta
     done(target.get(), ec, n);
   });
 }
+
+bool ClientSocket::PeerClosedUnseen() { return false; }  // Asio tries the read itself
 
 #endif
 

@@ -13,6 +13,12 @@
 // is registered edge-triggered, so data that arrives later wakes the read as
 // usual, and a read that filled its buffer still tries again at once.
 //
+// One thing does not wake it: an end of stream that had already arrived with
+// the data (a client that sends its last request and shuts its side down at
+// once). recv() returns the data and leaves the end of stream for the next
+// call, which is not made. PeerClosedUnseen() looks for it (one recv with
+// MSG_PEEK), once after such a read; the connection's cron calls it.
+//
 // This uses Asio's detail:: reactor interface, which is not public API. It is
 // compiled only for the Boost version this was written against (Debian 12's
 // 1.74) with the epoll reactor; elsewhere ReadSome() is async_read_some.
@@ -48,6 +54,11 @@ class ClientSocket : public boost::asio::ip::tcp::socket {
   // done(target.get(), ec, n). `target` is kept alive until then (or until
   // the io_context is destroyed, when done is not called).
   void ReadSome(char* buf, std::size_t len, std::shared_ptr<void> target, ReadDone done);
+
+  // While a read is queued: true if the peer's end of stream is waiting in
+  // the socket unseen (see above). Looks once per read that drained the
+  // socket; false otherwise.
+  bool PeerClosedUnseen();
 
  private:
   struct ReadOp;

@@ -415,6 +415,13 @@ void Connection::Cron(int64_t now_ms) {
     Close();
     return;
   }
+  // A client that sent its last request and its end of stream together,
+  // and waits for us to close (see ClientSocket). Its replies are out.
+  if (read_in_flight_ && out_.empty() && !write_in_flight_ &&
+      socket_.PeerClosedUnseen()) {
+    Close();
+    return;
+  }
   int64_t timeout = server_->config().Int(Cfg::kTimeout);
   if (timeout > 0 &&
       now_ms - client_.last_interaction_ms.load(std::memory_order_relaxed) >

@@ -113,11 +113,11 @@ bool Applier::AdmitWrite(size_t bytes) {
   auto now = Clock::now();
   double elapsed = std::chrono::duration<double>(now - pace_refill_).count();
   pace_refill_ = now;
-  // At most 10 ms worth of writes at once; a write larger than that goes
-  // when the bucket is full, and the ones after it wait for what it took.
-  const double cap = rate * 0.01;
-  pace_tokens_ = std::min(pace_tokens_ + rate * std::min(elapsed, 1.0), cap);
-  if (pace_tokens_ < static_cast<double>(bytes) && pace_tokens_ < cap) return false;
+  // At most 10 ms worth of writes at once. A write goes while the bucket is
+  // not empty, even one larger than it; the ones after it wait for what it
+  // took (the bucket goes negative).
+  pace_tokens_ = std::min(pace_tokens_ + rate * std::min(elapsed, 1.0), rate * 0.01);
+  if (pace_tokens_ <= 0) return false;
   pace_tokens_ -= static_cast<double>(bytes);
   return true;
 }
@@ -209,7 +209,8 @@ void Applier::Loop() {
     {
       std::unique_lock<std::mutex> l(mu_);
       // Until limits_.group_delay after the first write of a group, or
-      // limits_.group_bytes, or someone waits; at least once a second, to sync LevelDB.
+      // limits_.group_bytes, or someone waits; with nothing gathered, once a
+      // second (to sync LevelDB).
       while (!stop_ && !wake_) {
         if (timing_ && (pending_bytes_ >= limits_.group_bytes ||
                         Clock::now() >= first_pending_ + limits_.group_delay)) {

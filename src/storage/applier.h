@@ -77,7 +77,8 @@ class Applier : public wal::WalWriter::Observer {
   // the bound (as RocksDB's delayed writes): while the backlog is under half
   // of the bound every write is admitted; above, writes are admitted at the
   // rate the applier has been applying, times a factor falling from 1 at half
-  // the bound to 1/10 at the bound. False: wait a moment and ask again.
+  // the bound to 1/10 at the bound (a write goes while the bucket is not
+  // empty and may take it below zero). False: wait a moment and ask again.
   // `bytes` estimates what the write adds to the log.
   bool AdmitWrite(size_t bytes);
   const ApplierLimits& limits() const { return limits_; }

@@ -18,6 +18,7 @@
 #include <shared_mutex>
 #include <utility>
 
+#include "edgekv/log.h"
 #include "util/thread_name.h"
 #include "wal/batch.h"
 
@@ -295,6 +296,9 @@ class SnapshotImpl : public DiskTier::Snapshot {
 std::unique_ptr<DiskTier::Snapshot> DiskTier::NewSnapshot() {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return nullptr;
+  // Apply holds mu_ across all the chunks of a group: a snapshot between two
+  // of them would hold key writes newer than its applied sequence.
+  MutexLock l(&mu_);
   return std::make_unique<SnapshotImpl>(db_.get(), std::move(dl));
 }
 
@@ -317,10 +321,19 @@ Status DiskTier::Reopen() {
 }
 
 Status DiskTier::EndRecovery() {
-  if (options_for_open_.write_buffer_size == options_.write_buffer_bytes)
-    return Status::Ok();
+  size_t recovery = options_for_open_.write_buffer_size;
+  if (recovery == options_.write_buffer_bytes) return Status::Ok();
   options_for_open_.write_buffer_size = options_.write_buffer_bytes;
-  return Reopen();
+  Status s = Reopen();
+  if (s.ok()) return s;
+  Log(LogLevel::kWarning, "LevelDB keeps its recovery write buffer: {}", s.message());
+  options_for_open_.write_buffer_size = recovery;
+  bool open;
+  {
+    std::shared_lock<std::shared_mutex> dl(db_mu_);
+    open = db_ != nullptr;
+  }
+  return open ? Status::Ok() : Reopen();  // closed by the failed reopen
 }
 
 DiskTier::~DiskTier() { db_.reset(); }
@@ -331,6 +344,8 @@ Status DiskTier::LoadMeta() {
   if (s.ok() && v.size() == 8) applied_seq_ = wal::GetFixed64(v.data());
   MutexLock l(&mu_);
   nsmap_.clear();
+  counts_.clear();
+  garbage_.clear();
   s = db_->Get(leveldb::ReadOptions(), kNsMapKey, &v);
   if (s.ok() && v.size() >= 4) {
     size_t n = v.size() / 4 - 1;
@@ -769,6 +784,9 @@ Status DiskTier::Sync() {
   wo.sync = true;
   leveldb::WriteBatch wb;
   std::string seq;
+  // Under mu_: an Apply finishing meanwhile must not see its applied
+  // sequence written back to an older one.
+  MutexLock l(&mu_);
   wal::PutFixed64(&seq, applied_seq());
   wb.Put(kAppliedKey, seq);
   return FromLevelDb(db_->Write(wo, &wb));

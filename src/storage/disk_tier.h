@@ -107,7 +107,10 @@ class DiskTier {
   std::unique_ptr<Snapshot> NewSnapshot();
 
   // Recovery is over: LevelDB is reopened with its normal write buffer (its
-  // open turns the large memtable's log into tables, without compactions).
+  // open turns the large memtable's log into level-0 tables; compacting them
+  // is left to LevelDB's background work, which may slow the first writes).
+  // If that reopen fails, LevelDB stays open with the recovery buffer; an
+  // error only if it could not be opened at all.
   Status EndRecovery();
 
   // Closes and reopens LevelDB after a write error (LevelDB refuses every

@@ -101,11 +101,8 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   }
   Status synced = e->disk_->Sync();
   if (!synced.ok()) return synced;
-  // Not fatal (say, a disk too full to reopen): LevelDB then keeps the
-  // recovery's larger write buffer.
-  if (Status r = e->disk_->EndRecovery(); !r.ok()) {
-    Log(LogLevel::kWarning, "LevelDB keeps its recovery write buffer: {}", r.message());
-  }
+  s = e->disk_->EndRecovery();
+  if (!s.ok()) return Status::IOError("LevelDB: " + s.message());
   e->recovery_.replayed = rr.batches;
   e->recovery_.note = rr.note;
   e->recovery_.last_seq = std::max(rr.last_seq, e->disk_->applied_seq());

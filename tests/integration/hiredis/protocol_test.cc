@@ -42,6 +42,34 @@ TEST(Protocol, ErrorClosesOnlyThatConnection) {
   EXPECT_EQ(Call(c.get(), {"GET", "k"}), "$v");
 }
 
+// A client that sends its last request and shuts its side down at once, then
+// waits for the server to close (`printf 'PING\r\n' | nc -N`): it gets its
+// reply and the close, also when its end of stream is already queued behind
+// the request when the server reads (here: while the only I/O thread sleeps).
+TEST(Protocol, HalfClosedClientGetsItsReplyAndTheClose) {
+  TestServer srv({"--io-threads", "1", "--enable-debug-command", "yes"});
+  for (int i = 0; i < 3; ++i) {
+    RawConn c(srv.port());
+    c.SetTimeout(3000ms);
+    ASSERT_TRUE(c.Send("PING\r\n"));  // connected, idle, its read queued
+    ASSERT_EQ(c.ReadRawReply(), "+PONG\r\n");
+    RawConn sleeper(srv.port());
+    ASSERT_TRUE(sleeper.Send(Resp({"DEBUG", "SLEEP", "0.3"})));
+    std::this_thread::sleep_for(100ms);  // the thread is asleep now
+    ASSERT_TRUE(c.Send("PING\r\n"));
+    ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+    auto out = c.ReadUntilEof();
+    ASSERT_TRUE(out.has_value()) << "no close after the reply, attempt " << i;
+    EXPECT_EQ(*out, "+PONG\r\n");
+    EXPECT_EQ(sleeper.ReadRawReply(), "+OK\r\n");
+  }
+  // And a plain half-close, its end of stream arriving after the request.
+  RawConn c(srv.port());
+  ASSERT_TRUE(c.Send("PING\r\n"));
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  EXPECT_EQ(c.ReadUntilEof(), "+PONG\r\n");
+}
+
 TEST(Protocol, MalformedRequests) {
   TestServer srv;
   ExpectProtocolErrorAndClose(srv.port(), "*abc\r\n",
@@ -57,8 +85,9 @@ TEST(Protocol, MalformedRequests) {
   ExpectProtocolErrorAndClose(srv.port(), "*1\r\n$9999999999999\r\n",
                               "-ERR Protocol error: invalid bulk length");
   // Commands before the bad one in the same packet are answered first.
-  ExpectProtocolErrorAndClose(srv.port(), "PING\r\n" + Resp({"ECHO", "x"}) + "*1\r\n$-5\r\n",
-                              "+PONG\r\n$1\r\nx\r\n-ERR Protocol error: invalid bulk length");
+  ExpectProtocolErrorAndClose(
+      srv.port(), "PING\r\n" + Resp({"ECHO", "x"}) + "*1\r\n$-5\r\n",
+      "+PONG\r\n$1\r\nx\r\n-ERR Protocol error: invalid bulk length");
 }
 
 TEST(Protocol, EmptyMultibulkIsIgnored) {
@@ -78,7 +107,8 @@ TEST(Protocol, InlineCommands) {
   ASSERT_TRUE(raw.Send("GET k\r\n"));
   EXPECT_EQ(raw.ReadRawReply(), "$1\r\nv\r\n");
   // Empty lines are skipped; quotes and escapes as in redis-cli.
-  ASSERT_TRUE(raw.Send("\r\n\n  \r\nSET q \"a b\\r\\n\\x41\" \r\nGET q\r\nSET s 'it\\'s'\r\nGET s\r\n"));
+  ASSERT_TRUE(raw.Send(
+      "\r\n\n  \r\nSET q \"a b\\r\\n\\x41\" \r\nGET q\r\nSET s 'it\\'s'\r\nGET s\r\n"));
   EXPECT_EQ(raw.ReadRawReply(), "+OK\r\n");
   EXPECT_EQ(raw.ReadRawReply(), "$6\r\na b\r\nA\r\n");
   EXPECT_EQ(raw.ReadRawReply(), "+OK\r\n");
@@ -97,13 +127,15 @@ TEST(Protocol, InlineCommands) {
 TEST(Protocol, RequestSplitAcrossManyWrites) {
   TestServer srv;
   RawConn raw(srv.port());
-  std::string req = Resp({"SET", "split", std::string(100000, 'z')}) + Resp({"STRLEN", "split"});
+  std::string req =
+      Resp({"SET", "split", std::string(100000, 'z')}) + Resp({"STRLEN", "split"});
   // Byte by byte for the header, then in uneven chunks.
   for (size_t i = 0; i < 20; ++i) {
     ASSERT_TRUE(raw.Send(req.substr(i, 1)));
     std::this_thread::sleep_for(1ms);
   }
-  for (size_t i = 20; i < req.size(); i += 7777) ASSERT_TRUE(raw.Send(req.substr(i, 7777)));
+  for (size_t i = 20; i < req.size(); i += 7777)
+    ASSERT_TRUE(raw.Send(req.substr(i, 7777)));
   EXPECT_EQ(raw.ReadRawReply(), "+OK\r\n");
   EXPECT_EQ(raw.ReadRawReply(), ":100000\r\n");
 }
@@ -147,7 +179,8 @@ TEST(Protocol, QueryBufferLimitClosesClient) {
   std::string req = "*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$2097152\r\n";
   req += std::string(2 * 1024 * 1024, 'q') + "\r\n";
   raw.Send(req);  // may fail midway once the server closes
-  EXPECT_TRUE(raw.WaitForCloseOrReset()) << "client over the query buffer limit still open";
+  EXPECT_TRUE(raw.WaitForCloseOrReset())
+      << "client over the query buffer limit still open";
   ASSERT_TRUE(bystander.Send(Resp({"EXISTS", "q"})));
   EXPECT_EQ(bystander.ReadRawReply(), ":0\r\n");
 }
