@@ -18,6 +18,7 @@
 #define RELEASE(...) EKV_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define EXCLUDES(...) EKV_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 #define SCOPED_CAPABILITY EKV_THREAD_ANNOTATION(scoped_lockable)
+#define ASSERT_CAPABILITY(x) EKV_THREAD_ANNOTATION(assert_capability(x))
 #define NO_THREAD_SAFETY_ANALYSIS EKV_THREAD_ANNOTATION(no_thread_safety_analysis)
 
 namespace edgekv {
@@ -26,7 +27,10 @@ class CAPABILITY("mutex") Mutex {
  public:
   void Lock() ACQUIRE() { mu_.lock(); }
   void Unlock() RELEASE() { mu_.unlock(); }
+  // For std::condition_variable: lock native() with a std::unique_lock,
+  // then AssertHeld() tells the analysis that this mutex is held.
   std::mutex& native() { return mu_; }
+  void AssertHeld() ASSERT_CAPABILITY(this) {}
 
  private:
   std::mutex mu_;

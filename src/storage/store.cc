@@ -227,7 +227,9 @@ class Store::Dict {
 struct alignas(64) Store::Stripe {
   explicit Stripe(int dbs) : dbs(new Dict[static_cast<size_t>(dbs)]) {}
   Mutex mu;
-  std::unique_ptr<Dict[]> dbs PT_GUARDED_BY(mu);
+  // The Dicts are guarded by mu (clang's analysis cannot say so of a
+  // unique_ptr).
+  std::unique_ptr<Dict[]> dbs;
   std::atomic<int64_t> bytes{0};
   // WATCHed keys of this stripe: (db, key) -> flags of the watching clients.
   std::unordered_multimap<std::string, WatchFlag*> watchers GUARDED_BY(mu);
@@ -908,15 +910,17 @@ size_t Store::DiskExpireCycle(int64_t now_ms, size_t budget) NO_THREAD_SAFETY_AN
     if (!from.empty()) from.push_back('\0');
     size_t examined = 0;
     bool end = true;
+    std::string last = disk_expire_key_;
     disk_->Scan(ns, from, [&](std::string_view key, std::string_view, int64_t exp) {
       if (examined++ >= budget) {
         end = false;
         return false;
       }
-      disk_expire_key_.assign(key);
+      last.assign(key);
       if (exp != kNoExpire && exp <= now_ms) dead.emplace_back(db, std::string(key));
       return true;
     });
+    disk_expire_key_ = std::move(last);
     if (end) {
       disk_expire_key_.clear();
       disk_expire_db_ = (db + 1) % options_.databases;

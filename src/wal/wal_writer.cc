@@ -328,6 +328,7 @@ void WalWriter::WriterLoop() {
       // waits (WhenDurable) or a replica appends with always, so that nothing
       // stays unwritten.
       std::unique_lock<std::mutex> l(wake_mu_.native());
+      wake_mu_.AssertHeld();
       if (!wake_ && !stop_ && !has_error_.load()) {
         wake_cv_.wait_for(l, std::chrono::milliseconds(5));
       }
