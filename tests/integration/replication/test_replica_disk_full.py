@@ -1,0 +1,85 @@
+"""A replica whose disk is full: it keeps serving reads, stops taking the
+stream once its unwritten log reaches its bound (TCP then holds the
+coordinator's records back, and the coordinator keeps taking writes), and
+catches up by itself once space is freed. Uses a small tmpfs as the replica's
+`dir` (needs root, as CI has)."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from cluster import diff, dump, offset, start_replica, wait_caught_up
+from server import Server
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mnt = str(tmp_path / "mnt")
+    os.makedirs(mnt)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mnt],
+                       stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode())
+    yield mnt
+    subprocess.run(["umount", "-l", mnt])
+
+
+def fill(path):
+    """Fills the file system with one file; returns its path."""
+    filler = os.path.join(path, "filler")
+    with open(filler, "wb", buffering=0) as f:
+        for size in (1 << 20, 4096):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError:
+                pass
+    return filler
+
+
+def test_replica_with_full_disk_pauses_the_stream_and_catches_up(tmp_path, small_fs):
+    coord = Server(str(tmp_path / "coord")).start()
+    replica = None
+    try:
+        replica = start_replica(os.path.join(small_fs, "replica"), coord.port)
+        c = coord.client()
+        c.set("before", "1")
+        wait_caught_up(c, [replica.client()])
+        filler = fill(small_fs)
+
+        # 120 MB of writes: far more than the replica's bound on unwritten
+        # log (64 MB). The coordinator takes them all.
+        value = "x" * 4000
+        for batch in range(30):
+            pipe = c.pipeline(transaction=False)
+            for i in range(1000):
+                pipe.set("k:%d:%d" % (batch, i), value)
+            pipe.execute()
+        assert c.dbsize() == 30_001
+
+        # The replica stops short of the coordinator (its link paused) and
+        # still answers.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and offset(replica.client()) < offset(c):
+            time.sleep(0.2)
+        stalled = offset(replica.client())
+        assert stalled < offset(c), "a replica that cannot write its log took everything"
+        time.sleep(1)
+        assert offset(replica.client()) == stalled
+        assert replica.client().get("before") == b"1"
+        assert replica.proc.poll() is None
+        link = coord.client().info("replication")["slave0"]
+        assert link["unsent_records"] > 0, link
+
+        # Space again (and enough for the whole log): the replica writes its
+        # log and catches up.
+        os.remove(filler)
+        subprocess.run(["mount", "-o", "remount,size=512m", small_fs], check=True)
+        wait_caught_up(c, [replica.client()], timeout=60)
+        problems = diff(dump(coord.client(), dbs=(0,)), dump(replica.client(), dbs=(0,)))
+        assert not problems, "\n".join(problems)
+    finally:
+        if replica is not None:
+            replica.kill()
+        coord.kill()
