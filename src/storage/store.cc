@@ -1,5 +1,6 @@
 #include "edgekv/store.h"
 
+#include <time.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -23,10 +24,13 @@ int64_t AllocSize(size_t n) {
 
 // The LRU clock: seconds, 16 bits (wraps every ~18 hours; idle times are
 // computed modulo the wrap, as Redis does with its 24-bit clock).
+// Seconds, for LRU ages. Read on every key access, so from the coarse clock
+// (the kernel's tick, no clock read: a few ns instead of tens); a second's
+// resolution needs no more.
 uint16_t LruClock() {
-  using namespace std::chrono;
-  return static_cast<uint16_t>(
-      duration_cast<seconds>(steady_clock::now().time_since_epoch()).count() & 0xffff);
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint16_t>(ts.tv_sec & 0xffff);
 }
 
 uint16_t IdleSeconds(const Entry* e, uint16_t now) {
