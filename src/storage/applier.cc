@@ -144,8 +144,8 @@ bool Applier::CatchUp(uint64_t target) {
     positioned_ = true;
   }
   while (pos_ < target) {
-    // One group: up to limits_.group_bytes of frames, one LevelDB write (which lands
-    // in one memtable, which may grow by that much over its write buffer).
+    // One group: up to limits_.group_bytes of frames, written to LevelDB in
+    // write-buffer-sized chunks (DiskTier::Apply).
     std::string& frames = frames_;
     frames.clear();
     auto started = Clock::now();
