@@ -81,6 +81,9 @@ class Applier : public wal::WalWriter::Observer {
   // empty and may take it below zero). False: wait a moment and ask again.
   // `bytes` estimates what the write adds to the log.
   bool AdmitWrite(size_t bytes);
+  bool Pacing() const { return queued_bytes() > limits_.max_backlog_bytes / 2; }
+  // What the applier applied per second while busy (recent groups).
+  double apply_rate() const { return apply_rate_.load(std::memory_order_relaxed); }
   const ApplierLimits& limits() const { return limits_; }
   std::string error() const;
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }

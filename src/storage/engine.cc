@@ -220,6 +220,12 @@ std::string Engine::InfoPersistence() const {
   num("wal_last_fsync_ms", st.last_fsync_ms);
   num("disk_applied_seq", static_cast<int64_t>(disk_->applied_seq()));
   num("disk_apply_queue_bytes", static_cast<int64_t>(applier_->queued_bytes()));
+  // Past half of the limit writers are paced to LevelDB's rate, past all of
+  // it they wait (Applier::AdmitWrite, Overloaded).
+  num("disk_apply_queue_limit_bytes",
+      static_cast<int64_t>(applier_->limits().max_backlog_bytes));
+  num("disk_writes_paced", applier_->Pacing() ? 1 : 0);
+  num("disk_apply_rate_bytes_per_sec", static_cast<int64_t>(applier_->apply_rate()));
   num("disk_bytes", static_cast<int64_t>(disk_->ApproximateBytes()));
   num("recovery_replayed_batches", static_cast<int64_t>(recovery_.replayed));
   num("recovery_millis", recovery_.millis);

@@ -150,12 +150,14 @@ TEST_F(ApplierTest, WritesArePacedPastHalfTheBound) {
     last = Put("k" + std::to_string(i), std::string(1000, 'x'));
   ASSERT_GT(applier_->queued_bytes(), 32u * 1024);
   EXPECT_FALSE(applier_->Overloaded());
+  EXPECT_TRUE(applier_->Pacing());
   // Past half: writes go at the applier's pace, at most 10 ms of it at once
   // (well under 10 MB: LevelDB never applies 1 GB/s here). A write larger
   // than the bucket still goes, and the next waits for what it took.
   EXPECT_TRUE(applier_->AdmitWrite(10 << 20));
   EXPECT_FALSE(applier_->AdmitWrite(100));
   ASSERT_TRUE(applier_->WaitApplied(last, 10000));
+  EXPECT_FALSE(applier_->Pacing());
   EXPECT_TRUE(applier_->AdmitWrite(10 << 20));
 }
 

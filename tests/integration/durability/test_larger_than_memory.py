@@ -5,8 +5,9 @@ import random
 from server import Server
 
 MAXMEMORY_MB = 64
-# Fixed base on top of 2 x maxmemory: LevelDB memtables (2 x 8 MB), block
-# cache (8 MB), the applier's group (8 MB), WAL buffers, allocator slack, code.
+# Fixed base on top of 2 x maxmemory: LevelDB memtables (2 x 4 MB), block
+# cache (8 MB), the applier's group (8 MB, about twice that while applied),
+# WAL buffers, allocator slack, code.
 BASE_MB = 96
 VALUE_SIZE = 1024
 KEYS = 1_000_000  # 1 GB of values
@@ -41,6 +42,11 @@ def test_one_gigabyte_through_64mb_of_memory(tmp_path):
         assert peak_mb < 2 * MAXMEMORY_MB + BASE_MB, "peak RSS %.0f MB" % peak_mb
         stats = c.info("stats")
         assert stats["keys_moved_to_disk"] > KEYS // 2
+        # The applier's bound follows maxmemory: four groups of an eighth.
+        persistence = c.info("persistence")
+        assert persistence["disk_apply_queue_limit_bytes"] == 4 * (MAXMEMORY_MB << 20) // 8
+        assert persistence["disk_writes_paced"] in (0, 1)
+        assert persistence["disk_apply_rate_bytes_per_sec"] > 0
 
         # A key that is only on disk: one cold read, then hot.
         cold_key = None
