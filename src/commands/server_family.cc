@@ -493,71 +493,34 @@ void RegisterServerFamily(CommandTable* t) {
   // only SHUTDOWN is looked at at once (and refused).
   const uint32_t adm = kAdmin | kLoading | kStale;
   const uint32_t any = kLoading | kStale;
+  // clang-format off
   t->Add({"info", -1, any, 0, 0, 0, Info, "server", "Server information"});
   t->Add({"time", 1, any | kFast, 0, 0, 0, Time, "server", "Server time"});
-  t->Add(
-      {"shutdown", -1, adm | kNoMulti, 0, 0, 0, Shutdown, "server", "Stop the server"});
-  t->Add({"debug",
-          -2,
-          adm,
-          0,
-          0,
-          0,
-          nullptr,
-          "server",
-          "Debugging commands",
-          {{"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"}}});
-  t->Add(
-      {"client",
-       -2,
-       kConnection | any,
-       0,
-       0,
-       0,
-       nullptr,
-       "connection",
-       "Client connection commands",
-       {
-           {"id", 2, any | kFast, 0, 0, 0, ClientId, "connection", "Client id"},
-           {"setname", 3, any | kFast, 0, 0, 0, ClientSetName, "connection",
-            "Set the connection name"},
-           {"getname", 2, any | kFast, 0, 0, 0, ClientGetName, "connection",
-            "Get the connection name"},
-           {"setinfo", 4, any | kFast, 0, 0, 0, ClientSetInfo, "connection",
-            "Set client library info"},
-           {"list", -2, adm, 0, 0, 0, ClientList, "connection", "List clients"},
-           {"info", 2, any, 0, 0, 0, ClientInfo, "connection", "This connection's info"},
-           {"kill", -3, adm, 0, 0, 0, ClientKill, "connection", "Kill clients"},
-       }});
-  t->Add({"command",
-          -1,
-          any,
-          0,
-          0,
-          0,
-          CommandAll,
-          "server",
-          "Command details",
-          {
-              {"count", 2, any, 0, 0, 0, CommandCount, "server", "Command count"},
-              {"info", -2, any, 0, 0, 0, CommandInfo, "server", "Command info"},
-              {"docs", -2, any, 0, 0, 0, CommandDocs, "server", "Command docs"},
-              {"list", -2, any, 0, 0, 0, CommandList, "server", "Command names"},
-          }});
-  t->Add({"config",
-          -2,
-          adm,
-          0,
-          0,
-          0,
-          nullptr,
-          "server",
-          "Configuration",
-          {
-              {"get", -3, adm, 0, 0, 0, ConfigGet, "server", "Read directives"},
-              {"set", -4, adm, 0, 0, 0, ConfigSet, "server", "Change directives"},
-              {"resetstat", 2, adm, 0, 0, 0, ConfigResetStat, "server", "Reset counters"},
-          }});
+  t->Add({"shutdown", -1, adm | kNoMulti, 0, 0, 0, Shutdown, "server", "Stop the server"});
+  t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands", {
+      {"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"},
+  }});
+  t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection", "Client connection commands", {
+      {"id", 2, any | kFast, 0, 0, 0, ClientId, "connection", "Client id"},
+      {"setname", 3, any | kFast, 0, 0, 0, ClientSetName, "connection", "Set the connection name"},
+      {"getname", 2, any | kFast, 0, 0, 0, ClientGetName, "connection", "Get the connection name"},
+      {"setinfo", 4, any | kFast, 0, 0, 0, ClientSetInfo, "connection", "Set client library info"},
+      {"list", -2, adm, 0, 0, 0, ClientList, "connection", "List clients"},
+      {"info", 2, any, 0, 0, 0, ClientInfo, "connection", "This connection's info"},
+      {"kill", -3, adm, 0, 0, 0, ClientKill, "connection", "Kill clients"},
+  }});
+  t->Add({"command", -1, any, 0, 0, 0, CommandAll, "server", "Command details", {
+      {"count", 2, any, 0, 0, 0, CommandCount, "server", "Command count"},
+      {"info", -2, any, 0, 0, 0, CommandInfo, "server", "Command info"},
+      {"docs", -2, any, 0, 0, 0, CommandDocs, "server", "Command docs"},
+      {"list", -2, any, 0, 0, 0, CommandList, "server", "Command names"},
+  }});
+  t->Add({"config", -2, adm, 0, 0, 0, nullptr, "server", "Configuration", {
+      {"get", -3, adm, 0, 0, 0, ConfigGet, "server", "Read directives"},
+      {"set", -4, adm, 0, 0, 0, ConfigSet, "server", "Change directives"},
+      {"resetstat", 2, adm, 0, 0, 0, ConfigResetStat, "server", "Reset counters"},
+  }});
+  // clang-format on
 }
 
 }  // namespace edgekv

@@ -104,10 +104,10 @@ void Applier::ReleaseBuffers() {
 }
 
 bool Applier::AdmitWrite(size_t bytes) {
+  if (!Pacing()) return true;
   const double max = static_cast<double>(limits_.max_backlog_bytes);
-  double backlog = static_cast<double>(backlog_bytes_.load(std::memory_order_relaxed));
-  if (backlog <= max / 2) return true;
-  double over = std::min(1.0, (backlog - max / 2) / (max / 2));
+  double backlog = static_cast<double>(queued_bytes());
+  double over = std::clamp((backlog - max / 2) / (max / 2), 0.0, 1.0);
   double rate = apply_rate_.load(std::memory_order_relaxed) * (1.0 - 0.9 * over);
   std::lock_guard<std::mutex> l(pace_mu_);
   auto now = Clock::now();

@@ -227,9 +227,9 @@ class SnapshotImpl : public DiskTier::Snapshot {
     ro.snapshot = snap_;
     ro.fill_cache = false;
     std::string v;
-    if (db_->Get(ro, "mapplied", &v).ok() && v.size() == 8)
+    if (db_->Get(ro, kAppliedKey, &v).ok() && v.size() == 8)
       seq_ = wal::GetFixed64(v.data());
-    if (db_->Get(ro, "mnsmap", &v).ok() && v.size() >= 4) {
+    if (db_->Get(ro, kNsMapKey, &v).ok() && v.size() >= 4) {
       size_t n = v.size() / 4 - 1;
       for (size_t i = 0; i < n; ++i) nsmap_.push_back(wal::GetFixed32(v.data() + 4 * i));
     }
@@ -441,7 +441,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   std::map<uint32_t, KeyspaceCounts> counts = counts_;
   std::vector<uint32_t> garbage = garbage_;
   // Key writes are gathered and written below, the last of each key in key
-  // order (LastWrites); meta keys go to `wb` in log order.
+  // order (LastWrites); meta keys go to `meta` in log order.
   std::vector<KeyWrite>& writes = sc.writes;
   writes.clear();
   // The counts of the namespace written last (most writes go to one).

@@ -62,7 +62,8 @@ class DiskTier {
   // Point read in a namespace; NotFound when absent.
   Status Get(uint32_t ns, std::string_view key, DiskValue* out) const;
 
-  // Applies WAL batch payloads (in sequence order) in one LevelDB write.
+  // Applies WAL batch payloads (in sequence order): the last write of each
+  // key, in write-buffer-sized LevelDB writes, the applied sequence last.
   Status Apply(const std::vector<std::string_view>& payloads) EXCLUDES(mu_);
   // Frees the buffers Apply keeps from one group to the next.
   void ReleaseApplyBuffers() EXCLUDES(mu_);

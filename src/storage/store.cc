@@ -23,10 +23,9 @@ int64_t AllocSize(size_t n) {
 }
 
 // The LRU clock: seconds, 16 bits (wraps every ~18 hours; idle times are
-// computed modulo the wrap, as Redis does with its 24-bit clock).
-// Seconds, for LRU ages. Read on every key access, so from the coarse clock
-// (the kernel's tick, no clock read: a few ns instead of tens); a second's
-// resolution needs no more.
+// computed modulo the wrap, as Redis does with its 24-bit clock). Read on
+// every key access, so from the coarse clock (the kernel's tick: a few ns
+// instead of tens); a second's resolution needs no more.
 uint16_t LruClock() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

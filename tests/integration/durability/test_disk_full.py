@@ -2,44 +2,13 @@
 is lost, and writes resume once space is freed. Uses a small tmpfs as `dir`
 (needs root, as CI has)."""
 import os
-import subprocess
 import time
 
 import pytest
 import redis
 
 from server import Server
-
-
-@pytest.fixture
-def small_fs(tmp_path):
-    mnt = str(tmp_path / "mnt")
-    os.makedirs(mnt)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mnt],
-                       stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode())
-    yield mnt
-    subprocess.run(["umount", "-l", mnt])
-
-
-def fill(path):
-    """Fills the file system with one file; returns its path."""
-    filler = os.path.join(path, "filler")
-    with open(filler, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * (1 << 20))
-
-        except OSError:
-            pass
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-
-        except OSError:
-            pass
-    return filler
+from small_fs import fill, small_fs  # noqa: F401 (a fixture)
 
 
 def test_full_disk_refuses_writes_keeps_reads_and_recovers(small_fs):

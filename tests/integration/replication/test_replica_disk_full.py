@@ -7,35 +7,9 @@ import os
 import subprocess
 import time
 
-import pytest
-
 from cluster import diff, dump, offset, start_replica, wait_caught_up
 from server import Server
-
-
-@pytest.fixture
-def small_fs(tmp_path):
-    mnt = str(tmp_path / "mnt")
-    os.makedirs(mnt)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mnt],
-                       stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode())
-    yield mnt
-    subprocess.run(["umount", "-l", mnt])
-
-
-def fill(path):
-    """Fills the file system with one file; returns its path."""
-    filler = os.path.join(path, "filler")
-    with open(filler, "wb", buffering=0) as f:
-        for size in (1 << 20, 4096):
-            try:
-                while True:
-                    f.write(b"\0" * size)
-            except OSError:
-                pass
-    return filler
+from small_fs import fill, small_fs  # noqa: F401 (a fixture)
 
 
 def test_replica_with_full_disk_pauses_the_stream_and_catches_up(tmp_path, small_fs):
