@@ -28,7 +28,8 @@ Applier::Applier(DiskTier* disk, std::string wal_dir,
       on_synced_(std::move(on_synced)),
       limits_(limits),
       cursor_(std::move(wal_dir)) {
-  pos_ = written_seq_ = disk_->applied_seq();
+  pos_ = disk_->applied_seq();
+  written_seq_.store(pos_);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -42,34 +43,47 @@ Applier::~Applier() {
 }
 
 void Applier::OnWritten(size_t bytes, uint64_t last_seq) {
-  std::lock_guard<std::mutex> l(mu_);
-  written_seq_ = last_seq;
-  pending_bytes_ += bytes;
-  backlog_bytes_ += bytes;
-  // The applier gathers writes for a while (see limits_.group_delay): it is told when
-  // a group starts (to time it) and when it is full, not at every write.
-  if (!timing_) {
-    timing_ = true;
-    first_pending_ = Clock::now();
+  // Called for every log write (one at a time, under the writer's lock), so
+  // it takes no lock the applier thread holds: that thread runs at the lowest
+  // priority, and a log writer waiting for it to be scheduled again would
+  // hold up every client. The applier is told when a group starts (to time
+  // it) and when it is full, not at every write; a wake-up lost to a race
+  // with its wait only makes it start at its next timeout (at most 1 s).
+  written_seq_.store(last_seq);
+  pending_bytes_.fetch_add(bytes);
+  backlog_bytes_.fetch_add(bytes);
+  if (!timing_.load()) {
+    first_pending_ns_.store(Clock::now().time_since_epoch().count());
+    timing_.store(true);
     cv_.notify_all();
-  } else if (pending_bytes_ >= limits_.group_bytes && !wake_) {
-    wake_ = true;
-    cv_.notify_all();
+  } else if (pending_bytes_.load() >= limits_.group_bytes && !wake_.load()) {
+    Nudge();
   }
+}
+
+void Applier::Nudge() {
+  wake_.store(true);
+  cv_.notify_all();
 }
 
 void Applier::OnReset(uint64_t last_seq) {
   std::lock_guard<std::mutex> l(mu_);
   reset_ = true;
-  reset_seq_ = written_seq_ = last_seq;
+  reset_seq_ = last_seq;
+  written_seq_.store(last_seq);
   backlog_bytes_ = 0;
 }
 
 bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
+  if (timeout_ms == 0) {  // no lock: see OnWritten
+    if (disk_->applied_seq() >= seq) return true;
+    Nudge();
+    return false;
+  }
   std::unique_lock<std::mutex> l(mu_);
   auto ready = [&] { return disk_->applied_seq() >= seq || stop_; };
   if (!ready()) {  // someone waits: apply now
-    wake_ = true;
+    wake_.store(true);
     cv_.notify_all();
   }
   if (timeout_ms < 0) {
@@ -86,9 +100,7 @@ bool Applier::Overloaded() {
   if (!overloaded_.load(std::memory_order_relaxed)) {
     if (backlog <= limits_.max_backlog_bytes) return false;
     overloaded_ = true;
-    std::lock_guard<std::mutex> l(mu_);
-    wake_ = true;
-    cv_.notify_all();
+    Nudge();
     return true;
   }
   uint64_t under = std::min(limits_.group_bytes, limits_.max_backlog_bytes / 2);
@@ -182,8 +194,11 @@ bool Applier::CatchUp(uint64_t target) {
       }
       if (reset_) return true;  // the log was reset meanwhile
       pos_ = cursor_.last_seq();
-      uint64_t backlog = backlog_bytes_.load();  // changed under mu_ only
-      backlog_bytes_.store(backlog - std::min<uint64_t>(backlog, frames.size()));
+      // OnWritten adds meanwhile, without mu_.
+      uint64_t backlog = backlog_bytes_.load();
+      while (!backlog_bytes_.compare_exchange_weak(
+          backlog, backlog - std::min<uint64_t>(backlog, frames.size()))) {
+      }
     }
     // The pace writers get when LevelDB falls behind (AdmitWrite). Small
     // groups say little about the rate.
@@ -211,31 +226,34 @@ void Applier::Loop() {
       // Until limits_.group_delay after the first write of a group, or
       // limits_.group_bytes, or someone waits; with nothing gathered, once a
       // second (to sync LevelDB).
-      while (!stop_ && !wake_) {
-        if (timing_ && (pending_bytes_ >= limits_.group_bytes ||
-                        Clock::now() >= first_pending_ + limits_.group_delay)) {
+      while (!stop_ && !wake_.load()) {
+        auto first = Clock::time_point(Clock::duration(first_pending_ns_.load()));
+        if (timing_.load() && (pending_bytes_.load() >= limits_.group_bytes ||
+                               Clock::now() >= first + limits_.group_delay)) {
           break;
         }
-        auto until = timing_ ? first_pending_ + limits_.group_delay
-                             : Clock::now() + std::chrono::seconds(1);
-        if (cv_.wait_until(l, until) == std::cv_status::timeout && !timing_) break;
+        auto until = timing_.load() ? first + limits_.group_delay
+                                    : Clock::now() + std::chrono::seconds(1);
+        if (cv_.wait_until(l, until) == std::cv_status::timeout && !timing_.load()) break;
       }
-      wake_ = false;
-      timing_ = false;
-      pending_bytes_ = 0;
+      // In this order: a write that OnWritten finds after timing_ is cleared
+      // starts the next group, even when `target` below takes it too.
+      wake_.store(false);
+      timing_.store(false);
+      pending_bytes_.store(0);
       if (reset_) {
         reset_ = false;
         pos_ = reset_seq_;
         positioned_ = false;
       }
-      target = written_seq_;
+      target = written_seq_.load();
       stopping = stop_;
     }
     bool ok = pos_ >= target || CatchUp(target);
     bool busy;
     {
       std::lock_guard<std::mutex> l(mu_);  // no lost wake-up
-      busy = wake_ || pending_bytes_ >= limits_.group_bytes;
+      busy = wake_.load() || pending_bytes_.load() >= limits_.group_bytes;
     }
     // A group's buffers are tens of megabytes: kept while groups follow each
     // other (fresh ones cost a page fault per 4 KB), given back when the
@@ -246,7 +264,7 @@ void Applier::Loop() {
       if (stopping) break;  // the log keeps the records: replayed at start
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       std::lock_guard<std::mutex> l(mu_);
-      wake_ = true;  // retry without waiting for more writes
+      wake_.store(true);  // retry without waiting for more writes
       continue;
     }
     if (Clock::now() - last_sync > std::chrono::seconds(1) &&
@@ -260,7 +278,7 @@ void Applier::Loop() {
     }
     if (stopping) {
       std::lock_guard<std::mutex> l(mu_);
-      if (pos_ >= written_seq_) break;
+      if (pos_ >= written_seq_.load()) break;
     }
   }
   uint64_t seq = disk_->applied_seq();

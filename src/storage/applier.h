@@ -63,7 +63,8 @@ class Applier : public wal::WalWriter::Observer {
   void OnWritten(size_t bytes, uint64_t last_seq) override;
   void OnReset(uint64_t last_seq) override;
 
-  // Waits until LevelDB holds seq; false when timeout_ms passed first.
+  // Waits until LevelDB holds seq; false when timeout_ms passed first. With
+  // timeout_ms 0 it only asks the applier to hurry, without taking a lock.
   bool WaitApplied(uint64_t seq, int64_t timeout_ms = -1);
   uint64_t applied_seq() const;
   uint64_t queued_bytes() const {  // in the log, not yet in LevelDB
@@ -95,6 +96,9 @@ class Applier : public wal::WalWriter::Observer {
   bool CatchUp(uint64_t target);
   void ReleaseBuffers();
   void SetError(const std::string& message);
+  // Asks the applier to apply now, without taking mu_ (the wake-up can be
+  // lost to a race with its wait: it then starts at its next timeout).
+  void Nudge();
 
   DiskTier* disk_;
   std::function<void(uint64_t)> on_synced_;
@@ -110,14 +114,17 @@ class Applier : public wal::WalWriter::Observer {
   std::condition_variable applied_cv_;
   // Guarded by mu_ (pos_ is written by the applier thread only, so that
   // thread reads it without mu_).
-  uint64_t written_seq_ = 0;  // the segments hold records up to here
-  uint64_t pos_ = 0;          // LevelDB holds records up to here
-  bool reset_ = false;        // the log was reset: go on from reset_seq_
+  uint64_t pos_ = 0;    // LevelDB holds records up to here
+  bool reset_ = false;  // the log was reset: go on from reset_seq_
   uint64_t reset_seq_ = 0;
-  bool timing_ = false;  // a group is being gathered since first_pending_
-  std::chrono::steady_clock::time_point first_pending_;
-  size_t pending_bytes_ = 0;                // written since the applier last took work
-  std::atomic<uint64_t> backlog_bytes_{0};  // written, not yet applied
+  // Set by writers without mu_ (OnWritten, Nudge); the applier waits for
+  // them on cv_ with a timeout.
+  std::atomic<uint64_t> written_seq_{0};  // the segments hold records up to here
+  std::atomic<bool> timing_{false};  // a group is being gathered since first_pending_ns_
+  std::atomic<int64_t> first_pending_ns_{0};  // steady_clock
+  std::atomic<uint64_t> pending_bytes_{0};    // written since the applier last took work
+  std::atomic<bool> wake_{false};             // apply now
+  std::atomic<uint64_t> backlog_bytes_{0};    // written, not yet applied
   // Bytes per second the applier applied while it was busy (an average over
   // recent groups), for AdmitWrite.
   std::atomic<double> apply_rate_{64.0 * (1 << 20)};
@@ -127,7 +134,6 @@ class Applier : public wal::WalWriter::Observer {
   std::chrono::steady_clock::time_point pace_refill_;
   std::atomic<bool> overloaded_{false};
   bool stop_ = false;
-  bool wake_ = false;
   std::string error_;
   std::atomic<bool> has_error_{false};  // !error_.empty(), read without mu_
   std::thread thread_;
