@@ -297,9 +297,9 @@ class SnapshotImpl : public DiskTier::Snapshot {
 std::unique_ptr<DiskTier::Snapshot> DiskTier::NewSnapshot() {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return nullptr;
-  // Apply holds mu_ across all the chunks of a group: a snapshot between two
-  // of them would hold key writes newer than its applied sequence.
-  MutexLock l(&mu_);
+  // Apply holds apply_mu_ across all the chunks of a group: a snapshot between
+  // two of them would hold key writes newer than its applied sequence.
+  MutexLock l(&apply_mu_);
   return std::make_unique<SnapshotImpl>(db_.get(), std::move(dl));
 }
 
@@ -408,7 +408,7 @@ struct DiskTier::ApplyScratch {
 };
 
 void DiskTier::ReleaseApplyBuffers() {
-  MutexLock l(&mu_);
+  MutexLock l(&apply_mu_);
   scratch_ = std::make_unique<ApplyScratch>();
 }
 
@@ -418,7 +418,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   if (payloads.empty()) return Status::Ok();
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return Closed();
-  MutexLock l(&mu_);
+  MutexLock l(&apply_mu_);
   ApplyScratch& sc = *scratch_;
   // Key writes go to LevelDB in chunks of about a write buffer: one batch
   // of a whole group would land in one memtable, which then stays that large
@@ -435,11 +435,20 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   bool nsmap_changed = false;
   std::set<uint32_t> touched;
   // Work on copies: the in-memory meta changes only if LevelDB took the write
-  // (a failed write is retried, and must not be counted twice).
-  std::vector<uint32_t> nsmap = nsmap_;
-  uint32_t next_ns = next_ns_;
-  std::map<uint32_t, KeyspaceCounts> counts = counts_;
-  std::vector<uint32_t> garbage = garbage_;
+  // (a failed write is retried, and must not be counted twice). Only Apply
+  // changes them once LevelDB is open (and CollectGarbage, which waits for
+  // apply_mu_), so the copies stay current.
+  std::vector<uint32_t> nsmap;
+  uint32_t next_ns;
+  std::map<uint32_t, KeyspaceCounts> counts;
+  std::vector<uint32_t> garbage;
+  {
+    MutexLock m(&mu_);
+    nsmap = nsmap_;
+    next_ns = next_ns_;
+    counts = counts_;
+    garbage = garbage_;
+  }
   // Key writes are gathered and written below, the last of each key in key
   // order (LastWrites); meta keys go to `meta` in log order.
   std::vector<KeyWrite>& writes = sc.writes;
@@ -555,6 +564,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   wb.Put(kAppliedKey, seq);
   leveldb::Status s = db_->Write(leveldb::WriteOptions(), &wb);
   if (!s.ok()) return FromLevelDb(s);
+  MutexLock m(&mu_);
   nsmap_ = std::move(nsmap);
   next_ns_ = next_ns;
   counts_ = std::move(counts);
@@ -650,6 +660,10 @@ size_t DiskTier::ExpireCursors(int64_t now_ms, int64_t max_age_ms) {
 size_t DiskTier::CollectGarbage(size_t budget) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return 0;
+  // Not while a group is applied (it may give a garbage namespace a new
+  // life), and without waiting for it: the upkeep thread calls this.
+  if (!apply_mu_.TryLock()) return 0;
+  MutexLock a(&apply_mu_, std::adopt_lock);
   uint32_t ns;
   {
     MutexLock l(&mu_);
@@ -681,9 +695,9 @@ Status DiskTier::Sync() {
   wo.sync = true;
   leveldb::WriteBatch wb;
   std::string seq;
-  // Under mu_: an Apply finishing meanwhile must not see its applied
-  // sequence written back to an older one.
-  MutexLock l(&mu_);
+  // Not during an Apply: its applied sequence must not be written back to an
+  // older one.
+  MutexLock l(&apply_mu_);
   wal::PutFixed64(&seq, applied_seq());
   wb.Put(kAppliedKey, seq);
   return FromLevelDb(db_->Write(wo, &wb));

@@ -64,9 +64,9 @@ class DiskTier {
 
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.
-  Status Apply(const std::vector<std::string_view>& payloads) EXCLUDES(mu_);
+  Status Apply(const std::vector<std::string_view>& payloads) EXCLUDES(apply_mu_, mu_);
   // Frees the buffers Apply keeps from one group to the next.
-  void ReleaseApplyBuffers() EXCLUDES(mu_);
+  void ReleaseApplyBuffers() EXCLUDES(apply_mu_);
 
   uint64_t applied_seq() const { return applied_seq_.load(std::memory_order_acquire); }
   std::vector<uint32_t> namespaces() const EXCLUDES(mu_);
@@ -87,7 +87,7 @@ class DiskTier {
   size_t ExpireCursors(int64_t now_ms, int64_t max_age_ms);
 
   // Deletes up to `budget` keys of dead (flushed) namespaces; returns how many.
-  size_t CollectGarbage(size_t budget) EXCLUDES(mu_);
+  size_t CollectGarbage(size_t budget) EXCLUDES(apply_mu_, mu_);
   // Small named values (replication ids); empty when absent.
   Status PutMeta(const std::string& name, std::string_view value);
   std::string GetMeta(const std::string& name) const;
@@ -137,10 +137,16 @@ class DiskTier {
   leveldb::Options options_for_open_;
   std::atomic<uint64_t> applied_seq_{0};
 
-  mutable Mutex mu_;
+  // Held across a whole group's Apply (LevelDB writes included), and by
+  // what must not see half of one: NewSnapshot, Sync, CollectGarbage (which
+  // only tries it). Nothing a client or the upkeep thread waits for takes
+  // it: Apply runs at the lowest priority and may take seconds under load.
+  Mutex apply_mu_ ACQUIRED_BEFORE(mu_);
   // Apply's buffers, kept from one group to the next (see disk_tier.cc).
   struct ApplyScratch;
-  std::unique_ptr<ApplyScratch> scratch_ GUARDED_BY(mu_);
+  std::unique_ptr<ApplyScratch> scratch_ GUARDED_BY(apply_mu_);
+  // The meta state as of the last complete Apply; held for moments only.
+  mutable Mutex mu_;
   std::vector<uint32_t> nsmap_ GUARDED_BY(mu_);
   uint32_t next_ns_ GUARDED_BY(mu_) = 0;
   std::map<uint32_t, KeyspaceCounts> counts_ GUARDED_BY(mu_);
