@@ -132,6 +132,21 @@ class Store {
                   std::function<void(uint64_t)> wait_applied);
   bool has_disk() const { return disk_ != nullptr; }
 
+  // While one is alive on a thread, the SCAN/KEYS barrier there waits only
+  // until the disk holds `seq`: the dispatcher already made the client wait
+  // for that without holding up its thread. Writes after `seq` came after
+  // the command, so it need not see them.
+  class BarrierReached {
+   public:
+    explicit BarrierReached(uint64_t seq);
+    ~BarrierReached();
+    BarrierReached(const BarrierReached&) = delete;
+    BarrierReached& operator=(const BarrierReached&) = delete;
+
+   private:
+    uint64_t prev_;
+  };
+
   // --- Locking ---------------------------------------------------------------
   // Locks the given stripes in ascending order; `stripes` is sorted and
   // de-duplicated in place.

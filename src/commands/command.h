@@ -29,6 +29,7 @@ enum CommandFlag : uint32_t {
   kStale = 1u << 8,     // allowed on a stale replica
   kAllKeys = 1u << 9,   // touches whole databases (FLUSHDB, SWAPDB, KEYS...)
   kConnection = 1u << 10,
+  kDiskWalk = 1u << 11,  // walks LevelDB (SCAN, KEYS, RANDOMKEY): waits for the applier
 };
 
 struct CommandContext {

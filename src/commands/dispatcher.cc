@@ -156,6 +156,17 @@ bool PaceWrite(ServerContext& server, size_t bytes) {
   return engine == nullptr || engine->applier().AdmitWrite(bytes);
 }
 
+// A command that walks LevelDB (kDiskWalk) sees every write made before it
+// once LevelDB holds `seq` (the last one then); until then its client waits
+// and the applier is asked to hurry. (The walk itself would otherwise wait
+// for it, holding up every client of the thread for up to a group's apply.)
+// A failing applier is not waited for: the walk answers from what LevelDB has.
+bool DiskHolds(ServerContext& server, uint64_t seq) {
+  Engine* engine = server.engine();
+  return engine == nullptr || !engine->applier().healthy() ||
+         engine->applier().WaitApplied(seq, 0);
+}
+
 }  // namespace
 
 void Dispatcher::ClearTransaction(ServerContext& server, ClientState& c) {
@@ -250,7 +261,12 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   if (spec->flags & kWrite) {
     for (std::string_view a : args) log_bytes += a.size() + 8;
   }
-  auto may_run = [server = server_, spec, maxmemory, log_bytes] {
+  uint64_t walk_seq = 0;
+  if ((spec->flags & kDiskWalk) && server_->engine() != nullptr) {
+    walk_seq = server_->engine()->wal().last_seq();
+  }
+  auto may_run = [server = server_, spec, maxmemory, log_bytes, walk_seq] {
+    if (walk_seq != 0 && !DiskHolds(*server, walk_seq)) return false;
     if ((spec->flags & kWrite) && !DiskKeepsUp(*server)) return false;
     if ((spec->flags & kDenyOom) && maxmemory > 0 && server->store().has_disk() &&
         !MakeRoom(*server, maxmemory)) {
@@ -265,11 +281,12 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     ClientState* c = &client;
     client.blocked_deadline_ms =
         NowMs() + server_->config().Int(Cfg::kReplTimeout) * 1000;
-    client.blocked = [this, saved = std::move(saved), spec, c, may_run](ReplyBuilder& rb,
-                                                                        bool timed_out) {
+    client.blocked = [this, saved = std::move(saved), spec, c, may_run, walk_seq](
+                         ReplyBuilder& rb, bool timed_out) {
       if (!timed_out && !may_run()) return false;
       std::vector<std::string_view> views(saved.begin(), saved.end());
       CommandContext ctx{views, &rb, c, server_, NowMs(), false};
+      Store::BarrierReached barrier(walk_seq);
       RunCommand(*spec, ctx);
       return true;
     };
@@ -277,6 +294,7 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   }
 
   CommandContext ctx{args, &reply, &client, server_, NowMs(), false};
+  Store::BarrierReached barrier(walk_seq);
   RunCommand(*spec, ctx);
 }
 

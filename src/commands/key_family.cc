@@ -369,6 +369,7 @@ void SwapDb(CommandContext& ctx) {
 void RegisterKeyFamily(CommandTable* t) {
   const uint32_t rd = kReadOnly | kFast;
   const uint32_t wr = kWrite | kFast;
+  const uint32_t walk = kReadOnly | kAllKeys | kDiskWalk;  // walks LevelDB
   // name, arity, flags, first key, last key, step, handler, group, summary
   t->Add({"del", -2, kWrite, 1, -1, 1, Del, "generic", "Delete keys"});
   t->Add({"unlink", -2, wr, 1, -1, 1, Del, "generic", "Delete keys"});
@@ -383,10 +384,9 @@ void RegisterKeyFamily(CommandTable* t) {
   t->Add({"expiretime", 2, rd, 1, 1, 1, ExpireTime, "generic", "Expiry (s)"});
   t->Add({"pexpiretime", 2, rd, 1, 1, 1, PExpireTime, "generic", "Expiry (ms)"});
   t->Add({"persist", 2, wr, 1, 1, 1, Persist, "generic", "Remove the TTL"});
-  t->Add({"keys", 2, kReadOnly | kAllKeys, 0, 0, 0, Keys, "generic", "Find keys"});
-  t->Add({"scan", -2, kReadOnly | kAllKeys, 0, 0, 0, Scan, "generic", "Iterate"});
-  t->Add({"randomkey", 1, kReadOnly | kAllKeys, 0, 0, 0, RandomKey, "generic",
-          "A random key"});
+  t->Add({"keys", 2, walk, 0, 0, 0, Keys, "generic", "Find keys"});
+  t->Add({"scan", -2, walk, 0, 0, 0, Scan, "generic", "Iterate"});
+  t->Add({"randomkey", 1, walk, 0, 0, 0, RandomKey, "generic", "A random key"});
   t->Add({"rename", 3, kWrite, 1, 2, 1, Rename, "generic", "Rename a key"});
   t->Add({"renamenx", 3, wr, 1, 2, 1, RenameNx, "generic", "Rename if free"});
   t->Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, Copy, "generic", "Copy a key"});

@@ -690,8 +690,21 @@ KeyspaceCounts Store::Counts(int db) const NO_THREAD_SAFETY_ANALYSIS {
   return c;
 }
 
+namespace {
+thread_local uint64_t tl_barrier_reached = 0;  // see Store::BarrierReached
+}  // namespace
+
+Store::BarrierReached::BarrierReached(uint64_t seq) : prev_(tl_barrier_reached) {
+  tl_barrier_reached = seq;
+}
+
+Store::BarrierReached::~BarrierReached() { tl_barrier_reached = prev_; }
+
 void Store::DiskBarrier() {
-  if (disk_ != nullptr && current_seq_ && wait_applied_) wait_applied_(current_seq_());
+  if (disk_ == nullptr || !current_seq_ || !wait_applied_) return;
+  uint64_t seq = current_seq_();
+  if (tl_barrier_reached != 0) seq = std::min(seq, tl_barrier_reached);
+  wait_applied_(seq);
 }
 
 uint64_t Store::MemoryScan(int db, uint64_t cursor, size_t count, int64_t now_ms,
