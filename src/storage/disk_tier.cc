@@ -107,7 +107,7 @@ class PreadEnv : public leveldb::EnvWrapper {
     thread_local bool set_up = false;
     if (!set_up) {
       SetThreadName("ekv-compact");
-      LowerThreadPriority();
+      RunOnlyWhenIdle();
       set_up = true;
     }
     Task t = *static_cast<Task*>(p);

@@ -17,20 +17,31 @@ inline void SetThreadName(const std::string& name) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
-// Background work (LevelDB apply and compaction) runs only when no thread
-// that serves clients or replicates wants the CPU. It is scheduled SCHED_IDLE:
-// a waking client or replication thread preempts it at once, and the kernel
-// places wake-ups on a CPU that runs only such work as on an idle one. A nice
-// value alone is not enough: a nice-10 compaction that has a CPU to itself
-// keeps it for its slice, and at P16 load that delayed a replica's view of a
-// write by tens of milliseconds. The work is not starved: writers are paced
-// at the applier's measured rate and stop at its bounded backlog (Applier),
-// which frees the CPU for it. Where SCHED_IDLE is not available, nice 10.
+// Background work yields the CPU to the threads that serve clients and
+// replicate when both want it: on a small machine it must not delay replies
+// or a replica's view of a write.
+//
+// The LevelDB applier runs at nice 10. Clients wait for it at times (SCAN
+// and KEYS walk LevelDB once it holds every earlier write, a full sync takes
+// a snapshot, memory above maxmemory waits for entries to be on disk), so it
+// keeps a share of a busy CPU; its queue is bounded (writers are paced).
 inline void LowerThreadPriority() {
-  sched_param param{};
-  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) == 0) return;
   // On Linux a nice value applies to the one thread (task) it is set for.
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+}
+
+// LevelDB's compactions run SCHED_IDLE: only on CPU time no other thread
+// wants. A waking client or replication thread preempts them at once, and
+// the kernel places wake-ups on a CPU that runs only such work as on an idle
+// one; at nice 10 a compaction that had a CPU to itself kept it for its
+// slice, which delayed a replica's view of writes by tens of milliseconds
+// under load. Nothing waits for a compaction but the applier (LevelDB slows
+// its writes when level 0 grows), which in turn paces writers. Where
+// SCHED_IDLE is not available, nice 19.
+inline void RunOnlyWhenIdle() {
+  sched_param param{};
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) == 0) return;
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
 }
 
 }  // namespace edgekv
