@@ -35,9 +35,9 @@ std::string Feeder::Start(const std::string& replid, uint64_t seq) {
     }
   }
   if (replid != "?") repl_->CountSync(2);
-  // Full sync: a LevelDB snapshot at the sequence it holds, then the log.
-  uint64_t now_seq = engine_->wal().last_seq();
-  engine_->applier().WaitApplied(now_seq, 10000);
+  // Full sync: a LevelDB snapshot at the sequence it holds, then the log
+  // from there (kept until LevelDB synced past it). No wait for the applier
+  // to catch up first: this runs on a client thread.
   snapshot_ = engine_->disk().NewSnapshot();
   if (snapshot_ == nullptr) {
     Log(LogLevel::kWarning, "Replica {}: full sync impossible now: LevelDB is closed",
