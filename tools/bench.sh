@@ -25,7 +25,8 @@
 #
 # Memory (--memory, or tools/bench_memory.sh): loads exactly KEYS keys
 # "key:%010d" with 64-byte values into each server with pipelined MSET, and
-# prints (VmRSS after load - VmRSS after start) / DBSIZE for both.
+# prints (VmRSS after load - VmRSS after start) / DBSIZE for both, a second
+# after the load and again at rest (after the drain described below).
 #
 # Usage: tools/bench.sh [options]
 #   --rounds R        rounds per server (default 5)
@@ -151,11 +152,23 @@ if [[ $MODE == memory ]]; then
                      'BEGIN {printf "%.1f", (a - b) * 1024 / n}')
     printf '%-7s load %3ds  dbsize %d  VmRSS %d kB -> %d kB  used_memory %s  => %s bytes/key\n' \
       "$name" $((SECONDS - t0)) "$dbsize" "$before" "$after" "$used" "${BPK[$name]}"
+    # At rest: once the work the load left is done (edgekv's applier may be
+    # in the middle of a group a second after the load, holding its buffers).
+    drain "$name" "$port" >/dev/null
+    sleep 1
+    rest=$(rss_kb "$pid")
+    BPK[$name-rest]=$(awk -v a="$rest" -v b="$before" -v n="$dbsize" \
+                          'BEGIN {printf "%.1f", (a - b) * 1024 / n}')
+    printf '%-7s at rest (after drain)  VmRSS %d kB  => %s bytes/key\n' \
+      "$name" "$rest" "${BPK[$name-rest]}"
   done
   echo
   printf '%-24s %14s %14s %16s\n' "test" "edgekv B/key" "redis B/key" "ratio edgekv/redis"
-  printf '%-24s %14s %14s %16s\n' "rss-delta/dbsize" "${BPK[edgekv]}" "${BPK[redis]}" \
-    "$(awk -v a="${BPK[edgekv]}" -v b="${BPK[redis]}" 'BEGIN {printf "%.2f", a / b}')"
+  for row in "rss-delta/dbsize:" "at rest:-rest"; do
+    label=${row%%:*} suffix=${row#*:}
+    printf '%-24s %14s %14s %16s\n' "$label" "${BPK[edgekv$suffix]}" "${BPK[redis$suffix]}" \
+      "$(awk -v a="${BPK[edgekv$suffix]}" -v b="${BPK[redis$suffix]}" 'BEGIN {printf "%.2f", a / b}')"
+  done
   exit 0
 fi
 
