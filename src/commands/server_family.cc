@@ -18,6 +18,7 @@
 #include "edgekv/glob.h"
 #include "info.h"
 #include "keyspace.h"
+#include "storage/engine.h"
 #include "version.h"
 
 namespace edgekv {
@@ -444,7 +445,9 @@ void Time(CommandContext& ctx) {
   ctx.reply->Bulk(std::to_string(us % 1000000));
 }
 
-void DebugSleep(CommandContext& ctx) {
+// enable-debug-command (no/yes/local) allows this client's DEBUG; else the
+// refusal is replied.
+bool DebugAllowed(CommandContext& ctx) {
   int64_t mode = ctx.server->config().Int(Cfg::kEnableDebugCommand);  // no/yes/local
   bool local = ctx.client->addr.rfind("127.", 0) == 0 ||
                ctx.client->addr.rfind("[::1]", 0) == 0 ||
@@ -455,8 +458,13 @@ void DebugSleep(CommandContext& ctx) {
         "to \"local\", you can run it from a local connection, otherwise you need "
         "to set this option in the configuration file, and then restart the "
         "server.");
-    return;
+    return false;
   }
+  return true;
+}
+
+void DebugSleep(CommandContext& ctx) {
+  if (!DebugAllowed(ctx)) return;
   long double secs;
   if (!ParseLongDouble(ctx.arg(2), &secs) || secs < 0 || secs > 3600) {
     ctx.reply->Error(errors::kNotFloat);
@@ -464,6 +472,26 @@ void DebugSleep(CommandContext& ctx) {
   }
   std::this_thread::sleep_for(
       std::chrono::microseconds(static_cast<int64_t>(secs * 1e6L)));
+  ctx.reply->Ok();
+}
+
+// DEBUG SET-DISK-APPLY 0|1: stops (0) or restarts (1) the LevelDB applier, as
+// Redis's DEBUG SET-ACTIVE-EXPIRE does active expiry; for tests that need
+// writes to stay in the log only. The log still bounds it: past the backlog
+// bound, writers wait.
+void DebugSetDiskApply(CommandContext& ctx) {
+  if (!DebugAllowed(ctx)) return;
+  Engine* engine = ctx.server->engine();
+  if (engine == nullptr) {
+    ctx.reply->Error("ERR no LevelDB tier");
+    return;
+  }
+  std::string_view v = ctx.arg(2);
+  if (v != "0" && v != "1") {
+    ctx.reply->Error(errors::kSyntax);
+    return;
+  }
+  engine->applier().SetPaused(v == "0");
   ctx.reply->Ok();
 }
 
@@ -499,6 +527,7 @@ void RegisterServerFamily(CommandTable* t) {
   t->Add({"shutdown", -1, adm | kNoMulti, 0, 0, 0, Shutdown, "server", "Stop the server"});
   t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands", {
       {"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"},
+      {"set-disk-apply", 3, adm, 0, 0, 0, DebugSetDiskApply, "server", "Stop (0) or restart (1) the LevelDB applier"},
   }});
   t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection", "Client connection commands", {
       {"id", 2, any | kFast, 0, 0, 0, ClientId, "connection", "Client id"},

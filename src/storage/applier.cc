@@ -17,7 +17,7 @@ ApplierLimits ApplierLimits::For(int64_t maxmemory) {
   ApplierLimits l;
   l.group_bytes =
       static_cast<size_t>(maxmemory <= 0 ? kMax : std::clamp(maxmemory / 8, kMin, kMax));
-  l.group_delay = std::chrono::milliseconds(1000 * l.group_bytes / (8 << 20));
+  l.group_delay = std::chrono::milliseconds(500);
   l.max_backlog_bytes = 4 * l.group_bytes;
   return l;
 }
@@ -91,6 +91,14 @@ bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
     return true;
   }
   return applied_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), ready);
+}
+
+void Applier::SetPaused(bool paused) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    paused_ = paused;
+  }
+  cv_.notify_all();
 }
 
 uint64_t Applier::applied_seq() const { return disk_->applied_seq(); }
@@ -225,8 +233,13 @@ void Applier::Loop() {
       std::unique_lock<std::mutex> l(mu_);
       // Until limits_.group_delay after the first write of a group, or
       // limits_.group_bytes, or someone waits; with nothing gathered, once a
-      // second (to sync LevelDB).
-      while (!stop_ && !wake_.load()) {
+      // second (to sync LevelDB). Not while paused.
+      while (!stop_) {
+        if (paused_) {
+          cv_.wait(l);
+          continue;
+        }
+        if (wake_.load()) break;
         auto first = Clock::time_point(Clock::duration(first_pending_ns_.load()));
         if (timing_.load() && (pending_bytes_.load() >= limits_.group_bytes ||
                                Clock::now() >= first + limits_.group_delay)) {

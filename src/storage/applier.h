@@ -46,8 +46,11 @@ struct ApplierLimits {
   // For a server with this maxmemory (0: no limit). A group is held in
   // memory while it is applied (its frames, about as much again in tables
   // and LevelDB's batch), so it is an eighth of maxmemory, between 8 and
-  // 32 MB; the delay lets a group fill at about 8 MB of log a second (80k
-  // small writes a second); the backlog is four groups.
+  // 32 MB; the backlog is four groups. The delay is half a second: under a
+  // moderate load the applier then works alongside it, on CPU time the
+  // load leaves idle, rather than in one burst after it (a group gathered
+  // for 4 s left a pipeline-1 SET test 10% of its time to drain); a heavy
+  // load fills group_bytes first.
   static ApplierLimits For(int64_t maxmemory);
 };
 
@@ -86,6 +89,8 @@ class Applier : public wal::WalWriter::Observer {
   // What the applier applied per second while busy (recent groups).
   double apply_rate() const { return apply_rate_.load(std::memory_order_relaxed); }
   const ApplierLimits& limits() const { return limits_; }
+  // Paused, the applier applies nothing until resumed (DEBUG SET-DISK-APPLY).
+  void SetPaused(bool paused);
   std::string error() const;
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
 
@@ -134,6 +139,7 @@ class Applier : public wal::WalWriter::Observer {
   std::chrono::steady_clock::time_point pace_refill_;
   std::atomic<bool> overloaded_{false};
   bool stop_ = false;
+  bool paused_ = false;
   std::string error_;
   std::atomic<bool> has_error_{false};  // !error_.empty(), read without mu_
   std::thread thread_;
