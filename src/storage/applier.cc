@@ -44,9 +44,9 @@ Applier::~Applier() {
 
 void Applier::OnWritten(size_t bytes, uint64_t last_seq) {
   // Called for every log write (one at a time, under the writer's lock), so
-  // it takes no lock the applier thread holds: that thread runs at the lowest
-  // priority, and a log writer waiting for it to be scheduled again would
-  // hold up every client. The applier is told when a group starts (to time
+  // it takes no lock the applier thread holds: that thread runs at a low
+  // priority (nice 10), and a log writer waiting for it to be scheduled
+  // again would hold up every client. The applier is told when a group starts (to time
   // it) and when it is full, not at every write; a wake-up lost to a race
   // with its wait only makes it start at its next timeout (at most 1 s).
   written_seq_.store(last_seq);
@@ -82,10 +82,7 @@ bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
   }
   std::unique_lock<std::mutex> l(mu_);
   auto ready = [&] { return disk_->applied_seq() >= seq || stop_; };
-  if (!ready()) {  // someone waits: apply now
-    wake_.store(true);
-    cv_.notify_all();
-  }
+  if (!ready()) Nudge();  // someone waits: apply now
   if (timeout_ms < 0) {
     applied_cv_.wait(l, ready);
     return true;
@@ -276,7 +273,6 @@ void Applier::Loop() {
     if (!ok) {
       if (stopping) break;  // the log keeps the records: replayed at start
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      std::lock_guard<std::mutex> l(mu_);
       wake_.store(true);  // retry without waiting for more writes
       continue;
     }

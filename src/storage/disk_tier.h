@@ -140,7 +140,7 @@ class DiskTier {
   // Held across a whole group's Apply (LevelDB writes included), and by
   // what must not see half of one: NewSnapshot, Sync, CollectGarbage (which
   // only tries it). Nothing a client or the upkeep thread waits for takes
-  // it: Apply runs at the lowest priority and may take seconds under load.
+  // it: Apply runs at a low priority and may take seconds under load.
   Mutex apply_mu_ ACQUIRED_BEFORE(mu_);
   // Apply's buffers, kept from one group to the next (see disk_tier.cc).
   struct ApplyScratch;
