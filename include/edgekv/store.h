@@ -31,38 +31,65 @@ namespace edgekv {
 
 inline constexpr int64_t kNoExpire = -1;
 
-// One allocation per key: this header, then the key bytes, then the value.
-// A tombstone (deleted, or known absent on disk) has no value; it hides what
-// LevelDB may still hold until the deletion is applied there, and caches
-// "absent" so that a missing key does not cost a disk read each time.
+// One allocation per key: this header, then the expiry (only for a key that
+// has one), then the key bytes, then the value. A tombstone (deleted, or known
+// absent on disk) has no value; it hides what LevelDB may still hold until the
+// deletion is applied there, and caches "absent" so that a missing key does
+// not cost a disk read each time.
+//
+// The header is 24 bytes so that the usual key (tens of bytes) with a 64-byte
+// value fits a 112-byte malloc chunk instead of a 128-byte one: keys without a
+// TTL (most of them) do not pay for an expiry slot.
 struct Entry {
   Entry* next;
-  int64_t expire_ms;  // absolute unix ms, or kNoExpire
   // Sequence number of the WAL batch that last changed this entry (high 48
   // bits; kPendingSeq while its command is running; 0 when loaded from disk)
   // and a 16-bit LRU clock in seconds.
   uint64_t seq_lru;
-  uint32_t key_len;  // top bit: tombstone
+  uint32_t key_len;  // top bit: tombstone; next bit: has an expiry slot
   uint32_t val_len;
 
   static constexpr uint32_t kTombstoneBit = 0x80000000u;
+  static constexpr uint32_t kExpireBit = 0x40000000u;
+  static constexpr uint32_t kLenMask = ~(kTombstoneBit | kExpireBit);
   static constexpr uint64_t kPendingSeq = (uint64_t{1} << 48) - 1;
 
-  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
-  char* data() { return reinterpret_cast<char*>(this + 1); }
-  uint32_t klen() const { return key_len & ~kTombstoneBit; }
+  // Bytes to allocate for an entry with these sizes.
+  static size_t SizeFor(size_t klen, size_t vlen, bool expires) {
+    return sizeof(Entry) + (expires ? sizeof(int64_t) : 0) + klen + vlen;
+  }
+  size_t size() const { return SizeFor(klen(), val_len, has_slot()); }
+
+  bool has_slot() const { return key_len & kExpireBit; }
+  const char* data() const {
+    return reinterpret_cast<const char*>(this + 1) + (has_slot() ? sizeof(int64_t) : 0);
+  }
+  char* data() {
+    return reinterpret_cast<char*>(this + 1) + (has_slot() ? sizeof(int64_t) : 0);
+  }
+  uint32_t klen() const { return key_len & kLenMask; }
   bool tombstone() const { return key_len & kTombstoneBit; }
   std::string_view key() const { return {data(), klen()}; }
   std::string_view value() const { return {data() + klen(), val_len}; }
-  bool has_expire() const { return expire_ms != kNoExpire; }
+  // Absolute unix ms, or kNoExpire.
+  int64_t expire_ms() const {
+    return has_slot() ? *reinterpret_cast<const int64_t*>(this + 1) : kNoExpire;
+  }
+  // Only for an entry allocated with a slot (or to clear an expiry).
+  void set_expire_ms(int64_t ms) {
+    if (has_slot()) *reinterpret_cast<int64_t*>(this + 1) = ms;
+  }
+  bool has_expire() const { return expire_ms() != kNoExpire; }
   bool ExpiredAt(int64_t now_ms) const {
-    return expire_ms != kNoExpire && expire_ms <= now_ms;
+    int64_t at = expire_ms();
+    return at != kNoExpire && at <= now_ms;
   }
   uint64_t seq() const { return seq_lru >> 16; }
   uint16_t lru() const { return static_cast<uint16_t>(seq_lru & 0xffff); }
   void set_seq(uint64_t s) { seq_lru = (s << 16) | (seq_lru & 0xffff); }
   void set_lru(uint16_t c) { seq_lru = (seq_lru & ~uint64_t{0xffff}) | c; }
 };
+static_assert(sizeof(Entry) == 24);
 
 // Receives every change to the table, with the key's stripe locked, before
 // the change is made. The write-ahead log (Journal) implements it. `flags`

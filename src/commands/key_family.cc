@@ -74,8 +74,8 @@ void ExpireGeneric(CommandContext& ctx, ExpireUnit unit, bool relative) {
   if (nx && e->has_expire()) return ctx.reply->Integer(0);
   if (xx && !e->has_expire()) return ctx.reply->Integer(0);
   // A key without a TTL counts as an infinite TTL for GT and LT.
-  if (gt && (!e->has_expire() || when <= e->expire_ms)) return ctx.reply->Integer(0);
-  if (lt && e->has_expire() && when >= e->expire_ms) return ctx.reply->Integer(0);
+  if (gt && (!e->has_expire() || when <= e->expire_ms())) return ctx.reply->Integer(0);
+  if (lt && e->has_expire() && when >= e->expire_ms()) return ctx.reply->Integer(0);
   if (when <= ctx.now_ms) {
     StoreOf(ctx).Erase(DbOf(ctx), ctx.arg(1), ctx.now_ms);
   } else {
@@ -97,7 +97,7 @@ void TtlGeneric(CommandContext& ctx, TtlMode mode) {
   Entry* e = LookupRead(ctx, ctx.arg(1));
   if (e == nullptr) return ctx.reply->Integer(-2);
   if (!e->has_expire()) return ctx.reply->Integer(-1);
-  int64_t left = std::max<int64_t>(0, e->expire_ms - ctx.now_ms);
+  int64_t left = std::max<int64_t>(0, e->expire_ms() - ctx.now_ms);
   switch (mode) {
     case TtlMode::kTtl:
       return ctx.reply->Integer((left + 500) / 1000);
@@ -105,9 +105,10 @@ void TtlGeneric(CommandContext& ctx, TtlMode mode) {
       return ctx.reply->Integer(left);
     // Rounds, as Redis does, without overflowing near INT64_MAX.
     case TtlMode::kExpireTime:
-      return ctx.reply->Integer(e->expire_ms / 1000 + (e->expire_ms % 1000 + 500) / 1000);
+      return ctx.reply->Integer(e->expire_ms() / 1000 +
+                                (e->expire_ms() % 1000 + 500) / 1000);
     case TtlMode::kPExpireTime:
-      return ctx.reply->Integer(e->expire_ms);
+      return ctx.reply->Integer(e->expire_ms());
   }
 }
 
@@ -236,7 +237,7 @@ bool RenameGeneric(CommandContext& ctx, bool nx) {
     return true;
   }
   std::string value(e->value());
-  int64_t expire = e->expire_ms;
+  int64_t expire = e->expire_ms();
   StoreOf(ctx).Erase(DbOf(ctx), src, ctx.now_ms);
   StoreOf(ctx).Put(DbOf(ctx), dst, value, expire);
   if (nx) {
@@ -290,7 +291,7 @@ void Copy(CommandContext& ctx) {
     return ctx.reply->Integer(0);
   }
   std::string value(e->value());
-  store.Put(dst_db, dst, value, e->expire_ms);
+  store.Put(dst_db, dst, value, e->expire_ms());
   ctx.reply->Integer(1);
 }
 
@@ -308,7 +309,7 @@ void Move(CommandContext& ctx) {
     return ctx.reply->Integer(0);
   }
   std::string value(e->value());
-  int64_t expire = e->expire_ms;
+  int64_t expire = e->expire_ms();
   store.Put(dst_db, key, value, expire);
   store.Erase(DbOf(ctx), key, ctx.now_ms);
   ctx.reply->Integer(1);

@@ -104,7 +104,7 @@ void Set(CommandContext& ctx) {
   bool do_set =
       plain || !((cond == kNx && old != nullptr) || (cond == kXx && old == nullptr));
   if (do_set) {
-    if (keepttl && old != nullptr) expire_ms = old->expire_ms;
+    if (keepttl && old != nullptr) expire_ms = old->expire_ms();
     PutWithExpire(ctx, key, ctx.arg(2), expire_ms);
   }
   if (get) {
@@ -253,7 +253,7 @@ void Append(CommandContext& ctx) {
   v.reserve(e->val_len + ctx.arg(2).size());
   v.append(e->value());
   v.append(ctx.arg(2));
-  StoreOf(ctx).Put(DbOf(ctx), ctx.arg(1), v, e->expire_ms);
+  StoreOf(ctx).Put(DbOf(ctx), ctx.arg(1), v, e->expire_ms());
   ctx.reply->Integer(static_cast<int64_t>(v.size()));
 }
 
@@ -309,7 +309,7 @@ void SetRange(CommandContext& ctx) {
   }
   if (!CheckSize(ctx, static_cast<uint64_t>(offset) + value.size())) return;
   std::string v = e == nullptr ? std::string() : std::string(e->value());
-  int64_t expire = e == nullptr ? kNoExpire : e->expire_ms;
+  int64_t expire = e == nullptr ? kNoExpire : e->expire_ms();
   size_t need = static_cast<size_t>(offset) + value.size();
   if (v.size() < need) v.resize(need, '\0');
   v.replace(static_cast<size_t>(offset), value.size(), value);
@@ -330,7 +330,7 @@ void IncrGeneric(CommandContext& ctx, int64_t delta) {
     return;
   }
   StoreOf(ctx).Put(DbOf(ctx), ctx.arg(1), Int64ToString(next),
-                   e == nullptr ? kNoExpire : e->expire_ms);
+                   e == nullptr ? kNoExpire : e->expire_ms());
   ctx.reply->Integer(next);
 }
 
@@ -377,7 +377,7 @@ void IncrByFloat(CommandContext& ctx) {
     return;
   }
   std::string s = FormatLongDouble(next);
-  StoreOf(ctx).Put(DbOf(ctx), ctx.arg(1), s, e == nullptr ? kNoExpire : e->expire_ms);
+  StoreOf(ctx).Put(DbOf(ctx), ctx.arg(1), s, e == nullptr ? kNoExpire : e->expire_ms());
   ctx.reply->Bulk(s);
 }
 

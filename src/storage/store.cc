@@ -38,23 +38,23 @@ uint16_t IdleSeconds(const Entry* e, uint16_t now) {
 
 Entry* NewEntry(std::string_view key, std::string_view value, int64_t expire_ms,
                 bool tombstone, uint64_t seq) {
-  void* mem = ::operator new(sizeof(Entry) + key.size() + value.size());
+  bool expires = expire_ms != kNoExpire;
+  void* mem = ::operator new(Entry::SizeFor(key.size(), value.size(), expires));
   Entry* e = static_cast<Entry*>(mem);
   e->next = nullptr;
-  e->expire_ms = expire_ms;
   e->seq_lru = 0;
   e->set_seq(seq);
   e->set_lru(LruClock());
-  e->key_len = static_cast<uint32_t>(key.size()) | (tombstone ? Entry::kTombstoneBit : 0);
+  e->key_len = static_cast<uint32_t>(key.size()) |
+               (tombstone ? Entry::kTombstoneBit : 0) | (expires ? Entry::kExpireBit : 0);
   e->val_len = static_cast<uint32_t>(value.size());
+  e->set_expire_ms(expire_ms);
   if (!key.empty()) std::memcpy(e->data(), key.data(), key.size());
   if (!value.empty()) std::memcpy(e->data() + key.size(), value.data(), value.size());
   return e;
 }
 
-int64_t EntryBytes(const Entry* e) {
-  return AllocSize(sizeof(Entry) + e->klen() + e->val_len);
-}
+int64_t EntryBytes(const Entry* e) { return AllocSize(e->size()); }
 
 void FreeEntry(Entry* e) { ::operator delete(e); }
 
@@ -489,10 +489,13 @@ void Store::Put(int db, std::string_view key, std::string_view value,
   if (had && !has) d.expires().fetch_sub(1, std::memory_order_relaxed);
   uint64_t seq = listener_ != nullptr ? Entry::kPendingSeq : 0;
   if (old != nullptr) {
-    if (!old->tombstone() && old->val_len == value.size()) {  // overwrite in place
+    // Overwrite in place when the value's size is the same and the entry has
+    // an expiry slot if one is needed (a slot may stay, holding kNoExpire).
+    if (!old->tombstone() && old->val_len == value.size() &&
+        (old->has_slot() || expire_ms == kNoExpire)) {
       if (!value.empty())
         std::memcpy(old->data() + old->klen(), value.data(), value.size());
-      old->expire_ms = expire_ms;
+      old->set_expire_ms(expire_ms);
       old->set_seq(seq);
       old->set_lru(LruClock());
       return;

@@ -44,18 +44,20 @@ void Put(Store& s, int db, std::string_view key, std::string_view value,
   s.Put(db, key, value, expire_ms);
 }
 
-std::optional<std::string> Get(Store& s, int db, std::string_view key, int64_t now = kNow) {
+std::optional<std::string> Get(Store& s, int db, std::string_view key,
+                               int64_t now = kNow) {
   StripeGuard g(&s, StripesOf(s, {key}));
   Entry* e = s.Find(db, key, now);
   if (e == nullptr) return std::nullopt;
   return std::string(e->value());
 }
 
-std::optional<int64_t> ExpireOf(Store& s, int db, std::string_view key, int64_t now = kNow) {
+std::optional<int64_t> ExpireOf(Store& s, int db, std::string_view key,
+                                int64_t now = kNow) {
   StripeGuard g(&s, StripesOf(s, {key}));
   Entry* e = s.Find(db, key, now);
   if (e == nullptr) return std::nullopt;
-  return e->expire_ms;
+  return e->expire_ms();
 }
 
 bool Erase(Store& s, int db, std::string_view key, int64_t now = kNow) {
@@ -63,7 +65,8 @@ bool Erase(Store& s, int db, std::string_view key, int64_t now = kNow) {
   return s.Erase(db, key, now);
 }
 
-bool SetExpire(Store& s, int db, std::string_view key, int64_t expire_ms, int64_t now = kNow) {
+bool SetExpire(Store& s, int db, std::string_view key, int64_t expire_ms,
+               int64_t now = kNow) {
   StripeGuard g(&s, StripesOf(s, {key}));
   return s.SetExpire(db, key, expire_ms, now);
 }
@@ -128,9 +131,11 @@ TEST(Store, ManyKeysSurviveTableGrowthAndShrinking) {
     StoreOptions o;
     o.stripes = stripes;
     Store s(o);
-    for (int i = 0; i < 20000; ++i) Put(s, 0, "key:" + std::to_string(i), std::to_string(i));
+    for (int i = 0; i < 20000; ++i)
+      Put(s, 0, "key:" + std::to_string(i), std::to_string(i));
     EXPECT_EQ(s.DbSize(0), 20000u);
-    for (int i = 0; i < 20000; i += 2) ASSERT_TRUE(Erase(s, 0, "key:" + std::to_string(i)));
+    for (int i = 0; i < 20000; i += 2)
+      ASSERT_TRUE(Erase(s, 0, "key:" + std::to_string(i)));
     for (int i = 0; i < 19990; ++i) {
       auto v = Get(s, 0, "key:" + std::to_string(i));
       if (i % 2) {
@@ -180,6 +185,30 @@ TEST(Store, SetExpireChangesOnlyLiveKeys) {
   EXPECT_EQ(Get(s, 0, "old", kNow - 10), std::nullopt);
 }
 
+// A key without a TTL has no expiry slot; gaining one reallocates the entry,
+// and a same-size overwrite keeps the value, key and expiry apart.
+TEST(Store, KeysGainAndLoseExpiriesWithSameSizeValues) {
+  Store s;
+  Put(s, 0, "k", "value-1");
+  int64_t plain = s.used_bytes();
+  Put(s, 0, "k", "value-2", kNow + 100);  // needs a slot
+  EXPECT_EQ(Get(s, 0, "k"), "value-2");
+  EXPECT_EQ(ExpireOf(s, 0, "k"), kNow + 100);
+  Put(s, 0, "k", "value-3");  // in place: the slot now holds "none"
+  EXPECT_EQ(Get(s, 0, "k"), "value-3");
+  EXPECT_EQ(ExpireOf(s, 0, "k"), kNoExpire);
+  EXPECT_EQ(Get(s, 0, "k", kNow + 1'000'000), "value-3");
+  EXPECT_EQ(s.Counts(0).expires, 0u);
+  Put(s, 0, "k", "value-4", kNow + 200);  // in place, into the kept slot
+  EXPECT_EQ(ExpireOf(s, 0, "k"), kNow + 200);
+  EXPECT_EQ(s.Counts(0).expires, 1u);
+  EXPECT_EQ(Get(s, 0, "k", kNow + 200), std::nullopt);
+  // A fresh entry without a TTL costs what the first one did.
+  Put(s, 0, "k", "value-5");
+  EXPECT_EQ(s.used_bytes(), plain);
+  EXPECT_TRUE(Erase(s, 0, "k"));
+  EXPECT_LT(s.used_bytes(), plain);
+}
 TEST(Store, DatabasesAreSeparateNamespaces) {
   Store s;
   Put(s, 0, "k", "zero");
@@ -231,7 +260,8 @@ TEST(Store, DbSizeCountsExpiredKeysUntilTheyAreReaped) {
 TEST(Store, UsedBytesGrowsWithDataAndShrinksOnFlush) {
   Store s;
   int64_t empty = s.used_bytes();
-  for (int i = 0; i < 1000; ++i) Put(s, 0, "key:" + std::to_string(i), std::string(100, 'x'));
+  for (int i = 0; i < 1000; ++i)
+    Put(s, 0, "key:" + std::to_string(i), std::string(100, 'x'));
   int64_t full = s.used_bytes();
   EXPECT_GT(full, empty + 1000 * 100);
   s.FlushAll(false);
@@ -338,7 +368,8 @@ TEST(Store, ForEachVisitsLiveKeysOfOneDatabase) {
   Put(s, 1, "user:other-db", "v");
   std::set<std::string> all, users;
   s.ForEach(0, kNow, false, [&](std::string_view k) { all.emplace(k); });
-  s.ForEach(0, kNow, false, [&](std::string_view k) { users.emplace(k); }, "user:");
+  s.ForEach(
+      0, kNow, false, [&](std::string_view k) { users.emplace(k); }, "user:");
   EXPECT_EQ(all, (std::set<std::string>{"user:1", "user:2", "item:1"}));
   EXPECT_EQ(users, (std::set<std::string>{"user:1", "user:2"}));
 }
@@ -413,14 +444,16 @@ TEST(Store, ScanSeesEveryStableKeyWhileTheTableChanges) {
       for (int i = 0; i < 40 && next_removed < 5000; ++i) {
         Erase(s, 0, "vol:" + std::to_string(next_removed++));
       }
-      if (next_new > 100 && rng() % 2) Erase(s, 0, "new:" + std::to_string(rng() % next_new));
+      if (next_new > 100 && rng() % 2)
+        Erase(s, 0, "new:" + std::to_string(rng() % next_new));
     };
     auto seen = ScanAll(s, 0, 25, kNow, churn);
     size_t missing = 0;
     for (const auto& k : stable) missing += seen.count(k) == 0;
     EXPECT_EQ(missing, 0u);
     for (const auto& k : seen) {
-      ASSERT_TRUE(k.rfind("stable:", 0) == 0 || k.rfind("vol:", 0) == 0 || k.rfind("new:", 0) == 0)
+      ASSERT_TRUE(k.rfind("stable:", 0) == 0 || k.rfind("vol:", 0) == 0 ||
+                  k.rfind("new:", 0) == 0)
           << k;
     }
   }
@@ -490,7 +523,8 @@ TEST(Store, ActiveExpireCycleReapsExpiredKeys) {
   for (int i = 0; i < 2000; ++i) Put(s, 0, "ttl:" + std::to_string(i), "v", kNow + 10);
   for (int i = 0; i < 500; ++i) Put(s, 3, "ttl:" + std::to_string(i), "v", kNow + 10);
   for (int i = 0; i < 1000; ++i) Put(s, 0, "keep:" + std::to_string(i), "v");
-  for (int i = 0; i < 100; ++i) Put(s, 0, "later:" + std::to_string(i), "v", kNow + 1'000'000);
+  for (int i = 0; i < 100; ++i)
+    Put(s, 0, "later:" + std::to_string(i), "v", kNow + 1'000'000);
 
   // Nothing is due yet.
   EXPECT_EQ(s.ActiveExpireCycle(kNow, 1'000'000), 0u);
@@ -573,7 +607,8 @@ TEST_F(WatchTest, ExpiryMarksTheWatcherDirty) {
   EXPECT_EQ(Get(s_, 0, "lazy", kNow + 20), std::nullopt);
   EXPECT_TRUE(TakeDirty(flag_));
   size_t reaped = 0;
-  for (int i = 0; i < 100 && reaped == 0; ++i) reaped = s_.ActiveExpireCycle(kNow + 20, 1'000'000);
+  for (int i = 0; i < 100 && reaped == 0; ++i)
+    reaped = s_.ActiveExpireCycle(kNow + 20, 1'000'000);
   EXPECT_EQ(reaped, 1u);
   EXPECT_TRUE(TakeDirty(active));
 }
@@ -619,10 +654,12 @@ class Recorder : public MutationListener {
   void OnPut(int db, std::string_view key, std::string_view value, int64_t expire_ms,
              uint8_t flags) override {
     events.push_back("put " + std::to_string(db) + " " + std::string(key) + "=" +
-                     std::string(value) + " exp=" + std::to_string(expire_ms) + Flags(flags));
+                     std::string(value) + " exp=" + std::to_string(expire_ms) +
+                     Flags(flags));
   }
   void OnErase(int db, std::string_view key, uint8_t flags) override {
-    events.push_back("erase " + std::to_string(db) + " " + std::string(key) + Flags(flags));
+    events.push_back("erase " + std::to_string(db) + " " + std::string(key) +
+                     Flags(flags));
   }
   void OnFlush(int db, uint32_t new_namespace) override {
     events.push_back("flush " + std::to_string(db));
@@ -710,7 +747,8 @@ TEST(Store, ActiveExpiryIsReportedAndCommitted) {
   Put(s, 0, "a", "v", kNow + 1);
   s.set_listener(&r);
   size_t reaped = 0;
-  for (int i = 0; i < 100 && reaped == 0; ++i) reaped = s.ActiveExpireCycle(kNow + 5, 1'000'000);
+  for (int i = 0; i < 100 && reaped == 0; ++i)
+    reaped = s.ActiveExpireCycle(kNow + 5, 1'000'000);
   ASSERT_EQ(reaped, 1u);
   ASSERT_EQ(r.Changes(), (std::vector<std::string>{"erase 0 a had-ttl"}));
   // The erase is followed by a commit that closes its group.
@@ -768,7 +806,8 @@ TEST(StoreConcurrency, MultiKeyTransfersKeepTheirSumUnderSortedLocking) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(static_cast<unsigned>(t));
       for (int i = 0; i < 20000; ++i) {
-        int a = static_cast<int>(rng() % kAccounts), b = static_cast<int>(rng() % kAccounts);
+        int a = static_cast<int>(rng() % kAccounts),
+            b = static_cast<int>(rng() % kAccounts);
         std::string ka = name(a), kb = name(b);
         // Keys may share a stripe (or be equal): the guard sorts and dedupes.
         StripeGuard g(&s, std::vector<size_t>{s.StripeOf(kb), s.StripeOf(ka)});
@@ -848,7 +887,8 @@ TEST(StoreConcurrency, ExpiryRacesWithWritersAndReaders) {
         ++reads_found;
         if (e->ExpiredAt(now)) ++violations;
         std::string v(e->value());
-        if (v == "forever" ? e->has_expire() : std::to_string(e->expire_ms) != v) ++violations;
+        if (v == "forever" ? e->has_expire() : std::to_string(e->expire_ms()) != v)
+          ++violations;
       }
     });
   }
