@@ -34,6 +34,7 @@ enum class Cfg {
   kAppendfsync,
   kReplicaof,
   kIoThreads,
+  kIoThreadsAdaptive,
   kLoglevel,
   kLogfile,
   kProtoMaxBulkLen,

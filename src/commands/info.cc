@@ -107,8 +107,10 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("uptime_in_seconds", (now_ms - server.start_ms()) / 1000);
     num("uptime_in_days", (now_ms - server.start_ms()) / 86400000);
     num("hz", cfg.Int(Cfg::kHz));
-    num("io_threads_active", server.io_threads() > 1 ? 1 : 0);
+    int in_use = server.io_threads_in_use.load(std::memory_order_relaxed);
+    num("io_threads_active", in_use > 1 ? 1 : 0);
     num("io_threads", server.io_threads());
+    num("io_threads_in_use", in_use);
     field("config_file", cfg.config_file());
   }
   if (wants("clients")) {
@@ -161,6 +163,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
       return static_cast<int64_t>(a.load(std::memory_order_relaxed));
     };
     num("total_connections_received", ld(st.connections_received));
+    num("io_thread_migrations", ld(st.io_thread_migrations));
     num("total_commands_processed", ld(st.commands_processed));
     num("total_net_input_bytes", ld(st.net_input_bytes));
     num("total_net_output_bytes", ld(st.net_output_bytes));

@@ -33,11 +33,13 @@ struct Stats {
   std::atomic<uint64_t> client_output_limit_disconnections{0};
   std::atomic<uint64_t> client_query_buffer_limit_disconnections{0};
   std::atomic<uint64_t> total_error_replies{0};
+  std::atomic<uint64_t> io_thread_migrations{0};  // connections moved (IoBalancer)
   void Reset() {
-    for (auto* c : {&commands_processed, &connections_received, &rejected_connections,
-                    &keyspace_hits, &keyspace_misses, &net_input_bytes, &net_output_bytes,
-                    &client_output_limit_disconnections,
-                    &client_query_buffer_limit_disconnections, &total_error_replies}) {
+    for (auto* c :
+         {&commands_processed, &connections_received, &rejected_connections,
+          &keyspace_hits, &keyspace_misses, &net_input_bytes, &net_output_bytes,
+          &client_output_limit_disconnections, &client_query_buffer_limit_disconnections,
+          &total_error_replies, &io_thread_migrations}) {
       c->store(0, std::memory_order_relaxed);
     }
   }
@@ -77,6 +79,10 @@ class ServerContext {
   void set_tcp_port(int p) { tcp_port_ = p; }
   int io_threads() const { return io_threads_; }
   void set_io_threads(int n) { io_threads_ = n; }
+  // I/O threads serving clients now (see net/io_balancer.h), set by the
+  // network layer; DEBUG SET-IO-THREADS n > 0 holds it at n (0: adaptive).
+  std::atomic<int> io_threads_in_use{1};
+  std::atomic<int> io_threads_forced{0};
   uint64_t NextClientId() { return next_client_id_.fetch_add(1) + 1; }
 
   // Set by the network layer: stops the server (SHUTDOWN).

@@ -495,6 +495,20 @@ void DebugSetDiskApply(CommandContext& ctx) {
   ctx.reply->Ok();
 }
 
+// DEBUG SET-IO-THREADS n: holds the I/O threads in use at n (1 .. io-threads;
+// connections move to match within a cron tick or two, each at its next
+// request); 0 gives the choice back to the balancer (io-threads-adaptive).
+void DebugSetIoThreads(CommandContext& ctx) {
+  if (!DebugAllowed(ctx)) return;
+  int64_t n;
+  if (!ParseInt64(ctx.arg(2), &n) || n < 0 || n > ctx.server->io_threads()) {
+    ctx.reply->Error(errors::kNotInteger);
+    return;
+  }
+  ctx.server->io_threads_forced.store(static_cast<int>(n), std::memory_order_relaxed);
+  ctx.reply->Ok();
+}
+
 void Shutdown(CommandContext& ctx) {
   if (ctx.client->in_multi) {  // Redis's NO_MULTI: refused, and EXEC aborts
     ctx.client->multi_error = true;
@@ -528,6 +542,7 @@ void RegisterServerFamily(CommandTable* t) {
   t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands", {
       {"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"},
       {"set-disk-apply", 3, adm, 0, 0, 0, DebugSetDiskApply, "server", "Stop (0) or restart (1) the LevelDB applier"},
+      {"set-io-threads", 3, adm, 0, 0, 0, DebugSetIoThreads, "server", "Hold the I/O threads in use at n (0: adaptive)"},
   }});
   t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection", "Client connection commands", {
       {"id", 2, any | kFast, 0, 0, 0, ClientId, "connection", "Client id"},

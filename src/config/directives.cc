@@ -85,6 +85,8 @@ const DirectiveSpec kDirectives[] = {
     {Cfg::kReplicaof, "replicaof", DirectiveType::kString, "", 0, 0, false, nullptr,
      ValidateReplicaof},
     {Cfg::kIoThreads, "io-threads", DirectiveType::kInt, "0", 0, 128, false},
+    {Cfg::kIoThreadsAdaptive, "io-threads-adaptive", DirectiveType::kBool, "yes", 0, 0,
+     true},
     {Cfg::kLoglevel, "loglevel", DirectiveType::kEnum, "notice", 0, 0, true, kLogLevels},
     {Cfg::kLogfile, "logfile", DirectiveType::kString, "", 0, 0, false},
     {Cfg::kProtoMaxBulkLen, "proto-max-bulk-len", DirectiveType::kMemory, "512mb",

@@ -3,6 +3,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <utility>
 
 #include "../commands/server_context.h"
 #include "edgekv/log.h"
@@ -14,13 +17,14 @@ namespace edgekv {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-// The connections of this I/O thread whose replies wait for their writes to
-// reach the log. One handler, posted behind the reads that are ready now,
-// writes the log once for all of them (as Redis writes its AOF buffer before
-// it sleeps: one write(), and with appendfsync always one fsync, per
-// event-loop pass, not per client), then sends their replies. Other replies
-// are sent at once. The handler owns the batch, and the batch its
-// connections, as any pending handler owns its connection.
+// The connections of this I/O thread with replies to send at the end of this
+// event-loop pass: those read in it, and those whose replies wait for their
+// writes to reach the log. One handler, posted behind the reads that are
+// ready now, writes the log once for all of them (as Redis writes its AOF
+// buffer before it sleeps: one write(), and with appendfsync always one
+// fsync, per event-loop pass, not per client), then sends their replies.
+// The handler owns the batch, and the batch its connections, as any pending
+// handler owns its connection.
 struct ReplyBatch {
   std::vector<std::shared_ptr<Connection>> conns;
   uint64_t max_seq = 0;  // the last log record their replies wait for
@@ -65,7 +69,7 @@ bool Connection::QueueReplies() {
   if (!batch) {
     batch = std::make_shared<ReplyBatch>();
     t_replies = batch;
-    asio::post(socket_.get_executor(),
+    asio::post(socket_->get_executor(),
                [server = server_, batch] { SendReplies(server, *batch); });
   }
   batch->max_seq = std::max(batch->max_seq, client_.wait_seq);
@@ -78,15 +82,16 @@ bool Connection::QueueReplies() {
 
 Connection::Connection(asio::ip::tcp::socket socket, ServerContext* server,
                        Dispatcher* dispatcher, ConnectionSet* set)
-    : socket_(std::move(socket)),
+    : socket_(std::in_place, std::move(socket)),
       server_(server),
       dispatcher_(dispatcher),
       set_(set),
       in_(kInitialReadBuffer),
-      block_timer_(socket_.get_executor()) {}
+      block_timer_(std::in_place, socket_->get_executor()) {}
 
 Connection::~Connection() {
-  set_->Remove(this);
+  if (adopt_fd_ >= 0) ::close(adopt_fd_);  // destroyed while moving (shutdown)
+  set_.load()->Remove(this);
   server_->clients().Remove(&client_);
   client_.feeder.reset();
   Dispatcher::ClearTransaction(*server_, client_);
@@ -95,37 +100,48 @@ Connection::~Connection() {
 void Connection::Start() {
   error_code ec;
   client_.id = server_->NextClientId();
-  auto remote = socket_.remote_endpoint(ec);
+  auto remote = socket_->remote_endpoint(ec);
   if (!ec) client_.addr = Endpoint(remote);
-  auto local = socket_.local_endpoint(ec);
+  auto local = socket_->local_endpoint(ec);
   if (!ec) client_.laddr = Endpoint(local);
-  client_.fd = socket_.native_handle();
+  client_.fd = socket_->native_handle();
   client_.created_ms = NowMs();
   client_.last_interaction_ms = client_.created_ms;
   client_.authenticated = server_->config().String(Cfg::kRequirepass).empty();
   std::weak_ptr<Connection> weak = shared_from_this();
-  auto executor = socket_.get_executor();
-  client_.request_close = [weak, executor] {
-    asio::post(executor, [weak] {
-      if (auto self = weak.lock()) self->Close();
-    });
-  };
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);  // MaybeWrite sends directly
+  client_.request_close = [weak] { PostClose(weak); };
+  socket_->set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_->non_blocking(true, ec);  // MaybeWrite sends directly
   if (int64_t ka = server_->config().Int(Cfg::kTcpKeepalive); ka > 0) {
     // Like Redis: probe after `tcp-keepalive` idle seconds, then every third.
-    socket_.set_option(asio::socket_base::keep_alive(true), ec);
-    int fd = socket_.native_handle();
+    socket_->set_option(asio::socket_base::keep_alive(true), ec);
+    int fd = socket_->native_handle();
     int idle = static_cast<int>(ka), intvl = std::max(1, static_cast<int>(ka / 3)),
         cnt = 3;
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
   }
-  set_->Add(this);
+  set_.load()->Add(this);
   server_->clients().Add(&client_);
   server_->stats().connections_received.fetch_add(1, std::memory_order_relaxed);
   DoRead();
+}
+
+void Connection::PostClose(std::weak_ptr<Connection> weak) {
+  auto self = weak.lock();
+  if (!self) return;
+  asio::post(self->set_.load()->io(), [weak] {
+    auto self = weak.lock();
+    if (!self) return;
+    // It moved to another thread meanwhile (or is moving): close it there.
+    if (!self->set_.load()->io().get_executor().running_in_this_thread() ||
+        !self->socket_) {
+      PostClose(weak);
+      return;
+    }
+    self->Close();
+  });
 }
 
 void Connection::Close() {
@@ -135,14 +151,72 @@ void Connection::Close() {
   // closes, not when the last pending handler lets go of this object.
   server_->clients().Remove(&client_);
   error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
-  block_timer_.cancel();
-  set_->Remove(this);
+  socket_->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_->close(ec);
+  block_timer_->cancel();
+  set_.load()->Remove(this);
+}
+
+bool Connection::Quiescent() const {
+  return !read_in_flight_ && !write_in_flight_ && out_.empty() && writing_.empty() &&
+         !reply_queued_ && !durable_wait_registered_ && !feed_wait_registered_ &&
+         !client_.blocked && !client_.feeder && in_begin_ == in_end_ && !closing_ &&
+         !closed_;
+}
+
+// The socket leaves this thread's reactor (release(): no operation is
+// pending on it) and joins the other thread's; a request that arrives
+// meanwhile waits in the socket, and the new reactor reports it at once.
+void Connection::Migrate() {
+  ConnectionSet* to = std::exchange(move_to_, nullptr);
+  error_code ec;
+  auto protocol = socket_->local_endpoint(ec).protocol();
+  int fd = ec ? -1 : socket_->release(ec);
+  if (ec || fd < 0) {
+    Close();  // released or not, the socket is unusable now
+    return;
+  }
+  socket_.reset();
+  block_timer_.reset();
+  set_.load()->Remove(this);
+  set_.store(to);
+  adopt_fd_ = fd;
+  asio::post(to->io(), [self = shared_from_this(), protocol] { self->Adopt(protocol); });
+}
+
+void Connection::Adopt(asio::ip::tcp protocol) {
+  ConnectionSet* set = set_.load();
+  asio::ip::tcp::socket s(set->io());
+  error_code ec;
+  s.assign(protocol, adopt_fd_, ec);
+  if (ec) {
+    Log(LogLevel::kWarning, "Moving client id={} to I/O thread {}: {}", client_.id,
+        set->index(), ec.message());
+    ::close(adopt_fd_);
+    adopt_fd_ = -1;
+    closed_ = true;
+    server_->clients().Remove(&client_);
+    return;
+  }
+  adopt_fd_ = -1;
+  socket_.emplace(std::move(s));
+  block_timer_.emplace(set->io());
+  socket_->non_blocking(true, ec);  // MaybeWrite sends directly
+  set->Add(this);
+  server_->stats().io_thread_migrations.fetch_add(1, std::memory_order_relaxed);
+  if (client_.kill_requested.load()) {
+    Close();
+    return;
+  }
+  DoRead();
 }
 
 void Connection::DoRead() {
   if (read_in_flight_ || closed_ || closing_) return;
+  if (move_to_ != nullptr && Quiescent()) {
+    Migrate();
+    return;
+  }
   if (in_end_ == in_.size()) {
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
@@ -153,10 +227,10 @@ void Connection::DoRead() {
     }
   }
   read_in_flight_ = true;
-  socket_.ReadSome(in_.data() + in_end_, in_.size() - in_end_, shared_from_this(),
-                   [](void* self, const error_code& ec, size_t n) {
-                     static_cast<Connection*>(self)->OnRead(ec, n);
-                   });
+  socket_->ReadSome(in_.data() + in_end_, in_.size() - in_end_, shared_from_this(),
+                    [](void* self, const error_code& ec, size_t n) {
+                      static_cast<Connection*>(self)->OnRead(ec, n);
+                    });
 }
 
 void Connection::OnRead(const error_code& ec, size_t n) {
@@ -170,9 +244,14 @@ void Connection::OnRead(const error_code& ec, size_t n) {
   client_.last_interaction_ms.store(NowMs(), std::memory_order_relaxed);
   ProcessInput();
   if (closed_) return;
-  MaybeWrite();
-  // Replies held for this pass's log write: read on after sending them (a
-  // read now would find nothing, the client waits for them).
+  // The replies leave at the end of this event-loop pass, with those of every
+  // other connection read in it (as Redis writes its clients' replies before
+  // it sleeps), not one by one as each request is read: a client that drives
+  // many connections (a pool, a benchmark) then takes them in one wake-up
+  // instead of one wake-up each.
+  if (out_.empty() || write_in_flight_ || !QueueReplies()) MaybeWrite();
+  // Replies held for the end of the pass: read on after sending them (a read
+  // now would find nothing, the client waits for them).
   if (!reply_queued_) ResumeRead();
 }
 
@@ -197,6 +276,7 @@ void Connection::ProcessInput() {
       break;
     }
     if (r == RespParser::Result::kCommand) {
+      ++set_.load(std::memory_order_relaxed)->requests;
       dispatcher_->Execute(client_, parser_.args(), rb);
       if (client_.blocked) {
         in_begin_ += parser_.consumed();
@@ -275,7 +355,7 @@ bool Connection::RepliesDurable() {
   if (!durable_wait_registered_) {
     durable_wait_registered_ = true;
     std::weak_ptr<Connection> weak = shared_from_this();
-    auto executor = socket_.get_executor();
+    auto executor = socket_->get_executor();
     engine->wal().WhenDurable(client_.wait_seq, [weak, executor] {
       asio::post(executor, [weak] {
         if (auto self = weak.lock()) self->OnDurable();
@@ -302,8 +382,8 @@ void Connection::PollBlocked() {
     DoRead();
     return;
   }
-  block_timer_.expires_after(std::chrono::milliseconds(1));
-  block_timer_.async_wait(
+  block_timer_->expires_after(std::chrono::milliseconds(1));
+  block_timer_->async_wait(
       [self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec) self->PollBlocked();
       });
@@ -333,7 +413,7 @@ void Connection::MaybeWrite() {
       if (Engine* engine = server_->engine()) {
         feed_wait_registered_ = true;
         std::weak_ptr<Connection> weak = shared_from_this();
-        auto executor = socket_.get_executor();
+        auto executor = socket_->get_executor();
         engine->wal().WhenDurable(feeder.sent_seq() + 1, [weak, executor] {
           asio::post(executor, [weak] {
             if (auto self = weak.lock()) {
@@ -355,7 +435,7 @@ void Connection::MaybeWrite() {
   // event loop it costs); only what the socket does not take now waits for
   // an asynchronous write.
   error_code ec;
-  size_t n = socket_.write_some(asio::buffer(writing_), ec);
+  size_t n = socket_->write_some(asio::buffer(writing_), ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
     ec = {};
     n = 0;
@@ -370,14 +450,14 @@ void Connection::MaybeWrite() {
     // A replica's feed, and a pipeline held back by backpressure, continue
     // in a handler of their own (not from inside whatever called us).
     if (!closed_ && (client_.feeder || (in_begin_ < in_end_ && !client_.blocked))) {
-      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      asio::post(socket_->get_executor(), [self = shared_from_this()] {
         if (!self->closed_) self->Resume();
       });
     }
     return;
   }
   write_in_flight_ = true;
-  asio::async_write(socket_, asio::buffer(writing_.data() + n, writing_.size() - n),
+  asio::async_write(*socket_, asio::buffer(writing_.data() + n, writing_.size() - n),
                     [self = shared_from_this()](const error_code& ec, size_t n) {
                       self->OnWrite(ec, n);
                     });
@@ -418,7 +498,7 @@ void Connection::Cron(int64_t now_ms) {
   // A client that sent its last request and its end of stream together,
   // and waits for us to close (see ClientSocket). Its replies are out.
   if (read_in_flight_ && out_.empty() && !write_in_flight_ &&
-      socket_.PeerClosedUnseen()) {
+      socket_->PeerClosedUnseen()) {
     Close();
     return;
   }

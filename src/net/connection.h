@@ -1,5 +1,8 @@
 // One client connection: reads requests, runs them through the dispatcher,
-// writes replies. All of its handlers run on its io_context's thread.
+// writes replies. All of its handlers run on its io_context's thread: the
+// thread of its ConnectionSet (set_). The I/O balancer may move it to another
+// thread between two requests (Migrate), when nothing of it is pending on
+// this one; from then on its handlers run there.
 //
 // Flow control: every complete request in a read is executed and the replies
 // leave in one write. While the unsent output exceeds kBackpressureBytes the
@@ -11,7 +14,9 @@
 #include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
 // clang-format on
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +44,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Called by the per-thread cron: idle timeout and soft output limits.
   void Cron(int64_t now_ms);
   ClientState& client() { return client_; }
+  // Asks this connection to move to `to`'s thread at its next chance (null:
+  // stay). Its own thread only.
+  void MoveTo(ConnectionSet* to) { move_to_ = to; }
+  bool Movable() const { return !client_.feeder && !closed_; }
 
  private:
   void DoRead();
@@ -57,11 +66,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteDone();  // writing_ is sent
   void Resume();
   bool CheckOutputLimits(int64_t now_ms);
+  // Nothing of this connection is pending on its thread: no read, write,
+  // held reply, log wait, blocked command or buffered input.
+  bool Quiescent() const;
+  // Hands the socket to move_to_'s thread, which Adopt()s it there.
+  void Migrate();
+  void Adopt(boost::asio::ip::tcp protocol);
+  // Runs Close() on the connection's thread (from any thread).
+  static void PostClose(std::weak_ptr<Connection> weak);
 
-  ClientSocket socket_;
+  // Empty only while the connection moves between threads.
+  std::optional<ClientSocket> socket_;
   ServerContext* server_;
   Dispatcher* dispatcher_;
-  ConnectionSet* set_;
+  std::atomic<ConnectionSet*> set_;  // changes only in Migrate
+  ConnectionSet* move_to_ = nullptr;
+  int adopt_fd_ = -1;  // the socket while it moves
   ClientState client_;
   RespParser parser_;
 
@@ -80,7 +100,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Replica feeding (after PSYNC) and blocked commands (WAIT).
   bool feed_wait_registered_ = false;
   int64_t last_feed_ms_ = 0;
-  boost::asio::steady_timer block_timer_;
+  std::optional<boost::asio::steady_timer> block_timer_;
   void PollBlocked();
   int64_t soft_limit_since_ms_ = 0;
 };
@@ -88,6 +108,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // The connections of one I/O thread (touched only on that thread).
 class ConnectionSet {
  public:
+  ConnectionSet(boost::asio::io_context* io, int index) : io_(io), index_(index) {}
+  boost::asio::io_context& io() { return *io_; }
+  int index() const { return index_; }
   void Add(Connection* c) { conns_.push_back(c); }
   void Remove(Connection* c) {
     for (auto& p : conns_) {
@@ -99,8 +122,11 @@ class ConnectionSet {
     }
   }
   std::vector<Connection*>& all() { return conns_; }
+  uint64_t requests = 0;  // commands run on this thread (IoBalancer)
 
  private:
+  boost::asio::io_context* io_;
+  int index_;
   std::vector<Connection*> conns_;
 };
 

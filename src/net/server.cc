@@ -4,6 +4,11 @@
 #include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
 // clang-format on
+#include <sys/resource.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -11,6 +16,7 @@
 #include "connection.h"
 #include "edgekv/log.h"
 #include "forwarder.h"
+#include "io_balancer.h"
 #include "protected_mode.h"
 #include "replica_link.h"
 #include "util/thread_name.h"
@@ -22,10 +28,11 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 struct NetServer::Impl {
-  Impl(ServerContext* c, Dispatcher* d, int n) : ctx(c), dispatcher(d) {
+  Impl(ServerContext* c, Dispatcher* d, int n)
+      : ctx(c), dispatcher(d), balancer(n), cpu(static_cast<size_t>(n)) {
     for (int i = 0; i < n; ++i) {
-      sets.push_back(std::make_unique<ConnectionSet>());
       ios.push_back(std::make_unique<asio::io_context>(1));
+      sets.push_back(std::make_unique<ConnectionSet>(ios.back().get(), i));
     }
     for (auto& io : ios) {
       guards.push_back(asio::make_work_guard(*io));
@@ -37,9 +44,20 @@ struct NetServer::Impl {
   void Accept(tcp::acceptor* acceptor);
   void OnAccepted(size_t idx, tcp::socket socket);
   void ScheduleCron(size_t idx);
+  // Cron: this thread's utilization, the balancer's tick, moves.
+  void Balance(size_t idx);
 
   ServerContext* ctx;
   Dispatcher* dispatcher;
+  IoBalancer balancer;
+  struct CpuSample {  // each I/O thread's own, at its last cron
+    int64_t cpu_ns = 0;
+    int64_t wait_ns = 0;
+    int64_t wall_ns = 0;
+    uint64_t requests = 0;
+    uint64_t sleeps = 0;
+  };
+  std::vector<CpuSample> cpu;
   // Declared before the io_contexts: connections still queued in a context
   // refer to their set when the context destroys them.
   std::vector<std::unique_ptr<ConnectionSet>> sets;
@@ -49,13 +67,12 @@ struct NetServer::Impl {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<ReplicaLinkManager> links;
-  size_t next = 0;
   int port = 0;
   std::atomic<bool> stopping{false};
 };
 
 void NetServer::Impl::Accept(tcp::acceptor* acceptor) {
-  size_t idx = next++ % ios.size();
+  size_t idx = static_cast<size_t>(balancer.PlaceNew());
   acceptor->async_accept(
       *ios[idx], [this, acceptor, idx](const error_code& ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || stopping) return;
@@ -108,8 +125,75 @@ void NetServer::Impl::ScheduleCron(size_t idx) {
     // Cron may close connections, which removes them from the set.
     std::vector<Connection*> snapshot = sets[idx]->all();
     for (Connection* c : snapshot) c->Cron(now);
+    Balance(idx);
     ScheduleCron(idx);
   });
+}
+
+namespace {
+// This thread's CPU time and run-queue wait (ns) from the scheduler's
+// statistics; without them, CPU time only.
+void ThreadTimes(int64_t* cpu_ns, int64_t* wait_ns) {
+  *cpu_ns = *wait_ns = 0;
+  if (FILE* f = std::fopen("/proc/thread-self/schedstat", "r")) {
+    long long run = 0, wait = 0;
+    bool ok = std::fscanf(f, "%lld %lld", &run, &wait) == 2;
+    std::fclose(f);
+    if (ok) {
+      *cpu_ns = run;
+      *wait_ns = wait;
+      return;
+    }
+  }
+  timespec ts;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  *cpu_ns = ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+}  // namespace
+
+void NetServer::Impl::Balance(size_t idx) {
+  CpuSample now;
+  ThreadTimes(&now.cpu_ns, &now.wait_ns);
+  now.wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  rusage ru;
+  if (::getrusage(RUSAGE_THREAD, &ru) == 0)
+    now.sleeps = static_cast<uint64_t>(ru.ru_nvcsw);
+  now.requests = sets[idx]->requests;
+  CpuSample& last = cpu[idx];
+  if (last.wall_ns > 0 && now.wall_ns > last.wall_ns) {
+    IoBalancer::Sample sample;
+    sample.busy =
+        static_cast<double>(now.cpu_ns - last.cpu_ns + now.wait_ns - last.wait_ns) /
+        static_cast<double>(now.wall_ns - last.wall_ns);
+    sample.requests = now.requests - last.requests;
+    sample.sleeps = now.sleeps - last.sleeps;
+    balancer.Report(static_cast<int>(idx), sample);
+  }
+  last = now;
+  if (idx == 0) {
+    balancer.Tick(ctx->config().Bool(Cfg::kIoThreadsAdaptive),
+                  ctx->io_threads_forced.load(std::memory_order_relaxed));
+    ctx->io_threads_in_use.store(balancer.in_use(), std::memory_order_relaxed);
+  }
+  // Mark which of this thread's connections move where (afresh each tick:
+  // a mark that has not been acted on yet may be stale).
+  std::vector<Connection*>& all = sets[idx]->all();
+  size_t movable = 0;
+  for (Connection* c : all) {
+    c->MoveTo(nullptr);
+    if (c->Movable()) ++movable;
+  }
+  balancer.SetConnections(static_cast<int>(idx), all.size());
+  size_t i = 0;
+  for (auto [to, count] : balancer.Moves(static_cast<int>(idx), movable)) {
+    for (; count > 0 && i < all.size(); ++i) {
+      if (!all[i]->Movable()) continue;
+      all[i]->MoveTo(sets[static_cast<size_t>(to)].get());
+      --count;
+    }
+  }
 }
 
 NetServer::NetServer(ServerContext* ctx, Dispatcher* dispatcher, int io_threads)

@@ -159,7 +159,7 @@ TEST(Hiredis, ExpiryReplies) {
 
 // Many clients spread over two I/O threads hammering shared keys.
 TEST(Hiredis, ConcurrentClientsAcrossIoThreads) {
-  TestServer srv({"--io-threads", "2"});
+  TestServer srv({"--io-threads", "2", "--io-threads-adaptive", "no"});
   constexpr int kThreads = 8, kRounds = 50, kBatch = 40;
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};

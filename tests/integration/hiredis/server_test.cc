@@ -2,7 +2,9 @@
 // client management, shutdown, command-line handling.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_server.h"
@@ -213,7 +215,8 @@ TEST(Server, VersionAndMissingConfigFile) {
 }
 
 TEST(Server, ClientKillById) {
-  TestServer srv({"--io-threads", "2"});  // victim and killer on different threads
+  // Victim and killer on different threads.
+  TestServer srv({"--io-threads", "2", "--io-threads-adaptive", "no"});
   RawConn victim(srv.port());
   ASSERT_TRUE(victim.Send(Resp({"CLIENT", "ID"})));
   auto id_reply = victim.ReadRawReply();
@@ -235,7 +238,7 @@ TEST(Server, ClientKillById) {
 }
 
 TEST(Server, ClientListShowsNamedClient) {
-  TestServer srv({"--io-threads", "2"});
+  TestServer srv({"--io-threads", "2", "--io-threads-adaptive", "no"});
   auto named = srv.Connect();
   EXPECT_EQ(Call(named.get(), {"CLIENT", "GETNAME"}), "$nil");
   EXPECT_EQ(Call(named.get(), {"CLIENT", "SETNAME", "worker-7"}), "+OK");
@@ -335,6 +338,156 @@ TEST(Server, ClientOutputBufferHardLimitDisconnects) {
                 .find("client_output_buffer_limit_disconnections:1"),
             std::string::npos);
   EXPECT_EQ(Call(c.get(), {"PING"}), "+PONG");
+}
+
+// ---- I/O threads in use (io-threads-adaptive) --------------------------------
+
+int64_t InfoInt(redisContext* c, const std::string& field) {
+  Reply r = Cmd(c, {"INFO"});
+  if (!r || r->type != REDIS_REPLY_STRING) return -1;
+  std::string s(r->str, r->len);
+  size_t p = s.find("\r\n" + field + ":");
+  if (p == std::string::npos) return -1;
+  return std::stoll(s.substr(p + field.size() + 3));
+}
+
+TEST(IoThreads, ALightLoadIsServedByOneThread) {
+  TestServer srv({"--io-threads", "2"});
+  auto c = srv.Connect();
+  std::vector<RedisConn> others;
+  for (int i = 0; i < 6; ++i) {
+    others.push_back(srv.Connect());
+    EXPECT_EQ(Call(others.back().get(), {"PING"}), "+PONG");
+  }
+  EXPECT_EQ(InfoInt(c.get(), "io_threads"), 2);
+  EXPECT_EQ(InfoInt(c.get(), "io_threads_in_use"), 1);
+  EXPECT_EQ(InfoInt(c.get(), "io_threads_active"), 0);
+  EXPECT_EQ(Call(c.get(), {"CONFIG", "SET", "io-threads-adaptive", "no"}), "+OK");
+  auto deadline = Clock::now() + 5s;
+  while (InfoInt(c.get(), "io_threads_in_use") != 2 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(InfoInt(c.get(), "io_threads_in_use"), 2);
+}
+
+// Connections move between threads between two requests, and keep everything
+// that is theirs: database, name, transaction, watched keys, pending input.
+TEST(IoThreads, ConnectionsMoveWithTheirState) {
+  TestServer srv({"--io-threads", "2", "--enable-debug-command", "yes"});
+  auto admin = srv.Connect();
+  constexpr int kConns = 6;
+  std::vector<RedisConn> conns;
+  for (int i = 0; i < kConns; ++i) {
+    conns.push_back(srv.Connect());
+    redisContext* c = conns.back().get();
+    ASSERT_EQ(Call(c, {"SELECT", "3"}), "+OK");
+    ASSERT_EQ(Call(c, {"CLIENT", "SETNAME", "conn-" + std::to_string(i)}), "+OK");
+  }
+  // conns[0] watches a key that admin changes; conns[1] is inside MULTI.
+  ASSERT_EQ(Call(conns[0].get(), {"WATCH", "w"}), "+OK");
+  ASSERT_EQ(Call(conns[1].get(), {"MULTI"}), "+OK");
+  ASSERT_EQ(Call(conns[1].get(), {"INCR", "in-multi"}), "+QUEUED");
+
+  ASSERT_EQ(Call(admin.get(), {"DEBUG", "SET-IO-THREADS", "2"}), "+OK");
+  auto deadline = Clock::now() + 10s;
+  int64_t moved = 0;
+  int round = 0;
+  while ((moved = InfoInt(admin.get(), "io_thread_migrations")) < kConns / 2 &&
+         Clock::now() < deadline) {
+    ++round;
+    for (int i = 2; i < kConns; ++i) {
+      ASSERT_EQ(Call(conns[i].get(), {"INCR", "n" + std::to_string(i)}),
+                ":" + std::to_string(round));
+    }
+    ASSERT_EQ(Call(conns[0].get(), {"PING"}), "+PONG");
+    ASSERT_EQ(Call(conns[1].get(), {"PING"}), "+QUEUED");
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GE(moved, kConns / 2) << "connections did not move to the second thread";
+  EXPECT_EQ(InfoInt(admin.get(), "io_threads_in_use"), 2);
+  EXPECT_EQ(InfoInt(admin.get(), "io_threads_active"), 1);
+
+  for (int i = 0; i < kConns; ++i) {
+    redisContext* c = conns[i].get();
+    if (i == 1) continue;
+    EXPECT_EQ(Call(c, {"CLIENT", "GETNAME"}), "$conn-" + std::to_string(i));
+    EXPECT_EQ(Call(c, {"SET", "db-check", "x"}), "+OK");
+  }
+  EXPECT_EQ(Call(admin.get(), {"SELECT", "3"}), "+OK");
+  EXPECT_EQ(Call(admin.get(), {"GET", "db-check"}), "$x");  // they stayed in db 3
+  EXPECT_EQ(Call(admin.get(), {"SET", "w", "changed"}), "+OK");
+  EXPECT_EQ(Call(conns[0].get(), {"MULTI"}), "+OK");
+  EXPECT_EQ(Call(conns[0].get(), {"SET", "w", "mine"}), "+QUEUED");
+  EXPECT_EQ(Call(conns[0].get(), {"EXEC"}), "$nil");  // the WATCH held
+  Reply exec = Cmd(conns[1].get(), {"EXEC"});
+  ASSERT_TRUE(exec && exec->type == REDIS_REPLY_ARRAY) << Describe(exec.get());
+  EXPECT_EQ(exec->elements, static_cast<size_t>(round + 1));  // INCR + the PINGs
+  EXPECT_EQ(CountClients(admin.get()), kConns + 1);
+
+  // Back to one thread: the second thread's connections come back.
+  ASSERT_EQ(Call(admin.get(), {"DEBUG", "SET-IO-THREADS", "1"}), "+OK");
+  int64_t target = moved + kConns / 2;
+  deadline = Clock::now() + 10s;
+  while (InfoInt(admin.get(), "io_thread_migrations") < target && Clock::now() < deadline) {
+    for (int i = 0; i < kConns; ++i) ASSERT_EQ(Call(conns[i].get(), {"PING"}), "+PONG");
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_GE(InfoInt(admin.get(), "io_thread_migrations"), target);
+  EXPECT_EQ(InfoInt(admin.get(), "io_threads_in_use"), 1);
+  // A moved client can be killed from another connection.
+  Reply id = Cmd(conns[5].get(), {"CLIENT", "ID"});
+  ASSERT_TRUE(id && id->type == REDIS_REPLY_INTEGER);
+  EXPECT_EQ(Call(admin.get(), {"CLIENT", "KILL", "ID", std::to_string(id->integer)}),
+            ":1");
+  EXPECT_TRUE(WaitForClientCount(admin.get(), kConns));
+  EXPECT_EQ(Call(admin.get(), {"DEBUG", "SET-IO-THREADS", "9"}),
+            "-ERR value is not an integer or out of range");
+}
+
+// Pipelined clients while the threads in use change every few milliseconds:
+// every reply arrives, in order, and no update is lost.
+TEST(IoThreads, PipelinesSurviveConstantMoves) {
+  TestServer srv({"--io-threads", "2", "--enable-debug-command", "yes"});
+  constexpr int kClients = 6, kBatch = 20;
+  std::atomic<int> failures{0};
+  std::atomic<bool> done{false};
+  std::vector<long long> counts(kClients);
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      auto c = srv.Connect();
+      std::string key = "counter:" + std::to_string(t);
+      long long& expect = counts[static_cast<size_t>(t)];
+      while (!done.load()) {
+        for (int b = 0; b < kBatch; ++b) redisAppendCommand(c.get(), "INCR %s", key.c_str());
+        for (int b = 0; b < kBatch; ++b) {
+          void* p = nullptr;
+          if (redisGetReply(c.get(), &p) != REDIS_OK) {
+            ++failures;
+            return;
+          }
+          Reply rep(static_cast<redisReply*>(p));
+          if (rep->type != REDIS_REPLY_INTEGER || rep->integer != ++expect) ++failures;
+        }
+      }
+    });
+  }
+  auto admin = srv.Connect();
+  // Each toggle waits for a cron tick or two to act: run for 20 toggles.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Call(admin.get(), {"DEBUG", "SET-IO-THREADS", i % 2 ? "1" : "2"}), "+OK");
+    std::this_thread::sleep_for(150ms);
+  }
+  done = true;
+  for (auto& th : clients) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int t = 0; t < kClients; ++t) {
+    EXPECT_GT(counts[static_cast<size_t>(t)], 0);
+    EXPECT_EQ(Call(admin.get(), {"GET", "counter:" + std::to_string(t)}),
+              "$" + std::to_string(counts[static_cast<size_t>(t)]));
+  }
+  // About kClients / 2 moves per toggle.
+  EXPECT_GT(InfoInt(admin.get(), "io_thread_migrations"), 20);
 }
 
 }  // namespace
