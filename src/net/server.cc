@@ -251,7 +251,10 @@ void NetServer::Run() {
     Stop();
   });
   for (auto& a : impl_->acceptors) impl_->Accept(a.get());
-  impl_->links = std::make_unique<ReplicaLinkManager>(*impl_->ios[0], impl_->ctx);
+  // The link to the coordinator (a replica's busiest work: it applies every
+  // record) runs on the last I/O thread, the one the balancer gives clients
+  // last, so that reads at a PoP do not queue behind it.
+  impl_->links = std::make_unique<ReplicaLinkManager>(*impl_->ios.back(), impl_->ctx);
   impl_->ctx->forwarder = MakeAsioForwarder(*impl_->ios[0], impl_->ctx);
   impl_->links->Start();
   for (size_t i = 0; i < impl_->ios.size(); ++i) impl_->ScheduleCron(i);
@@ -273,8 +276,11 @@ void NetServer::Stop() {
     error_code ec;
     for (auto& a : impl_->acceptors) a->close(ec);
     impl_->signals->cancel(ec);
-    if (impl_->links) impl_->links->Stop();
-    for (auto& io : impl_->ios) io->stop();
+    // The link is stopped on its own thread; then every thread stops.
+    asio::post(*impl_->ios.back(), [this] {
+      if (impl_->links) impl_->links->Stop();
+      for (auto& io : impl_->ios) io->stop();
+    });
   });
 }
 
