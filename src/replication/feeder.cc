@@ -38,6 +38,7 @@ std::string Feeder::Start(const std::string& replid, uint64_t seq) {
   // Full sync: a LevelDB snapshot at the sequence it holds, then the log
   // from there (kept until LevelDB synced past it). No wait for the applier
   // to catch up first: this runs on a client thread.
+  engine_->applier().Boost();  // NewSnapshot waits for its current group
   snapshot_ = engine_->disk().NewSnapshot();
   if (snapshot_ == nullptr) {
     Log(LogLevel::kWarning, "Replica {}: full sync impossible now: LevelDB is closed",

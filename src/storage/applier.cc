@@ -30,6 +30,7 @@ Applier::Applier(DiskTier* disk, std::string wal_dir,
       cursor_(std::move(wal_dir)) {
   pos_ = disk_->applied_seq();
   written_seq_.store(pos_);
+  can_idle_ = CanLeaveIdlePolicy();
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -64,6 +65,26 @@ void Applier::OnWritten(size_t bytes, uint64_t last_seq) {
 void Applier::Nudge() {
   wake_.store(true);
   cv_.notify_all();
+  Boost();
+}
+
+void Applier::Boost() {
+  if (idle_.load()) SetIdle(false);
+}
+
+void Applier::SetIdle(bool idle) {
+  if (!can_idle_) return;
+  std::lock_guard<std::mutex> l(prio_mu_);
+  if (idle_.load() == idle) return;
+  pid_t tid = tid_.load();
+  if (tid == 0) return;
+  if (idle) {
+    idle_.store(true);
+    SetIdlePolicy(tid, true);
+  } else {
+    SetIdlePolicy(tid, false);  // back to nice 10: the nice value stays
+    idle_.store(false);
+  }
 }
 
 void Applier::OnReset(uint64_t last_seq) {
@@ -122,6 +143,7 @@ void Applier::ReleaseBuffers() {
 
 bool Applier::AdmitWrite(size_t bytes) {
   if (!Pacing()) return true;
+  Boost();
   const double max = static_cast<double>(limits_.max_backlog_bytes);
   double backlog = static_cast<double>(queued_bytes());
   double over = std::clamp((backlog - max / 2) / (max / 2), 0.0, 1.0);
@@ -221,11 +243,13 @@ bool Applier::CatchUp(uint64_t target) {
 void Applier::Loop() {
   SetThreadName("ekv-disk-apply");
   LowerThreadPriority();
+  tid_.store(ThreadId());
   auto last_sync = Clock::now();
   uint64_t synced = disk_->applied_seq();
   while (true) {
     uint64_t target;
     bool stopping;
+    bool woken;
     {
       std::unique_lock<std::mutex> l(mu_);
       // Until limits_.group_delay after the first write of a group, or
@@ -248,7 +272,7 @@ void Applier::Loop() {
       }
       // In this order: a write that OnWritten finds after timing_ is cleared
       // starts the next group, even when `target` below takes it too.
-      wake_.store(false);
+      woken = wake_.exchange(false);
       timing_.store(false);
       pending_bytes_.store(0);
       if (reset_) {
@@ -259,6 +283,11 @@ void Applier::Loop() {
       target = written_seq_.load();
       stopping = stop_;
     }
+    // Idle priority for a group nobody waits for (see SetIdle). Set before
+    // wake_ is read again: a Nudge after this line finds idle_ and boosts;
+    // one before it is seen here.
+    SetIdle(!woken && !stopping && backlog_bytes_.load() < limits_.max_backlog_bytes / 4);
+    if (wake_.load()) SetIdle(false);
     bool ok = pos_ >= target || CatchUp(target);
     bool busy;
     {

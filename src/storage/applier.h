@@ -11,6 +11,8 @@
 // leave memory), which slows writers down instead.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -91,6 +93,11 @@ class Applier : public wal::WalWriter::Observer {
   const ApplierLimits& limits() const { return limits_; }
   // Paused, the applier applies nothing until resumed (DEBUG SET-DISK-APPLY).
   void SetPaused(bool paused);
+  // Someone is about to wait for the applier (a snapshot, a sync): it runs
+  // at its normal priority (nice 10) until its current group is done.
+  void Boost();
+  // The applier's scheduling class now (tests, INFO).
+  bool idle_priority() const { return idle_.load(); }
   std::string error() const;
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
 
@@ -104,6 +111,19 @@ class Applier : public wal::WalWriter::Observer {
   // Asks the applier to apply now, without taking mu_ (the wake-up can be
   // lost to a race with its wait: it then starts at its next timeout).
   void Nudge();
+  // Priority. A group nobody waits for, with the backlog under a quarter of
+  // its bound, is applied SCHED_IDLE: on CPU time nothing else wants, so
+  // that LevelDB's work does not take CPU from clients and the client
+  // processes beside the server (on a small machine, a pipeline-1 SET load
+  // ran 10% faster). Anyone who waits (Nudge), the backlog growing (pacing)
+  // and a snapshot (Boost) put it back at nice 10 at once, so it is never
+  // starved by a saturating load. Only where the kernel lets the thread
+  // leave SCHED_IDLE again (can_idle_); elsewhere always nice 10.
+  void SetIdle(bool idle);
+  bool can_idle_ = false;
+  std::atomic<pid_t> tid_{0};
+  std::mutex prio_mu_;  // orders SetIdle(true) against Boost's SetIdle(false)
+  std::atomic<bool> idle_{false};
 
   DiskTier* disk_;
   std::function<void(uint64_t)> on_synced_;

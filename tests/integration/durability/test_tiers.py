@@ -178,30 +178,69 @@ def test_last_write_of_each_key_reaches_leveldb(tmp_path):
         srv.stop()
 
 
-def test_background_threads_are_named_and_yield_the_cpu(tmp_path):
-    srv = Server(str(tmp_path / "data")).start()
-    try:
-        c = srv.client()
-        fill(c, 20_000)  # enough for LevelDB to flush and compact
-        c.save()
-        threads = {}  # thread name -> (scheduling policy, nice) of its threads
-        task_dir = "/proc/%d/task" % srv.proc.pid
-        for tid in os.listdir(task_dir):
+def thread_policies(pid):
+    """Thread name -> set of (scheduling policy, nice) of its threads."""
+    threads = {}
+    task_dir = "/proc/%d/task" % pid
+    for tid in os.listdir(task_dir):
+        try:
             with open(os.path.join(task_dir, tid, "comm")) as f:
                 name = f.read().strip()
             with open(os.path.join(task_dir, tid, "stat")) as f:
                 nice = int(f.read().rsplit(")", 1)[1].split()[16])
-            threads.setdefault(name, set()).add((os.sched_getscheduler(int(tid)), nice))
+            policy = os.sched_getscheduler(int(tid))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended meanwhile
+        threads.setdefault(name, set()).add((policy, nice))
+    return threads
+
+
+def wait_for_applier_policy(pid, policy, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = thread_policies(pid)["ekv-disk-apply"]
+        if {p for p, _ in seen} == {policy} or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.02)
+
+
+def test_background_threads_are_named_and_yield_the_cpu(tmp_path):
+    srv = Server(str(tmp_path / "data"), "--enable-debug-command", "yes").start()
+    try:
+        c = srv.client()
+        fill(c, 20_000)  # enough for LevelDB to flush and compact
+        c.save()
+        threads = thread_policies(srv.proc.pid)
         assert {"ekv-io-0", "ekv-wal-write", "ekv-disk-apply"} <= set(threads), threads
-        # Client and log threads are ordinary; the applier yields (nice 10);
-        # LevelDB's compactions run only on CPU time nobody else wants.
+        # Client and log threads are ordinary; LevelDB's compactions run only
+        # on CPU time nobody else wants.
         assert threads["ekv-io-0"] == {(os.SCHED_OTHER, 0)}
         assert threads["ekv-wal-write"] == {(os.SCHED_OTHER, 0)}
-        assert threads["ekv-disk-apply"] == {(os.SCHED_OTHER, 10)}
         if "ekv-compact" in threads:
             # (Its nice value, inherited from the thread that started it,
             # does not count under SCHED_IDLE.)
             assert {policy for policy, _ in threads["ekv-compact"]} == {os.SCHED_IDLE}
+        # The applier: nice 10 always; SCHED_IDLE while nobody waits for it,
+        # where the kernel lets it come back (a privileged process).
+        assert {nice for _, nice in threads["ekv-disk-apply"]} == {10}
+        if os.geteuid() != 0:
+            return
+        assert wait_for_applier_policy(srv.proc.pid, os.SCHED_IDLE) == {(os.SCHED_IDLE, 10)}
+        # Someone waits (a SCAN needs every earlier write in LevelDB): back to
+        # an ordinary thread at once, even while it is paused.
+        c.execute_command("DEBUG", "SET-DISK-APPLY", "0")
+        c.set("one-more", "x")
+        scanner = socket.create_connection(("127.0.0.1", srv.port))
+        scanner.sendall(b"SCAN 0 COUNT 10\r\n")
+        assert wait_for_applier_policy(srv.proc.pid, os.SCHED_OTHER) == {(os.SCHED_OTHER, 10)}
+        assert select.select([scanner], [], [], 0.2)[0] == []  # SCAN still waits
+        c.execute_command("DEBUG", "SET-DISK-APPLY", "1")
+        scanner.settimeout(10)
+        assert scanner.recv(65536).startswith(b"*2\r\n")
+        scanner.close()
+        # Nobody waits any more: idle again after its next group.
+        c.set("and-another", "y")
+        assert wait_for_applier_policy(srv.proc.pid, os.SCHED_IDLE) == {(os.SCHED_IDLE, 10)}
     finally:
         srv.stop()
 
