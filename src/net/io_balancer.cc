@@ -51,48 +51,37 @@ int IoBalancer::PlaceNew() {
 }
 
 std::vector<std::pair<int, size_t>> IoBalancer::Moves(int t, size_t n) const {
-  std::vector<std::pair<int, size_t>> out;
-  int use = in_use();
-  if (n == 0) return out;
-  std::vector<size_t> load(static_cast<size_t>(use));
+  auto use = static_cast<size_t>(in_use());
+  auto self = static_cast<size_t>(t);
+  std::vector<size_t> load(use), given(use);
   size_t total = 0;
-  for (int i = 0; i < use; ++i) {
-    load[static_cast<size_t>(i)] =
-        i == t ? n : conns_[static_cast<size_t>(i)].load(std::memory_order_relaxed);
-    total += load[static_cast<size_t>(i)];
+  for (size_t i = 0; i < use; ++i) {
+    load[i] = i == self ? n : conns_[i].load(std::memory_order_relaxed);
+    total += load[i];
   }
   // Each connection that leaves goes to the thread in use that holds fewest.
-  auto give = [&](int to) {
-    out.emplace_back(to, 1);
-    ++load[static_cast<size_t>(to)];
-  };
   auto least = [&] {
-    return static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    return static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
   };
-  if (t >= use) {
+  auto give = [&](size_t to) {
+    ++load[to];
+    ++given[to];
+  };
+  if (self >= use) {
     for (size_t k = 0; k < n; ++k) give(least());
   } else {
-    size_t share = (total + static_cast<size_t>(use) - 1) / static_cast<size_t>(use);
-    size_t left = n;
-    while (left > share) {
-      int to = least();
-      if (to == t || load[static_cast<size_t>(to)] + 1 >= left) break;
+    size_t share = (total + use - 1) / use;
+    for (size_t left = n; left > share; --left, --load[self]) {
+      size_t to = least();
+      if (to == self || load[to] + 1 >= left) break;
       give(to);
-      --left;
-      --load[static_cast<size_t>(t)];
     }
   }
-  // Merge repeated targets.
-  std::sort(out.begin(), out.end());
-  std::vector<std::pair<int, size_t>> merged;
-  for (auto& m : out) {
-    if (!merged.empty() && merged.back().first == m.first) {
-      merged.back().second += m.second;
-    } else {
-      merged.push_back(m);
-    }
+  std::vector<std::pair<int, size_t>> out;
+  for (size_t i = 0; i < use; ++i) {
+    if (given[i] > 0) out.emplace_back(static_cast<int>(i), given[i]);
   }
-  return merged;
+  return out;
 }
 
 }  // namespace edgekv

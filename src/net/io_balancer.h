@@ -56,8 +56,7 @@ class IoBalancer {
 
   explicit IoBalancer(int threads);
 
-  int threads() const { return threads_; }
-  // Threads that take connections now: 1..threads().
+  // Threads that take connections now: 1 .. the threads started.
   int in_use() const { return in_use_.load(std::memory_order_relaxed); }
 
   // Thread `t`'s last cron interval.

@@ -96,8 +96,6 @@ class Applier : public wal::WalWriter::Observer {
   // Someone is about to wait for the applier (a snapshot, a sync): it runs
   // at its normal priority (nice 10) until its current group is done.
   void Boost();
-  // The applier's scheduling class now (tests, INFO).
-  bool idle_priority() const { return idle_.load(); }
   std::string error() const;
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
 

@@ -428,7 +428,8 @@ TEST(IoThreads, ConnectionsMoveWithTheirState) {
   ASSERT_EQ(Call(admin.get(), {"DEBUG", "SET-IO-THREADS", "1"}), "+OK");
   int64_t target = moved + kConns / 2;
   deadline = Clock::now() + 10s;
-  while (InfoInt(admin.get(), "io_thread_migrations") < target && Clock::now() < deadline) {
+  while (InfoInt(admin.get(), "io_thread_migrations") < target &&
+         Clock::now() < deadline) {
     for (int i = 0; i < kConns; ++i) ASSERT_EQ(Call(conns[i].get(), {"PING"}), "+PONG");
     std::this_thread::sleep_for(20ms);
   }
@@ -459,7 +460,8 @@ TEST(IoThreads, PipelinesSurviveConstantMoves) {
       std::string key = "counter:" + std::to_string(t);
       long long& expect = counts[static_cast<size_t>(t)];
       while (!done.load()) {
-        for (int b = 0; b < kBatch; ++b) redisAppendCommand(c.get(), "INCR %s", key.c_str());
+        for (int b = 0; b < kBatch; ++b)
+          redisAppendCommand(c.get(), "INCR %s", key.c_str());
         for (int b = 0; b < kBatch; ++b) {
           void* p = nullptr;
           if (redisGetReply(c.get(), &p) != REDIS_OK) {
