@@ -324,8 +324,29 @@ class Link : public std::enable_shared_from_this<Link> {
     if (!streaming_ || full_sync_ || stopped_) return;
     Engine* engine = server_->engine();
     if (engine == nullptr) return;
-    engine->wal().TryWriteNow();
-    uint64_t seq = engine->wal().durable_seq();
+    // The writer thread writes this replica's log, never this thread: a
+    // write() can block for as long as the disk takes to flush the segment
+    // (ext4 holds the file's block map meanwhile), and the stream, hence
+    // what readers here see, would stop with it. The acknowledgement of what
+    // it writes follows (WhenDurable), as the coordinator's WAIT expects.
+    wal::WalWriter& wal = engine->wal();
+    const uint64_t applied = wal.last_seq();
+    if (wal.durable_seq() < applied) {
+      wal.WriteSoon();
+      if (!ack_wait_) {
+        ack_wait_ = true;
+        std::weak_ptr<Link> weak = shared_from_this();
+        wal.WhenDurable(applied, [weak, &io = io_] {
+          asio::post(io, [weak] {
+            if (auto self = weak.lock()) {
+              self->ack_wait_ = false;
+              self->Ack(false);
+            }
+          });
+        });
+      }
+    }
+    uint64_t seq = wal.durable_seq();
     if (!force && seq == acked_) return;
     acked_ = seq;
     Send(RespCommand({"REPLCONF", "ACK", std::to_string(seq), "ACK-TIME",
@@ -374,6 +395,7 @@ class Link : public std::enable_shared_from_this<Link> {
   bool full_sync_ = false;
   bool stopped_ = false;
   uint64_t acked_ = 0;
+  bool ack_wait_ = false;  // a WhenDurable will call Ack
   int64_t last_io_ms_ = 0;
   int64_t last_ack_ms_ = 0;
   int64_t last_record_ms_ = 0;

@@ -90,39 +90,59 @@ StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(WriterOptions options,
 WalWriter::~WalWriter() {
   stop_ = true;
   Wake();
+  WakeFsyncer();
   if (writer_.joinable()) writer_.join();
   if (fsyncer_.joinable()) fsyncer_.join();
   if (fd_ >= 0) {
     ::fdatasync(fd_);
+    (void)::ftruncate(fd_, static_cast<off_t>(segment_size_.load()));
     ::close(fd_);
   }
 }
 
+// Caller holds write_mu_ (or is Open, before any other thread runs).
 Status WalWriter::OpenSegment(uint64_t first_seq) {
+  // The old segment is complete on disk before the new one exists: only the
+  // last segment can be torn by a crash. After a pre-sync this flushes only
+  // what was written since.
+  const int old = fd_;
+  if (old >= 0) ::fdatasync(old);
   std::string path = options_.dir + "/" + SegmentName(first_seq);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
+  // The segment's blocks are allocated now, not as its pages are flushed:
+  // on ext4 a flush that allocates holds the file's block map, and every
+  // write() to the file waits for it (for up to the whole flush of a
+  // second of records, reading block bitmaps from disk). The size stays
+  // that of what is written (readers stop there). Best effort: where the
+  // space is not there, whatever was allocated is given back.
+  if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0,
+                  static_cast<off_t>(options_.segment_bytes)) != 0) {
+    (void)::ftruncate(fd, 0);
+  }
   std::string header(kMagic, sizeof(kMagic));
   header.push_back(static_cast<char>(kVersion));
   header.push_back(0);
   PutFixed64(&header, first_seq);
   size_t off = 0;
-  int old = fd_;
-  fd_ = fd;
-  if (!WriteAll(header, &off) || ::fdatasync(fd) != 0) {
-    fd_ = old;
+  if (!WriteAll(fd, header, &off) || ::fdatasync(fd) != 0) {
+    int err = errno;
     ::close(fd);
     ::unlink(path.c_str());
-    return Status::IOError("write " + path + ": " + std::strerror(errno));
+    return Status::IOError("write " + path + ": " + std::strerror(err));
   }
   SyncDir(options_.dir);
   {
     MutexLock l(&fd_mu_);
-    if (old >= 0) {
-      ::fdatasync(old);
-      ::close(old);
-    }
+    fd_ = fd;
   }
+  if (old >= 0) {
+    // Gives back the allocated blocks past what was written, if any.
+    (void)::ftruncate(old, static_cast<off_t>(segment_size_.load()));
+    ::close(old);  // the fsync thread syncs through its own dup
+  }
+  open_first_seq_ = first_seq;
+  presync_asked_ = 0;
   MutexLock l(&mu_);
   if (old >= 0 && !segments_.empty()) segments_.back().bytes = segment_size_.load();
   segment_size_ = header.size();
@@ -191,9 +211,9 @@ void WalWriter::WaitDurable(uint64_t seq) {
   cv.wait(l, [&] { return ready; });
 }
 
-bool WalWriter::WriteAll(const std::string& data, size_t* offset) {
+bool WalWriter::WriteAll(int fd, const std::string& data, size_t* offset) {
   while (*offset < data.size()) {
-    ssize_t n = ::write(fd_, data.data() + *offset, data.size() - *offset);
+    ssize_t n = ::write(fd, data.data() + *offset, data.size() - *offset);
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -219,8 +239,10 @@ void WalWriter::FireWaiters() {
 }
 
 // Writes what is pending (after any remainder of a failed write). Returns
-// false if there was nothing to do or the write failed. Caller holds write_mu_.
-bool WalWriter::WriteOnce() {
+// false if there was nothing to do, the write failed, or the next segment is
+// due and the caller may not start it (the writer thread is woken for it).
+// Caller holds write_mu_.
+bool WalWriter::WriteOnce(bool may_rotate) {
   if (chunk_written_ == chunk_.size()) {
     chunk_.clear();
     chunk_written_ = 0;
@@ -232,12 +254,30 @@ bool WalWriter::WriteOnce() {
     chunk_last_ = pending_last_seq_;
   }
   if (chunk_written_ == 0 && segment_size_ >= options_.segment_bytes) {
-    Status s = OpenSegment(chunk_first_);
-    if (!s.ok())
-      Log(LogLevel::kWarning, "WAL: can't start a new segment: {}", s.message());
+    // The segment is full (see the top of wal_writer.h). Without always, the
+    // next one starts once the fsync thread has flushed this one, and only
+    // on the writer thread; records go on into this one meanwhile. Past
+    // twice the size (the fsync thread is stuck), the writer thread starts
+    // the next one anyway.
+    const uint64_t open = open_first_seq_.load();
+    const bool always = policy() == FsyncPolicy::kAlways;
+    const bool presynced = presync_done_.load() == open;
+    if (!always && !presynced && presync_asked_.load() != open) {
+      presync_asked_ = open;
+      WakeFsyncer();
+    }
+    if (always || presynced || segment_size_ >= 2 * options_.segment_bytes) {
+      if (!may_rotate && !always) {
+        Wake();  // chunk_ stays for the writer thread
+        return false;
+      }
+      Status s = OpenSegment(chunk_first_);
+      if (!s.ok())
+        Log(LogLevel::kWarning, "WAL: can't start a new segment: {}", s.message());
+    }
   }
   size_t before = chunk_written_;
-  bool ok = WriteAll(chunk_, &chunk_written_);
+  bool ok = WriteAll(fd_, chunk_, &chunk_written_);
   segment_size_ += chunk_written_ - before;
   if (!ok) {
     std::string err = std::strerror(errno);
@@ -279,7 +319,7 @@ bool WalWriter::WriteUpTo(uint64_t seq) {
   // Whoever wrote (and with always, fsynced) while this thread waited for
   // write_mu_ may have covered seq: group commit among command threads.
   while (DurableSeq() < seq) {
-    if (!WriteOnce()) break;
+    if (!WriteOnce(/*may_rotate=*/false)) break;
   }
   if (DurableSeq() < seq && written_seq_.load() >= seq) SyncWritten();
   return DurableSeq() >= seq;
@@ -312,7 +352,7 @@ bool WalWriter::TryWriteNow() {
   if (!write_mu_.native().try_lock()) return false;
   bool wrote = false;
   // Drain what others appended meanwhile too, a few rounds at most.
-  for (int i = 0; i < 4 && WriteOnce(); ++i) wrote = true;
+  for (int i = 0; i < 4 && WriteOnce(/*may_rotate=*/false); ++i) wrote = true;
   write_mu_.native().unlock();
   return wrote;
 }
@@ -352,7 +392,7 @@ void WalWriter::WriterLoop() {
     bool ok;
     {
       MutexLock w(&write_mu_);
-      ok = WriteOnce();
+      ok = WriteOnce(/*may_rotate=*/true);
     }
     if (!ok && has_error_.load()) {
       if (stop_) break;
@@ -361,10 +401,43 @@ void WalWriter::WriterLoop() {
   }
 }
 
+void WalWriter::WakeFsyncer() {
+  {
+    MutexLock l(&fsync_mu_);
+    fsync_wake_ = true;
+  }
+  fsync_cv_.notify_one();
+}
+
+int WalWriter::DupFd() {
+  MutexLock l(&fd_mu_);
+  return fd_ >= 0 ? ::fcntl(fd_, F_DUPFD_CLOEXEC, 0) : -1;
+}
+
+// Every record up to written_seq_ read before DupFd is in the segment it
+// duplicates or in an older one (fsynced in full when the next one started).
 void WalWriter::FsyncLoop() {
   SetThreadName("ekv-wal-fsync");
   while (!stop_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    {
+      std::unique_lock<std::mutex> l(fsync_mu_.native());
+      fsync_mu_.AssertHeld();
+      if (!fsync_wake_ && !stop_) fsync_cv_.wait_for(l, std::chrono::milliseconds(100));
+      fsync_wake_ = false;
+    }
+    if (stop_) break;
+    const uint64_t asked = presync_asked_.load();
+    if (asked != 0 && presync_done_.load() != asked) {
+      uint64_t target = written_seq_.load();
+      int fd = asked == open_first_seq_.load() ? DupFd() : -1;
+      if (fd >= 0) {
+        if (::fdatasync(fd) == 0) MarkSynced(target);
+        ::close(fd);
+      }
+      presync_done_ = asked;
+      Wake();  // the writer thread starts the next segment
+      continue;
+    }
     if (policy() != FsyncPolicy::kEverysec) continue;
     if (WallMs() - last_fsync_ms_.load() < 1000) continue;
     uint64_t target = written_seq_.load();
@@ -372,18 +445,24 @@ void WalWriter::FsyncLoop() {
       last_fsync_ms_ = WallMs();
       continue;
     }
-    MutexLock l(&fd_mu_);
-    if (fd_ >= 0 && ::fdatasync(fd_) == 0) MarkSynced(target);
+    int fd = DupFd();
+    if (fd < 0) continue;
+    if (::fdatasync(fd) == 0) MarkSynced(target);
+    ::close(fd);
   }
 }
 
 Status WalWriter::Sync() {
   WaitDurable(last_seq());
-  MutexLock l(&fd_mu_);
-  if (fd_ >= 0 && ::fdatasync(fd_) != 0) {
-    return Status::IOError(std::string("fsync: ") + std::strerror(errno));
+  uint64_t target = written_seq_.load();
+  int fd = DupFd();
+  if (fd >= 0) {
+    int r = ::fdatasync(fd);
+    int err = errno;
+    ::close(fd);
+    if (r != 0) return Status::IOError(std::string("fsync: ") + std::strerror(err));
   }
-  MarkSynced(written_seq_.load());
+  MarkSynced(target);
   return Status::Ok();
 }
 

@@ -17,6 +17,20 @@
 // If a write fails (disk full, I/O error), the bytes stay queued and are
 // retried; waiters are not woken until they are written; error() reports the
 // failure so that new writes can be refused with MISCONF.
+//
+// Segments. A segment is fdatasync()ed in full before the next one is
+// created, so that after a machine crash only the last segment can be torn.
+// That fsync would block whoever writes when the segment fills, for as long
+// as the disk takes to flush up to a second of writes (tens of milliseconds
+// under load: I/O threads, a replica's link). So no fsync of a full segment
+// is done by the threads that write: once the segment reaches
+// wal-segment-size, records go on into it while the fsync thread flushes it
+// (the pre-sync, on a duplicate of the descriptor, holding no lock the
+// writers need); then the writer thread alone starts the next segment, whose
+// fdatasync of the old one covers only what came since. Command threads
+// leave the records to the writer thread meanwhile (their replies wait for it
+// as for any write they do not do themselves). With always, every write is
+// fsynced already, and whoever writes starts the next segment at once.
 #pragma once
 
 #include <atomic>
@@ -75,12 +89,16 @@ class WalWriter {
   // (leader-style group commit: no hand-off to the writer thread). Returns
   // false if another thread is writing, or with appendfsync always.
   bool TryWriteNow();
+  // Has the writer thread write what is pending now (for a thread that must
+  // never block on the disk).
+  void WriteSoon() { Wake(); }
   // Writes (with always: and fsyncs) what is pending until `seq` is durable,
   // waiting for a thread that is writing now rather than handing off to the
   // writer thread: a write() to the page cache is shorter than a wake-up, and
   // an fsync covers what every thread appended meanwhile (group commit).
   // Returns whether `seq` is durable; false on a write error (then
-  // WhenDurable() waits for the writer thread's retries).
+  // WhenDurable() waits for the writer thread's retries), and while the next
+  // segment is due (the writer thread starts it; WhenDurable() waits for it).
   bool WriteUpTo(uint64_t seq);
 
   // Told of every write to the segments and of every Reset (the LevelDB
@@ -127,9 +145,15 @@ class WalWriter {
   explicit WalWriter(WriterOptions options, uint64_t next_seq);
   Status OpenSegment(uint64_t first_seq);
   void WriterLoop();
-  bool WriteOnce();
+  // may_rotate: the caller may start the next segment (the writer thread;
+  // anyone with always).
+  bool WriteOnce(bool may_rotate);
   void FsyncLoop();
-  bool WriteAll(const std::string& data, size_t* offset);
+  void WakeFsyncer() EXCLUDES(fsync_mu_);
+  // A descriptor of the open segment that stays valid however long an fsync
+  // on it takes (the writers close theirs when they start the next one).
+  int DupFd() EXCLUDES(fd_mu_);
+  static bool WriteAll(int fd, const std::string& data, size_t* offset);
   void FireWaiters();
   void SyncWritten();
   void MarkSynced(uint64_t target);
@@ -166,11 +190,20 @@ class WalWriter {
   std::function<uint64_t()> retain_floor_ GUARDED_BY(mu_);
 
   // Whoever writes holds write_mu_ (the writer thread, or a command thread in
-  // TryWriteNow); fd_ is also read by the fsync thread under fd_mu_.
+  // TryWriteNow/WriteUpTo); fd_ changes under both write_mu_ and fd_mu_, and
+  // the fsync thread reads it (DupFd) under fd_mu_ alone.
   Mutex write_mu_;
   Mutex fd_mu_;
   int fd_ = -1;
-  std::atomic<uint64_t> segment_size_{0};  // bytes in the open segment
+  std::atomic<uint64_t> segment_size_{0};    // bytes in the open segment
+  std::atomic<uint64_t> open_first_seq_{0};  // the open segment's name
+  // Pre-sync of a full segment (see the top): asked for by whoever finds it
+  // full (its first sequence, 0 if none), done by the fsync thread.
+  std::atomic<uint64_t> presync_asked_{0};
+  std::atomic<uint64_t> presync_done_{0};
+  Mutex fsync_mu_;
+  std::condition_variable fsync_cv_;
+  bool fsync_wake_ GUARDED_BY(fsync_mu_) = false;
   std::string chunk_;  // being written; a failed write's rest stays here
   size_t chunk_written_ = 0;
   uint64_t chunk_first_ = 0, chunk_last_ = 0;
