@@ -72,6 +72,7 @@ class Maintenance {
             store_->Evict(maxmemory - maxmemory / 10);
           }
           store_->CleanTombstones(16);
+          engine->applier().FreeReleasedBuffers();
           engine->disk().CollectGarbage(2000);
           if (now - last_cursor_gc > 60000) {
             engine->disk().ExpireCursors(now, 3600 * 1000);

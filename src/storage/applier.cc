@@ -30,7 +30,7 @@ Applier::Applier(DiskTier* disk, std::string wal_dir,
       cursor_(std::move(wal_dir)) {
   pos_ = disk_->applied_seq();
   written_seq_.store(pos_);
-  can_idle_ = CanLeaveIdlePolicy();
+  can_idle_ = CanRaiseNice();
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -80,9 +80,9 @@ void Applier::SetIdle(bool idle) {
   if (tid == 0) return;
   if (idle) {
     idle_.store(true);
-    SetIdlePolicy(tid, true);
+    SetIdleNice(tid, true);
   } else {
-    SetIdlePolicy(tid, false);  // back to nice 10: the nice value stays
+    SetIdleNice(tid, false);
     idle_.store(false);
   }
 }
@@ -136,10 +136,33 @@ bool Applier::Overloaded() {
 }
 
 void Applier::ReleaseBuffers() {
-  std::string().swap(frames_);
-  std::vector<std::string_view>().swap(payloads_);
+  {
+    std::lock_guard<std::mutex> l(released_mu_);
+    // The larger buffers go; whatever was not freed yet stays here.
+    if (released_frames_.capacity() < frames_.capacity()) released_frames_.swap(frames_);
+    if (released_payloads_.capacity() < payloads_.capacity())
+      released_payloads_.swap(payloads_);
+  }
   disk_->ReleaseApplyBuffers();
 }
+
+void Applier::ReclaimBuffers() {
+  std::lock_guard<std::mutex> l(released_mu_);
+  if (frames_.capacity() < released_frames_.capacity()) frames_.swap(released_frames_);
+  if (payloads_.capacity() < released_payloads_.capacity())
+    payloads_.swap(released_payloads_);
+}
+
+void Applier::FreeReleasedBuffers() {
+  std::string frames;
+  std::vector<std::string_view> payloads;
+  {
+    std::lock_guard<std::mutex> l(released_mu_);
+    frames.swap(released_frames_);
+    payloads.swap(released_payloads_);
+  }
+  disk_->FreeReleasedApplyBuffers();
+}  // freed here, on the caller's thread
 
 bool Applier::AdmitWrite(size_t bytes) {
   if (!Pacing()) return true;
@@ -174,6 +197,7 @@ void Applier::SetError(const std::string& message) {
 }
 
 bool Applier::CatchUp(uint64_t target) {
+  ReclaimBuffers();
   if (!positioned_) {
     Status s = cursor_.Seek(pos_);
     if (!s.ok()) {

@@ -93,6 +93,9 @@ class Applier : public wal::WalWriter::Observer {
   const ApplierLimits& limits() const { return limits_; }
   // Paused, the applier applies nothing until resumed (DEBUG SET-DISK-APPLY).
   void SetPaused(bool paused);
+  // Frees the buffers the applier gave back when it went idle (called by the
+  // upkeep thread every tick; see ReleaseBuffers).
+  void FreeReleasedBuffers();
   // Someone is about to wait for the applier (a snapshot, a sync): it runs
   // at its normal priority (nice 10) until its current group is done.
   void Boost();
@@ -104,19 +107,26 @@ class Applier : public wal::WalWriter::Observer {
   // Reads and applies the records after pos_ up to target. False on an error
   // (recorded in error_; retried by the caller).
   bool CatchUp(uint64_t target);
+  // A group's buffers are tens of megabytes. When the applier goes idle it
+  // hands them to FreeReleasedBuffers instead of freeing them itself:
+  // freeing them unmaps them, which holds the process's memory-map lock, and
+  // the applier runs at an idle priority; preempted inside the unmap, it
+  // held up every thread that needed the lock (an I/O thread, a replica's
+  // link growing its malloc arena) for 50 ms and more. ReclaimBuffers takes
+  // them back if the next group starts before they were freed.
   void ReleaseBuffers();
+  void ReclaimBuffers();
   void SetError(const std::string& message);
   // Asks the applier to apply now, without taking mu_ (the wake-up can be
   // lost to a race with its wait: it then starts at its next timeout).
   void Nudge();
   // Priority. A group nobody waits for, with the backlog under a quarter of
-  // its bound, is applied SCHED_IDLE: on CPU time nothing else wants, so
-  // that LevelDB's work does not take CPU from clients and the client
-  // processes beside the server (on a small machine, a pipeline-1 SET load
-  // ran 10% faster). Anyone who waits (Nudge), the backlog growing (pacing)
-  // and a snapshot (Boost) put it back at nice 10 at once, so it is never
-  // starved by a saturating load. Only where the kernel lets the thread
-  // leave SCHED_IDLE again (can_idle_); elsewhere always nice 10.
+  // its bound, is applied at nice 19, so that LevelDB's work takes little
+  // CPU from clients and the client processes beside the server. Anyone who
+  // waits (Nudge), the backlog growing (pacing) and a snapshot (Boost) put
+  // it back at nice 10 at once, so it is never starved by a saturating load.
+  // Only where the kernel lets the thread go back to nice 10 (can_idle_);
+  // elsewhere always nice 10. (Not SCHED_IDLE: see thread_name.h.)
   void SetIdle(bool idle);
   bool can_idle_ = false;
   std::atomic<pid_t> tid_{0};
@@ -131,6 +141,9 @@ class Applier : public wal::WalWriter::Observer {
   // A group's frames and their payloads (applier thread; see ReleaseBuffers).
   std::string frames_;
   std::vector<std::string_view> payloads_;
+  std::mutex released_mu_;
+  std::string released_frames_;                      // guarded by released_mu_
+  std::vector<std::string_view> released_payloads_;  // guarded by released_mu_
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // work (or stop)

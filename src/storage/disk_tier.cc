@@ -107,7 +107,7 @@ class PreadEnv : public leveldb::EnvWrapper {
     thread_local bool set_up = false;
     if (!set_up) {
       SetThreadName("ekv-compact");
-      RunOnlyWhenIdle();
+      LowestThreadPriority();
       set_up = true;
     }
     Task t = *static_cast<Task*>(p);
@@ -409,8 +409,20 @@ struct DiskTier::ApplyScratch {
 
 void DiskTier::ReleaseApplyBuffers() {
   MutexLock l(&apply_mu_);
-  scratch_ = std::make_unique<ApplyScratch>();
+  MutexLock r(&released_mu_);
+  if (released_scratch_ == nullptr) {
+    released_scratch_ = std::move(scratch_);
+    scratch_ = std::make_unique<ApplyScratch>();
+  }
 }
+
+void DiskTier::FreeReleasedApplyBuffers() {
+  std::unique_ptr<ApplyScratch> scratch;
+  {
+    MutexLock r(&released_mu_);
+    scratch = std::move(released_scratch_);
+  }
+}  // freed here, on the caller's thread
 
 DiskTier::DiskTier() : scratch_(std::make_unique<ApplyScratch>()) {}
 
@@ -419,6 +431,10 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return Closed();
   MutexLock l(&apply_mu_);
+  {
+    MutexLock r(&released_mu_);  // buffers set aside and not freed yet
+    if (released_scratch_ != nullptr) std::swap(scratch_, released_scratch_);
+  }
   ApplyScratch& sc = *scratch_;
   // Key writes go to LevelDB in chunks of about a write buffer: one batch
   // of a whole group would land in one memtable, which then stays that large

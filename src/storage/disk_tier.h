@@ -65,8 +65,11 @@ class DiskTier {
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.
   Status Apply(const std::vector<std::string_view>& payloads) EXCLUDES(apply_mu_, mu_);
-  // Frees the buffers Apply keeps from one group to the next.
-  void ReleaseApplyBuffers() EXCLUDES(apply_mu_);
+  // Sets aside the buffers Apply keeps from one group to the next, for
+  // FreeReleasedApplyBuffers to free (or the next Apply to take back); see
+  // Applier::ReleaseBuffers for why the applier does not free them itself.
+  void ReleaseApplyBuffers() EXCLUDES(apply_mu_, released_mu_);
+  void FreeReleasedApplyBuffers() EXCLUDES(released_mu_);
 
   uint64_t applied_seq() const { return applied_seq_.load(std::memory_order_acquire); }
   std::vector<uint32_t> namespaces() const EXCLUDES(mu_);
@@ -145,6 +148,8 @@ class DiskTier {
   // Apply's buffers, kept from one group to the next (see disk_tier.cc).
   struct ApplyScratch;
   std::unique_ptr<ApplyScratch> scratch_ GUARDED_BY(apply_mu_);
+  Mutex released_mu_;  // after apply_mu_
+  std::unique_ptr<ApplyScratch> released_scratch_ GUARDED_BY(released_mu_);
   // The meta state as of the last complete Apply; held for moments only.
   mutable Mutex mu_;
   std::vector<uint32_t> nsmap_ GUARDED_BY(mu_);

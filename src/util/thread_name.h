@@ -22,7 +22,14 @@ inline void SetThreadName(const std::string& name) {
 // replicate when both want it: on a small machine it must not delay replies
 // or a replica's view of a write.
 //
-// The LevelDB applier runs at nice 10, and SCHED_IDLE while nobody waits for
+// Not SCHED_IDLE: a background thread takes the process's memory-map lock
+// (growing or trimming its malloc arena, unmapping a buffer, LevelDB mapping
+// a table), and SCHED_IDLE gets so little of a busy CPU that one preempted
+// while holding that lock held up every thread that needed it next (an I/O
+// thread, a replica's link) for 50 to 150 ms. At nice 19 it is back within a
+// few milliseconds.
+//
+// The LevelDB applier runs at nice 10, and nice 19 while nobody waits for
 // it (Applier::SetIdle). Clients wait for it at times (SCAN and KEYS walk
 // LevelDB once it holds every earlier write, a full sync takes a snapshot,
 // memory above maxmemory waits for entries to be on disk): then it keeps a
@@ -32,38 +39,29 @@ inline void LowerThreadPriority() {
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
 }
 
-// LevelDB's compactions run SCHED_IDLE: only on CPU time no other thread
-// wants. A waking client or replication thread preempts them at once, and
-// the kernel places wake-ups on a CPU that runs only such work as on an idle
-// one; at nice 10 a compaction that had a CPU to itself kept it for its
-// slice, which delayed a replica's view of writes by tens of milliseconds
-// under load. Nothing waits for a compaction but the applier (LevelDB slows
-// its writes when level 0 grows), which in turn paces writers. Where
-// SCHED_IDLE is not available, nice 19.
-inline void RunOnlyWhenIdle() {
-  sched_param param{};
-  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) == 0) return;
+// LevelDB's compactions run at nice 19: nothing waits for a compaction but
+// the applier (LevelDB slows its writes when level 0 grows), which in turn
+// paces writers.
+inline void LowestThreadPriority() {
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
 }
 
 inline pid_t ThreadId() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
-// Moves thread `tid` between SCHED_IDLE and SCHED_OTHER at nice 10 (the
-// applier, see Applier::SetIdle). False if the kernel refused.
-inline bool SetIdlePolicy(pid_t tid, bool idle) {
-  sched_param param{};
-  return ::sched_setscheduler(tid, idle ? SCHED_IDLE : SCHED_OTHER, &param) == 0;
+// Moves thread `tid` between nice 19 (idle) and nice 10 (the applier, see
+// Applier::SetIdle). False if the kernel refused.
+inline bool SetIdleNice(pid_t tid, bool idle) {
+  return ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), idle ? 19 : 10) == 0;
 }
 
-// Whether a thread at nice 10 may leave SCHED_IDLE again: the kernel allows
-// it to a privileged process (CAP_SYS_NICE) or within RLIMIT_NICE. Tried on
-// a thread of its own.
-inline bool CanLeaveIdlePolicy() {
+// Whether a thread at nice 19 may go back to nice 10: the kernel allows it to
+// a privileged process (CAP_SYS_NICE) or within RLIMIT_NICE. Tried on a
+// thread of its own.
+inline bool CanRaiseNice() {
   bool ok = false;
   std::thread probe([&ok] {
     pid_t tid = ThreadId();
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 10);
-    ok = SetIdlePolicy(tid, true) && SetIdlePolicy(tid, false);
+    ok = SetIdleNice(tid, true) && SetIdleNice(tid, false);
   });
   probe.join();
   return ok;
