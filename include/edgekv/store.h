@@ -30,6 +30,9 @@
 namespace edgekv {
 
 inline constexpr int64_t kNoExpire = -1;
+// The longest key (Redis's documented limit); longer ones are refused before
+// a command runs (an entry keeps 30 bits of key length).
+inline constexpr size_t kMaxKeyBytes = size_t{512} << 20;
 
 // One allocation per key: this header, then the expiry (only for a key that
 // has one), then the key bytes, then the value. A tombstone (deleted, or known
@@ -53,6 +56,7 @@ struct Entry {
   static constexpr uint32_t kExpireBit = 0x40000000u;
   static constexpr uint32_t kLenMask = ~(kTombstoneBit | kExpireBit);
   static constexpr uint64_t kPendingSeq = (uint64_t{1} << 48) - 1;
+  static_assert(kMaxKeyBytes <= kLenMask);
 
   // Bytes to allocate for an entry with these sizes.
   static size_t SizeFor(size_t klen, size_t vlen, bool expires) {

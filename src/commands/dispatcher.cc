@@ -84,6 +84,16 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
     reply.Error(WrongArity(spec->name));
     return nullptr;
   }
+  if (spec->first_key > 0 &&
+      std::any_of(args.begin(), args.end(),
+                  [](std::string_view a) { return a.size() > kMaxKeyBytes; })) {
+    for (std::string_view key : CommandKeys(*spec, args)) {
+      if (key.size() > kMaxKeyBytes) {
+        reply.Error("ERR key is longer than 512 MB");
+        return nullptr;
+      }
+    }
+  }
   return spec;
 }
 

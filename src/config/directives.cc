@@ -89,8 +89,9 @@ const DirectiveSpec kDirectives[] = {
      true},
     {Cfg::kLoglevel, "loglevel", DirectiveType::kEnum, "notice", 0, 0, true, kLogLevels},
     {Cfg::kLogfile, "logfile", DirectiveType::kString, "", 0, 0, false},
+    // At most 1gb: one operation (a 512 MB key, a value) fits a log record.
     {Cfg::kProtoMaxBulkLen, "proto-max-bulk-len", DirectiveType::kMemory, "512mb",
-     1024 * 1024, kLongMax, true},
+     1024 * 1024, 1024 * 1024 * 1024, true},
     {Cfg::kClientQueryBufferLimit, "client-query-buffer-limit", DirectiveType::kMemory,
      "1gb", 1024 * 1024, kLongMax, true},
     {Cfg::kClientOutputBufferLimit, "client-output-buffer-limit", DirectiveType::kString,

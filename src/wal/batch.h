@@ -35,6 +35,7 @@ class BatchBuilder {
 
   bool empty() const { return count_ == 0; }
   uint32_t count() const { return count_; }
+  size_t bytes() const { return ops_.size(); }
   void Clear() {
     ops_.clear();
     count_ = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "wal_writer.h"
 
@@ -16,6 +17,7 @@ struct Pending {
   bool replicated = false;
   std::string_view frame;
   uint64_t seq = 0;
+  uint64_t split_seq = 0;  // the last record this command's batch was split into
 };
 
 Pending& Tls() {
@@ -38,16 +40,32 @@ void Journal::BeginReplicated(std::string_view frame, uint64_t seq) {
   p.seq = seq;
 }
 
+void Journal::SplitIfFull(size_t next_op_bytes) {
+  Pending& p = Tls();
+  if (p.batch.empty() || p.batch.bytes() + next_op_bytes <= split_bytes_) return;
+  uint64_t seq = wal_->Append(p.batch, WallMs());
+  for (auto& [db, key] : p.keys) store_->SetEntrySeq(db, key, seq);
+  p.batch.Clear();
+  p.keys.clear();
+  p.split_seq = seq;
+}
+
 void Journal::OnPut(int db, std::string_view key, std::string_view value,
                     int64_t expire_ms, uint8_t flags) {
   Pending& p = Tls();
-  if (!p.replicated) p.batch.Put(db, key, value, expire_ms, flags);
+  if (!p.replicated) {
+    SplitIfFull(key.size() + value.size() + 32);
+    p.batch.Put(db, key, value, expire_ms, flags);
+  }
   p.keys.emplace_back(db, std::string(key));
 }
 
 void Journal::OnErase(int db, std::string_view key, uint8_t flags) {
   Pending& p = Tls();
-  if (!p.replicated) p.batch.Erase(db, key, flags);
+  if (!p.replicated) {
+    SplitIfFull(key.size() + 32);
+    p.batch.Erase(db, key, flags);
+  }
   p.keys.emplace_back(db, std::string(key));
 }
 
@@ -82,8 +100,9 @@ uint64_t Journal::Commit() {
     p.replicated = false;
     p.frame = {};
   } else {
-    if (p.batch.empty()) return 0;
+    if (p.batch.empty()) return std::exchange(p.split_seq, 0);
     seq = wal_->Append(p.batch, WallMs());
+    p.split_seq = 0;
   }
   for (auto& [db, key] : p.keys) store_->SetEntrySeq(db, key, seq);
   p.batch.Clear();

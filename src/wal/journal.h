@@ -14,9 +14,18 @@ namespace edgekv::wal {
 
 class WalWriter;
 
+// A record holds at most kMaxPayload (2 GiB) of operations. A batch that
+// would grow past kMaxSplitBytes is appended as it is and goes on in a new
+// record; one operation is at most a 512 MB key and a 1 GiB value
+// (proto-max-bulk-len), so every record fits. Only a command or transaction
+// with more than 1 GiB of effects is split: after a crash between its
+// records, a part of it may survive without the rest.
+inline constexpr size_t kMaxSplitBytes = size_t{1} << 30;
+
 class Journal : public MutationListener {
  public:
-  Journal(WalWriter* wal, Store* store) : wal_(wal), store_(store) {}
+  Journal(WalWriter* wal, Store* store, size_t split_bytes = kMaxSplitBytes)
+      : wal_(wal), store_(store), split_bytes_(split_bytes) {}
 
   void OnPut(int db, std::string_view key, std::string_view value, int64_t expire_ms,
              uint8_t flags) override;
@@ -32,8 +41,12 @@ class Journal : public MutationListener {
   static void BeginReplicated(std::string_view frame, uint64_t seq);
 
  private:
+  // Appends this thread's batch so far if `next_op_bytes` more would make
+  // its record too large (see kMaxSplitBytes).
+  void SplitIfFull(size_t next_op_bytes);
   WalWriter* wal_;
   Store* store_;
+  size_t split_bytes_;
 };
 
 }  // namespace edgekv::wal

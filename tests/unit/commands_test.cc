@@ -213,6 +213,15 @@ TEST_F(Commands, UnknownSubcommandPointsAtHelp) {
   EXPECT_EQ(Run({"COMMAND", "FOO"}), Err("ERR unknown subcommand 'FOO'. Try COMMAND HELP."));
 }
 
+TEST_F(Commands, KeysLongerThan512MbAreRefusedBeforeTheCommandRuns) {
+  std::string huge(kMaxKeyBytes + 1, 'k');
+  EXPECT_EQ(Run({"SET", huge, "v"}), Err("ERR key is longer than 512 MB"));
+  EXPECT_EQ(Run({"MSET", "a", "1", huge, "2"}), Err("ERR key is longer than 512 MB"));
+  EXPECT_EQ(Run({"RENAME", "a", huge}), Err("ERR key is longer than 512 MB"));
+  EXPECT_EQ(Run({"EXISTS", "a"}), Int(0));  // nothing of the MSET happened
+  EXPECT_EQ(Run({"GET", huge.substr(0, kMaxKeyBytes)}), kNull);  // the longest key
+}
+
 TEST_F(Commands, CommandNamesAreCaseInsensitive) {
   EXPECT_EQ(Run({"sEt", "k", "v"}), kOk);
   EXPECT_EQ(Run({"gEt", "k"}), Bulk("v"));

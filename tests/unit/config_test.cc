@@ -178,6 +178,8 @@ TEST(Config, EnforcesBoundsAndKeepsTheOldValue) {
   EXPECT_FALSE(c.Set("proto-max-bulk-len", "1kb", true).ok());  // below 1mb
   EXPECT_TRUE(c.Set("proto-max-bulk-len", "1mb", true).ok());
   EXPECT_EQ(c.Int(Cfg::kProtoMaxBulkLen), 1024 * 1024);
+  EXPECT_TRUE(c.Set("proto-max-bulk-len", "1gb", true).ok());
+  EXPECT_FALSE(c.Set("proto-max-bulk-len", "2gb", true).ok());  // a log record is 2 GiB
 }
 
 TEST(Config, RejectsNonIntegers) {

@@ -17,6 +17,7 @@
 #include "edgekv/store.h"
 #include "edgekv/wal_format.h"
 #include "wal/batch.h"
+#include "wal/journal.h"
 #include "wal/wal_reader.h"
 
 namespace edgekv::wal {
@@ -133,6 +134,42 @@ TEST_F(WalWriterTest, RecordsOfManyThreadsSpanSegmentsInOrder) {
     ASSERT_EQ(seqs.size(), static_cast<size_t>(kRecords));
     for (size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i + 1);
   }
+}
+
+TEST_F(WalWriterTest, AWriteTooLargeForOneRecordGoesOnInTheNext) {
+  Open(FsyncPolicy::kEverysec);
+  Store store;
+  Journal journal(writer_.get(), &store, /*split_bytes=*/1000);
+  // Ten operations of about 330 bytes: three to a record.
+  for (int i = 0; i < 10; ++i) {
+    journal.OnPut(0, "key:" + std::to_string(i), std::string(300, 'v'), kNoExpire, 0);
+  }
+  uint64_t last = journal.Commit();
+  EXPECT_EQ(last, 4u);  // the command waits for its last record
+  journal.OnPut(0, "small", "x", kNoExpire, 0);
+  EXPECT_EQ(journal.Commit(), 5u);  // a small one is one record
+  writer_->WaitDurable(5);
+  writer_.reset();
+
+  std::vector<std::pair<uint64_t, std::string>> ops;  // (record, key)
+  ReplayOptions ro;
+  ReplayResult rr;
+  Status s = Replay(
+      dir_.string(), ro,
+      [&](uint64_t seq, std::string_view payload) {
+        BatchHeader h;
+        return DecodeBatch(payload, &h, [&](const OpView& op) {
+          ops.emplace_back(seq, std::string(op.key));
+        });
+      },
+      &rr);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(ops.size(), 11u);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(ops[i].second, "key:" + std::to_string(i));  // in order
+    EXPECT_EQ(ops[i].first, static_cast<uint64_t>(i / 3 + 1));
+  }
+  EXPECT_EQ(ops[10], std::make_pair(uint64_t{5}, std::string("small")));
 }
 
 }  // namespace
