@@ -211,6 +211,14 @@ bool Applier::CatchUp(uint64_t target) {
     // write-buffer-sized chunks (DiskTier::Apply).
     std::string& frames = frames_;
     frames.clear();
+    // Reserved whole (address space; pages are touched as they fill): grown
+    // by doubling, each step would unmap the last buffer on this thread.
+    if (frames.capacity() < limits_.group_bytes + (1u << 20)) {
+      frames.reserve(limits_.group_bytes + (1u << 20));
+    }
+    if (payloads_.capacity() < limits_.group_bytes / 64) {
+      payloads_.reserve(limits_.group_bytes / 64);
+    }
     auto started = Clock::now();
     auto read = cursor_.Read(target, limits_.group_bytes, &frames);
     if (!read.ok() || read.value() == 0) {

@@ -106,7 +106,12 @@ Status WalWriter::OpenSegment(uint64_t first_seq) {
   // last segment can be torn by a crash. After a pre-sync this flushes only
   // what was written since.
   const int old = fd_;
-  if (old >= 0) ::fdatasync(old);
+  if (old >= 0 && ::fdatasync(old) != 0) {
+    // Not on disk: the records go on into this segment (a later switch
+    // tries again) rather than leave a torn segment before another.
+    return Status::IOError(std::string("fsync of the full segment: ") +
+                           std::strerror(errno));
+  }
   std::string path = options_.dir + "/" + SegmentName(first_seq);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
@@ -143,6 +148,8 @@ Status WalWriter::OpenSegment(uint64_t first_seq) {
   }
   open_first_seq_ = first_seq;
   presync_asked_ = 0;
+  presync_done_ = 0;
+  switch_due_ = false;
   MutexLock l(&mu_);
   if (old >= 0 && !segments_.empty()) segments_.back().bytes = segment_size_.load();
   segment_size_ = header.size();
@@ -268,12 +275,19 @@ bool WalWriter::WriteOnce(bool may_rotate) {
     }
     if (always || presynced || segment_size_ >= 2 * options_.segment_bytes) {
       if (!may_rotate && !always) {
-        Wake();  // chunk_ stays for the writer thread
+        switch_due_ = true;  // command threads leave the log to the writer now
+        Wake();              // chunk_ stays for the writer thread
         return false;
       }
       Status s = OpenSegment(chunk_first_);
-      if (!s.ok())
+      if (!s.ok()) {
         Log(LogLevel::kWarning, "WAL: can't start a new segment: {}", s.message());
+        // Written on into this one; the switch is tried again after the
+        // next pre-sync. Command threads write for themselves meanwhile.
+        presync_asked_ = 0;
+        presync_done_ = 0;
+        switch_due_ = false;
+      }
     }
   }
   size_t before = chunk_written_;
@@ -315,6 +329,12 @@ bool WalWriter::WriteOnce(bool may_rotate) {
 
 bool WalWriter::WriteUpTo(uint64_t seq) {
   if (DurableSeq() >= seq) return true;
+  if (switch_due_.load() && policy() != FsyncPolicy::kAlways) {
+    // The writer thread holds write_mu_ for the switch (fsyncs): do not
+    // wait for it here; the caller's replies wait for it (WhenDurable).
+    Wake();
+    return false;
+  }
   MutexLock w(&write_mu_);
   // Whoever wrote (and with always, fsynced) while this thread waited for
   // write_mu_ may have covered seq: group commit among command threads.
@@ -339,6 +359,13 @@ void WalWriter::SyncWritten() {
 
 // Records up to `target` are on disk (never moves synced_seq_ back: another
 // thread may have fsynced further meanwhile).
+// For threads that read `target` without write_mu_ (the fsync thread, Sync):
+// a Reset meanwhile (a full sync) made target meaningless.
+void WalWriter::MarkSyncedIfNoReset(uint64_t target, uint64_t gen) {
+  MutexLock l(&reset_mu_);
+  if (reset_gen_.load() == gen) MarkSynced(target);
+}
+
 void WalWriter::MarkSynced(uint64_t target) {
   uint64_t cur = synced_seq_.load();
   while (cur < target && !synced_seq_.compare_exchange_weak(cur, target)) {
@@ -428,18 +455,25 @@ void WalWriter::FsyncLoop() {
     if (stop_) break;
     const uint64_t asked = presync_asked_.load();
     if (asked != 0 && presync_done_.load() != asked) {
+      const uint64_t gen = reset_gen_.load();
       uint64_t target = written_seq_.load();
       int fd = asked == open_first_seq_.load() ? DupFd() : -1;
+      bool synced = false;
       if (fd >= 0) {
-        if (::fdatasync(fd) == 0) MarkSynced(target);
+        synced = ::fdatasync(fd) == 0;
         ::close(fd);
       }
-      presync_done_ = asked;
-      Wake();  // the writer thread starts the next segment
-      continue;
+      if (synced) {
+        MarkSyncedIfNoReset(target, gen);
+        presync_done_ = asked;
+        switch_due_ = true;  // command threads leave the log to the writer now
+        Wake();              // the writer thread starts the next segment
+      }
+      continue;  // (not synced: tried again at the next pass)
     }
     if (policy() != FsyncPolicy::kEverysec) continue;
     if (WallMs() - last_fsync_ms_.load() < 1000) continue;
+    const uint64_t gen = reset_gen_.load();
     uint64_t target = written_seq_.load();
     if (target == synced_seq_.load()) {
       last_fsync_ms_ = WallMs();
@@ -447,13 +481,14 @@ void WalWriter::FsyncLoop() {
     }
     int fd = DupFd();
     if (fd < 0) continue;
-    if (::fdatasync(fd) == 0) MarkSynced(target);
+    if (::fdatasync(fd) == 0) MarkSyncedIfNoReset(target, gen);
     ::close(fd);
   }
 }
 
 Status WalWriter::Sync() {
   WaitDurable(last_seq());
+  const uint64_t gen = reset_gen_.load();
   uint64_t target = written_seq_.load();
   int fd = DupFd();
   if (fd >= 0) {
@@ -462,7 +497,7 @@ Status WalWriter::Sync() {
     ::close(fd);
     if (r != 0) return Status::IOError(std::string("fsync: ") + std::strerror(err));
   }
-  MarkSynced(target);
+  MarkSyncedIfNoReset(target, gen);
   return Status::Ok();
 }
 
@@ -549,8 +584,12 @@ Status WalWriter::Reset(uint64_t next_seq) {
   }
   chunk_.clear();
   chunk_written_ = 0;
-  written_seq_ = next_seq - 1;
-  synced_seq_ = next_seq - 1;
+  {
+    MutexLock r(&reset_mu_);
+    reset_gen_.fetch_add(1);
+    written_seq_ = next_seq - 1;
+    synced_seq_ = next_seq - 1;
+  }
   // Old segments go first: the new one may have the same name.
   for (auto& seg : old) ::unlink(seg.path.c_str());
   Status s = OpenSegment(next_seq);

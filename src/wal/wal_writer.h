@@ -78,8 +78,10 @@ class WalWriter {
   // Assigns the next sequence number to the batch and queues its frame.
   // Returns the sequence number. Thread-safe.
   uint64_t Append(const BatchBuilder& batch, int64_t time_ms) EXCLUDES(mu_);
-  // Runs `done` on the writer thread once `seq` is durable per the policy
-  // (at once, on the caller's thread, if it already is).
+  // Runs `done` once `seq` is durable per the policy, on the thread that
+  // made it so (the writer or fsync thread, or a command thread writing for
+  // itself: `done` must be quick), or at once on the caller's thread if it
+  // already is.
   void WhenDurable(uint64_t seq, std::function<void()> done) EXCLUDES(mu_);
   // Blocks until `seq` is durable per the policy (tests, SAVE, shutdown).
   void WaitDurable(uint64_t seq) EXCLUDES(mu_);
@@ -157,6 +159,7 @@ class WalWriter {
   void FireWaiters();
   void SyncWritten();
   void MarkSynced(uint64_t target);
+  void MarkSyncedIfNoReset(uint64_t target, uint64_t gen) EXCLUDES(reset_mu_);
   uint64_t DurableSeq() const;
 
   WriterOptions options_;
@@ -201,6 +204,13 @@ class WalWriter {
   // full (its first sequence, 0 if none), done by the fsync thread.
   std::atomic<uint64_t> presync_asked_{0};
   std::atomic<uint64_t> presync_done_{0};
+  // The open segment is full and flushed: only the writer thread writes
+  // until it has started the next one (WriteUpTo does not wait for it).
+  std::atomic<bool> switch_due_{false};
+  // Reset() (a replica's full sync) moves the sequences back; counted so
+  // that an fsync begun before it does not mark the new ones synced.
+  Mutex reset_mu_;
+  std::atomic<uint64_t> reset_gen_{0};
   Mutex fsync_mu_;
   std::condition_variable fsync_cv_;
   bool fsync_wake_ GUARDED_BY(fsync_mu_) = false;
