@@ -21,6 +21,7 @@
 #include "edgekv/store.h"
 #include "net/server.h"
 #include "storage/engine.h"
+#include "util/malloc_arena.h"
 #include "util/thread_name.h"
 
 namespace {
@@ -56,6 +57,7 @@ class Maintenance {
   void Loop() {
     using namespace edgekv;
     SetThreadName("ekv-maint");
+    ReserveMallocArena(kArenaReserve);
     int64_t last_cursor_gc = 0;
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {

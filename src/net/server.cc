@@ -19,6 +19,7 @@
 #include "io_balancer.h"
 #include "protected_mode.h"
 #include "replica_link.h"
+#include "util/malloc_arena.h"
 #include "util/thread_name.h"
 
 namespace edgekv {
@@ -262,6 +263,7 @@ void NetServer::Run() {
   for (size_t i = 1; i < impl_->ios.size(); ++i) {
     threads.emplace_back([this, i] {
       SetThreadName("ekv-io-" + std::to_string(i));
+      ReserveMallocArena(kArenaReserve);
       impl_->ios[i]->run();
     });
   }

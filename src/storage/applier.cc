@@ -6,6 +6,7 @@
 #include "disk_tier.h"
 #include "edgekv/log.h"
 #include "edgekv/wal_format.h"
+#include "util/malloc_arena.h"
 #include "util/thread_name.h"
 
 namespace edgekv {
@@ -274,6 +275,7 @@ bool Applier::CatchUp(uint64_t target) {
 
 void Applier::Loop() {
   SetThreadName("ekv-disk-apply");
+  ReserveMallocArena(kArenaReserve);
   LowerThreadPriority();
   tid_.store(ThreadId());
   auto last_sync = Clock::now();

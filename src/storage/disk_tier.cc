@@ -20,6 +20,7 @@
 
 #include "edgekv/log.h"
 #include "last_writes.h"
+#include "util/malloc_arena.h"
 #include "util/thread_name.h"
 #include "wal/batch.h"
 
@@ -107,6 +108,7 @@ class PreadEnv : public leveldb::EnvWrapper {
     thread_local bool set_up = false;
     if (!set_up) {
       SetThreadName("ekv-compact");
+      ReserveMallocArena(kArenaReserve);
       LowestThreadPriority();
       set_up = true;
     }
