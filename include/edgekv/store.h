@@ -151,8 +151,12 @@ class Store {
   size_t stripe_count() const { return stripes_.size(); }
   size_t StripeOf(std::string_view key) const;
   size_t StripeOfHash(uint64_t hash) const;  // hash: KeyHash(key)
-  void set_listener(MutationListener* l) { listener_ = l; }
-  MutationListener* listener() const { return listener_; }
+  // Set once recovery is done (on its thread) while commands may already run
+  // (INFO, PING, refused writes while loading).
+  void set_listener(MutationListener* l) {
+    listener_.store(l, std::memory_order_release);
+  }
+  MutationListener* listener() const { return listener_.load(std::memory_order_acquire); }
 
   // Puts LevelDB under the table (before serving; not thread-safe). From then
   // on a key missing from memory is read from disk, deletions leave
@@ -279,7 +283,7 @@ class Store {
   uint64_t seed_;
   int stripe_shift_;
   std::vector<std::unique_ptr<Stripe>> stripes_;
-  MutationListener* listener_ = nullptr;
+  std::atomic<MutationListener*> listener_{nullptr};
   DiskTier* disk_ = nullptr;
   std::function<uint64_t()> current_seq_;
   std::function<void(uint64_t)> wait_applied_;

@@ -200,7 +200,10 @@ void NetServer::Impl::Balance(size_t idx) {
 NetServer::NetServer(ServerContext* ctx, Dispatcher* dispatcher, int io_threads)
     : impl_(std::make_unique<Impl>(ctx, dispatcher, std::max(1, io_threads))) {}
 
-NetServer::~NetServer() = default;
+NetServer::~NetServer() {
+  // The forwarder's socket belongs to ios[0]: it goes before the io_contexts.
+  if (impl_->ctx->forwarder != nullptr) impl_->ctx->forwarder.reset();
+}
 
 Status NetServer::Listen() {
   Config& cfg = impl_->ctx->config();

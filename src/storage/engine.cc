@@ -112,7 +112,8 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   e->applier_ = std::make_unique<Applier>(
       e->disk_.get(), wal_dir,
       [raw](uint64_t seq) {
-        if (raw->wal_) raw->wal_->PurgeUpTo(seq);
+        MutexLock l(&raw->purge_mu_);
+        if (raw->purge_wal_ != nullptr) raw->purge_wal_->PurgeUpTo(seq);
       },
       options.apply_limits);
   wal::WriterOptions wo;
@@ -123,6 +124,10 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   if (!w.ok()) return w.status();
   e->wal_ = std::move(w.value());
   e->wal_->SetObserver(e->applier_.get());
+  {
+    MutexLock l(&e->purge_mu_);
+    e->purge_wal_ = e->wal_.get();
+  }
 
   if (Replication* repl = options.replication) {
     // The history ids: a new server starts a new history.
@@ -158,6 +163,10 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
 
 Engine::~Engine() {
   if (store_ != nullptr) store_->set_listener(nullptr);
+  {
+    MutexLock l(&purge_mu_);
+    purge_wal_ = nullptr;
+  }
   wal_.reset();      // writes and syncs what is pending, hands it to the applier
   applier_.reset();  // applies everything queued, syncs LevelDB
   journal_.reset();

@@ -84,6 +84,10 @@ class Engine {
   std::unique_ptr<DiskTier> disk_;
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<wal::WalWriter> wal_;
+  // What the applier's callback purges (on the applier thread); cleared
+  // before wal_ is destroyed.
+  Mutex purge_mu_;
+  wal::WalWriter* purge_wal_ GUARDED_BY(purge_mu_) = nullptr;
   std::unique_ptr<wal::Journal> journal_;
   RecoveryInfo recovery_;
   std::atomic<int64_t> last_save_ms_{0};

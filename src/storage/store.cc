@@ -426,7 +426,7 @@ void Store::EraseLoaded(Stripe& s, int db, uint64_t h,
   std::string_view key = e->key();
   TouchWatchers(s, db, key);
   uint8_t flags = e->has_expire() ? wal::kFlagHadExpire : 0;
-  if (listener_ != nullptr) listener_->OnErase(db, key, flags);
+  if (MutationListener* l = listener()) l->OnErase(db, key, flags);
   d.keys().fetch_sub(1, std::memory_order_relaxed);
   if (e->has_expire()) d.expires().fetch_sub(1, std::memory_order_relaxed);
   if (disk_ != nullptr) {
@@ -482,12 +482,12 @@ void Store::Put(int db, std::string_view key, std::string_view value,
     flags = KeyFlags(old, expire_ms);
   }
   TouchWatchers(s, db, key);
-  if (listener_ != nullptr) listener_->OnPut(db, key, value, expire_ms, flags);
+  if (MutationListener* l = listener()) l->OnPut(db, key, value, expire_ms, flags);
   if (flags & wal::kFlagCreated) d.keys().fetch_add(1, std::memory_order_relaxed);
   bool had = flags & wal::kFlagHadExpire, has = flags & wal::kFlagHasExpire;
   if (has && !had) d.expires().fetch_add(1, std::memory_order_relaxed);
   if (had && !has) d.expires().fetch_sub(1, std::memory_order_relaxed);
-  uint64_t seq = listener_ != nullptr ? Entry::kPendingSeq : 0;
+  uint64_t seq = listener() != nullptr ? Entry::kPendingSeq : 0;
   if (old != nullptr) {
     // Overwrite in place when the value's size is the same and the entry has
     // an expiry slot if one is needed (a slot may stay, holding kNoExpire).
@@ -619,7 +619,7 @@ void Store::FlushInternal(int db, const uint32_t* given_ns,
     uint32_t ns = given_ns != nullptr ? *given_ns : next_namespace_++;
     if (given_ns != nullptr && ns >= next_namespace_) next_namespace_ = ns + 1;
     namespaces_[static_cast<size_t>(i)] = ns;
-    if (listener_ != nullptr) listener_->OnFlush(i, ns);
+    if (MutationListener* l = listener()) l->OnFlush(i, ns);
     base_keys_[static_cast<size_t>(i)] = 0;
     base_expires_[static_cast<size_t>(i)] = 0;
     cold_keys_[static_cast<size_t>(i)] = false;  // a fresh namespace is empty
@@ -654,7 +654,7 @@ void Store::FlushAll(bool all_locked) { FlushDb(-1, all_locked); }
 
 void Store::SwapDb(int a, int b, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
   if (!all_locked) LockAll();
-  if (listener_ != nullptr) listener_->OnSwap(a, b);
+  if (MutationListener* l = listener()) l->OnSwap(a, b);
   std::swap(namespaces_[static_cast<size_t>(a)], namespaces_[static_cast<size_t>(b)]);
   int64_t ka = base_keys_[static_cast<size_t>(a)].load(),
           kb = base_keys_[static_cast<size_t>(b)].load();
@@ -907,7 +907,7 @@ size_t Store::ActiveExpireCycle(int64_t now_ms,
           if (sampled == 0 || expired * 4 <= sampled) break;
         }
       }
-      if (listener_ != nullptr) listener_->Commit();
+      if (MutationListener* l = listener()) l->Commit();
     }
     if ((visited & 15) == 15 && SteadyUs() > deadline) break;
   }
@@ -956,7 +956,7 @@ size_t Store::DiskExpireCycle(int64_t now_ms, size_t budget) NO_THREAD_SAFETY_AN
       EraseLoaded(s, db, h, e);
       ++reaped;
     }
-    if (listener_ != nullptr) listener_->Commit();
+    if (MutationListener* l = listener()) l->Commit();
   }
   expired_keys_.fetch_add(reaped, std::memory_order_relaxed);
   return reaped;
