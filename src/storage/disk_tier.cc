@@ -412,10 +412,7 @@ struct DiskTier::ApplyScratch {
 void DiskTier::ReleaseApplyBuffers() {
   MutexLock l(&apply_mu_);
   MutexLock r(&released_mu_);
-  if (released_scratch_ == nullptr) {
-    released_scratch_ = std::move(scratch_);
-    scratch_ = std::make_unique<ApplyScratch>();
-  }
+  if (released_scratch_ == nullptr) released_scratch_ = std::move(scratch_);
 }
 
 void DiskTier::FreeReleasedApplyBuffers() {
@@ -426,16 +423,17 @@ void DiskTier::FreeReleasedApplyBuffers() {
   }
 }  // freed here, on the caller's thread
 
-DiskTier::DiskTier() : scratch_(std::make_unique<ApplyScratch>()) {}
+DiskTier::DiskTier() = default;
 
 Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   if (payloads.empty()) return Status::Ok();
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return Closed();
   MutexLock l(&apply_mu_);
-  {
-    MutexLock r(&released_mu_);  // buffers set aside and not freed yet
-    if (released_scratch_ != nullptr) std::swap(scratch_, released_scratch_);
+  if (scratch_ == nullptr) {  // set aside when idle: taken back if not freed yet
+    MutexLock r(&released_mu_);
+    scratch_ = released_scratch_ != nullptr ? std::move(released_scratch_)
+                                            : std::make_unique<ApplyScratch>();
   }
   ApplyScratch& sc = *scratch_;
   // Key writes go to LevelDB in chunks of about a write buffer: one batch

@@ -145,7 +145,8 @@ class DiskTier {
   // only tries it). Nothing a client or the upkeep thread waits for takes
   // it: Apply runs at a low priority and may take seconds under load.
   Mutex apply_mu_ ACQUIRED_BEFORE(mu_);
-  // Apply's buffers, kept from one group to the next (see disk_tier.cc).
+  // Apply's buffers, kept from one group to the next (see disk_tier.cc);
+  // null from ReleaseApplyBuffers until the next Apply.
   struct ApplyScratch;
   std::unique_ptr<ApplyScratch> scratch_ GUARDED_BY(apply_mu_);
   Mutex released_mu_;  // after apply_mu_

@@ -482,12 +482,13 @@ void Store::Put(int db, std::string_view key, std::string_view value,
     flags = KeyFlags(old, expire_ms);
   }
   TouchWatchers(s, db, key);
-  if (MutationListener* l = listener()) l->OnPut(db, key, value, expire_ms, flags);
+  MutationListener* journal = listener();
+  if (journal != nullptr) journal->OnPut(db, key, value, expire_ms, flags);
   if (flags & wal::kFlagCreated) d.keys().fetch_add(1, std::memory_order_relaxed);
   bool had = flags & wal::kFlagHadExpire, has = flags & wal::kFlagHasExpire;
   if (has && !had) d.expires().fetch_add(1, std::memory_order_relaxed);
   if (had && !has) d.expires().fetch_sub(1, std::memory_order_relaxed);
-  uint64_t seq = listener() != nullptr ? Entry::kPendingSeq : 0;
+  uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
   if (old != nullptr) {
     // Overwrite in place when the value's size is the same and the entry has
     // an expiry slot if one is needed (a slot may stay, holding kNoExpire).

@@ -17,9 +17,6 @@ namespace edgekv {
 // threshold and freeing them leaves the arena's heap usable to that size
 // (the memory itself is given back with MADV_DONTNEED), so later growth up to
 // it needs no mprotect. Costs address space, not memory.
-// 48 MB: within an arena's first heap (64 MB).
-inline constexpr size_t kArenaReserve = size_t{48} << 20;
-
 inline void ReserveMallocArena(size_t bytes) {
   constexpr size_t kBlock = 128 * 1024;  // under M_MMAP_THRESHOLD (main.cc)
   std::vector<void*> blocks;
@@ -31,5 +28,8 @@ inline void ReserveMallocArena(size_t bytes) {
   }
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
 }
+
+// What each thread reserves: within an arena's first heap (64 MB).
+inline constexpr size_t kArenaReserve = size_t{48} << 20;
 
 }  // namespace edgekv

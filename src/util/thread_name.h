@@ -34,25 +34,23 @@ inline void SetThreadName(const std::string& name) {
 // LevelDB once it holds every earlier write, a full sync takes a snapshot,
 // memory above maxmemory waits for entries to be on disk): then it keeps a
 // share of a busy CPU; its queue is bounded (writers are paced).
-inline void LowerThreadPriority() {
-  // On Linux a nice value applies to the one thread (task) it is set for.
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+inline pid_t ThreadId() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+// On Linux a nice value applies to the one thread (task) it is set for.
+inline bool SetNice(pid_t tid, int nice) {
+  return ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), nice) == 0;
 }
+
+inline void LowerThreadPriority() { SetNice(ThreadId(), 10); }
 
 // LevelDB's compactions run at nice 19: nothing waits for a compaction but
 // the applier (LevelDB slows its writes when level 0 grows), which in turn
 // paces writers.
-inline void LowestThreadPriority() {
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
-}
-
-inline pid_t ThreadId() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+inline void LowestThreadPriority() { SetNice(ThreadId(), 19); }
 
 // Moves thread `tid` between nice 19 (idle) and nice 10 (the applier, see
 // Applier::SetIdle). False if the kernel refused.
-inline bool SetIdleNice(pid_t tid, bool idle) {
-  return ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), idle ? 19 : 10) == 0;
-}
+inline bool SetIdleNice(pid_t tid, bool idle) { return SetNice(tid, idle ? 19 : 10); }
 
 // Whether a thread at nice 19 may go back to nice 10: the kernel allows it to
 // a privileged process (CAP_SYS_NICE) or within RLIMIT_NICE. Tried on a

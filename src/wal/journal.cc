@@ -25,6 +25,14 @@ Pending& Tls() {
   return p;
 }
 
+// The record `seq` holds this thread's pending effects: their entries get
+// its sequence, and the next effects start a new batch.
+void Recorded(Store* store, Pending& p, uint64_t seq) {
+  for (auto& [db, key] : p.keys) store->SetEntrySeq(db, key, seq);
+  p.batch.Clear();
+  p.keys.clear();
+}
+
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -43,11 +51,8 @@ void Journal::BeginReplicated(std::string_view frame, uint64_t seq) {
 void Journal::SplitIfFull(size_t next_op_bytes) {
   Pending& p = Tls();
   if (p.batch.empty() || p.batch.bytes() + next_op_bytes <= split_bytes_) return;
-  uint64_t seq = wal_->Append(p.batch, WallMs());
-  for (auto& [db, key] : p.keys) store_->SetEntrySeq(db, key, seq);
-  p.batch.Clear();
-  p.keys.clear();
-  p.split_seq = seq;
+  p.split_seq = wal_->Append(p.batch, WallMs());
+  Recorded(store_, p, p.split_seq);
 }
 
 void Journal::OnPut(int db, std::string_view key, std::string_view value,
@@ -104,9 +109,7 @@ uint64_t Journal::Commit() {
     seq = wal_->Append(p.batch, WallMs());
     p.split_seq = 0;
   }
-  for (auto& [db, key] : p.keys) store_->SetEntrySeq(db, key, seq);
-  p.batch.Clear();
-  p.keys.clear();
+  Recorded(store_, p, seq);
   return seq;
 }
 

@@ -359,13 +359,6 @@ void WalWriter::SyncWritten() {
 
 // Records up to `target` are on disk (never moves synced_seq_ back: another
 // thread may have fsynced further meanwhile).
-// For threads that read `target` without write_mu_ (the fsync thread, Sync):
-// a Reset meanwhile (a full sync) made target meaningless.
-void WalWriter::MarkSyncedIfNoReset(uint64_t target, uint64_t gen) {
-  MutexLock l(&reset_mu_);
-  if (reset_gen_.load() == gen) MarkSynced(target);
-}
-
 void WalWriter::MarkSynced(uint64_t target) {
   uint64_t cur = synced_seq_.load();
   while (cur < target && !synced_seq_.compare_exchange_weak(cur, target)) {
@@ -443,6 +436,21 @@ int WalWriter::DupFd() {
 
 // Every record up to written_seq_ read before DupFd is in the segment it
 // duplicates or in an older one (fsynced in full when the next one started).
+// A Reset meanwhile (a full sync) makes that target meaningless: not marked.
+int WalWriter::SyncOpenSegment() {
+  const uint64_t gen = reset_gen_.load();
+  const uint64_t target = written_seq_.load();
+  int fd = DupFd();
+  if (fd < 0) return EBADF;
+  int err = ::fdatasync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  if (err == 0) {
+    MutexLock l(&reset_mu_);
+    if (reset_gen_.load() == gen) MarkSynced(target);
+  }
+  return err;
+}
+
 void WalWriter::FsyncLoop() {
   SetThreadName("ekv-wal-fsync");
   while (!stop_) {
@@ -455,16 +463,7 @@ void WalWriter::FsyncLoop() {
     if (stop_) break;
     const uint64_t asked = presync_asked_.load();
     if (asked != 0 && presync_done_.load() != asked) {
-      const uint64_t gen = reset_gen_.load();
-      uint64_t target = written_seq_.load();
-      int fd = asked == open_first_seq_.load() ? DupFd() : -1;
-      bool synced = false;
-      if (fd >= 0) {
-        synced = ::fdatasync(fd) == 0;
-        ::close(fd);
-      }
-      if (synced) {
-        MarkSyncedIfNoReset(target, gen);
+      if (asked == open_first_seq_.load() && SyncOpenSegment() == 0) {
         presync_done_ = asked;
         switch_due_ = true;  // command threads leave the log to the writer now
         Wake();              // the writer thread starts the next segment
@@ -473,31 +472,18 @@ void WalWriter::FsyncLoop() {
     }
     if (policy() != FsyncPolicy::kEverysec) continue;
     if (WallMs() - last_fsync_ms_.load() < 1000) continue;
-    const uint64_t gen = reset_gen_.load();
-    uint64_t target = written_seq_.load();
-    if (target == synced_seq_.load()) {
+    if (written_seq_.load() == synced_seq_.load()) {
       last_fsync_ms_ = WallMs();
       continue;
     }
-    int fd = DupFd();
-    if (fd < 0) continue;
-    if (::fdatasync(fd) == 0) MarkSyncedIfNoReset(target, gen);
-    ::close(fd);
+    SyncOpenSegment();
   }
 }
 
 Status WalWriter::Sync() {
   WaitDurable(last_seq());
-  const uint64_t gen = reset_gen_.load();
-  uint64_t target = written_seq_.load();
-  int fd = DupFd();
-  if (fd >= 0) {
-    int r = ::fdatasync(fd);
-    int err = errno;
-    ::close(fd);
-    if (r != 0) return Status::IOError(std::string("fsync: ") + std::strerror(err));
-  }
-  MarkSyncedIfNoReset(target, gen);
+  if (int err = SyncOpenSegment(); err != 0)
+    return Status::IOError(std::string("fsync: ") + std::strerror(err));
   return Status::Ok();
 }
 

@@ -155,11 +155,13 @@ class WalWriter {
   // A descriptor of the open segment that stays valid however long an fsync
   // on it takes (the writers close theirs when they start the next one).
   int DupFd() EXCLUDES(fd_mu_);
+  // fdatasyncs the open segment through DupFd and marks what was written
+  // before it synced. Returns 0, or the error (errno).
+  int SyncOpenSegment() EXCLUDES(fd_mu_, reset_mu_);
   static bool WriteAll(int fd, const std::string& data, size_t* offset);
   void FireWaiters();
   void SyncWritten();
   void MarkSynced(uint64_t target);
-  void MarkSyncedIfNoReset(uint64_t target, uint64_t gen) EXCLUDES(reset_mu_);
   uint64_t DurableSeq() const;
 
   WriterOptions options_;

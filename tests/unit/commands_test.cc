@@ -174,7 +174,9 @@ class Commands : public ::testing::Test {
     dispatcher_.Execute(client, views, reply);
     return out;
   }
-  std::string Run(std::vector<std::string> args) { return Run(*client_, std::move(args)); }
+  std::string Run(std::vector<std::string> args) {
+    return Run(*client_, std::move(args));
+  }
 
   Config config_;
   Store store_;
@@ -208,9 +210,12 @@ TEST_F(Commands, WrongArityNamesTheLowerCaseCommand) {
 }
 
 TEST_F(Commands, UnknownSubcommandPointsAtHelp) {
-  EXPECT_EQ(Run({"CLIENT", "FOO"}), Err("ERR unknown subcommand 'FOO'. Try CLIENT HELP."));
-  EXPECT_EQ(Run({"CONFIG", "FOO"}), Err("ERR unknown subcommand 'FOO'. Try CONFIG HELP."));
-  EXPECT_EQ(Run({"COMMAND", "FOO"}), Err("ERR unknown subcommand 'FOO'. Try COMMAND HELP."));
+  EXPECT_EQ(Run({"CLIENT", "FOO"}),
+            Err("ERR unknown subcommand 'FOO'. Try CLIENT HELP."));
+  EXPECT_EQ(Run({"CONFIG", "FOO"}),
+            Err("ERR unknown subcommand 'FOO'. Try CONFIG HELP."));
+  EXPECT_EQ(Run({"COMMAND", "FOO"}),
+            Err("ERR unknown subcommand 'FOO'. Try COMMAND HELP."));
 }
 
 TEST_F(Commands, KeysLongerThan512MbAreRefusedBeforeTheCommandRuns) {
@@ -638,7 +643,8 @@ std::multiset<std::string> Strings(const Resp& arr) {
 
 TEST_F(Commands, KeysMatchesAGlob) {
   EXPECT_EQ(Run({"MSET", "h1", "a", "h2", "b", "x", "c", "hello", "d"}), kOk);
-  EXPECT_EQ(Strings(ParseOne(Run({"KEYS", "h?"}))), (std::multiset<std::string>{"h1", "h2"}));
+  EXPECT_EQ(Strings(ParseOne(Run({"KEYS", "h?"}))),
+            (std::multiset<std::string>{"h1", "h2"}));
   EXPECT_EQ(Strings(ParseOne(Run({"KEYS", "*"}))),
             (std::multiset<std::string>{"h1", "h2", "x", "hello"}));
   EXPECT_EQ(Strings(ParseOne(Run({"KEYS", "h[^1]*"}))),
@@ -685,7 +691,8 @@ TEST_F(Commands, ScanVisitsEveryKeyWithCountAndMatch) {
 
 TEST_F(Commands, ScanTypeFilterAndErrors) {
   EXPECT_EQ(Run({"MSET", "h1", "a", "x", "c"}), kOk);
-  EXPECT_EQ(Run({"SCAN", "0", "MATCH", "x", "COUNT", "100"}), Arr({Bulk("0"), Arr({Bulk("x")})}));
+  EXPECT_EQ(Run({"SCAN", "0", "MATCH", "x", "COUNT", "100"}),
+            Arr({Bulk("0"), Arr({Bulk("x")})}));
   EXPECT_EQ(Run({"SCAN", "0", "TYPE", "hash"}), Arr({Bulk("0"), "*0\r\n"}));
   EXPECT_EQ(Run({"SCAN", "0", "TYPE", "string", "MATCH", "x"}),
             Arr({Bulk("0"), Arr({Bulk("x")})}));
@@ -741,7 +748,8 @@ TEST_F(Commands, RenameAndRenameNx) {
 
 TEST_F(Commands, CopyWithDbAndReplace) {
   EXPECT_EQ(Run({"SET", "z", "c"}), kOk);
-  EXPECT_EQ(Run({"COPY", "z", "z"}), Err("ERR source and destination objects are the same"));
+  EXPECT_EQ(Run({"COPY", "z", "z"}),
+            Err("ERR source and destination objects are the same"));
   EXPECT_EQ(Run({"COPY", "z", "z2"}), Int(1));
   EXPECT_EQ(Run({"COPY", "z", "z2"}), Int(0));
   EXPECT_EQ(Run({"SET", "z", "d"}), kOk);
@@ -762,7 +770,8 @@ TEST_F(Commands, CopyWithDbAndReplace) {
 
 TEST_F(Commands, MoveBetweenDatabases) {
   EXPECT_EQ(Run({"SET", "k", "v", "EX", "100"}), kOk);
-  EXPECT_EQ(Run({"MOVE", "k", "0"}), Err("ERR source and destination objects are the same"));
+  EXPECT_EQ(Run({"MOVE", "k", "0"}),
+            Err("ERR source and destination objects are the same"));
   EXPECT_EQ(Run({"MOVE", "k", "16"}), Err("ERR DB index is out of range"));
   EXPECT_EQ(Run({"MOVE", "k", "abc"}), kNotIntErr);
   EXPECT_EQ(Run({"MOVE", "nokey", "1"}), Int(0));
@@ -842,12 +851,15 @@ TEST_F(Commands, QueuedSyntaxErrorAbortsExec) {
   EXPECT_EQ(Run({"MULTI"}), kOk);
   EXPECT_EQ(Run({"SET", "a", "1"}), kQueued);
   EXPECT_EQ(Run({"SET", "a"}), WrongArgs("set"));
-  EXPECT_EQ(Run({"EXEC"}), Err("EXECABORT Transaction discarded because of previous errors."));
+  EXPECT_EQ(Run({"EXEC"}),
+            Err("EXECABORT Transaction discarded because of previous errors."));
   EXPECT_EQ(Run({"GET", "a"}), kNull);
 
   EXPECT_EQ(Run({"MULTI"}), kOk);
-  EXPECT_EQ(Run({"NOSUCH"}), Err("ERR unknown command 'NOSUCH', with args beginning with: "));
-  EXPECT_EQ(Run({"EXEC"}), Err("EXECABORT Transaction discarded because of previous errors."));
+  EXPECT_EQ(Run({"NOSUCH"}),
+            Err("ERR unknown command 'NOSUCH', with args beginning with: "));
+  EXPECT_EQ(Run({"EXEC"}),
+            Err("EXECABORT Transaction discarded because of previous errors."));
   EXPECT_EQ(Run({"EXEC"}), Err("ERR EXEC without MULTI"));
 }
 
@@ -884,8 +896,10 @@ TEST_F(Commands, ShutdownIsRefusedInsideMulti) {
   ctx_.shutdown = [&] { shut = true; };
   EXPECT_EQ(Run({"MULTI"}), kOk);
   EXPECT_EQ(Run({"SET", "k", "v"}), kQueued);
-  EXPECT_EQ(Run({"SHUTDOWN", "NOSAVE"}), Err("ERR Command not allowed inside a transaction"));
-  EXPECT_EQ(Run({"EXEC"}), Err("EXECABORT Transaction discarded because of previous errors."));
+  EXPECT_EQ(Run({"SHUTDOWN", "NOSAVE"}),
+            Err("ERR Command not allowed inside a transaction"));
+  EXPECT_EQ(Run({"EXEC"}),
+            Err("EXECABORT Transaction discarded because of previous errors."));
   EXPECT_FALSE(shut);
   EXPECT_EQ(Run({"GET", "k"}), kNull);
 }
@@ -995,7 +1009,6 @@ TEST_F(Commands, PingAndEcho) {
   EXPECT_EQ(Run({"ECHO", ""}), Bulk(""));
 }
 
-
 TEST_F(Commands, HelloSwitchesRepliesToResp3AndBack) {
   EXPECT_EQ(Run({"HELLO", "3"}), HelloReply(3, client_->id));
   EXPECT_EQ(client_->resp.load(), 3);
@@ -1017,9 +1030,11 @@ TEST_F(Commands, HelloRejectsBadArguments) {
   EXPECT_EQ(Run({"HELLO", "abc"}),
             Err("ERR Protocol version is not an integer or out of range"));
   EXPECT_EQ(Run({"HELLO", "3", "FOO"}), Err("ERR Syntax error in HELLO option 'FOO'"));
-  EXPECT_EQ(Run({"HELLO", "3", "SETNAME"}), Err("ERR Syntax error in HELLO option 'SETNAME'"));
-  EXPECT_EQ(Run({"HELLO", "3", "SETNAME", "a b"}),
-            Err("ERR Client names cannot contain spaces, newlines or special characters."));
+  EXPECT_EQ(Run({"HELLO", "3", "SETNAME"}),
+            Err("ERR Syntax error in HELLO option 'SETNAME'"));
+  EXPECT_EQ(
+      Run({"HELLO", "3", "SETNAME", "a b"}),
+      Err("ERR Client names cannot contain spaces, newlines or special characters."));
   EXPECT_EQ(client_->resp.load(), 2);
   EXPECT_EQ(Run({"HELLO", "2", "SETNAME", "myname"}), HelloReply(2, client_->id));
   EXPECT_EQ(Run({"CLIENT", "GETNAME"}), Bulk("myname"));
@@ -1057,7 +1072,8 @@ TEST_F(Commands, HelloCanAuthenticate) {
   ASSERT_TRUE(config_.Set("requirepass", "secret", true).ok());
   auto c = NewClient(/*authenticated=*/false);
   std::string noauth = Run(*c, {"HELLO", "3"});
-  EXPECT_EQ(noauth.rfind("-NOAUTH HELLO must be called with the client already authenticated", 0),
+  EXPECT_EQ(noauth.rfind(
+                "-NOAUTH HELLO must be called with the client already authenticated", 0),
             0u)
       << noauth;
   EXPECT_EQ(c->resp.load(), 2);
@@ -1074,7 +1090,8 @@ TEST_F(Commands, HelloCanAuthenticate) {
 TEST_F(Commands, ConfigGetAndSet) {
   EXPECT_EQ(Run({"CONFIG", "GET", "maxmemory"}), Arr({Bulk("maxmemory"), Bulk("0")}));
   EXPECT_EQ(Run({"CONFIG", "SET", "maxmemory", "1mb"}), kOk);
-  EXPECT_EQ(Run({"CONFIG", "GET", "maxmemory"}), Arr({Bulk("maxmemory"), Bulk("1048576")}));
+  EXPECT_EQ(Run({"CONFIG", "GET", "maxmemory"}),
+            Arr({Bulk("maxmemory"), Bulk("1048576")}));
   EXPECT_EQ(config_.Int(Cfg::kMaxmemory), 1048576);
   EXPECT_EQ(Run({"CONFIG", "SET", "maxmemory", "0"}), kOk);
   EXPECT_EQ(Run({"CONFIG", "GET", "nosuch"}), "*0\r\n");
@@ -1082,7 +1099,8 @@ TEST_F(Commands, ConfigGetAndSet) {
   Resp two = ParseOne(Run({"CONFIG", "GET", "appendfsync", "hz"}));
   ASSERT_EQ(two.elems.size(), 4u);
   std::map<std::string, std::string> got;
-  for (size_t i = 0; i + 1 < two.elems.size(); i += 2) got[two.elems[i].str] = two.elems[i + 1].str;
+  for (size_t i = 0; i + 1 < two.elems.size(); i += 2)
+    got[two.elems[i].str] = two.elems[i + 1].str;
   EXPECT_EQ(got["appendfsync"], "everysec");
   EXPECT_EQ(got["hz"], "10");
   // An exact name is echoed as spelled; a pattern lists canonical names.
@@ -1104,9 +1122,10 @@ TEST_F(Commands, ConfigSetErrorsAreWordedLikeRedis) {
   EXPECT_EQ(Run({"CONFIG", "SET", "protected-mode", "maybe"}),
             Err("ERR CONFIG SET failed (possibly related to argument 'protected-mode') - "
                 "argument must be 'yes' or 'no'"));
-  EXPECT_EQ(Run({"CONFIG", "SET", "databases", "4"}),
-            Err("ERR CONFIG SET failed (possibly related to argument 'databases') - can't "
-                "set immutable config"));
+  EXPECT_EQ(
+      Run({"CONFIG", "SET", "databases", "4"}),
+      Err("ERR CONFIG SET failed (possibly related to argument 'databases') - can't "
+          "set immutable config"));
   EXPECT_EQ(Run({"CONFIG", "SET", "hz", "10", "maxmemory"}), kSyntaxErr);
   EXPECT_EQ(Run({"CONFIG", "SET", "maxmemory", "5mb", "maxmemory", "6mb"}),
             Err("ERR CONFIG SET failed (possibly related to argument 'maxmemory') - "
@@ -1132,8 +1151,9 @@ TEST_F(Commands, ClientNameAndId) {
   EXPECT_EQ(Run({"CLIENT", "SETNAME", "worker-1"}), kOk);
   EXPECT_EQ(Run({"CLIENT", "GETNAME"}), Bulk("worker-1"));
   EXPECT_EQ(Run(*other, {"CLIENT", "GETNAME"}), kNull);
-  EXPECT_EQ(Run({"CLIENT", "SETNAME", "a b"}),
-            Err("ERR Client names cannot contain spaces, newlines or special characters."));
+  EXPECT_EQ(
+      Run({"CLIENT", "SETNAME", "a b"}),
+      Err("ERR Client names cannot contain spaces, newlines or special characters."));
   EXPECT_EQ(Run({"CLIENT", "GETNAME"}), Bulk("worker-1"));
   EXPECT_EQ(Run({"CLIENT", "SETNAME", ""}), kOk);
   EXPECT_EQ(Run({"CLIENT", "GETNAME"}), kNull);
@@ -1146,7 +1166,8 @@ TEST_F(Commands, CommandCountMatchesCommandList) {
   EXPECT_EQ(count, static_cast<int64_t>(table_.all().size()));
   std::set<std::string> names;
   for (const Resp& n : list.elems) names.insert(n.str);
-  for (const char* want : {"get", "set", "multi", "exec", "watch", "hello", "config", "scan"}) {
+  for (const char* want :
+       {"get", "set", "multi", "exec", "watch", "hello", "config", "scan"}) {
     EXPECT_EQ(names.count(want), 1u) << want;
   }
 }

@@ -82,9 +82,9 @@ TEST(Hiredis, HiredisPipelineKeepsOrder) {
   for (int i = 0; i < kN; ++i) {
     std::string k = "p" + std::to_string(i);
     std::string v = std::to_string(i * 7);
-    ASSERT_EQ(redisAppendCommand(c.get(), "SET %b %b", k.data(), k.size(), v.data(),
-                                 v.size()),
-              REDIS_OK);
+    ASSERT_EQ(
+        redisAppendCommand(c.get(), "SET %b %b", k.data(), k.size(), v.data(), v.size()),
+        REDIS_OK);
     ASSERT_EQ(redisAppendCommand(c.get(), "GET %b", k.data(), k.size()), REDIS_OK);
   }
   for (int i = 0; i < kN; ++i) {
@@ -193,7 +193,8 @@ TEST(Hiredis, ConcurrentClientsAcrossIoThreads) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   auto c = srv.Connect();
-  EXPECT_EQ(Call(c.get(), {"GET", "shared"}), "$" + std::to_string(kThreads * kRounds * kBatch));
+  EXPECT_EQ(Call(c.get(), {"GET", "shared"}),
+            "$" + std::to_string(kThreads * kRounds * kBatch));
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(Call(c.get(), {"STRLEN", "own:" + std::to_string(t)}),
               ":" + std::to_string(kRounds * kBatch));
@@ -215,12 +216,11 @@ TEST(Hiredis, Resp3ViaHello) {
   EXPECT_NE(hello->find("$4\r\nrole\r\n$6\r\nmaster\r\n"), std::string::npos);
   EXPECT_NE(hello->find("$7\r\nmodules\r\n*0\r\n"), std::string::npos);
 
-  std::string batch = Resp({"GET", "nokey"}) + Resp({"SET", "k", "v"}) +
-                      Resp({"GET", "k"}) + Resp({"CONFIG", "GET", "maxclients"}) +
-                      Resp({"MGET", "k", "nokey"}) + Resp({"EXISTS", "k"}) +
-                      Resp({"INCRBYFLOAT", "f", "1.5"}) + Resp({"TTL", "k"}) +
-                      Resp({"HELLO", "4"}) + Resp({"HELLO", "2"}) +
-                      Resp({"GET", "nokey"});
+  std::string batch =
+      Resp({"GET", "nokey"}) + Resp({"SET", "k", "v"}) + Resp({"GET", "k"}) +
+      Resp({"CONFIG", "GET", "maxclients"}) + Resp({"MGET", "k", "nokey"}) +
+      Resp({"EXISTS", "k"}) + Resp({"INCRBYFLOAT", "f", "1.5"}) + Resp({"TTL", "k"}) +
+      Resp({"HELLO", "4"}) + Resp({"HELLO", "2"}) + Resp({"GET", "nokey"});
   ASSERT_TRUE(raw.Send(batch));
   EXPECT_EQ(raw.ReadRawReply(), "_\r\n");  // RESP3 null
   EXPECT_EQ(raw.ReadRawReply(), "+OK\r\n");
@@ -234,7 +234,7 @@ TEST(Hiredis, Resp3ViaHello) {
   auto hello2 = raw.ReadRawReply();
   ASSERT_TRUE(hello2);
   EXPECT_EQ(hello2->substr(0, 5), "*14\r\n") << *hello2;  // RESP2: flat array
-  EXPECT_EQ(raw.ReadRawReply(), "$-1\r\n");                // RESP2 null again
+  EXPECT_EQ(raw.ReadRawReply(), "$-1\r\n");               // RESP2 null again
 }
 
 // ------------------------------------------------------------ error texts
@@ -244,29 +244,40 @@ TEST(Hiredis, ErrorRepliesUseRedisText) {
   auto c = srv.Connect();
   EXPECT_EQ(Call(c.get(), {"FOO", "bar", "baz"}),
             "-ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' ");
-  EXPECT_EQ(Call(c.get(), {"nosuch"}), "-ERR unknown command 'nosuch', with args beginning with: ");
+  EXPECT_EQ(Call(c.get(), {"nosuch"}),
+            "-ERR unknown command 'nosuch', with args beginning with: ");
   EXPECT_EQ(Call(c.get(), {"GET"}), "-ERR wrong number of arguments for 'get' command");
-  EXPECT_EQ(Call(c.get(), {"SET", "k"}), "-ERR wrong number of arguments for 'set' command");
-  EXPECT_EQ(Call(c.get(), {"GET", "a", "b"}), "-ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(Call(c.get(), {"SET", "k"}),
+            "-ERR wrong number of arguments for 'set' command");
+  EXPECT_EQ(Call(c.get(), {"GET", "a", "b"}),
+            "-ERR wrong number of arguments for 'get' command");
   EXPECT_EQ(Call(c.get(), {"CONFIG", "SET", "timeout"}),
             "-ERR wrong number of arguments for 'config|set' command");
   EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "XX", "NX"}), "-ERR syntax error");
-  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "EX", "10", "PX", "100"}), "-ERR syntax error");
+  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "EX", "10", "PX", "100"}),
+            "-ERR syntax error");
   EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "BOGUS"}), "-ERR syntax error");
   EXPECT_EQ(Call(c.get(), {"SET", "s", "abc"}), "+OK");
   EXPECT_EQ(Call(c.get(), {"INCR", "s"}), "-ERR value is not an integer or out of range");
-  EXPECT_EQ(Call(c.get(), {"INCRBY", "n", "x1"}), "-ERR value is not an integer or out of range");
-  EXPECT_EQ(Call(c.get(), {"EXPIRE", "s", "soon"}), "-ERR value is not an integer or out of range");
+  EXPECT_EQ(Call(c.get(), {"INCRBY", "n", "x1"}),
+            "-ERR value is not an integer or out of range");
+  EXPECT_EQ(Call(c.get(), {"EXPIRE", "s", "soon"}),
+            "-ERR value is not an integer or out of range");
   EXPECT_EQ(Call(c.get(), {"INCRBYFLOAT", "s", "1"}), "-ERR value is not a valid float");
   EXPECT_EQ(Call(c.get(), {"SET", "n", "9223372036854775807"}), "+OK");
   EXPECT_EQ(Call(c.get(), {"INCR", "n"}), "-ERR increment or decrement would overflow");
-  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "EX", "0"}), "-ERR invalid expire time in 'set' command");
-  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "PX", "-5"}), "-ERR invalid expire time in 'set' command");
-  EXPECT_EQ(Call(c.get(), {"SETEX", "k", "0", "v"}), "-ERR invalid expire time in 'setex' command");
-  EXPECT_EQ(Call(c.get(), {"GETEX", "s", "EX", "-1"}), "-ERR invalid expire time in 'getex' command");
+  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "EX", "0"}),
+            "-ERR invalid expire time in 'set' command");
+  EXPECT_EQ(Call(c.get(), {"SET", "k", "v", "PX", "-5"}),
+            "-ERR invalid expire time in 'set' command");
+  EXPECT_EQ(Call(c.get(), {"SETEX", "k", "0", "v"}),
+            "-ERR invalid expire time in 'setex' command");
+  EXPECT_EQ(Call(c.get(), {"GETEX", "s", "EX", "-1"}),
+            "-ERR invalid expire time in 'getex' command");
   EXPECT_EQ(Call(c.get(), {"SELECT", "99"}), "-ERR DB index is out of range");
   EXPECT_EQ(Call(c.get(), {"RENAME", "nokey", "x"}), "-ERR no such key");
-  EXPECT_EQ(Call(c.get(), {"CLIENT", "FOO"}), "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.");
+  EXPECT_EQ(Call(c.get(), {"CLIENT", "FOO"}),
+            "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.");
   EXPECT_EQ(Call(c.get(), {"EXEC"}), "-ERR EXEC without MULTI");
   EXPECT_EQ(Call(c.get(), {"DISCARD"}), "-ERR DISCARD without MULTI");
   // The connection is still fine after all of these.
@@ -280,7 +291,8 @@ TEST(Hiredis, TransactionErrors) {
   EXPECT_EQ(Call(c.get(), {"MULTI"}), "+OK");
   EXPECT_EQ(Call(c.get(), {"MULTI"}), "-ERR MULTI calls can not be nested");
   EXPECT_EQ(Call(c.get(), {"SET", "a", "1"}), "+QUEUED");
-  EXPECT_EQ(Call(c.get(), {"NOSUCH"}), "-ERR unknown command 'NOSUCH', with args beginning with: ");
+  EXPECT_EQ(Call(c.get(), {"NOSUCH"}),
+            "-ERR unknown command 'NOSUCH', with args beginning with: ");
   EXPECT_EQ(Call(c.get(), {"EXEC"}),
             "-EXECABORT Transaction discarded because of previous errors.");
   EXPECT_EQ(Call(c.get(), {"GET", "a"}), "$nil");
@@ -290,7 +302,8 @@ TEST(Hiredis, TransactionErrors) {
   EXPECT_EQ(Call(c.get(), {"MULTI"}), "+OK");
   EXPECT_EQ(Call(c.get(), {"INCR", "s"}), "+QUEUED");
   EXPECT_EQ(Call(c.get(), {"SET", "a", "2"}), "+QUEUED");
-  EXPECT_EQ(Call(c.get(), {"EXEC"}), "*[-ERR value is not an integer or out of range,+OK]");
+  EXPECT_EQ(Call(c.get(), {"EXEC"}),
+            "*[-ERR value is not an integer or out of range,+OK]");
   EXPECT_EQ(Call(c.get(), {"GET", "a"}), "$2");
 
   // WATCH: a write from another client aborts EXEC with a null reply.

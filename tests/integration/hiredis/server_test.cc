@@ -126,10 +126,11 @@ TEST(Server, RequirePass) {
   EXPECT_EQ(raw.ReadRawReply(),
             "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
   ASSERT_TRUE(raw.Send(Resp({"HELLO", "3"})));
-  EXPECT_EQ(raw.ReadRawReply(), "-NOAUTH HELLO must be called with the client already "
-                                "authenticated, otherwise the HELLO <proto> AUTH <user> "
-                                "<pass> option can be used to authenticate the client and "
-                                "select the RESP protocol version at the same time\r\n");
+  EXPECT_EQ(raw.ReadRawReply(),
+            "-NOAUTH HELLO must be called with the client already "
+            "authenticated, otherwise the HELLO <proto> AUTH <user> "
+            "<pass> option can be used to authenticate the client and "
+            "select the RESP protocol version at the same time\r\n");
   ASSERT_TRUE(raw.Send(Resp({"HELLO", "3", "AUTH", "default", "s3cret"})));
   auto hello = raw.ReadRawReply();
   ASSERT_TRUE(hello);
@@ -188,17 +189,19 @@ TEST(Server, BadCommandLineExitsNonZeroNamingTheDirective) {
       {{"--protected-mode", "maybe"}, "protected-mode"},
       {{"--maxmemory", "lots"}, "maxmemory"},
       {{"--enable-debug-command", "sometimes"}, "enable-debug-command"},
-      {{"--client-output-buffer-limit", "normal", "x", "0", "0"}, "client-output-buffer-limit"},
+      {{"--client-output-buffer-limit", "normal", "x", "0", "0"},
+       "client-output-buffer-limit"},
   };
   for (const auto& tc : cases) {
-    std::vector<std::string> args = {"--bind", "127.0.0.1", "--port",
-                                     std::to_string(PickFreePort()), "--save", ""};
+    std::vector<std::string> args = {
+        "--bind", "127.0.0.1", "--port", std::to_string(PickFreePort()), "--save", ""};
     args.insert(args.end(), tc.args.begin(), tc.args.end());
     ExitResult r = RunServerToExit(args);
     ASSERT_TRUE(r.exited) << tc.must_mention << ": did not exit by itself";
     EXPECT_NE(r.code, 0) << tc.must_mention;
     EXPECT_NE(r.output.find(tc.must_mention), std::string::npos)
-        << "message does not name '" << tc.must_mention << "':\n" << r.output;
+        << "message does not name '" << tc.must_mention << "':\n"
+        << r.output;
   }
 }
 
@@ -227,13 +230,15 @@ TEST(Server, ClientKillById) {
   EXPECT_EQ(Call(killer.get(), {"CLIENT", "KILL", "ID", id}), ":1");
   EXPECT_TRUE(victim.WaitForEof()) << "killed client still connected";
   EXPECT_EQ(Call(killer.get(), {"CLIENT", "KILL", "ID", id}), ":0");
-  EXPECT_EQ(Call(killer.get(), {"CLIENT", "KILL", "ID", "abc"}), "-ERR client-id should be greater than 0");
+  EXPECT_EQ(Call(killer.get(), {"CLIENT", "KILL", "ID", "abc"}),
+            "-ERR client-id should be greater than 0");
   EXPECT_EQ(Call(killer.get(), {"CLIENT", "KILL", "1.2.3.4:5"}), "-ERR No such client");
   EXPECT_EQ(Call(killer.get(), {"PING"}), "+PONG");
   // SKIPME no: the caller itself is skipped by default.
   Reply myid = Cmd(killer.get(), {"CLIENT", "ID"});
   ASSERT_TRUE(myid);
-  EXPECT_EQ(Call(killer.get(), {"CLIENT", "KILL", "ID", std::to_string(myid->integer)}), ":0");
+  EXPECT_EQ(Call(killer.get(), {"CLIENT", "KILL", "ID", std::to_string(myid->integer)}),
+            ":0");
   EXPECT_EQ(Call(killer.get(), {"PING"}), "+PONG");
 }
 
@@ -263,7 +268,8 @@ TEST(Server, ClientListShowsNamedClient) {
   EXPECT_NE(line.find(" name=worker-7 "), std::string::npos) << line;
   EXPECT_NE(line.find(" addr=127.0.0.1:"), std::string::npos) << line;
   EXPECT_NE(line.find(" laddr=127.0.0.1:" + std::to_string(srv.port()) + " "),
-            std::string::npos) << line;
+            std::string::npos)
+      << line;
   EXPECT_NE(line.find(" cmd=client|id "), std::string::npos) << line;
   EXPECT_NE(line.find(" db=0 "), std::string::npos) << line;
 
@@ -283,10 +289,11 @@ TEST(Server, ClientListShowsNamedClient) {
 TEST(Server, DebugSleepRefusedByDefault) {
   TestServer srv;
   auto c = srv.Connect();
-  EXPECT_EQ(Call(c.get(), {"DEBUG", "SLEEP", "0"}),
-            "-ERR DEBUG command not allowed. If the enable-debug-command option is set to "
-            "\"local\", you can run it from a local connection, otherwise you need to set "
-            "this option in the configuration file, and then restart the server.");
+  EXPECT_EQ(
+      Call(c.get(), {"DEBUG", "SLEEP", "0"}),
+      "-ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+      "\"local\", you can run it from a local connection, otherwise you need to set "
+      "this option in the configuration file, and then restart the server.");
 }
 
 TEST(Server, DebugSleepAllowedWhenEnabled) {
@@ -306,9 +313,10 @@ TEST(Server, ConfigSetAtRuntime) {
   EXPECT_EQ(Call(c.get(), {"CONFIG", "GET", "maxclients"}), "*[$maxclients,$50]");
   EXPECT_EQ(Call(c.get(), {"CONFIG", "GET", "port"}),
             "*[$port,$" + std::to_string(srv.port()) + "]");
-  EXPECT_EQ(Call(c.get(), {"CONFIG", "SET", "databases", "4"}),
-            "-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set "
-            "immutable config");
+  EXPECT_EQ(
+      Call(c.get(), {"CONFIG", "SET", "databases", "4"}),
+      "-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set "
+      "immutable config");
   EXPECT_EQ(Call(c.get(), {"CONFIG", "SET", "nosuch", "1"}),
             "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
   // requirepass takes effect for new connections.
@@ -330,7 +338,8 @@ TEST(Server, ClientOutputBufferHardLimitDisconnects) {
   RawConn hog(srv.port());
   ASSERT_TRUE(hog.Send(Resp({"GET", "big"})));
   auto out = hog.ReadUntilEof();
-  ASSERT_TRUE(out.has_value()) << "client over the hard output limit was not disconnected";
+  ASSERT_TRUE(out.has_value())
+      << "client over the hard output limit was not disconnected";
   EXPECT_LT(out->size(), 2u * 1024 * 1024);
   Reply info = Cmd(c.get(), {"INFO", "stats"});
   ASSERT_TRUE(info);
