@@ -387,3 +387,35 @@ def test_requirepass_with_redis_py(make_server):
     assert c.ping() is True
     c2 = srv.client(username="default", password="py-secret")
     assert c2.set("k", "v") is True
+
+
+def test_what_a_log_record_cannot_hold_is_refused_before_it_runs():
+    # A write-ahead log record holds a write whole, at most 2 GiB: values stop
+    # at proto-max-bulk-len, which stops at 1gb (unlike Redis), and keys at
+    # 512 MB, Redis's documented limit. The error comes before anything runs.
+    import socket
+
+    from conftest import EdgekvServer
+
+    srv = EdgekvServer("--proto-max-bulk-len", "1gb").start()
+    try:
+        c = srv.client()
+        with pytest.raises(ResponseError, match="proto-max-bulk-len"):
+            c.config_set("proto-max-bulk-len", "2gb")
+        assert c.config_get("proto-max-bulk-len") == {"proto-max-bulk-len": "1073741824"}
+        # MSET small 1 <a key of 512 MB + 1 byte> 2, streamed in 1 MB pieces.
+        key_len = 512 * 1024 * 1024 + 1
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
+        s.sendall(b"*5\r\n$4\r\nMSET\r\n$5\r\nsmall\r\n$1\r\n1\r\n$%d\r\n" % key_len)
+        piece = b"k" * (1024 * 1024)
+        for _ in range(key_len // len(piece)):
+            s.sendall(piece)
+        s.sendall(b"k" * (key_len % len(piece)) + b"\r\n$1\r\n2\r\n")
+        assert s.recv(100) == b"-ERR key is longer than 512 MB\r\n"
+        s.close()
+        assert c.dbsize() == 0  # nothing of the MSET happened
+        assert c.set(b"k" * 1024, b"v") is True
+        assert c.dbsize() == 1
+        c.close()
+    finally:
+        srv.cleanup()
