@@ -94,7 +94,7 @@ WalWriter::~WalWriter() {
   if (writer_.joinable()) writer_.join();
   if (fsyncer_.joinable()) fsyncer_.join();
   if (fd_ >= 0) {
-    ::fdatasync(fd_);
+    options_.sync(fd_);
     (void)::ftruncate(fd_, static_cast<off_t>(segment_size_.load()));
     ::close(fd_);
   }
@@ -106,11 +106,13 @@ Status WalWriter::OpenSegment(uint64_t first_seq) {
   // last segment can be torn by a crash. After a pre-sync this flushes only
   // what was written since.
   const int old = fd_;
-  if (old >= 0 && ::fdatasync(old) != 0) {
+  if (old >= 0 && options_.sync(old) != 0) {
     // Not on disk: the records go on into this segment (a later switch
     // tries again) rather than leave a torn segment before another.
+    int err = errno;
+    NoteFsync(err);
     return Status::IOError(std::string("fsync of the full segment: ") +
-                           std::strerror(errno));
+                           std::strerror(err));
   }
   std::string path = options_.dir + "/" + SegmentName(first_seq);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -130,7 +132,7 @@ Status WalWriter::OpenSegment(uint64_t first_seq) {
   header.push_back(0);
   PutFixed64(&header, first_seq);
   size_t off = 0;
-  if (!WriteAll(fd, header, &off) || ::fdatasync(fd) != 0) {
+  if (!WriteAll(fd, header, &off) || options_.sync(fd) != 0) {
     int err = errno;
     ::close(fd);
     ::unlink(path.c_str());
@@ -250,6 +252,7 @@ void WalWriter::FireWaiters() {
 // due and the caller may not start it (the writer thread is woken for it).
 // Caller holds write_mu_.
 bool WalWriter::WriteOnce(bool may_rotate) {
+  if (chunk_unsynced_) return SyncChunk();
   if (chunk_written_ == chunk_.size()) {
     chunk_.clear();
     chunk_written_ = 0;
@@ -303,28 +306,39 @@ bool WalWriter::WriteOnce(bool may_rotate) {
     error_ = err;
     return false;
   }
-  if (policy() == FsyncPolicy::kAlways) {
-    if (::fdatasync(fd_) != 0) {
-      std::string err = std::strerror(errno);
-      has_error_ = true;
-      Log(LogLevel::kWarning, "WAL: fsync error: {}", err);
-      MutexLock l(&mu_);
-      error_ = err;
-      return false;
-    }
-    synced_seq_ = chunk_last_;
-    last_fsync_ms_ = WallMs();
-  }
   if (has_error_.exchange(false)) {
     Log(LogLevel::kNotice, "WAL: writes succeed again");
     MutexLock l(&mu_);
     error_.clear();
   }
+  unsynced_bytes_ = chunk_.size() - before;
+  if (policy() == FsyncPolicy::kAlways) {
+    chunk_unsynced_ = true;
+    return SyncChunk();
+  }
+  PublishChunk();
+  return true;
+}
+
+// With always, the chunk is published (to the applier, the replicas and its
+// waiters) only once fsynced; if the fsync fails, every later pass tries it
+// again before writing anything else. Caller holds write_mu_.
+bool WalWriter::SyncChunk() {
+  int err = options_.sync(fd_) == 0 ? 0 : errno;
+  NoteFsync(err);
+  if (err != 0) return false;
+  chunk_unsynced_ = false;
+  synced_seq_ = chunk_last_;
+  last_fsync_ms_ = WallMs();
+  PublishChunk();
+  return true;
+}
+
+void WalWriter::PublishChunk() {
   written_seq_ = chunk_last_;
-  if (observer_ != nullptr) observer_->OnWritten(chunk_.size() - before, chunk_last_);
+  if (observer_ != nullptr) observer_->OnWritten(unsynced_bytes_, chunk_last_);
   chunk_written_ = chunk_.size();
   FireWaiters();
-  return true;
 }
 
 bool WalWriter::WriteUpTo(uint64_t seq) {
@@ -351,7 +365,9 @@ void WalWriter::SyncWritten() {
   if (policy() != FsyncPolicy::kAlways) return;
   uint64_t target = written_seq_.load();
   if (synced_seq_.load() >= target || fd_ < 0) return;
-  if (::fdatasync(fd_) == 0) {
+  int err = options_.sync(fd_) == 0 ? 0 : errno;
+  NoteFsync(err);
+  if (err == 0) {
     MarkSynced(target);
     FireWaiters();
   }
@@ -389,7 +405,7 @@ void WalWriter::WriterLoop() {
       // stays unwritten.
       std::unique_lock<std::mutex> l(wake_mu_.native());
       wake_mu_.AssertHeld();
-      if (!wake_ && !stop_ && !has_error_.load()) {
+      if (!wake_ && !stop_ && healthy()) {
         wake_cv_.wait_for(l, std::chrono::milliseconds(5));
       }
       woken = wake_;
@@ -400,7 +416,7 @@ void WalWriter::WriterLoop() {
     uint64_t target =
         woken || stop_ ? appended_seq_.load(std::memory_order_acquire) : seen;
     seen = appended_seq_.load(std::memory_order_acquire);
-    if (written_seq_.load() >= target && !has_error_.load()) {
+    if (written_seq_.load() >= target && healthy()) {
       if (woken && synced_seq_.load() < written_seq_.load() &&
           policy() == FsyncPolicy::kAlways) {
         MutexLock w(&write_mu_);
@@ -414,7 +430,7 @@ void WalWriter::WriterLoop() {
       MutexLock w(&write_mu_);
       ok = WriteOnce(/*may_rotate=*/true);
     }
-    if (!ok && has_error_.load()) {
+    if (!ok && !healthy()) {
       if (stop_) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // retry
     }
@@ -442,13 +458,34 @@ int WalWriter::SyncOpenSegment() {
   const uint64_t target = written_seq_.load();
   int fd = DupFd();
   if (fd < 0) return EBADF;
-  int err = ::fdatasync(fd) == 0 ? 0 : errno;
+  int err = options_.sync(fd) == 0 ? 0 : errno;
   ::close(fd);
+  NoteFsync(err);
   if (err == 0) {
     MutexLock l(&reset_mu_);
     if (reset_gen_.load() == gen) MarkSynced(target);
   }
   return err;
+}
+
+void WalWriter::NoteFsync(int err) {
+  if (err == EBADF || err == EINVAL) return;
+  if (err == 0 && !has_fsync_error_.load()) return;  // the common case: no lock
+  bool changed;
+  {
+    MutexLock l(&mu_);
+    changed = has_fsync_error_.load() != (err != 0);
+    fsync_error_ = err == 0 ? std::string() : std::strerror(err);
+    has_fsync_error_ = err != 0;
+  }
+  if (!changed) return;
+  if (err != 0) {
+    Log(LogLevel::kWarning,
+        "WAL: fsync error, writes are refused until an fsync succeeds: {}",
+        std::strerror(err));
+  } else {
+    Log(LogLevel::kNotice, "WAL: fsync succeeds again, writes are accepted");
+  }
 }
 
 void WalWriter::FsyncLoop() {
@@ -509,7 +546,7 @@ WriterStats WalWriter::stats() const {
   s.segments = segments_.size();
   s.bytes = TotalBytes();
   s.pending_bytes = pending_.size();
-  s.error = error_;
+  s.error = error_.empty() ? fsync_error_ : error_;
   return s;
 }
 
@@ -570,6 +607,7 @@ Status WalWriter::Reset(uint64_t next_seq) {
   }
   chunk_.clear();
   chunk_written_ = 0;
+  chunk_unsynced_ = false;
   {
     MutexLock r(&reset_mu_);
     reset_gen_.fetch_add(1);

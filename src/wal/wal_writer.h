@@ -16,7 +16,10 @@
 //   no:       after it is written; the kernel decides when to flush.
 // If a write fails (disk full, I/O error), the bytes stay queued and are
 // retried; waiters are not woken until they are written; error() reports the
-// failure so that new writes can be refused with MISCONF.
+// failure so that new writes can be refused with MISCONF. An fsync that fails
+// does the same (as Redis does for its everysec fsync) until an fsync
+// succeeds: the records stay written, but what everysec promises after a
+// machine crash no longer holds.
 //
 // Segments. A segment is fdatasync()ed in full before the next one is
 // created, so that after a machine crash only the last segment can be torn.
@@ -32,6 +35,8 @@
 // as for any write they do not do themselves). With always, every write is
 // fsynced already, and whoever writes starts the next segment at once.
 #pragma once
+
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -55,6 +60,9 @@ struct WriterOptions {
   std::string dir;  // the wal/ directory
   FsyncPolicy fsync = FsyncPolicy::kEverysec;
   uint64_t segment_bytes = 64ull << 20;
+  // Flushes a segment's data to disk (0, or -1 with errno). Tests put a
+  // failing one here; the integration tests fail fsync in a FUSE file system.
+  int (*sync)(int fd) = ::fdatasync;
 };
 
 struct WriterStats {
@@ -119,7 +127,10 @@ class WalWriter {
 
   void SetPolicy(FsyncPolicy p) { policy_.store(static_cast<int>(p)); }
   FsyncPolicy policy() const { return static_cast<FsyncPolicy>(policy_.load()); }
-  bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
+  bool healthy() const {
+    return !has_error_.load(std::memory_order_relaxed) &&
+           !has_fsync_error_.load(std::memory_order_relaxed);
+  }
   // Bytes appended and not yet handed to write(): grows while the writer is
   // held up (a write error, a slow disk).
   uint64_t pending_bytes() const {
@@ -150,6 +161,8 @@ class WalWriter {
   // may_rotate: the caller may start the next segment (the writer thread;
   // anyone with always).
   bool WriteOnce(bool may_rotate);
+  bool SyncChunk();
+  void PublishChunk();
   void FsyncLoop();
   void WakeFsyncer() EXCLUDES(fsync_mu_);
   // A descriptor of the open segment that stays valid however long an fsync
@@ -157,7 +170,11 @@ class WalWriter {
   int DupFd() EXCLUDES(fd_mu_);
   // fdatasyncs the open segment through DupFd and marks what was written
   // before it synced. Returns 0, or the error (errno).
-  int SyncOpenSegment() EXCLUDES(fd_mu_, reset_mu_);
+  int SyncOpenSegment() EXCLUDES(fd_mu_, reset_mu_, mu_);
+  // Records the outcome (0 or errno) of an fsync of a segment: a failure
+  // refuses writes until one succeeds. EBADF and EINVAL (no segment open, a
+  // descriptor that cannot sync) are not disk errors, as in Redis.
+  void NoteFsync(int err) EXCLUDES(mu_);
   static bool WriteAll(int fd, const std::string& data, size_t* offset);
   void FireWaiters();
   void SyncWritten();
@@ -180,8 +197,9 @@ class WalWriter {
   void Wake() EXCLUDES(wake_mu_);
   Mutex wake_mu_;
   std::condition_variable wake_cv_;
-  bool wake_ GUARDED_BY(wake_mu_) = false;  // the writer thread has work now
-  std::string error_ GUARDED_BY(mu_);
+  bool wake_ GUARDED_BY(wake_mu_) = false;   // the writer thread has work now
+  std::string error_ GUARDED_BY(mu_);        // of the last write
+  std::string fsync_error_ GUARDED_BY(mu_);  // of the last fsync
   struct Segment {
     uint64_t first_seq;
     std::string path;
@@ -218,6 +236,9 @@ class WalWriter {
   bool fsync_wake_ GUARDED_BY(fsync_mu_) = false;
   std::string chunk_;  // being written; a failed write's rest stays here
   size_t chunk_written_ = 0;
+  // With always: chunk_ is written but its fsync failed (SyncChunk).
+  bool chunk_unsynced_ = false;
+  size_t unsynced_bytes_ = 0;  // written by the last pass, for the observer
   uint64_t chunk_first_ = 0, chunk_last_ = 0;
 
   std::atomic<uint64_t> pending_bytes_{0};
@@ -226,6 +247,7 @@ class WalWriter {
   std::atomic<uint64_t> synced_seq_{0};
   std::atomic<int64_t> last_fsync_ms_{0};
   std::atomic<bool> has_error_{false};
+  std::atomic<bool> has_fsync_error_{false};  // set and cleared under mu_
   Observer* observer_ = nullptr;
 
   std::thread writer_;

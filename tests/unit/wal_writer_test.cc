@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -23,6 +26,26 @@
 namespace edgekv::wal {
 namespace {
 
+// A disk whose fsync fails with EIO while g_fsync_fails is set.
+std::atomic<bool> g_fsync_fails{false};
+int FlakySync(int fd) {
+  if (g_fsync_fails.load()) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+
+// Polls `cond` for up to `ms` milliseconds.
+template <typename F>
+bool Within(int ms, F cond) {
+  for (int i = 0; i < ms / 10; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
 class WalWriterTest : public ::testing::Test {
  protected:
   static constexpr uint64_t kSegmentBytes = 16 * 1024;
@@ -34,15 +57,17 @@ class WalWriterTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override {
+    g_fsync_fails = false;
     writer_.reset();
     std::filesystem::remove_all(dir_);
   }
 
-  void Open(FsyncPolicy policy) {
+  void Open(FsyncPolicy policy, int (*sync)(int) = ::fdatasync) {
     WriterOptions o;
     o.dir = dir_.string();
     o.fsync = policy;
     o.segment_bytes = kSegmentBytes;
+    o.sync = sync;
     auto w = WalWriter::Open(o, 1);
     ASSERT_TRUE(w.ok()) << w.status().message();
     writer_ = std::move(w.value());
@@ -170,6 +195,63 @@ TEST_F(WalWriterTest, AWriteTooLargeForOneRecordGoesOnInTheNext) {
     EXPECT_EQ(ops[i].first, static_cast<uint64_t>(i / 3 + 1));
   }
   EXPECT_EQ(ops[10], std::make_pair(uint64_t{5}, std::string("small")));
+}
+
+}  // namespace
+}  // namespace edgekv::wal
+
+namespace edgekv::wal {
+namespace {
+
+// Redis's rule for its everysec fsync: while fsyncs fail, writes are refused
+// (the server answers MISCONF from error()); the first fsync that succeeds
+// lets them in again. The records written meanwhile stay in the log.
+TEST_F(WalWriterTest, AFailedEverysecFsyncRefusesWritesUntilAnFsyncSucceeds) {
+  Open(FsyncPolicy::kEverysec, FlakySync);
+  uint64_t first = AppendOne(0);
+  writer_->WaitDurable(first);
+  ASSERT_TRUE(writer_->healthy());
+
+  g_fsync_fails = true;
+  uint64_t second = AppendOne(1);
+  writer_->WaitDurable(second);  // written (everysec acknowledges a write)
+  ASSERT_TRUE(Within(3000, [&] { return !writer_->healthy(); }));
+  EXPECT_EQ(writer_->stats().error, std::strerror(EIO));
+  EXPECT_LT(writer_->stats().synced_seq, second);
+
+  g_fsync_fails = false;
+  ASSERT_TRUE(Within(3000, [&] { return writer_->healthy(); }));
+  EXPECT_EQ(writer_->stats().error, "");
+  EXPECT_GE(writer_->stats().synced_seq, second);
+  writer_.reset();
+  EXPECT_EQ(Replayed(), (std::vector<uint64_t>{first, second}));
+}
+
+// With always, a write is acknowledged only once fsynced: a failed fsync
+// holds the acknowledgement (and the record, from the applier and the
+// replicas) and is tried again until it succeeds, without writing the
+// record twice.
+TEST_F(WalWriterTest, AFailedAlwaysFsyncHoldsTheAcknowledgementUntilItSucceeds) {
+  Open(FsyncPolicy::kAlways, FlakySync);
+  g_fsync_fails = true;
+  uint64_t seq = AppendOne(0);
+  EXPECT_FALSE(writer_->WriteUpTo(seq));
+  std::atomic<bool> acknowledged{false};
+  writer_->WhenDurable(seq, [&] { acknowledged = true; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(acknowledged.load());
+  EXPECT_FALSE(writer_->healthy());
+  EXPECT_EQ(writer_->stats().error, std::strerror(EIO));
+  EXPECT_LT(writer_->stats().written_seq, seq);  // not handed on yet
+
+  g_fsync_fails = false;
+  ASSERT_TRUE(Within(3000, [&] { return acknowledged.load(); }));
+  EXPECT_TRUE(writer_->healthy());
+  EXPECT_EQ(writer_->stats().written_seq, seq);
+  uint64_t next = AppendOne(1);
+  EXPECT_TRUE(writer_->WriteUpTo(next));
+  writer_.reset();
+  EXPECT_EQ(Replayed(), (std::vector<uint64_t>{seq, next}));
 }
 
 }  // namespace
