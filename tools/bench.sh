@@ -12,6 +12,11 @@
 # --appendfsync everysec, redis-server with --appendonly yes --appendfsync
 # everysec (and --save '').
 #
+# Also printed: CPU time per request (median), of each server's whole process
+# (background threads and the drain included) and of the client. At pipeline
+# 1 the single-threaded client is the bottleneck on a small host: its CPU
+# per request, the same against either server, shows it.
+#
 # Each test runs alone. A SET test's time includes the background work its
 # writes left (counted: rps = N / (benchmark time + drain time)): edgekv's
 # applier gathers writes for seconds before LevelDB gets them, so without
@@ -176,20 +181,30 @@ fi
 echo "# redis-benchmark -t $TESTS -c $CLIENTS -d 64 -r 100000 -q --csv;" \
      "-P 1 with -n $REQ_P1, -P 16 with -n $REQ_P16; $ROUNDS alternating rounds"
 RESULTS=$TMP/results.txt  # server pipeline test rps
+CPU_RESULTS=$TMP/cpu.txt  # server pipeline test server-us/request client-us/request
 : >"$RESULTS"
+: >"$CPU_RESULTS"
+HZ=$(getconf CLK_TCK)
 
 # One test at a time. A write test's time includes draining the work it left
 # (see drain in bench_lib.sh), so that deferred work counts against the test
 # that caused it and not against the next one.
-run_bench() {  # name port pipeline requests
-  local t out d
+# Each test's CPU time is counted too, per request: the server's (the whole
+# process, its background threads and the drain included) and the client's.
+run_bench() {  # name port pipeline requests pid
+  local t out d c0
   for t in ${TESTS//,/ }; do
+    c0=$(cpu_ticks "$5")
     out=$(run_rbench "$2" -t "$t" -c "$CLIENTS" -d 64 -r 100000 -n "$4" -P "$3")
     if [[ $t == set ]]; then
       d=$(drain "$1" "$2")
       out="$(awk '{print $1}' <<<"$out") $(with_drain "$4" "$(awk '{print $2}' <<<"$out")" "$d")"
       echo "  round $ROUND  $1 P=$3 drain after SET: ${d}s (counted)" >&2
     fi
+    awk -v s="$1" -v p="$3" -v a="$c0" -v b="$(cpu_ticks "$5")" -v hz="$HZ" -v n="$4" \
+        -v c="$(cat "$TMP/rbench.cpu")" -v t="$(awk '{print $1}' <<<"$out")" \
+        'BEGIN {printf "%s %s %s %.2f %.2f\n", s, p, t, (b - a) / hz * 1e6 / n, c * 1e6 / n}' \
+        >>"$CPU_RESULTS"
     awk -v s="$1" -v p="$3" '{print s, p, $1, $2}' <<<"$out" | tee -a "$RESULTS" |
       awk -v r="$ROUND" '{printf "  round %s  %-6s P=%-3s %-4s %12.2f rps\n", r, $1, $2, $3, $4}' >&2
   done
@@ -199,9 +214,9 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   for p in $PIPELINES; do
     n=$REQ_P1; ((p > 1)) && n=$REQ_P16
     check_time
-    run_bench edgekv "$EDGEKV_PORT" "$p" "$n"
+    run_bench edgekv "$EDGEKV_PORT" "$p" "$n" "$EDGEKV_PID"
     check_time
-    run_bench redis "$REDIS_PORT" "$p" "$n"
+    run_bench redis "$REDIS_PORT" "$p" "$n" "$REDIS_PID"
   done
 done
 
@@ -213,6 +228,20 @@ for test in $(tr 'a-z,' 'A-Z ' <<<"$TESTS"); do
     e=$(awk -v p="$p" -v t="$test" '$1 == "edgekv" && $2 == p && $3 == t {print $4}' "$RESULTS" | median)
     r=$(awk -v p="$p" -v t="$test" '$1 == "redis" && $2 == p && $3 == t {print $4}' "$RESULTS" | median)
     printf '%-5s %8s %18s %18s %19s\n' "$test" "$p" "$e" "$r" "$(ratio "$e" "$r")"
+  done
+done
+echo
+echo "# CPU time per request, microseconds (medians): the server's whole process"
+echo "# (background threads and the drain included), and the client's (redis-benchmark)"
+printf '%-5s %8s %14s %14s %19s %15s %15s\n' "test" "pipeline" "edgekv server" "redis server" \
+  "ratio edgekv/redis" "client/edgekv" "client/redis"
+for test in $(tr 'a-z,' 'A-Z ' <<<"$TESTS"); do
+  for p in $PIPELINES; do
+    col() { awk -v s="$1" -v p="$p" -v t="$test" -v f="$2" \
+                '$1 == s && $2 == p && $3 == t {print $f}' "$CPU_RESULTS" | median; }
+    es=$(col edgekv 4) rs=$(col redis 4)
+    printf '%-5s %8s %14s %14s %19s %15s %15s\n' "$test" "$p" "$es" "$rs" "$(ratio "$es" "$rs")" \
+      "$(col edgekv 5)" "$(col redis 5)"
   done
 done
 echo "# per-round figures: stderr above; elapsed $((SECONDS - START_TIME)) s"

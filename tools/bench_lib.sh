@@ -188,13 +188,22 @@ wait_caught_up() {  # master_port replica_port... ; limit 60 s -> prints seconds
   awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.2f\n", (b - a) / 1e9}'
 }
 
+# Also leaves the client's CPU time (user + system seconds) in $TMP/rbench.cpu.
 run_rbench() {  # port args... -> "TEST RPS" lines
   local port=$1 out; shift
-  out=$(timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" "$@" -q --csv \
-          2>"$TMP/rbench.err") ||
+  local TIMEFORMAT='%U %S'
+  { time timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" "$@" -q --csv \
+      >"$TMP/rbench.out" 2>"$TMP/rbench.err"; } 2>"$TMP/rbench.time" ||
     die "redis-benchmark -p $port $* failed: $(cat "$TMP/rbench.err")"
+  awk '{printf "%.3f\n", $1 + $2}' "$TMP/rbench.time" >"$TMP/rbench.cpu"
   # CSV: "test","rps",... with a header line first.
-  echo "$out" | tr -d '"\r' | awk -F, '$1 != "test" && $2 + 0 > 0 {print $1, $2}'
+  tr -d '"\r' <"$TMP/rbench.out" | awk -F, '$1 != "test" && $2 + 0 > 0 {print $1, $2}'
+}
+
+# CPU time (user + system, clock ticks) of process `pid` so far, all its
+# threads (those that exited too).
+cpu_ticks() {  # pid
+  awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
 # Seconds until the server has finished the background work the writes left:
