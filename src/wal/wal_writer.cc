@@ -63,6 +63,27 @@ WalWriter::WalWriter(WriterOptions options, uint64_t next_seq)
   synced_seq_ = next_seq - 1;
 }
 
+namespace {
+
+// A segment that was open when the process died (kill -9, a machine crash)
+// still has the blocks OpenSegment allocated ahead of its end (up to
+// wal-segment-size): a truncation to its own size gives them back. Its
+// modification time, which retention goes by, is kept.
+void ReleaseAllocatedTail(const std::string& path, const struct stat& st) {
+  const uint64_t block = st.st_blksize > 0 ? static_cast<uint64_t>(st.st_blksize) : 4096;
+  const uint64_t in_use = (static_cast<uint64_t>(st.st_size) + block - 1) / block * block;
+  if (static_cast<uint64_t>(st.st_blocks) * 512 <= in_use) return;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (::ftruncate(fd, st.st_size) == 0) {
+    const struct timespec times[2] = {{0, UTIME_OMIT}, st.st_mtim};
+    (void)::futimens(fd, times);
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(WriterOptions options,
                                                      uint64_t next_seq) {
   std::error_code ec;
@@ -73,10 +94,10 @@ StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(WriterOptions options,
     MutexLock l(&w->mu_);
     for (auto& [seq, path] : ListSegments(options.dir)) {
       struct stat st;
-      uint64_t bytes =
-          ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-      int64_t mtime =
-          ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) * 1000 : 0;
+      bool ok = ::stat(path.c_str(), &st) == 0;
+      if (ok) ReleaseAllocatedTail(path, st);
+      uint64_t bytes = ok ? static_cast<uint64_t>(st.st_size) : 0;
+      int64_t mtime = ok ? static_cast<int64_t>(st.st_mtime) * 1000 : 0;
       w->segments_.push_back({seq, path, bytes, mtime});
     }
   }

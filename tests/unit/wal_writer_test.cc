@@ -3,6 +3,7 @@
 // the next segment once the fsync thread has flushed the full one).
 #include "wal/wal_writer.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -252,6 +253,44 @@ TEST_F(WalWriterTest, AFailedAlwaysFsyncHoldsTheAcknowledgementUntilItSucceeds) 
   EXPECT_TRUE(writer_->WriteUpTo(next));
   writer_.reset();
   EXPECT_EQ(Replayed(), (std::vector<uint64_t>{seq, next}));
+}
+
+}  // namespace
+}  // namespace edgekv::wal
+
+namespace edgekv::wal {
+namespace {
+
+// A segment open at a kill -9 keeps the space allocated ahead for it past
+// its end; the next start gives that back and leaves the segment (and the
+// time retention goes by) as it was.
+TEST_F(WalWriterTest, SpaceAllocatedAheadOfAnOldSegmentIsGivenBackAtStart) {
+  std::filesystem::create_directories(dir_);
+  const std::string path = (dir_ / SegmentName(1)).string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 8 << 20) != 0) {
+    ::close(fd);
+    GTEST_SKIP() << "no fallocate on this file system";
+  }
+  ASSERT_EQ(::write(fd, "0123456789", 10), 10);
+  const struct timespec old_time[2] = {{1700000000, 0}, {1700000000, 0}};
+  ASSERT_EQ(::futimens(fd, old_time), 0);
+  ::close(fd);
+  struct stat before;
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  ASSERT_GE(before.st_blocks * 512, 8 << 20);
+
+  WriterOptions o;
+  o.dir = dir_.string();
+  auto w = WalWriter::Open(o, /*next_seq=*/2);  // segment 1 is the old one
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  writer_ = std::move(w.value());
+  struct stat after;
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_size, 10);
+  EXPECT_LE(after.st_blocks * 512, 64 * 1024);
+  EXPECT_EQ(after.st_mtim.tv_sec, 1700000000);
 }
 
 }  // namespace

@@ -126,6 +126,13 @@ def test_kill9_mid_load_loses_no_acknowledged_write(tmp_path, fsync):
     try:
         problems = check(srv2.client(), writers)
         assert not problems, "\n".join(problems[:20])
+        # The segment open at the kill had its whole wal-segment-size
+        # allocated ahead; the restart gave back what it did not use.
+        wal = os.path.join(data, "wal")
+        segments = sorted(f for f in os.listdir(wal) if f.endswith(".wal"))
+        for name in segments[:-1]:  # the last one was started by srv2
+            st = os.stat(os.path.join(wal, name))
+            assert st.st_blocks * 512 <= st.st_size + 64 * 1024, (name, st)
     finally:
         srv2.stop()
 
