@@ -72,7 +72,8 @@ namespace {
 void ReleaseAllocatedTail(const std::string& path, const struct stat& st) {
   const uint64_t block = st.st_blksize > 0 ? static_cast<uint64_t>(st.st_blksize) : 4096;
   const uint64_t in_use = (static_cast<uint64_t>(st.st_size) + block - 1) / block * block;
-  if (static_cast<uint64_t>(st.st_blocks) * 512 <= in_use) return;
+  // (Some slack: a block of metadata may be counted too.)
+  if (static_cast<uint64_t>(st.st_blocks) * 512 <= in_use + (64u << 10)) return;
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return;
   if (::ftruncate(fd, st.st_size) == 0) {
@@ -273,7 +274,12 @@ void WalWriter::FireWaiters() {
 // due and the caller may not start it (the writer thread is woken for it).
 // Caller holds write_mu_.
 bool WalWriter::WriteOnce(bool may_rotate) {
-  if (chunk_unsynced_) return SyncChunk();
+  if (chunk_unsynced_) {
+    if (policy() == FsyncPolicy::kAlways) return SyncChunk();
+    chunk_unsynced_ = false;  // no longer always: written is enough
+    PublishChunk();
+    return true;
+  }
   if (chunk_written_ == chunk_.size()) {
     chunk_.clear();
     chunk_written_ = 0;
@@ -283,6 +289,18 @@ bool WalWriter::WriteOnce(bool may_rotate) {
     pending_bytes_.store(0, std::memory_order_relaxed);
     chunk_first_ = pending_first_seq_;
     chunk_last_ = pending_last_seq_;
+  }
+  if (fd_ < 0) {
+    // Reset could not start its segment: started now, with these records.
+    Status s = OpenSegment(chunk_first_);
+    if (!s.ok()) {
+      if (!has_error_.exchange(true)) {
+        Log(LogLevel::kWarning, "WAL: can't start a segment: {}", s.message());
+      }
+      MutexLock l(&mu_);
+      error_ = std::string(s.message());
+      return false;
+    }
   }
   if (chunk_written_ == 0 && segment_size_ >= options_.segment_bytes) {
     // The segment is full (see the top of wal_writer.h). Without always, the
@@ -344,9 +362,26 @@ bool WalWriter::WriteOnce(bool may_rotate) {
 // With always, the chunk is published (to the applier, the replicas and its
 // waiters) only once fsynced; if the fsync fails, every later pass tries it
 // again before writing anything else. Caller holds write_mu_.
+//
+// A failed fsync may leave the chunk's pages clean in the page cache without
+// them being on disk (Linux reports a writeback error once and does not
+// write those pages again), so a retry writes the chunk again, at the same
+// offset, before it fsyncs: its success then means what it says.
 bool WalWriter::SyncChunk() {
+  if (chunk_retry_) {
+    const off_t offset = static_cast<off_t>(segment_size_.load() - chunk_.size());
+    size_t done = 0;
+    while (done < chunk_.size()) {
+      ssize_t n = ::pwrite(fd_, chunk_.data() + done, chunk_.size() - done,
+                           offset + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;  // tried again at the next pass
+      done += static_cast<size_t>(n);
+    }
+  }
   int err = options_.sync(fd_) == 0 ? 0 : errno;
   NoteFsync(err);
+  chunk_retry_ = err != 0;
   if (err != 0) return false;
   chunk_unsynced_ = false;
   synced_seq_ = chunk_last_;
@@ -481,11 +516,11 @@ int WalWriter::SyncOpenSegment() {
   if (fd < 0) return EBADF;
   int err = options_.sync(fd) == 0 ? 0 : errno;
   ::close(fd);
-  NoteFsync(err);
   if (err == 0) {
     MutexLock l(&reset_mu_);
     if (reset_gen_.load() == gen) MarkSynced(target);
   }
+  NoteFsync(err);
   return err;
 }
 
@@ -527,6 +562,12 @@ void WalWriter::FsyncLoop() {
         Wake();              // the writer thread starts the next segment
       }
       continue;  // (not synced: tried again at the next pass)
+    }
+    if (has_fsync_error_.load()) {
+      // Tried again whatever the policy (writes are refused meanwhile), even
+      // with nothing new to sync: the error clears once one succeeds.
+      if (SyncOpenSegment() == 0) FireWaiters();
+      continue;
     }
     if (policy() != FsyncPolicy::kEverysec) continue;
     if (WallMs() - last_fsync_ms_.load() < 1000) continue;
@@ -629,14 +670,23 @@ Status WalWriter::Reset(uint64_t next_seq) {
   chunk_.clear();
   chunk_written_ = 0;
   chunk_unsynced_ = false;
+  chunk_retry_ = false;
   {
     MutexLock r(&reset_mu_);
     reset_gen_.fetch_add(1);
     written_seq_ = next_seq - 1;
     synced_seq_ = next_seq - 1;
   }
-  // Old segments go first: the new one may have the same name.
+  // Old segments go first: the new one may have the same name. The open one
+  // is closed without an fsync (its records are dropped), so that a failing
+  // disk does not leave fd_ on a deleted file.
   for (auto& seg : old) ::unlink(seg.path.c_str());
+  {
+    MutexLock f(&fd_mu_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  segment_size_ = 0;
   Status s = OpenSegment(next_seq);
   if (observer_ != nullptr) observer_->OnReset(next_seq - 1);
   FireWaiters();

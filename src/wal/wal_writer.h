@@ -18,8 +18,12 @@
 // retried; waiters are not woken until they are written; error() reports the
 // failure so that new writes can be refused with MISCONF. An fsync that fails
 // does the same (as Redis does for its everysec fsync) until an fsync
-// succeeds: the records stay written, but what everysec promises after a
-// machine crash no longer holds.
+// succeeds; the fsync thread tries again every 100 ms whatever the policy.
+// With always, the records whose fsync failed are neither acknowledged nor
+// handed on until a retry succeeds, and each retry writes them again first
+// (Linux may drop the pages of a failed writeback). With everysec the
+// records are acknowledged already: as in Redis, a machine crash after a
+// failed fsync may lose more than a second of them.
 //
 // Segments. A segment is fdatasync()ed in full before the next one is
 // created, so that after a machine crash only the last segment can be torn.
@@ -238,6 +242,7 @@ class WalWriter {
   size_t chunk_written_ = 0;
   // With always: chunk_ is written but its fsync failed (SyncChunk).
   bool chunk_unsynced_ = false;
+  bool chunk_retry_ = false;   // its fsync failed: written again before the next
   size_t unsynced_bytes_ = 0;  // written by the last pass, for the observer
   uint64_t chunk_first_ = 0, chunk_last_ = 0;
 

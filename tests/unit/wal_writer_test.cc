@@ -27,13 +27,25 @@
 namespace edgekv::wal {
 namespace {
 
-// A disk whose fsync fails with EIO while g_fsync_fails is set.
+// A disk whose fsync fails with EIO while g_fsync_fails is set. With
+// g_fsync_loses, a failed fsync also loses what was written since the last
+// one that succeeded (zeroed), as Linux may drop the pages of a failed
+// writeback: only what is written again reaches the disk.
 std::atomic<bool> g_fsync_fails{false};
+std::atomic<bool> g_fsync_loses{false};
+std::atomic<off_t> g_synced_size{0};
 int FlakySync(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return -1;
   if (g_fsync_fails.load()) {
+    if (g_fsync_loses.load() && st.st_size > g_synced_size.load()) {
+      std::string zeros(static_cast<size_t>(st.st_size - g_synced_size.load()), '\0');
+      if (::pwrite(fd, zeros.data(), zeros.size(), g_synced_size.load()) < 0) return -1;
+    }
     errno = EIO;
     return -1;
   }
+  g_synced_size = st.st_size;
   return ::fdatasync(fd);
 }
 
@@ -59,6 +71,8 @@ class WalWriterTest : public ::testing::Test {
   }
   void TearDown() override {
     g_fsync_fails = false;
+    g_fsync_loses = false;
+    g_synced_size = 0;
     writer_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -235,6 +249,7 @@ TEST_F(WalWriterTest, AFailedEverysecFsyncRefusesWritesUntilAnFsyncSucceeds) {
 TEST_F(WalWriterTest, AFailedAlwaysFsyncHoldsTheAcknowledgementUntilItSucceeds) {
   Open(FsyncPolicy::kAlways, FlakySync);
   g_fsync_fails = true;
+  g_fsync_loses = true;  // the retry must write the record again
   uint64_t seq = AppendOne(0);
   EXPECT_FALSE(writer_->WriteUpTo(seq));
   std::atomic<bool> acknowledged{false};
@@ -291,6 +306,47 @@ TEST_F(WalWriterTest, SpaceAllocatedAheadOfAnOldSegmentIsGivenBackAtStart) {
   EXPECT_EQ(after.st_size, 10);
   EXPECT_LE(after.st_blocks * 512, 64 * 1024);
   EXPECT_EQ(after.st_mtim.tv_sec, 1700000000);
+}
+
+}  // namespace
+}  // namespace edgekv::wal
+
+namespace edgekv::wal {
+namespace {
+
+// A record held for a failed fsync under always is acknowledged at once when
+// the policy becomes everysec (written is enough there).
+TEST_F(WalWriterTest, ARecordHeldForAFailedFsyncGoesOnWhenThePolicyIsNoLongerAlways) {
+  Open(FsyncPolicy::kAlways, FlakySync);
+  g_fsync_fails = true;
+  uint64_t seq = AppendOne(0);
+  EXPECT_FALSE(writer_->WriteUpTo(seq));
+  std::atomic<bool> acknowledged{false};
+  writer_->WhenDurable(seq, [&] { acknowledged = true; });
+  writer_->SetPolicy(FsyncPolicy::kEverysec);
+  ASSERT_TRUE(Within(3000, [&] { return acknowledged.load(); }));
+  EXPECT_EQ(writer_->stats().written_seq, seq);
+}
+
+// The failed fsync's error clears once the disk works again, whatever the
+// policy and even when nothing new was written since (writes are refused
+// meanwhile, so there is nothing new).
+TEST_F(WalWriterTest, AnFsyncErrorClearsUnderAnyPolicyOnceTheDiskWorks) {
+  for (FsyncPolicy policy : {FsyncPolicy::kAlways, FsyncPolicy::kNo}) {
+    SCOPED_TRACE(static_cast<int>(policy));
+    std::filesystem::remove_all(dir_);
+    Open(FsyncPolicy::kEverysec, FlakySync);
+    g_fsync_fails = true;
+    uint64_t seq = AppendOne(0);
+    writer_->WaitDurable(seq);
+    ASSERT_TRUE(Within(3000, [&] { return !writer_->healthy(); }));
+    writer_->SetPolicy(policy);
+    g_fsync_fails = false;
+    ASSERT_TRUE(Within(3000, [&] { return writer_->healthy(); }));
+    EXPECT_GE(writer_->stats().synced_seq, seq);
+    EXPECT_TRUE(writer_->Sync().ok());  // SAVE's sync does not hang either
+    writer_.reset();
+  }
 }
 
 }  // namespace
