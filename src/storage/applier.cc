@@ -139,6 +139,11 @@ bool Applier::Overloaded() {
 void Applier::ReleaseBuffers() {
   {
     std::lock_guard<std::mutex> l(released_mu_);
+    if (released_ns_ == 0) {
+      released_ns_ = Clock::now().time_since_epoch().count();
+      released_small_ = group_peak_ <= limits_.group_bytes / 4;
+    }
+    group_peak_ = 0;
     // The larger buffers go; whatever was not freed yet stays here.
     if (released_frames_.capacity() < frames_.capacity()) released_frames_.swap(frames_);
     if (released_payloads_.capacity() < payloads_.capacity())
@@ -149,6 +154,7 @@ void Applier::ReleaseBuffers() {
 
 void Applier::ReclaimBuffers() {
   std::lock_guard<std::mutex> l(released_mu_);
+  released_ns_ = 0;
   if (frames_.capacity() < released_frames_.capacity()) frames_.swap(released_frames_);
   if (payloads_.capacity() < released_payloads_.capacity())
     payloads_.swap(released_payloads_);
@@ -159,11 +165,23 @@ void Applier::FreeReleasedBuffers() {
   std::vector<std::string_view> payloads;
   {
     std::lock_guard<std::mutex> l(released_mu_);
+    const auto keep = limits_.group_delay + std::chrono::milliseconds(100);
+    if (released_ns_ == 0 ||
+        (released_small_ &&
+         Clock::now() - Clock::time_point(Clock::duration(released_ns_)) < keep)) {
+      return;
+    }
+    released_ns_ = 0;
     frames.swap(released_frames_);
     payloads.swap(released_payloads_);
   }
   disk_->FreeReleasedApplyBuffers();
 }  // freed here, on the caller's thread
+
+bool Applier::holds_released_buffers() const {
+  std::lock_guard<std::mutex> l(released_mu_);
+  return released_ns_ != 0;
+}
 
 bool Applier::AdmitWrite(size_t bytes) {
   if (!Pacing()) return true;
@@ -222,6 +240,7 @@ bool Applier::CatchUp(uint64_t target) {
     }
     auto started = Clock::now();
     auto read = cursor_.Read(target, limits_.group_bytes, &frames);
+    group_peak_ = std::max(group_peak_, frames.size());
     if (!read.ok() || read.value() == 0) {
       positioned_ = false;
       SetError("LevelDB applier: can't read the log after sequence " +

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "edgekv/store.h"
 #include "edgekv/wal_format.h"
@@ -95,6 +97,40 @@ TEST_F(ApplierTest, WrittenRecordsReachLevelDbWithTheLastValueOfEachKey) {
   EXPECT_EQ(DiskValueOf("key:500"), "(missing)");
   EXPECT_EQ(applier_->queued_bytes(), 0u);
   EXPECT_TRUE(applier_->healthy());
+}
+
+// Between the groups of a steady load the applier is idle; the buffers of
+// a small group stay until the next group could have taken them back (fresh
+// ones cost a page fault per 4 KB), those of a large group (a bulk load)
+// are freed at the next tick.
+TEST_F(ApplierTest, BuffersOfASmallGroupWaitForTheNextOneAndThoseOfALargeGroupGo) {
+  ApplierLimits limits;
+  limits.group_bytes = 1 << 20;
+  limits.group_delay = std::chrono::milliseconds(1000);
+  limits.max_backlog_bytes = 8 << 20;
+  Start(limits);
+  auto released = [&] {
+    for (int i = 0; i < 300 && !applier_->holds_released_buffers(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return applier_->holds_released_buffers();
+  };
+
+  uint64_t seq = Put("small", "group");
+  ASSERT_TRUE(applier_->WaitApplied(seq, 10000));
+  ASSERT_TRUE(released());
+  applier_->FreeReleasedBuffers();
+  EXPECT_TRUE(applier_->holds_released_buffers());               // for the next group
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // > delay + 100 ms
+  applier_->FreeReleasedBuffers();
+  EXPECT_FALSE(applier_->holds_released_buffers());
+
+  uint64_t last = 0;  // about 700 KB: over a quarter of group_bytes
+  for (int i = 0; i < 3000; ++i)
+    last = Put("key:" + std::to_string(i), std::string(200, 'v'));
+  ASSERT_TRUE(applier_->WaitApplied(last, 10000));
+  ASSERT_TRUE(released());
+  applier_->FreeReleasedBuffers();
+  EXPECT_FALSE(applier_->holds_released_buffers());
 }
 
 TEST_F(ApplierTest, AfterALogResetItReadsTheNewLogFromItsStart) {
