@@ -63,7 +63,8 @@ class Server:
         raise RuntimeError("edgekv-server did not become ready:\n" + self.log())
 
     def client(self, **kw):
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=30, **kw)
+        kw.setdefault("socket_timeout", 30)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
 
     def kill(self):
         """kill -9: a process crash."""
