@@ -222,6 +222,12 @@ int main(int argc, char** argv) {
         e->wal().SetPolicy(
             static_cast<wal::FsyncPolicy>(ctx.config().Int(Cfg::kAppendfsync)));
       }
+    } else if (id == Cfg::kMaxmemory) {
+      // The applier's group and backlog follow (LevelDB's write buffer is
+      // sized at start).
+      if (Engine* e = ctx.engine()) {
+        e->applier().SetLimits(ApplierLimits::For(ctx.config().Int(Cfg::kMaxmemory)));
+      }
     } else if (id == Cfg::kLoglevel) {
       LogSetLevel(static_cast<LogLevel>(ctx.config().Int(Cfg::kLoglevel)));
     }

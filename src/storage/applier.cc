@@ -27,12 +27,28 @@ Applier::Applier(DiskTier* disk, std::string wal_dir,
                  std::function<void(uint64_t)> on_synced, ApplierLimits limits)
     : disk_(disk),
       on_synced_(std::move(on_synced)),
-      limits_(limits),
+      group_bytes_(limits.group_bytes),
+      max_backlog_bytes_(limits.max_backlog_bytes),
+      group_delay_(limits.group_delay),
       cursor_(std::move(wal_dir)) {
   pos_ = disk_->applied_seq();
   written_seq_.store(pos_);
   can_idle_ = CanRaiseNice();
   thread_ = std::thread([this] { Loop(); });
+}
+
+ApplierLimits Applier::limits() const {
+  ApplierLimits l;
+  l.group_bytes = group_bytes();
+  l.group_delay = group_delay_;
+  l.max_backlog_bytes = max_backlog_bytes();
+  return l;
+}
+
+void Applier::SetLimits(const ApplierLimits& limits) {
+  group_bytes_.store(limits.group_bytes, std::memory_order_relaxed);
+  max_backlog_bytes_.store(limits.max_backlog_bytes, std::memory_order_relaxed);
+  Nudge();  // a group past the new bound goes now
 }
 
 Applier::~Applier() {
@@ -58,7 +74,7 @@ void Applier::OnWritten(size_t bytes, uint64_t last_seq) {
     first_pending_ns_.store(Clock::now().time_since_epoch().count());
     timing_.store(true);
     cv_.notify_all();
-  } else if (pending_bytes_.load() >= limits_.group_bytes && !wake_.load()) {
+  } else if (pending_bytes_.load() >= group_bytes() && !wake_.load()) {
     Nudge();
   }
 }
@@ -125,13 +141,13 @@ uint64_t Applier::applied_seq() const { return disk_->applied_seq(); }
 bool Applier::Overloaded() {
   uint64_t backlog = backlog_bytes_.load(std::memory_order_relaxed);
   if (!overloaded_.load(std::memory_order_relaxed)) {
-    if (backlog <= limits_.max_backlog_bytes) return false;
+    if (backlog <= max_backlog_bytes()) return false;
     overloaded_ = true;
     Nudge();
     return true;
   }
-  uint64_t under = std::min(limits_.group_bytes, limits_.max_backlog_bytes / 2);
-  if (backlog + under > limits_.max_backlog_bytes) return true;
+  uint64_t under = std::min(group_bytes(), max_backlog_bytes() / 2);
+  if (backlog + under > max_backlog_bytes()) return true;
   overloaded_ = false;
   return false;
 }
@@ -141,7 +157,7 @@ void Applier::ReleaseBuffers() {
     std::lock_guard<std::mutex> l(released_mu_);
     if (released_ns_ == 0) {
       released_ns_ = Clock::now().time_since_epoch().count();
-      released_small_ = group_peak_ <= limits_.group_bytes / 4;
+      released_small_ = group_peak_ <= group_bytes() / 4;
     }
     group_peak_ = 0;
     // The larger buffers go; whatever was not freed yet stays here.
@@ -165,7 +181,7 @@ void Applier::FreeReleasedBuffers() {
   std::vector<std::string_view> payloads;
   {
     std::lock_guard<std::mutex> l(released_mu_);
-    const auto keep = limits_.group_delay + std::chrono::milliseconds(100);
+    const auto keep = group_delay_ + std::chrono::milliseconds(100);
     if (released_ns_ == 0 ||
         (released_small_ &&
          Clock::now() - Clock::time_point(Clock::duration(released_ns_)) < keep)) {
@@ -186,7 +202,7 @@ bool Applier::holds_released_buffers() const {
 bool Applier::AdmitWrite(size_t bytes) {
   if (!Pacing()) return true;
   Boost();
-  const double max = static_cast<double>(limits_.max_backlog_bytes);
+  const double max = static_cast<double>(max_backlog_bytes());
   double backlog = static_cast<double>(queued_bytes());
   double over = std::clamp((backlog - max / 2) / (max / 2), 0.0, 1.0);
   double rate = apply_rate_.load(std::memory_order_relaxed) * (1.0 - 0.9 * over);
@@ -226,20 +242,21 @@ bool Applier::CatchUp(uint64_t target) {
     positioned_ = true;
   }
   while (pos_ < target) {
-    // One group: up to limits_.group_bytes of frames, written to LevelDB in
+    // One group: up to group_bytes() of frames, written to LevelDB in
     // write-buffer-sized chunks (DiskTier::Apply).
+    const size_t group_bytes = this->group_bytes();
     std::string& frames = frames_;
     frames.clear();
     // Reserved whole (address space; pages are touched as they fill): grown
     // by doubling, each step would unmap the last buffer on this thread.
-    if (frames.capacity() < limits_.group_bytes + (1u << 20)) {
-      frames.reserve(limits_.group_bytes + (1u << 20));
+    if (frames.capacity() < group_bytes + (1u << 20)) {
+      frames.reserve(group_bytes + (1u << 20));
     }
-    if (payloads_.capacity() < limits_.group_bytes / 64) {
-      payloads_.reserve(limits_.group_bytes / 64);
+    if (payloads_.capacity() < group_bytes / 64) {
+      payloads_.reserve(group_bytes / 64);
     }
     auto started = Clock::now();
-    auto read = cursor_.Read(target, limits_.group_bytes, &frames);
+    auto read = cursor_.Read(target, group_bytes, &frames);
     group_peak_ = std::max(group_peak_, frames.size());
     if (!read.ok() || read.value() == 0) {
       positioned_ = false;
@@ -305,8 +322,8 @@ void Applier::Loop() {
     bool woken;
     {
       std::unique_lock<std::mutex> l(mu_);
-      // Until limits_.group_delay after the first write of a group, or
-      // limits_.group_bytes, or someone waits; with nothing gathered, once a
+      // Until group_delay_ after the first write of a group, or
+      // group_bytes(), or someone waits; with nothing gathered, once a
       // second (to sync LevelDB). Not while paused.
       while (!stop_) {
         if (paused_) {
@@ -315,11 +332,11 @@ void Applier::Loop() {
         }
         if (wake_.load()) break;
         auto first = Clock::time_point(Clock::duration(first_pending_ns_.load()));
-        if (timing_.load() && (pending_bytes_.load() >= limits_.group_bytes ||
-                               Clock::now() >= first + limits_.group_delay)) {
+        if (timing_.load() && (pending_bytes_.load() >= group_bytes() ||
+                               Clock::now() >= first + group_delay_)) {
           break;
         }
-        auto until = timing_.load() ? first + limits_.group_delay
+        auto until = timing_.load() ? first + group_delay_
                                     : Clock::now() + std::chrono::seconds(1);
         if (cv_.wait_until(l, until) == std::cv_status::timeout && !timing_.load()) break;
       }
@@ -339,13 +356,13 @@ void Applier::Loop() {
     // Idle priority for a group nobody waits for (see SetIdle). Set before
     // wake_ is read again: a Nudge after this line finds idle_ and boosts;
     // one before it is seen here.
-    SetIdle(!woken && !stopping && backlog_bytes_.load() < limits_.max_backlog_bytes / 4);
+    SetIdle(!woken && !stopping && backlog_bytes_.load() < max_backlog_bytes() / 4);
     if (wake_.load()) SetIdle(false);
     bool ok = pos_ >= target || CatchUp(target);
     bool busy;
     {
       std::lock_guard<std::mutex> l(mu_);  // no lost wake-up
-      busy = wake_.load() || pending_bytes_.load() >= limits_.group_bytes;
+      busy = wake_.load() || pending_bytes_.load() >= group_bytes();
     }
     // A group's buffers are tens of megabytes: kept while groups follow each
     // other (fresh ones cost a page fault per 4 KB), given back when the

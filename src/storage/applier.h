@@ -87,10 +87,13 @@ class Applier : public wal::WalWriter::Observer {
   // empty and may take it below zero). False: wait a moment and ask again.
   // `bytes` estimates what the write adds to the log.
   bool AdmitWrite(size_t bytes);
-  bool Pacing() const { return queued_bytes() > limits_.max_backlog_bytes / 2; }
+  bool Pacing() const { return queued_bytes() > max_backlog_bytes() / 2; }
   // What the applier applied per second while busy (recent groups).
   double apply_rate() const { return apply_rate_.load(std::memory_order_relaxed); }
-  const ApplierLimits& limits() const { return limits_; }
+  ApplierLimits limits() const;
+  // New group and backlog bounds (CONFIG SET maxmemory); the group delay
+  // stays. Takes effect from the next group.
+  void SetLimits(const ApplierLimits& limits);
   // Paused, the applier applies nothing until resumed (DEBUG SET-DISK-APPLY).
   void SetPaused(bool paused);
   // Frees the buffers the applier gave back when it went idle (called by the
@@ -141,7 +144,14 @@ class Applier : public wal::WalWriter::Observer {
 
   DiskTier* disk_;
   std::function<void(uint64_t)> on_synced_;
-  const ApplierLimits limits_;
+  // The limits (ApplierLimits): the bounds change with maxmemory.
+  size_t group_bytes() const { return group_bytes_.load(std::memory_order_relaxed); }
+  uint64_t max_backlog_bytes() const {
+    return max_backlog_bytes_.load(std::memory_order_relaxed);
+  }
+  std::atomic<size_t> group_bytes_;
+  std::atomic<uint64_t> max_backlog_bytes_;
+  const std::chrono::milliseconds group_delay_;
   wal::WalCursor cursor_;    // the applier thread's only
   bool positioned_ = false;  // cursor_ is at pos_ (applier thread)
   // A group's frames and their payloads (applier thread; see ReleaseBuffers).

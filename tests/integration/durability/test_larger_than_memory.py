@@ -73,3 +73,24 @@ def test_one_gigabyte_through_64mb_of_memory(tmp_path):
         assert after["cold_misses"] == before["cold_misses"]
     finally:
         srv.stop()
+
+
+def test_the_applier_bound_follows_config_set_maxmemory(tmp_path):
+    srv = Server(str(tmp_path / "data")).start()
+    try:
+        c = srv.client()
+
+        def limit():
+            return c.info("persistence")["disk_apply_queue_limit_bytes"]
+
+        assert limit() == 4 * (32 << 20)  # no maxmemory: four 32 MB groups
+        c.config_set("maxmemory", "64mb")
+        assert limit() == 4 * (64 << 20) // 8
+        for i in range(2000):  # writes go on under the new bound
+            c.set("k:%d" % i, "v" * 100)
+        c.save()
+        assert c.info("persistence")["disk_apply_queue_bytes"] == 0
+        c.config_set("maxmemory", "0")
+        assert limit() == 4 * (32 << 20)
+    finally:
+        srv.stop()
