@@ -235,10 +235,12 @@ echo "# CPU time per request, microseconds (medians): the server's whole process
 echo "# (background threads and the drain included), and the client's (redis-benchmark)"
 printf '%-5s %8s %14s %14s %19s %15s %15s\n' "test" "pipeline" "edgekv server" "redis server" \
   "ratio edgekv/redis" "client/edgekv" "client/redis"
+col() {  # server field: median of that field for $test at pipeline $p
+  awk -v s="$1" -v p="$p" -v t="$test" -v f="$2" \
+      '$1 == s && $2 == p && $3 == t {print $f}' "$CPU_RESULTS" | median
+}
 for test in $(tr 'a-z,' 'A-Z ' <<<"$TESTS"); do
   for p in $PIPELINES; do
-    col() { awk -v s="$1" -v p="$p" -v t="$test" -v f="$2" \
-                '$1 == s && $2 == p && $3 == t {print $f}' "$CPU_RESULTS" | median; }
     es=$(col edgekv 4) rs=$(col redis 4)
     printf '%-5s %8s %14s %14s %19s %15s %15s\n' "$test" "$p" "$es" "$rs" "$(ratio "$es" "$rs")" \
       "$(col edgekv 5)" "$(col redis 5)"

@@ -294,11 +294,7 @@ bool WalWriter::WriteOnce(bool may_rotate) {
     // Reset could not start its segment: started now, with these records.
     Status s = OpenSegment(chunk_first_);
     if (!s.ok()) {
-      if (!has_error_.exchange(true)) {
-        Log(LogLevel::kWarning, "WAL: can't start a segment: {}", s.message());
-      }
-      MutexLock l(&mu_);
-      error_ = std::string(s.message());
+      NoteWriteError(std::string(s.message()));
       return false;
     }
   }
@@ -336,13 +332,7 @@ bool WalWriter::WriteOnce(bool may_rotate) {
   bool ok = WriteAll(fd_, chunk_, &chunk_written_);
   segment_size_ += chunk_written_ - before;
   if (!ok) {
-    std::string err = std::strerror(errno);
-    if (!has_error_.exchange(true)) {
-      Log(LogLevel::kWarning, "WAL: write error, writes are refused until it clears: {}",
-          err);
-    }
-    MutexLock l(&mu_);
-    error_ = err;
+    NoteWriteError(std::strerror(errno));
     return false;
   }
   if (has_error_.exchange(false)) {
@@ -368,15 +358,11 @@ bool WalWriter::WriteOnce(bool may_rotate) {
 // write those pages again), so a retry writes the chunk again, at the same
 // offset, before it fsyncs: its success then means what it says.
 bool WalWriter::SyncChunk() {
-  if (chunk_retry_) {
+  if (chunk_retry_) {  // the chunk ends the segment: written again in place
     const off_t offset = static_cast<off_t>(segment_size_.load() - chunk_.size());
     size_t done = 0;
-    while (done < chunk_.size()) {
-      ssize_t n = ::pwrite(fd_, chunk_.data() + done, chunk_.size() - done,
-                           offset + static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;  // tried again at the next pass
-      done += static_cast<size_t>(n);
+    if (::lseek(fd_, offset, SEEK_SET) != offset || !WriteAll(fd_, chunk_, &done)) {
+      return false;  // tried again at the next pass
     }
   }
   int err = options_.sync(fd_) == 0 ? 0 : errno;
@@ -522,6 +508,15 @@ int WalWriter::SyncOpenSegment() {
   }
   NoteFsync(err);
   return err;
+}
+
+void WalWriter::NoteWriteError(const std::string& err) {
+  if (!has_error_.exchange(true)) {
+    Log(LogLevel::kWarning, "WAL: write error, writes are refused until it clears: {}",
+        err);
+  }
+  MutexLock l(&mu_);
+  error_ = err;
 }
 
 void WalWriter::NoteFsync(int err) {

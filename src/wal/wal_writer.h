@@ -179,6 +179,9 @@ class WalWriter {
   // refuses writes until one succeeds. EBADF and EINVAL (no segment open, a
   // descriptor that cannot sync) are not disk errors, as in Redis.
   void NoteFsync(int err) EXCLUDES(mu_);
+  // Records a failed write (or segment start): writes are refused (error())
+  // until a write succeeds.
+  void NoteWriteError(const std::string& err) EXCLUDES(mu_);
   static bool WriteAll(int fd, const std::string& data, size_t* offset);
   void FireWaiters();
   void SyncWritten();

@@ -212,12 +212,6 @@ TEST_F(WalWriterTest, AWriteTooLargeForOneRecordGoesOnInTheNext) {
   EXPECT_EQ(ops[10], std::make_pair(uint64_t{5}, std::string("small")));
 }
 
-}  // namespace
-}  // namespace edgekv::wal
-
-namespace edgekv::wal {
-namespace {
-
 // Redis's rule for its everysec fsync: while fsyncs fail, writes are refused
 // (the server answers MISCONF from error()); the first fsync that succeeds
 // lets them in again. The records written meanwhile stay in the log.
@@ -270,12 +264,6 @@ TEST_F(WalWriterTest, AFailedAlwaysFsyncHoldsTheAcknowledgementUntilItSucceeds) 
   EXPECT_EQ(Replayed(), (std::vector<uint64_t>{seq, next}));
 }
 
-}  // namespace
-}  // namespace edgekv::wal
-
-namespace edgekv::wal {
-namespace {
-
 // A segment open at a kill -9 keeps the space allocated ahead for it past
 // its end; the next start gives that back and leaves the segment (and the
 // time retention goes by) as it was.
@@ -307,12 +295,6 @@ TEST_F(WalWriterTest, SpaceAllocatedAheadOfAnOldSegmentIsGivenBackAtStart) {
   EXPECT_LE(after.st_blocks * 512, 64 * 1024);
   EXPECT_EQ(after.st_mtim.tv_sec, 1700000000);
 }
-
-}  // namespace
-}  // namespace edgekv::wal
-
-namespace edgekv::wal {
-namespace {
 
 // A record held for a failed fsync under always is acknowledged at once when
 // the policy becomes everysec (written is enough there).
