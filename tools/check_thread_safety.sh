@@ -3,14 +3,10 @@
 # include/edgekv/thread_annotations.h) with clang's thread-safety analysis:
 # every source file of the server is parsed (not compiled) with clang++
 # -Wthread-safety -Werror, with the flags of the build in build/ (run
-# tools/test.sh or cmake first). Installs clang if it is missing.
+# tools/test.sh or cmake first). Installs what is missing (tools/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v clang++ >/dev/null; then
-  SUDO=; [[ $(id -u) -ne 0 ]] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang >/dev/null
-fi
+tools/setup.sh --test
 [[ -f build/compile_commands.json ]] || {
   echo "check_thread_safety: build/compile_commands.json missing (run tools/test.sh)" >&2
   exit 2

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libleveldb-dev libsnappy-dev libisal-dev libfmt-dev
             libxxhash-dev)
 test_pkgs=(libgtest-dev libgmock-dev libhiredis-dev redis-server redis-tools
-           python3 python3-redis python3-pytest python3-fusepy nodejs npm)
+           python3 python3-redis python3-pytest python3-fusepy nodejs npm
+           clang libclang-rt-14-dev)  # fuzzers, sanitizers, thread-safety analysis
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
