@@ -263,7 +263,12 @@ class Store {
   uint64_t Hash(std::string_view key) const;
   Stripe& StripeFor(uint64_t hash);
   void TouchWatchers(Stripe& s, int db, std::string_view key);
-  void TouchAllWatchers(Stripe& s, int db);
+  void TouchAllWatchers(Stripe& s);
+  // FLUSHDB, FLUSHALL and SWAPDB change a watched key only if it exists, as
+  // in Redis 7: touches the watchers of keys live in db a or db b (b may be
+  // -1; a -1 is every db). Every stripe is held; before the change.
+  void TouchLiveWatchers(int a, int b);
+  bool LiveIn(Stripe& s, int db, std::string_view key, int64_t now_ms);
   // The entry for key in memory, loading it from disk when absent (a
   // tombstone when the disk has nothing). nullptr only without a disk.
   Entry* Load(Stripe& s, int db, uint64_t hash, std::string_view key);

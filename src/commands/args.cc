@@ -2,10 +2,25 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 namespace edgekv {
+
+std::string_view ParseInt32(std::string_view s, int* out, std::string_view msg) {
+  int64_t v;
+  if (!ParseInt64(s, &v)) {
+    return msg.empty() ? "ERR value is not an integer or out of range" : msg;
+  }
+  if (v < INT32_MIN || v > INT32_MAX) {
+    return msg.empty() ? "ERR value is out of range, value must between -2147483648 and "
+                         "2147483647"
+                       : msg;
+  }
+  *out = static_cast<int>(v);
+  return {};
+}
 
 bool ParseInt64(std::string_view s, int64_t* out) {
   if (s.empty() || s.size() > 20) return false;

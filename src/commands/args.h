@@ -9,6 +9,10 @@
 namespace edgekv {
 
 bool ParseInt64(std::string_view s, int64_t* out);
+// Redis's getIntFromObjectOrReply: an integer within int's range. Returns
+// the error to reply with, empty when *out was set: `msg` when given, else
+// Redis's own for a non-integer and for one out of range.
+std::string_view ParseInt32(std::string_view s, int* out, std::string_view msg = {});
 bool ParseLongDouble(std::string_view s, long double* out);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string Int64ToString(int64_t v);

@@ -134,16 +134,16 @@ void Hello(CommandContext& ctx) {
 }
 
 void Select(CommandContext& ctx) {
-  int64_t db;
-  if (!ParseInt64(ctx.arg(1), &db)) {
-    ctx.reply->Error(errors::kNotInteger);
+  int db;
+  if (std::string_view err = ParseInt32(ctx.arg(1), &db); !err.empty()) {
+    ctx.reply->Error(err);
     return;
   }
   if (db < 0 || db >= ctx.server->store().databases()) {
     ctx.reply->Error(errors::kDbIndex);
     return;
   }
-  ctx.client->db.store(static_cast<int>(db));
+  ctx.client->db.store(db);
   ctx.reply->Ok();
 }
 

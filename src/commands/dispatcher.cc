@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "args.h"
 #include "command_table.h"
 #include "storage/engine.h"
 
@@ -200,17 +201,39 @@ void Dispatcher::Unwatch(ServerContext& server, ClientState& c, bool all_locked)
   c.watch_flag.dirty.store(false, std::memory_order_relaxed);
 }
 
+void Dispatcher::AbortExec(ClientState& client, std::string_view error,
+                           ReplyBuilder& reply) {
+  ClearTransaction(*server_, client);
+  if (error.substr(0, 4) == "ERR ") error.remove_prefix(4);
+  reply.Error("EXECABORT Transaction discarded because of: " + std::string(error));
+}
+
 void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> args,
                          ReplyBuilder& reply) {
-  const CommandSpec* spec = ResolveCommand(server_->commands(), args, reply);
+  // When EXEC itself is refused (its arity, NOAUTH), Redis discards the
+  // transaction and says why in an EXECABORT error.
+  const bool is_exec = EqualsIgnoreCase(args[0], "exec");
+  std::string refused;
+  ReplyBuilder refusal(&refused);
+  const CommandSpec* spec =
+      ResolveCommand(server_->commands(), args, is_exec ? refusal : reply);
   if (spec == nullptr) {
-    if (client.in_multi) client.multi_error = true;
     server_->stats().total_error_replies.fetch_add(1, std::memory_order_relaxed);
+    if (is_exec) {
+      // "-ERR ...\r\n" without its type byte and line end.
+      AbortExec(client, std::string_view(refused).substr(1, refused.size() - 3), reply);
+    } else if (client.in_multi) {
+      client.multi_error = true;
+    }
     return;
   }
   client.last_command.store(spec, std::memory_order_relaxed);
 
   if (!client.authenticated && !(spec->flags & kNoAuth)) {
+    if (is_exec) {
+      AbortExec(client, errors::kNoAuth, reply);
+      return;
+    }
     if (client.in_multi) client.multi_error = true;
     reply.Error(errors::kNoAuth);
     return;

@@ -24,6 +24,9 @@ class Dispatcher {
   static void Unwatch(ServerContext& server, ClientState& client, bool all_locked);
 
  private:
+  // Discards client's transaction and replies EXECABORT with `error` (an
+  // error line without its '-'), as Redis does when it refuses EXEC itself.
+  void AbortExec(ClientState& client, std::string_view error, ReplyBuilder& reply);
   ServerContext* server_;
 };
 
@@ -48,8 +51,7 @@ inline constexpr std::string_view kOom =
     "OOM command not allowed when used memory > 'maxmemory'.";
 inline constexpr std::string_view kDbIndex = "ERR DB index is out of range";
 inline constexpr std::string_view kNoSuchKey = "ERR no such key";
-inline constexpr std::string_view kOverflow =
-    "ERR increment or decrement would overflow";
+inline constexpr std::string_view kOverflow = "ERR increment or decrement would overflow";
 }  // namespace errors
 
 std::string WrongArity(std::string_view name);

@@ -252,16 +252,14 @@ void Rename(CommandContext& ctx) { RenameGeneric(ctx, false); }
 void RenameNx(CommandContext& ctx) { RenameGeneric(ctx, true); }
 
 bool ParseDbIndex(CommandContext& ctx, std::string_view arg, int* db) {
-  int64_t v;
-  if (!ParseInt64(arg, &v)) {
-    ctx.reply->Error(errors::kNotInteger);
+  if (std::string_view err = ParseInt32(arg, db); !err.empty()) {
+    ctx.reply->Error(err);
     return false;
   }
-  if (v < 0 || v >= StoreOf(ctx).databases()) {
+  if (*db < 0 || *db >= StoreOf(ctx).databases()) {
     ctx.reply->Error(errors::kDbIndex);
     return false;
   }
-  *db = static_cast<int>(v);
   return true;
 }
 
@@ -345,13 +343,11 @@ void FlushAll(CommandContext& ctx) {
 }
 
 void SwapDb(CommandContext& ctx) {
-  int64_t a, b;
-  if (!ParseInt64(ctx.arg(1), &a)) {
-    ctx.reply->Error("ERR invalid first DB index");
-    return;
-  }
-  if (!ParseInt64(ctx.arg(2), &b)) {
-    ctx.reply->Error("ERR invalid second DB index");
+  int a, b;
+  std::string_view err = ParseInt32(ctx.arg(1), &a, "ERR invalid first DB index");
+  if (err.empty()) err = ParseInt32(ctx.arg(2), &b, "ERR invalid second DB index");
+  if (!err.empty()) {
+    ctx.reply->Error(err);
     return;
   }
   int n = StoreOf(ctx).databases();
@@ -359,9 +355,7 @@ void SwapDb(CommandContext& ctx) {
     ctx.reply->Error(errors::kDbIndex);
     return;
   }
-  if (a != b) {
-    StoreOf(ctx).SwapDb(static_cast<int>(a), static_cast<int>(b), ctx.all_locked);
-  }
+  if (a != b) StoreOf(ctx).SwapDb(a, b, ctx.all_locked);
   ctx.reply->Ok();
 }
 

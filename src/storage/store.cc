@@ -357,11 +357,42 @@ void Store::TouchWatchers(Stripe& s, int db,
   }
 }
 
-void Store::TouchAllWatchers(Stripe& s, int db) NO_THREAD_SAFETY_ANALYSIS {
+void Store::TouchAllWatchers(Stripe& s) NO_THREAD_SAFETY_ANALYSIS {
   if (watchers_.load(std::memory_order_relaxed) == 0) return;
-  for (auto& [k, flag] : s.watchers) {
-    int kdb = static_cast<unsigned char>(k[0]) | (static_cast<unsigned char>(k[1]) << 8);
-    if (db < 0 || kdb == db) flag->dirty.store(true, std::memory_order_relaxed);
+  for (auto& [k, flag] : s.watchers) flag->dirty.store(true, std::memory_order_relaxed);
+}
+
+bool Store::LiveIn(Stripe& s, int db, std::string_view key,
+                   int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+  Entry** link = s.dbs[static_cast<size_t>(db)].Link(key, Hash(key));
+  if (link != nullptr && *link != nullptr) {
+    return !(*link)->tombstone() && !(*link)->ExpiredAt(now_ms);
+  }
+  if (!MayBeOnDisk(db)) return false;
+  DiskValue dv;  // read, not loaded: the key is about to go
+  Status st = disk_->Get(NamespaceOf(db), key, &dv);
+  if (st.code() == Status::Code::kNotFound) return false;
+  return !st.ok() || dv.expire_ms == kNoExpire || dv.expire_ms > now_ms;
+}
+
+void Store::TouchLiveWatchers(int a, int b) NO_THREAD_SAFETY_ANALYSIS {
+  if (watchers_.load(std::memory_order_relaxed) == 0) return;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  for (auto& sp : stripes_) {
+    for (auto& [k, flag] : sp->watchers) {
+      int kdb =
+          static_cast<unsigned char>(k[0]) | (static_cast<unsigned char>(k[1]) << 8);
+      if (a >= 0 && kdb != a && kdb != b) continue;
+      std::string_view key = std::string_view(k).substr(2);
+      // The swapped key lands in the other db: it changes if either has it.
+      int other = kdb == a ? b : a;
+      if (LiveIn(*sp, kdb, key, now_ms) ||
+          (a >= 0 && other >= 0 && LiveIn(*sp, other, key, now_ms))) {
+        flag->dirty.store(true, std::memory_order_relaxed);
+      }
+    }
   }
 }
 
@@ -583,7 +614,7 @@ void Store::DropMemory() NO_THREAD_SAFETY_ANALYSIS {
       garbage.push_back(std::move(g));
     }
     sp->bytes.store(0);
-    TouchAllWatchers(*sp, -1);
+    TouchAllWatchers(*sp);
   }
   for (int i = 0; i < options_.databases; ++i) {
     base_keys_[static_cast<size_t>(i)] = 0;
@@ -613,6 +644,7 @@ void Store::FlushInternal(int db, const uint32_t* given_ns,
   // the locks are released.
   std::vector<std::unique_ptr<Dict>> garbage;
   if (!all_locked) LockAll();
+  TouchLiveWatchers(db, -1);
   int first = db < 0 ? 0 : db;
   int last = db < 0 ? options_.databases - 1 : db;
   for (int i = first; i <= last; ++i) {
@@ -645,7 +677,6 @@ void Store::FlushInternal(int db, const uint32_t* given_ns,
       garbage.push_back(std::move(g));
     }
     s.bytes.fetch_sub(freed, std::memory_order_relaxed);
-    TouchAllWatchers(s, db);
   }
   if (!all_locked) UnlockAll();
   garbage.clear();
@@ -655,6 +686,7 @@ void Store::FlushAll(bool all_locked) { FlushDb(-1, all_locked); }
 
 void Store::SwapDb(int a, int b, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
   if (!all_locked) LockAll();
+  if (a != b) TouchLiveWatchers(a, b);
   if (MutationListener* l = listener()) l->OnSwap(a, b);
   std::swap(namespaces_[static_cast<size_t>(a)], namespaces_[static_cast<size_t>(b)]);
   int64_t ka = base_keys_[static_cast<size_t>(a)].load(),
@@ -671,8 +703,6 @@ void Store::SwapDb(int a, int b, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
   cold_keys_[static_cast<size_t>(b)] = ca;
   for (auto& sp : stripes_) {
     sp->dbs[static_cast<size_t>(a)].Swap(sp->dbs[static_cast<size_t>(b)]);
-    TouchAllWatchers(*sp, a);
-    TouchAllWatchers(*sp, b);
   }
   if (!all_locked) UnlockAll();
 }

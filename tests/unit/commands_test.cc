@@ -989,6 +989,88 @@ TEST_F(Commands, FlushAllByAnotherClientAbortsWatchers) {
   EXPECT_EQ(Run({"EXEC"}), "*-1\r\n");
 }
 
+// Redis 7: FLUSHDB, FLUSHALL and SWAPDB change a watched key only if it
+// exists (in either database, for SWAPDB).
+TEST_F(Commands, FlushOfAWatchedKeyThatDoesNotExistLeavesExecAlone) {
+  auto other = NewClient();
+  EXPECT_EQ(Run({"SET", "unwatched", "1"}), kOk);
+  EXPECT_EQ(Run({"WATCH", "k"}), kOk);
+  EXPECT_EQ(Run(*other, {"FLUSHDB"}), kOk);
+  EXPECT_EQ(Run(*other, {"FLUSHALL"}), kOk);
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"SET", "k", "2"}), kQueued);
+  EXPECT_EQ(Run({"EXEC"}), Arr({kOk}));
+}
+
+TEST_F(Commands, FlushOfAnotherDatabaseLeavesAWatchedKeyAlone) {
+  auto other = NewClient();
+  EXPECT_EQ(Run({"SET", "k", "1"}), kOk);
+  EXPECT_EQ(Run({"WATCH", "k"}), kOk);
+  EXPECT_EQ(Run(*other, {"SELECT", "1"}), kOk);
+  EXPECT_EQ(Run(*other, {"SET", "k", "in db 1"}), kOk);
+  EXPECT_EQ(Run(*other, {"FLUSHDB"}), kOk);
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"GET", "k"}), kQueued);
+  EXPECT_EQ(Run({"EXEC"}), Arr({Bulk("1")}));
+}
+
+TEST_F(Commands, SwapDbAbortsWatchersOfAKeyInEitherDatabase) {
+  auto other = NewClient();
+  EXPECT_EQ(Run(*other, {"SELECT", "1"}), kOk);
+  EXPECT_EQ(Run(*other, {"SET", "k", "from db 1"}), kOk);
+  EXPECT_EQ(Run({"WATCH", "k"}), kOk);  // absent in db 0, present in db 1
+  EXPECT_EQ(Run(*other, {"SWAPDB", "0", "1"}), kOk);
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"GET", "k"}), kQueued);
+  EXPECT_EQ(Run({"EXEC"}), "*-1\r\n");
+
+  EXPECT_EQ(Run({"WATCH", "absent"}), kOk);  // in neither
+  EXPECT_EQ(Run(*other, {"SWAPDB", "0", "1"}), kOk);
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"GET", "k"}), kQueued);
+  EXPECT_EQ(Run({"EXEC"}), Arr({kNull}));
+}
+
+TEST_F(Commands, FlushOfAWatchedKeyThatExpiredLeavesExecAlone) {
+  auto other = NewClient();
+  EXPECT_EQ(Run({"SET", "k", "1", "PX", "1"}), kOk);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(Run({"WATCH", "k"}), kOk);  // already expired: no change to see
+  EXPECT_EQ(Run(*other, {"FLUSHDB"}), kOk);
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"GET", "k"}), kQueued);
+  EXPECT_EQ(Run({"EXEC"}), Arr({kNull}));
+}
+
+TEST_F(Commands, ExecWithArgumentsDiscardsTheTransaction) {
+  const std::string abort =
+      Err("EXECABORT Transaction discarded because of: wrong number of arguments for "
+          "'exec' command");
+  EXPECT_EQ(Run({"EXEC", "a"}), abort);
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"SET", "k", "1"}), kQueued);
+  EXPECT_EQ(Run({"exec", "a"}), abort);
+  EXPECT_EQ(Run({"EXEC"}), Err("ERR EXEC without MULTI"));
+  EXPECT_EQ(Run({"GET", "k"}), kNull);
+}
+
+// Redis reads database numbers as an int (getIntFromObjectOrReply).
+TEST_F(Commands, DatabaseNumbersOutsideAnIntGetRedisErrors) {
+  const std::string range =
+      Err("ERR value is out of range, value must between -2147483648 and 2147483647");
+  EXPECT_EQ(Run({"SELECT", "2147483648"}), range);
+  EXPECT_EQ(Run({"SELECT", "-2147483649"}), range);
+  EXPECT_EQ(Run({"SELECT", "2147483647"}), Err("ERR DB index is out of range"));
+  EXPECT_EQ(Run({"SELECT", "x"}), kNotIntErr);
+  EXPECT_EQ(Run({"SET", "a", "1"}), kOk);
+  EXPECT_EQ(Run({"MOVE", "a", "4294967296"}), range);
+  EXPECT_EQ(Run({"COPY", "a", "b", "DB", "2147483648"}), range);
+  EXPECT_EQ(Run({"SWAPDB", "-9223372036854775808", "1.0"}),
+            Err("ERR invalid first DB index"));
+  EXPECT_EQ(Run({"SWAPDB", "0", "-2147483649"}), Err("ERR invalid second DB index"));
+  EXPECT_EQ(Run({"SWAPDB", "0", "2147483647"}), Err("ERR DB index is out of range"));
+}
+
 TEST_F(Commands, AbortedExecIsANullInResp3) {
   auto other = NewClient();
   ASSERT_EQ(ParseOne(Run({"HELLO", "3"})).type, '%');

@@ -613,8 +613,12 @@ TEST_F(WatchTest, ExpiryMarksTheWatcherDirty) {
   EXPECT_TRUE(TakeDirty(active));
 }
 
-TEST_F(WatchTest, FlushAndSwapMarkWatchersOfTheirDatabases) {
+// As in Redis 7, a flush or a swap changes a watched key only if the key
+// exists (in either database, for a swap).
+TEST_F(WatchTest, FlushAndSwapMarkWatchersOfTheKeysTheyChange) {
   WatchFlag db1;
+  Put(s_, 0, "k", "v");
+  Put(s_, 1, "k", "v");
   Watch(0, "k", &flag_);
   Watch(1, "k", &db1);
   s_.FlushDb(2, false);
@@ -623,12 +627,17 @@ TEST_F(WatchTest, FlushAndSwapMarkWatchersOfTheirDatabases) {
   s_.FlushDb(1, false);
   EXPECT_FALSE(flag_.dirty.load());
   EXPECT_TRUE(TakeDirty(db1));
-  s_.SwapDb(0, 3, false);
+  s_.SwapDb(0, 3, false);  // k leaves db 0
   EXPECT_TRUE(TakeDirty(flag_));
   EXPECT_FALSE(db1.dirty.load());
+  s_.SwapDb(3, 0, false);  // and comes back
+  EXPECT_TRUE(TakeDirty(flag_));
   s_.FlushAll(false);
   EXPECT_TRUE(TakeDirty(flag_));
-  EXPECT_TRUE(TakeDirty(db1));
+  EXPECT_FALSE(db1.dirty.load());  // db 1 was empty
+  s_.FlushAll(false);
+  s_.SwapDb(0, 1, false);
+  EXPECT_FALSE(flag_.dirty.load());  // nothing left to change
 }
 
 TEST_F(WatchTest, EveryWatcherOfAKeyIsMarkedAndUnwatchStopsIt) {

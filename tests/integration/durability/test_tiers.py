@@ -278,3 +278,38 @@ def test_scan_waits_for_the_disk_without_holding_up_other_clients(tmp_path):
         b.close()
     finally:
         srv.stop()
+
+
+def test_flush_aborts_watchers_of_keys_that_exist_only_on_disk(tmp_path):
+    """Redis 7: FLUSHDB/SWAPDB change a watched key only if it exists. A key
+    that lives only in LevelDB (after a restart, memory holds nothing) exists."""
+    data = str(tmp_path / "data")
+    srv = Server(data).start()
+    srv.client().set("cold", "1")
+    srv.stop()
+    srv = Server(data).start()
+    try:
+        c, other = srv.client(), srv.client()
+
+        def transaction_runs(change):
+            pipe = c.pipeline(transaction=True)
+            pipe.watch("cold")
+            change()
+            pipe.multi()
+            pipe.set("x", "1")
+            try:
+                return pipe.execute() == [True]
+            except redis.WatchError:
+                return False
+            finally:
+                pipe.reset()
+
+        assert not transaction_runs(lambda: other.swapdb(0, 1))  # moved to db 1
+        assert not transaction_runs(lambda: other.swapdb(0, 1))  # back from db 1
+        assert c.info("stats")["hot_reads"] == 0  # still only on disk
+        assert not transaction_runs(lambda: other.flushdb())
+        # Now it exists nowhere: a flush or swap leaves the transaction alone.
+        assert transaction_runs(lambda: other.flushall())
+        assert transaction_runs(lambda: other.swapdb(0, 1))
+    finally:
+        srv.stop()
