@@ -60,6 +60,8 @@ struct CommandSpec {
   std::vector<CommandSpec> subcommands;
 };
 
+// argc (the command's name included) fits spec.arity.
+bool ArityOk(const CommandSpec& spec, size_t argc);
 // Key positions of a request per its spec.
 std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
                                           std::span<const std::string_view> args);

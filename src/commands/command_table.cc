@@ -54,6 +54,11 @@ const CommandSpec* CommandTable::FindSub(const CommandSpec& parent,
   return nullptr;
 }
 
+bool ArityOk(const CommandSpec& spec, size_t argc) {
+  int n = static_cast<int>(argc);
+  return spec.arity >= 0 ? n == spec.arity : n >= -spec.arity;
+}
+
 std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
                                           std::span<const std::string_view> args) {
   std::vector<std::string_view> keys;

@@ -19,11 +19,6 @@ std::string WrongArity(std::string_view name) {
 
 namespace {
 
-bool ArityOk(const CommandSpec& spec, size_t argc) {
-  int n = static_cast<int>(argc);
-  return spec.arity >= 0 ? n == spec.arity : n >= -spec.arity;
-}
-
 std::string UnknownCommand(std::span<const std::string_view> args) {
   std::string a;
   for (size_t i = 1; i < args.size() && a.size() < 128; ++i) {

@@ -141,16 +141,27 @@ void ReplConf(CommandContext& ctx) {
 
 // WAIT numreplicas timeout: blocks until that many replicas acknowledged this
 // client's last write, or the timeout (ms, 0 = forever) passes.
+// WAIT's timeout in milliseconds, with Redis's errors
+// (getTimeoutFromObjectOrReply).
+bool ParseWaitTimeout(CommandContext& ctx, int64_t* timeout) {
+  if (!ParseInt64(ctx.arg(2), timeout)) {
+    ctx.reply->Error("ERR timeout is not an integer or out of range");
+    return false;
+  }
+  if (*timeout < 0) {
+    ctx.reply->Error("ERR timeout is negative");
+    return false;
+  }
+  return true;
+}
+
 void Wait(CommandContext& ctx) {
   if (ctx.server->replication().is_replica() &&
       ctx.server->config().Bool(Cfg::kReplicaWriteForward)) {
     // On a forwarding replica: wait until this replica has applied the
     // client's forwarded writes (read-your-writes here); 1 when it has.
     int64_t timeout;
-    if (!ParseInt64(ctx.arg(2), &timeout) || timeout < 0) {
-      ctx.reply->Error(errors::kNotInteger);
-      return;
-    }
+    if (!ParseWaitTimeout(ctx, &timeout)) return;
     uint64_t target = ctx.client->forwarded_seq;
     ServerContext* server = ctx.server;
     auto applied = [server] {
@@ -178,14 +189,11 @@ void Wait(CommandContext& ctx) {
     return;
   }
   int64_t n, timeout;
-  if (!ParseInt64(ctx.arg(1), &n) || !ParseInt64(ctx.arg(2), &timeout)) {
+  if (!ParseInt64(ctx.arg(1), &n)) {
     ctx.reply->Error(errors::kNotInteger);
     return;
   }
-  if (timeout < 0) {
-    ctx.reply->Error("ERR timeout is negative");
-    return;
-  }
+  if (!ParseWaitTimeout(ctx, &timeout)) return;
   Replication* repl = &ctx.server->replication();
   uint64_t target = ctx.client->last_write_seq;
   int acked = repl->CountAcked(target);

@@ -351,6 +351,27 @@ void CommandDocs(CommandContext& ctx) {
   }
 }
 
+// COMMAND GETKEYS <command> [args...]: the keys the command would touch.
+void CommandGetKeys(CommandContext& ctx) {
+  std::span<const std::string_view> cmd = ctx.args.subspan(2);
+  const CommandTable& table = ctx.server->commands();
+  const CommandSpec* spec = table.Find(cmd[0]);
+  if (spec != nullptr && !spec->subcommands.empty() && cmd.size() > 1) {
+    spec = table.FindSub(*spec, cmd[1]);
+  }
+  if (spec == nullptr) {
+    ctx.reply->Error("ERR Invalid command specified");
+  } else if (spec->first_key <= 0) {
+    ctx.reply->Error("ERR The command has no key arguments");
+  } else if (!ArityOk(*spec, cmd.size())) {
+    ctx.reply->Error("ERR Invalid number of arguments specified for command");
+  } else {
+    std::vector<std::string_view> keys = CommandKeys(*spec, cmd);
+    ctx.reply->ArrayHeader(keys.size());
+    for (std::string_view k : keys) ctx.reply->Bulk(k);
+  }
+}
+
 void CommandList(CommandContext& ctx) {
   std::string_view pattern;
   if (ctx.argc() == 5 && EqualsIgnoreCase(ctx.arg(2), "FILTERBY") &&
@@ -558,6 +579,7 @@ void RegisterServerFamily(CommandTable* t) {
       {"info", -2, any, 0, 0, 0, CommandInfo, "server", "Command info"},
       {"docs", -2, any, 0, 0, 0, CommandDocs, "server", "Command docs"},
       {"list", -2, any, 0, 0, 0, CommandList, "server", "Command names"},
+      {"getkeys", -4, any, 0, 0, 0, CommandGetKeys, "server", "Keys of a command"},
   }});
   t->Add({"config", -2, adm, 0, 0, 0, nullptr, "server", "Configuration", {
       {"get", -3, adm, 0, 0, 0, ConfigGet, "server", "Read directives"},

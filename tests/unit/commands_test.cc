@@ -1071,6 +1071,27 @@ TEST_F(Commands, DatabaseNumbersOutsideAnIntGetRedisErrors) {
   EXPECT_EQ(Run({"SWAPDB", "0", "2147483647"}), Err("ERR DB index is out of range"));
 }
 
+TEST_F(Commands, CommandGetKeysNamesTheKeysACommandWouldTouch) {
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"}),
+            Arr({Bulk("a"), Bulk("b")}));
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "get", "k"}), Arr({Bulk("k")}));
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "nosuch", "k"}),
+            Err("ERR Invalid command specified"));
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "PING", "x"}),
+            Err("ERR The command has no key arguments"));
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "PING"}), WrongArgs("command|getkeys"));
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "GET", "a", "b"}),
+            Err("ERR Invalid number of arguments specified for command"));
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS"}), WrongArgs("command|getkeys"));
+}
+
+TEST_F(Commands, WaitNamesItsBadTimeout) {
+  EXPECT_EQ(Run({"WAIT", "0", "abc"}),
+            Err("ERR timeout is not an integer or out of range"));
+  EXPECT_EQ(Run({"WAIT", "0", "-1"}), Err("ERR timeout is negative"));
+  EXPECT_EQ(Run({"WAIT", "x", "0"}), kNotIntErr);
+}
+
 TEST_F(Commands, AbortedExecIsANullInResp3) {
   auto other = NewClient();
   ASSERT_EQ(ParseOne(Run({"HELLO", "3"})).type, '%');
