@@ -4,6 +4,7 @@
 #include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
 // clang-format on
+#include <charconv>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -232,19 +233,11 @@ class Link : public std::enable_shared_from_this<Link> {
       }
     }
     if (!flush()) return -1;
-    // Room for a frame larger than the buffer (only between reads: the
-    // group's views point into it).
-    size_t need = 0;
-    if (streaming_ && end_ - begin_ >= wal::kFrameHeaderSize) {
-      need = wal::kFrameHeaderSize + wal::GetFixed32(buf_.data() + begin_ + 4);
-    }
+    // A frame larger than the buffer grows it as its bytes arrive (Read
+    // doubles it), not at once to the length its header claims: a corrupt
+    // header or an upstream that is not edgekv (a Redis sending its RDB)
+    // would otherwise cost up to 2 GB before a byte of it came.
     if (begin_ == end_) begin_ = end_ = 0;
-    if (need + 64 * 1024 > buf_.size()) {
-      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-      end_ -= begin_;
-      begin_ = 0;
-      buf_.resize(need + 64 * 1024);
-    }
     Ack(false);
     return 0;
   }
@@ -273,7 +266,14 @@ class Link : public std::enable_shared_from_this<Link> {
         return false;
       }
       std::string replid = line.substr(a + 1, b - a - 1);
-      uint64_t seq = std::stoull(line.substr(b + 1));
+      uint64_t seq = 0;
+      const char* first = line.data() + b + 1;
+      const char* last = line.data() + line.size();
+      if (auto [end, ec] = std::from_chars(first, last, seq);
+          ec != std::errc() || end != last || first == last) {
+        Fail("bad FULLRESYNC line: " + line);
+        return false;
+      }
       Log(LogLevel::kNotice, "Full resync from master: {}:{}", replid, seq);
       server_->replication().UpdateUpstream([](UpstreamInfo& u) {
         u.state = LinkState::kSync;
