@@ -10,6 +10,7 @@
 
 #include "commands/server_context.h"
 #include "edgekv/log.h"
+#include "util/parse_uint.h"
 
 namespace edgekv {
 
@@ -169,7 +170,11 @@ class AsioForwarder : public WriteForwarder,
         std::shared_ptr<ForwardCall> call = std::move(role_for_);
         awaiting_role_ = false;
         size_t p = reply.find("\r\n:");
-        if (p != std::string::npos) call->coord_seq = std::stoull(reply.substr(p + 3));
+        if (p != std::string::npos) {
+          std::string_view n(reply);
+          n = n.substr(p + 3, n.find("\r\n", p + 3) - (p + 3));
+          if (!ParseUint64(n, &call->coord_seq)) call->coord_seq = 0;
+        }
         call->done.store(true, std::memory_order_release);
         continue;
       }

@@ -13,6 +13,7 @@
 
 #include "edgekv/log.h"
 #include "replication/replication.h"
+#include "util/parse_uint.h"
 #include "wal/wal_reader.h"
 
 namespace edgekv {
@@ -135,7 +136,12 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
     std::string id2 = e->disk_->GetMeta("replid2");
     std::string off = e->disk_->GetMeta("replid2_offset");
     if (id.empty()) id = NewReplicationId();
-    repl->SetIds(id, id2, off.empty() ? 0 : std::stoull(off));
+    uint64_t offset = 0;  // unreadable: the second id is then unusable
+    if (!off.empty() && !ParseUint64(off, &offset)) {
+      id2.clear();
+      offset = 0;
+    }
+    repl->SetIds(id, id2, offset);
     e->SaveReplicationIds();
     e->wal_->SetRetention(options.retain_bytes, options.retain_seconds,
                           [repl] { return repl->MinNeeded(UINT64_MAX); });

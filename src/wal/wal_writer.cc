@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "edgekv/log.h"
+#include "util/parse_uint.h"
 #include "util/thread_name.h"
 
 namespace edgekv::wal {
@@ -45,10 +46,9 @@ std::vector<std::pair<uint64_t, std::string>> ListSegments(const std::string& di
   for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = e.path().filename().string();
     if (name.size() != 24 || name.substr(20) != ".wal") continue;
-    bool digits = std::all_of(name.begin(), name.begin() + 20,
-                              [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits) continue;
-    out.emplace_back(std::stoull(name.substr(0, 20)), e.path().string());
+    uint64_t first;  // not a segment's name unless 20 digits of a uint64
+    if (!ParseUint64(std::string_view(name).substr(0, 20), &first)) continue;
+    out.emplace_back(first, e.path().string());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -329,6 +330,17 @@ TEST_F(WalWriterTest, AnFsyncErrorClearsUnderAnyPolicyOnceTheDiskWorks) {
     EXPECT_TRUE(writer_->Sync().ok());  // SAVE's sync does not hang either
     writer_.reset();
   }
+}
+
+TEST_F(WalWriterTest, ListingSkipsNamesThatAreNotSegments) {
+  std::filesystem::create_directories(dir_);
+  for (const char* name : {"00000000000000000001.wal", "99999999999999999999.wal",
+                           "0000000000000000000x.wal", "00000000000000000002.tmp"}) {
+    std::ofstream(dir_ / name) << "x";
+  }
+  auto segments = ListSegments(dir_.string());
+  ASSERT_EQ(segments.size(), 1u);  // 99...9 is past a uint64: not ours
+  EXPECT_EQ(segments[0].first, 1u);
 }
 
 }  // namespace
