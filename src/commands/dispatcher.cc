@@ -206,17 +206,18 @@ void Dispatcher::AbortExec(ClientState& client, std::string_view error,
 void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> args,
                          ReplyBuilder& reply) {
   // When EXEC itself is refused (its arity, NOAUTH), Redis discards the
-  // transaction and says why in an EXECABORT error.
-  const bool is_exec = EqualsIgnoreCase(args[0], "exec");
-  std::string refused;
-  ReplyBuilder refusal(&refused);
-  const CommandSpec* spec =
-      ResolveCommand(server_->commands(), args, is_exec ? refusal : reply);
+  // transaction and says why in an EXECABORT error (AbortExec).
+  const size_t mark = reply.buffer()->size();
+  const CommandSpec* spec = ResolveCommand(server_->commands(), args, reply);
   if (spec == nullptr) {
     server_->stats().total_error_replies.fetch_add(1, std::memory_order_relaxed);
-    if (is_exec) {
-      // "-ERR ...\r\n" without its type byte and line end.
-      AbortExec(client, std::string_view(refused).substr(1, refused.size() - 3), reply);
+    if (EqualsIgnoreCase(args[0], "exec")) {
+      // The error just written ("-ERR ...\r\n"), without its type byte and
+      // line end, goes into the EXECABORT instead.
+      std::string error = reply.buffer()->substr(mark + 1);
+      error.resize(error.size() - 2);
+      reply.buffer()->resize(mark);
+      AbortExec(client, error, reply);
     } else if (client.in_multi) {
       client.multi_error = true;
     }
@@ -225,7 +226,7 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   client.last_command.store(spec, std::memory_order_relaxed);
 
   if (!client.authenticated && !(spec->flags & kNoAuth)) {
-    if (is_exec) {
+    if (spec->name == "exec") {
       AbortExec(client, errors::kNoAuth, reply);
       return;
     }

@@ -4,7 +4,6 @@
 #include <utility>  // boost 1.74 asio needs std::exchange declared first
 #include <boost/asio.hpp>
 // clang-format on
-#include <charconv>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "edgekv/wal_format.h"
 #include "replication/replica_applier.h"
 #include "storage/engine.h"
+#include "util/parse_uint.h"
 #include "wal/batch.h"
 
 namespace edgekv {
@@ -267,10 +267,7 @@ class Link : public std::enable_shared_from_this<Link> {
       }
       std::string replid = line.substr(a + 1, b - a - 1);
       uint64_t seq = 0;
-      const char* first = line.data() + b + 1;
-      const char* last = line.data() + line.size();
-      if (auto [end, ec] = std::from_chars(first, last, seq);
-          ec != std::errc() || end != last || first == last) {
+      if (!ParseUint64(std::string_view(line).substr(b + 1), &seq)) {
         Fail("bad FULLRESYNC line: " + line);
         return false;
       }

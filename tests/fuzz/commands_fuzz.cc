@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "commands/args.h"
 #include "commands/client_state.h"
 #include "commands/command_table.h"
 #include "commands/dispatcher.h"
@@ -23,20 +24,13 @@
 namespace edgekv {
 namespace {
 
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  }
-  return true;
-}
-
 // Requests that only make the fuzzer slow or large without testing more:
 // raising the string limit (values up to 512 MB are Redis's right, and a
 // few such values would exhaust the fuzzer's memory) and sleeping.
 bool Skipped(std::span<const std::string_view> args) {
   for (std::string_view a : args) {
-    if (EqualsNoCase(a, "proto-max-bulk-len") || EqualsNoCase(a, "sleep")) return true;
+    if (EqualsIgnoreCase(a, "proto-max-bulk-len") || EqualsIgnoreCase(a, "sleep"))
+      return true;
   }
   return false;
 }
