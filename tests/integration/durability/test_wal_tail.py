@@ -107,3 +107,16 @@ def test_wal_dump_prints_records(tmp_path):
     assert 'PUT db=0 flags=1 "k0" "v0" expire_ms=-1' in out
     assert '"last" "the-last-value"' in out
     assert "# 4 batches, last seq 4" in out
+
+
+def test_a_file_named_like_a_segment_past_a_uint64_is_not_read(tmp_path):
+    """Twenty digits that do not fit a sequence number are not a segment's
+    name: the server starts (it used to throw) and replays the real log."""
+    data, _ = make_log(tmp_path)
+    with open(os.path.join(data, "wal", "99999999999999999999.wal"), "wb") as f:
+        f.write(b"not a segment")
+    srv = Server(data).start()
+    try:
+        assert srv.client().get("last") == b"the-last-value"
+    finally:
+        srv.stop()
