@@ -23,7 +23,7 @@ void IoBalancer::SetConnections(int t, size_t n) {
   conns_[static_cast<size_t>(t)].store(n, std::memory_order_relaxed);
 }
 
-void IoBalancer::Tick(bool adaptive, int forced) {
+void IoBalancer::Tick(bool adaptive, int forced, double idle_cpus) {
   int use = in_use();
   if (forced > 0 || !adaptive) {
     in_use_.store(forced > 0 ? std::min(forced, threads_) : threads_);
@@ -34,7 +34,8 @@ void IoBalancer::Tick(bool adaptive, int forced) {
   for (int i = 0; i < use; ++i) {
     saturated += saturated_[static_cast<size_t>(i)].load(std::memory_order_relaxed);
   }
-  hot_ticks_ = saturated == use && use < threads_ ? hot_ticks_ + 1 : 0;
+  bool room = idle_cpus < 0 || idle_cpus >= kIdleCpus;
+  hot_ticks_ = saturated == use && use < threads_ && room ? hot_ticks_ + 1 : 0;
   cool_ticks_ = saturated == 0 && use > 1 ? cool_ticks_ + 1 : 0;
   if (hot_ticks_ >= kHotTicks) {
     in_use_.store(use + 1);

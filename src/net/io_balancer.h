@@ -14,7 +14,13 @@
 //     clients, not the server, are the limit): another thread would only add
 //     wake-ups;
 //   - when every thread in use has been saturated for kHotTicks cron ticks in
-//     a row, one more is used, and connections are rebalanced onto it;
+//     a row, and the machine had a CPU for one more (at least kIdleCpus of
+//     its CPUs idle, averaged over each of those ticks), one more is used,
+//     and connections are rebalanced onto it. Without an idle CPU another
+//     thread would only take turns with the busy ones, and with whatever else
+//     runs on the machine (a client process beside the server): on a 2-core
+//     host under a pipeline-1 load that cost more in wake-ups, context
+//     switches and connection moves than it gained;
 //   - when none has been for kCoolTicks ticks in a row, the last one hands
 //     its connections to the others.
 // A connection moves between two of its requests (Connection::Migrate), so a
@@ -41,6 +47,7 @@ class IoBalancer {
   static constexpr double kSaturatedSleeps = 0.01;
   static constexpr int kHotTicks = 5;
   static constexpr int kCoolTicks = 20;
+  static constexpr double kIdleCpus = 0.5;
 
   // One I/O thread over one cron interval.
   struct Sample {
@@ -65,8 +72,10 @@ class IoBalancer {
   void SetConnections(int t, size_t n);
 
   // Thread 0, once per cron tick. `forced` > 0 holds in_use() at that count
-  // (DEBUG SET-IO-THREADS); `adaptive` false uses every thread.
-  void Tick(bool adaptive, int forced);
+  // (DEBUG SET-IO-THREADS); `adaptive` false uses every thread. `idle_cpus`:
+  // how many of the machine's CPUs were idle over the tick, on average
+  // (negative: unknown, taken as enough).
+  void Tick(bool adaptive, int forced, double idle_cpus = -1);
 
   // The thread for a new connection.
   int PlaceNew();

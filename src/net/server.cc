@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -47,6 +49,11 @@ struct NetServer::Impl {
   void ScheduleCron(size_t idx);
   // Cron: this thread's utilization, the balancer's tick, moves.
   void Balance(size_t idx);
+  // Thread 0's cron: the machine's idle CPUs since the last call (-1 the
+  // first time, or without /proc/stat).
+  double IdleCpus();
+  uint64_t machine_idle = 0;  // thread 0 only
+  uint64_t machine_all = 0;   // thread 0 only
 
   ServerContext* ctx;
   Dispatcher* dispatcher;
@@ -150,7 +157,44 @@ void ThreadTimes(int64_t* cpu_ns, int64_t* wait_ns) {
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   *cpu_ns = ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
+
+// The machine's CPU time so far from /proc/stat, in clock ticks: idle (idle
+// and iowait) and in all (steal included: time the hypervisor gave to others
+// is not ours to use), and the number of CPUs. False if it cannot be read.
+bool MachineCpuTicks(uint64_t* idle, uint64_t* all, int* cpus) {
+  FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return false;
+  unsigned long long v[8] = {};
+  bool ok = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                        &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8;
+  int n = 0;
+  char line[256];
+  while (ok && std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "cpu", 3) == 0 && line[3] >= '0' && line[3] <= '9') ++n;
+  }
+  std::fclose(f);
+  if (!ok || n == 0) return false;
+  *idle = v[3] + v[4];
+  *all = 0;
+  for (unsigned long long x : v) *all += x;
+  *cpus = n;
+  return true;
+}
 }  // namespace
+
+double NetServer::Impl::IdleCpus() {
+  uint64_t idle = 0, all = 0;
+  int cpus = 0;
+  if (!MachineCpuTicks(&idle, &all, &cpus)) return -1;
+  double out = -1;
+  if (machine_all > 0 && all > machine_all) {
+    out = static_cast<double>(idle - machine_idle) /
+          static_cast<double>(all - machine_all) * cpus;
+  }
+  machine_idle = idle;
+  machine_all = all;
+  return out;
+}
 
 void NetServer::Impl::Balance(size_t idx) {
   CpuSample now;
@@ -175,7 +219,7 @@ void NetServer::Impl::Balance(size_t idx) {
   last = now;
   if (idx == 0) {
     balancer.Tick(ctx->config().Bool(Cfg::kIoThreadsAdaptive),
-                  ctx->io_threads_forced.load(std::memory_order_relaxed));
+                  ctx->io_threads_forced.load(std::memory_order_relaxed), IdleCpus());
     ctx->io_threads_in_use.store(balancer.in_use(), std::memory_order_relaxed);
   }
   // Mark which of this thread's connections move where (afresh each tick:

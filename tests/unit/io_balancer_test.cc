@@ -57,6 +57,28 @@ TEST(IoBalancer, AddsAThreadOnlyAfterTheThreadsInUseStayBusy) {
   EXPECT_EQ(b.in_use(), 2);
 }
 
+TEST(IoBalancer, AddsNoThreadWithoutAnIdleCpuForIt) {
+  IoBalancer b(2);
+  // Saturated, but the machine's CPUs are all busy (a client process beside
+  // the server): another thread would only take turns with them.
+  for (int k = 0; k < 10 * IoBalancer::kHotTicks; ++k) {
+    b.Report(0, Busy(0.98));
+    b.Report(1, kIdle);
+    b.Tick(/*adaptive=*/true, /*forced=*/0, /*idle_cpus=*/0.1);
+  }
+  EXPECT_EQ(b.in_use(), 1);
+  // A tick without room starts the count again.
+  for (int k = 0; k < IoBalancer::kHotTicks - 1; ++k) {
+    b.Report(0, Busy(0.98));
+    b.Tick(true, 0, /*idle_cpus=*/1.0);
+  }
+  b.Tick(true, 0, /*idle_cpus=*/0.2);
+  for (int k = 0; k < IoBalancer::kHotTicks - 1; ++k) b.Tick(true, 0, 0.9);
+  EXPECT_EQ(b.in_use(), 1);
+  b.Tick(true, 0, IoBalancer::kIdleCpus);
+  EXPECT_EQ(b.in_use(), 2);
+}
+
 TEST(IoBalancer, NewConnectionsTakeTurnsOverTheThreadsInUse) {
   IoBalancer b(3);
   TickWith(b, {Busy(1.0), kIdle, kIdle}, IoBalancer::kHotTicks);
