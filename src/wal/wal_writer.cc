@@ -190,12 +190,24 @@ uint64_t WalWriter::Append(const BatchBuilder& batch, int64_t time_ms) {
     batch.AppendFrame(seq, time_ms, &pending_);
     pending_bytes_.store(pending_.size(), std::memory_order_relaxed);
     pending_last_seq_ = seq;
-    appended_seq_.store(seq, std::memory_order_release);
+    appended_seq_.store(seq);  // seq_cst: see Unpark
   }
   // The command thread writes (and with always, fsyncs) the log itself when
   // it sends its replies (WriteUpTo); the writer thread is woken only by
   // waiters (WhenDurable), and otherwise passes by every few milliseconds.
+  Unpark();
   return seq;
+}
+
+void WalWriter::Unpark() {
+  // The writer stores parked_ before it reads appended_seq_ for the last
+  // time; an appender stores appended_seq_ before it reads parked_ (both
+  // seq_cst): either the writer sees the record and does not park, or the
+  // appender sees it parked. Taking wake_mu_ (held by the writer from its
+  // store of parked_ until it waits) makes the notification reach its wait.
+  if (!parked_.load() || !parked_.exchange(false)) return;
+  { MutexLock l(&wake_mu_); }
+  wake_cv_.notify_one();
 }
 
 uint64_t WalWriter::DurableSeq() const {
@@ -437,27 +449,43 @@ bool WalWriter::TryWriteNow() {
 
 void WalWriter::WriterLoop() {
   SetThreadName("ekv-wal-write");
-  uint64_t seen = 0;  // appended when this thread last passed by
+  uint64_t seen = 0;    // appended when this thread last passed by
+  int idle_passes = 0;  // in a row: nothing appended, nothing left to write
   while (true) {
     bool woken;
     {
       // Command threads write (and with always, fsync) for themselves
       // (WriteUpTo). This thread passes by every few ms, or when someone
       // waits (WhenDurable) or a replica appends with always, so that nothing
-      // stays unwritten.
+      // stays unwritten. After kPassesBeforePark idle passes it parks: it
+      // waits until the next append (Unpark) instead, or a second at most,
+      // so that an idle server does not wake 200 times a second.
       std::unique_lock<std::mutex> l(wake_mu_.native());
       wake_mu_.AssertHeld();
       if (!wake_ && !stop_ && healthy()) {
-        wake_cv_.wait_for(l, std::chrono::milliseconds(5));
+        if (idle_passes >= kPassesBeforePark) {
+          parked_.store(true);  // seq_cst: see Unpark
+          if (appended_seq_.load() == seen) {
+            wake_cv_.wait_for(l, std::chrono::seconds(1));
+          }
+          parked_.store(false);  // parks again after this pass if still idle
+        } else {
+          wake_cv_.wait_for(l, std::chrono::milliseconds(5));
+        }
       }
       woken = wake_;
       wake_ = false;
     }
+    passes_.fetch_add(1, std::memory_order_relaxed);
     // Unless woken, write only what has waited since the last pass: what was
     // appended just now is written by its command thread in a moment.
     uint64_t target =
         woken || stop_ ? appended_seq_.load(std::memory_order_acquire) : seen;
+    uint64_t before = seen;
     seen = appended_seq_.load(std::memory_order_acquire);
+    bool idle = !woken && seen == before && written_seq_.load() >= seen &&
+                !switch_due_.load() && healthy();
+    idle_passes = idle ? idle_passes + 1 : 0;
     if (written_seq_.load() >= target && healthy()) {
       if (woken && synced_seq_.load() < written_seq_.load() &&
           policy() == FsyncPolicy::kAlways) {
@@ -603,6 +631,7 @@ WriterStats WalWriter::stats() const {
   s.segments = segments_.size();
   s.bytes = TotalBytes();
   s.pending_bytes = pending_.size();
+  s.writer_passes = passes_.load(std::memory_order_relaxed);
   s.error = error_.empty() ? fsync_error_ : error_;
   return s;
 }
@@ -645,9 +674,10 @@ Status WalWriter::AppendRaw(std::string_view frame, uint64_t seq) {
     pending_.append(frame);
     pending_bytes_.store(pending_.size(), std::memory_order_relaxed);
     pending_last_seq_ = seq;
-    appended_seq_.store(seq, std::memory_order_release);
+    appended_seq_.store(seq);  // seq_cst: see Unpark
   }
   if (policy() == FsyncPolicy::kAlways) Wake();
+  Unpark();
   return Status::Ok();
 }
 

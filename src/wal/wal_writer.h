@@ -77,6 +77,7 @@ struct WriterStats {
   uint64_t segments = 0;
   uint64_t bytes = 0;          // bytes in all segments
   uint64_t pending_bytes = 0;  // appended, not yet written
+  uint64_t writer_passes = 0;  // times the writer thread has woken up
   std::string error;           // empty when healthy
 };
 
@@ -162,6 +163,10 @@ class WalWriter {
   explicit WalWriter(WriterOptions options, uint64_t next_seq);
   Status OpenSegment(uint64_t first_seq);
   void WriterLoop();
+  // Idle passes (5 ms apart) before the writer thread parks.
+  static constexpr int kPassesBeforePark = 20;
+  // Wakes the writer thread if it is parked (after every append).
+  void Unpark() EXCLUDES(wake_mu_);
   // may_rotate: the caller may start the next segment (the writer thread;
   // anyone with always).
   bool WriteOnce(bool may_rotate);
@@ -205,6 +210,8 @@ class WalWriter {
   Mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool wake_ GUARDED_BY(wake_mu_) = false;   // the writer thread has work now
+  std::atomic<bool> parked_{false};          // it waits for the next append
+  std::atomic<uint64_t> passes_{0};          // its wake-ups (stats)
   std::string error_ GUARDED_BY(mu_);        // of the last write
   std::string fsync_error_ GUARDED_BY(mu_);  // of the last fsync
   struct Segment {
