@@ -57,6 +57,11 @@ struct CommandSpec {
   CommandHandler handler;
   const char* group = "generic";
   const char* summary = "";
+  // ACL categories (space-separated, without '@') in place of the one the
+  // group implies (generic: keyspace; string, connection; transactions:
+  // transaction); those the flags imply (read, write, admin and dangerous,
+  // fast or else slow) come anyway. COMMAND INFO lists them as Redis 7 does.
+  const char* acl = nullptr;
   std::vector<CommandSpec> subcommands;
 };
 

@@ -379,20 +379,21 @@ void RegisterKeyFamily(CommandTable* t) {
   t->Add({"expiretime", 2, rd, 1, 1, 1, ExpireTime, "generic", "Expiry (s)"});
   t->Add({"pexpiretime", 2, rd, 1, 1, 1, PExpireTime, "generic", "Expiry (ms)"});
   t->Add({"persist", 2, wr, 1, 1, 1, Persist, "generic", "Remove the TTL"});
-  t->Add({"keys", 2, walk, 0, 0, 0, Keys, "generic", "Find keys"});
+  t->Add({"keys", 2, walk, 0, 0, 0, Keys, "generic", "Find keys", "keyspace dangerous"});
   t->Add({"scan", -2, walk, 0, 0, 0, Scan, "generic", "Iterate"});
   t->Add({"randomkey", 1, walk, 0, 0, 0, RandomKey, "generic", "A random key"});
   t->Add({"rename", 3, kWrite, 1, 2, 1, Rename, "generic", "Rename a key"});
   t->Add({"renamenx", 3, wr, 1, 2, 1, RenameNx, "generic", "Rename if free"});
   t->Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, Copy, "generic", "Copy a key"});
   t->Add({"move", 3, wr, 1, 1, 1, Move, "generic", "Move to another db"});
-  t->Add({"dbsize", 1, rd | kAllKeys, 0, 0, 0, DbSize, "server", "Key count"});
+  t->Add(
+      {"dbsize", 1, rd | kAllKeys, 0, 0, 0, DbSize, "server", "Key count", "keyspace"});
   t->Add({"flushdb", -1, kWrite | kAllKeys, 0, 0, 0, FlushDb, "server",
-          "Remove every key of the database"});
+          "Remove every key of the database", "keyspace dangerous"});
   t->Add({"flushall", -1, kWrite | kAllKeys, 0, 0, 0, FlushAll, "server",
-          "Remove every key"});
+          "Remove every key", "keyspace dangerous"});
   t->Add({"swapdb", 3, kWrite | kFast | kAllKeys, 0, 0, 0, SwapDb, "server",
-          "Swap two databases"});
+          "Swap two databases", "keyspace dangerous"});
 }
 
 }  // namespace edgekv

@@ -55,7 +55,7 @@ void RegisterPersistenceFamily(CommandTable* t) {
   t->Add(
       {"bgsave", -1, kAdmin, 0, 0, 0, BgSave, "server", "Checkpoint in the background"});
   t->Add({"lastsave", 1, kLoading | kStale | kFast, 0, 0, 0, LastSave, "server",
-          "Unix time of the last checkpoint"});
+          "Unix time of the last checkpoint", "admin dangerous"});
 }
 
 }  // namespace edgekv

@@ -220,11 +220,12 @@ void RegisterReplicationFamily(CommandTable* t) {
   t->Add(
       {"slaveof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server", "Alias of REPLICAOF"});
   t->Add({"role", 1, kLoading | kStale | kFast, 0, 0, 0, Role, "server",
-          "Replication role"});
+          "Replication role", "admin dangerous"});
   t->Add({"psync", -3, adm, 0, 0, 0, PSync, "server", "Start replication (replicas)"});
   t->Add(
       {"replconf", -1, adm | kLoading, 0, 0, 0, ReplConf, "server", "Replica settings"});
-  t->Add({"wait", 3, kNoMulti, 0, 0, 0, Wait, "generic", "Wait for replicas"});
+  t->Add(
+      {"wait", 3, kNoMulti, 0, 0, 0, Wait, "generic", "Wait for replicas", "connection"});
 }
 
 }  // namespace edgekv

@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -233,18 +234,61 @@ std::vector<std::string> FlagNames(uint32_t f) {
   return v;
 }
 
+// A command made of subcommands only (CLIENT, CONFIG, DEBUG): Redis lists
+// no flags for it and no ACL category but @slow (and DEBUG's own).
+bool IsContainer(const CommandSpec& s) {
+  return s.handler == nullptr && !s.subcommands.empty();
+}
+
+// The ACL categories of a command, in the order of Redis's category table.
+std::vector<std::string> AclCategories(const CommandSpec& s) {
+  static constexpr std::string_view kOrder[] = {
+      "keyspace",   "read",        "write",    "set",         "sortedset", "list",
+      "hash",       "string",      "bitmap",   "hyperloglog", "geo",       "stream",
+      "pubsub",     "admin",       "fast",     "slow",        "blocking",  "dangerous",
+      "connection", "transaction", "scripting"};
+  std::vector<std::string_view> have;
+  std::string_view named = s.acl != nullptr ? s.acl : "";
+  if (s.acl == nullptr && !IsContainer(s)) {
+    std::string_view g = s.group;
+    if (g == "generic") named = "keyspace";
+    if (g == "string" || g == "connection") named = g;
+    if (g == "transactions") named = "transaction";
+  }
+  for (size_t i = 0; i < named.size();) {
+    size_t end = std::min(named.find(' ', i), named.size());
+    if (end > i) have.push_back(named.substr(i, end - i));
+    i = end + 1;
+  }
+  uint32_t f = IsContainer(s) ? 0 : s.flags;
+  if (f & kWrite) have.push_back("write");
+  if (f & kReadOnly) have.push_back("read");
+  if (f & kAdmin) {
+    have.push_back("admin");
+    have.push_back("dangerous");
+  }
+  have.push_back((f & kFast) ? "fast" : "slow");
+  std::vector<std::string> out;
+  for (std::string_view c : kOrder) {
+    if (std::find(have.begin(), have.end(), c) != have.end())
+      out.push_back("@" + std::string(c));
+  }
+  return out;
+}
+
 void ReplyCommandInfo(ReplyBuilder& r, const CommandSpec& s) {
   r.ArrayHeader(10);
   r.Bulk(s.name);
   r.Integer(s.arity);
-  auto flags = FlagNames(s.flags);
+  auto flags = FlagNames(IsContainer(s) ? 0 : s.flags);
   r.SetHeader(flags.size());
   for (auto& f : flags) r.SimpleString(f);
   r.Integer(s.first_key);
   r.Integer(s.last_key);
   r.Integer(s.key_step);
-  r.SetHeader(1);
-  r.SimpleString(std::string("@") + s.group);
+  auto categories = AclCategories(s);
+  r.SetHeader(categories.size());
+  for (auto& c : categories) r.SimpleString(c);
   r.SetHeader(0);  // tips
   if (s.first_key > 0) {
     // One key spec in Redis 7's form: begin_search index, find_keys range.
@@ -557,31 +601,31 @@ void RegisterServerFamily(CommandTable* t) {
   const uint32_t adm = kAdmin | kLoading | kStale;
   const uint32_t any = kLoading | kStale;
   // clang-format off
-  t->Add({"info", -1, any, 0, 0, 0, Info, "server", "Server information"});
+  t->Add({"info", -1, any, 0, 0, 0, Info, "server", "Server information", "dangerous"});
   t->Add({"time", 1, any | kFast, 0, 0, 0, Time, "server", "Server time"});
   t->Add({"shutdown", -1, adm | kNoMulti, 0, 0, 0, Shutdown, "server", "Stop the server"});
-  t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands", {
+  t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands", "admin dangerous", {
       {"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"},
       {"set-disk-apply", 3, adm, 0, 0, 0, DebugSetDiskApply, "server", "Stop (0) or restart (1) the LevelDB applier"},
       {"set-io-threads", 3, adm, 0, 0, 0, DebugSetIoThreads, "server", "Hold the I/O threads in use at n (0: adaptive)"},
   }});
-  t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection", "Client connection commands", {
-      {"id", 2, any | kFast, 0, 0, 0, ClientId, "connection", "Client id"},
-      {"setname", 3, any | kFast, 0, 0, 0, ClientSetName, "connection", "Set the connection name"},
-      {"getname", 2, any | kFast, 0, 0, 0, ClientGetName, "connection", "Get the connection name"},
-      {"setinfo", 4, any | kFast, 0, 0, 0, ClientSetInfo, "connection", "Set client library info"},
+  t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection", "Client connection commands", nullptr, {
+      {"id", 2, any, 0, 0, 0, ClientId, "connection", "Client id"},
+      {"setname", 3, any, 0, 0, 0, ClientSetName, "connection", "Set the connection name"},
+      {"getname", 2, any, 0, 0, 0, ClientGetName, "connection", "Get the connection name"},
+      {"setinfo", 4, any, 0, 0, 0, ClientSetInfo, "connection", "Set client library info"},
       {"list", -2, adm, 0, 0, 0, ClientList, "connection", "List clients"},
       {"info", 2, any, 0, 0, 0, ClientInfo, "connection", "This connection's info"},
       {"kill", -3, adm, 0, 0, 0, ClientKill, "connection", "Kill clients"},
   }});
-  t->Add({"command", -1, any, 0, 0, 0, CommandAll, "server", "Command details", {
-      {"count", 2, any, 0, 0, 0, CommandCount, "server", "Command count"},
-      {"info", -2, any, 0, 0, 0, CommandInfo, "server", "Command info"},
-      {"docs", -2, any, 0, 0, 0, CommandDocs, "server", "Command docs"},
-      {"list", -2, any, 0, 0, 0, CommandList, "server", "Command names"},
-      {"getkeys", -4, any, 0, 0, 0, CommandGetKeys, "server", "Keys of a command"},
+  t->Add({"command", -1, any, 0, 0, 0, CommandAll, "server", "Command details", "connection", {
+      {"count", 2, any, 0, 0, 0, CommandCount, "server", "Command count", "connection"},
+      {"info", -2, any, 0, 0, 0, CommandInfo, "server", "Command info", "connection"},
+      {"docs", -2, any, 0, 0, 0, CommandDocs, "server", "Command docs", "connection"},
+      {"list", -2, any, 0, 0, 0, CommandList, "server", "Command names", "connection"},
+      {"getkeys", -4, any, 0, 0, 0, CommandGetKeys, "server", "Keys of a command", "connection"},
   }});
-  t->Add({"config", -2, adm, 0, 0, 0, nullptr, "server", "Configuration", {
+  t->Add({"config", -2, adm, 0, 0, 0, nullptr, "server", "Configuration", nullptr, {
       {"get", -3, adm, 0, 0, 0, ConfigGet, "server", "Read directives"},
       {"set", -4, adm, 0, 0, 0, ConfigSet, "server", "Change directives"},
       {"resetstat", 2, adm, 0, 0, 0, ConfigResetStat, "server", "Reset counters"},

@@ -269,3 +269,36 @@ def test_edge_cases_match_redis_byte_for_byte(make_server, redis_port, protocol)
         if a != b:
             mismatches.append("%r\n  edgekv: %r\n  redis:  %r" % (cmd, a, b))
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_command_info_acl_categories_match_redis(server, redis_port):
+    """Every command edgekv lists (subcommands too) has the ACL categories
+    redis-server gives it in COMMAND INFO (those Redis knows), and a
+    container command (CLIENT, CONFIG) no flags, as in Redis."""
+    import redis
+
+    def raw(port):
+        conn = redis.Redis(port=port, decode_responses=True).connection_pool.get_connection("_")
+
+        def call(*args):
+            conn.send_command(*args)
+            return conn.read_response()
+        return call
+
+    ours, theirs = raw(server.port), raw(redis_port)
+    infos = []
+    for info in ours("COMMAND"):
+        infos.append(info)
+        infos.extend(info[9])
+    compared, mismatches = 0, []
+    for info in infos:
+        expected = theirs("COMMAND", "INFO", info[0])[0]
+        if expected is None:  # edgekv's own (DEBUG SET-IO-THREADS, ...)
+            continue
+        compared += 1
+        if info[6] != expected[6]:
+            mismatches.append("%s: edgekv %s, redis %s" % (info[0], info[6], expected[6]))
+        if expected[9] and info[2] != expected[2]:
+            mismatches.append("%s flags: edgekv %s, redis %s" % (info[0], info[2], expected[2]))
+    assert compared >= 80, compared
+    assert not mismatches, "\n".join(mismatches)
