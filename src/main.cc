@@ -96,6 +96,14 @@ class Maintenance {
   std::thread thread_;
 };
 
+// appendfsync's value (its directive lists them in Redis's order).
+edgekv::wal::FsyncPolicy FsyncPolicyOf(const edgekv::Config& config) {
+  std::string v = config.String(edgekv::Cfg::kAppendfsync);
+  if (v == "always") return edgekv::wal::FsyncPolicy::kAlways;
+  if (v == "no") return edgekv::wal::FsyncPolicy::kNo;
+  return edgekv::wal::FsyncPolicy::kEverysec;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,7 +181,7 @@ int main(int argc, char** argv) {
   EngineOptions eo;
   eo.dir = ".";
   eo.databases = so.databases;
-  eo.fsync = static_cast<wal::FsyncPolicy>(config.Int(Cfg::kAppendfsync));
+  eo.fsync = FsyncPolicyOf(config);
   eo.wal_repair = config.Bool(Cfg::kWalRepair);
   eo.write_buffer_bytes = WriteBufferFor(config.Int(Cfg::kMaxmemory));
   eo.apply_limits = ApplierLimits::For(config.Int(Cfg::kMaxmemory));
@@ -219,8 +227,7 @@ int main(int argc, char** argv) {
   config.set_on_change([&ctx](Cfg id) {
     if (id == Cfg::kAppendfsync) {
       if (Engine* e = ctx.engine()) {
-        e->wal().SetPolicy(
-            static_cast<wal::FsyncPolicy>(ctx.config().Int(Cfg::kAppendfsync)));
+        e->wal().SetPolicy(FsyncPolicyOf(ctx.config()));
       }
     } else if (id == Cfg::kMaxmemory) {
       // The applier's group and backlog follow (LevelDB's write buffer is

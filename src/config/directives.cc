@@ -6,7 +6,8 @@
 namespace edgekv {
 namespace {
 
-const char* const kFsyncModes[] = {"always", "everysec", "no", nullptr};
+// In Redis's order (its CONFIG SET error lists them so).
+const char* const kFsyncModes[] = {"everysec", "always", "no", nullptr};
 const char* const kLogLevels[] = {"debug",   "verbose", "notice",
                                   "warning", "nothing", nullptr};
 const char* const kDebugModes[] = {"no", "yes", "local", nullptr};

@@ -229,7 +229,7 @@ EDGE_CASES = [
     ["COMMAND", "COUNT", "x"],
     ["CONFIG", "GET"], ["CONFIG", "SET", "nosuch", "1"], ["CONFIG", "SET", "maxmemory", "abc"],
     ["CONFIG", "SET", "timeout", "-1"], ["CONFIG", "SET", "maxmemory"],
-    ["CONFIG", "RESETSTAT", "x"],
+    ["CONFIG", "RESETSTAT", "x"], ["CONFIG", "SET", "appendfsync", "sometimes"],
     ["TIME", "x"], ["DBSIZE", "x"], ["LASTSAVE", "x"], ["ECHO"], ["PING", "a", "b"],
     ["SELECT"], ["RESET", "x"],
     ["MULTI"], ["SELECT", "1"], ["SET", "k", "v"], ["EXEC"], ["SELECT", "0"], ["GET", "k"],
