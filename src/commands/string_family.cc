@@ -16,7 +16,9 @@ constexpr std::string_view kTooBig =
     "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
 bool CheckSize(CommandContext& ctx, uint64_t size) {
-  if (static_cast<int64_t>(size) > ctx.server->config().Int(Cfg::kProtoMaxBulkLen)) {
+  // Compared unsigned: SETRANGE's offset may be up to 2^63 - 1, and the sum
+  // with the value's length must not wrap to a negative size.
+  if (size > static_cast<uint64_t>(ctx.server->config().Int(Cfg::kProtoMaxBulkLen))) {
     ctx.reply->Error(kTooBig);
     return false;
   }

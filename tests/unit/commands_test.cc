@@ -465,6 +465,13 @@ TEST_F(Commands, SetRangeOverwritesAndPads) {
   EXPECT_EQ(Run({"EXISTS", "nokey"}), Int(0));
   EXPECT_EQ(Run({"SETRANGE", "s", "536870912", "x"}),
             Err("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+  // An offset whose sum with the length passes 2^63 (a crash: the size
+  // compared as a negative int64, then a 2^63-byte resize threw).
+  EXPECT_EQ(Run({"SETRANGE", "s", "9223372036854775807", "x"}),
+            Err("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+  EXPECT_EQ(Run({"SETRANGE", "nokey", "9223372036854775807", "x"}),
+            Err("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+  EXPECT_EQ(Run({"GET", "s"}), Bulk("hello WORLD"));
   EXPECT_EQ(Run({"SETRANGE", "s", "x", "y"}), kNotIntErr);
 }
 

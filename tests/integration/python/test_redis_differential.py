@@ -101,6 +101,8 @@ GENERATORS = [
         [[], ["MATCH", "a*"], ["TYPE", "string"], ["TYPE", "list"], ["COUNT", "0"], ["FOO"]]),
     lambda r: ["CONFIG", "GET", r.choice(["maxmemory", "appendfsync", "databases", "timeout",
                                           "nosuch"])],
+    lambda r: ["SETRANGE", key(r), r.choice(INTS), value(r)],
+    lambda r: ["GETRANGE", key(r), r.choice(INTS), r.choice(INTS)],
     lambda r: [r.choice(["FOO", "get", "sEt", "EXEC", "CLIENT"])]
     + [value(r)] * r.randint(0, 2),
     lambda r: [r.choice(["GET", "SET", "INCR", "MGET", "DEL", "EXPIRE", "GETEX", "SETRANGE",
