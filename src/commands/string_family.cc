@@ -403,6 +403,7 @@ void RegisterStringFamily(CommandTable* t) {
   t->Add({"append", 3, wr | kFast, 1, 1, 1, Append, "string", "Append to a value"});
   t->Add({"strlen", 2, rd, 1, 1, 1, StrLen, "string", "Length of a value"});
   t->Add({"getrange", 4, kReadOnly, 1, 1, 1, GetRange, "string", "Substring"});
+  t->Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, "string", "Substring (old name)"});
   t->Add({"setrange", 4, wr, 1, 1, 1, SetRange, "string", "Overwrite part"});
   t->Add({"incr", 2, wr | kFast, 1, 1, 1, Incr, "string", "Increment by one"});
   t->Add({"decr", 2, wr | kFast, 1, 1, 1, Decr, "string", "Decrement by one"});

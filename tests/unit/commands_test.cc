@@ -540,6 +540,23 @@ TEST_F(Commands, IncrByFloatFormatsLikeRedis) {
 
 // ---- Keys --------------------------------------------------------------------------
 
+TEST_F(Commands, SubstrIsGetRangeUnderItsOldName) {
+  EXPECT_EQ(Run({"SET", "s", "hello world"}), kOk);
+  EXPECT_EQ(Run({"SUBSTR", "s", "-5", "-1"}), Bulk("world"));
+  EXPECT_EQ(Run({"SUBSTR", "s", "0"}),
+            Err("ERR wrong number of arguments for 'substr' command"));
+}
+
+TEST_F(Commands, TouchCountsTheKeysThatExist) {
+  EXPECT_EQ(Run({"MSET", "a", "1", "b", "2"}), kOk);
+  EXPECT_EQ(Run({"TOUCH", "a", "b", "nokey", "a"}), Int(3));
+  EXPECT_EQ(Run({"SET", "gone", "x", "PX", "1"}), kOk);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(Run({"TOUCH", "gone"}), Int(0));  // expired: not there
+  EXPECT_EQ(Run({"TOUCH"}), Err("ERR wrong number of arguments for 'touch' command"));
+  EXPECT_EQ(Run({"GET", "a"}), Bulk("1"));  // a read, nothing changed
+}
+
 TEST_F(Commands, DelUnlinkExistsType) {
   EXPECT_EQ(Run({"MSET", "a", "1", "b", "2", "c", "3"}), kOk);
   EXPECT_EQ(Run({"DEL", "a", "b", "nokey"}), Int(2));
