@@ -1,5 +1,6 @@
 // String commands: GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET
-// MSETNX APPEND STRLEN GETRANGE SETRANGE INCR DECR INCRBY DECRBY INCRBYFLOAT.
+// MSETNX APPEND STRLEN GETRANGE SUBSTR SETRANGE INCR DECR INCRBY DECRBY
+// INCRBYFLOAT LCS (lcs.cc).
 #include <cmath>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 #include "command_table.h"
 #include "dispatcher.h"
 #include "keyspace.h"
+#include "lcs.h"
 
 namespace edgekv {
 namespace {
@@ -404,6 +406,8 @@ void RegisterStringFamily(CommandTable* t) {
   t->Add({"strlen", 2, rd, 1, 1, 1, StrLen, "string", "Length of a value"});
   t->Add({"getrange", 4, kReadOnly, 1, 1, 1, GetRange, "string", "Substring"});
   t->Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, "string", "Substring (old name)"});
+  t->Add({"lcs", -3, kReadOnly, 1, 2, 1, LcsCommand, "string",
+          "Longest common subsequence"});
   t->Add({"setrange", 4, wr, 1, 1, 1, SetRange, "string", "Overwrite part"});
   t->Add({"incr", 2, wr | kFast, 1, 1, 1, Incr, "string", "Increment by one"});
   t->Add({"decr", 2, wr | kFast, 1, 1, 1, Decr, "string", "Decrement by one"});

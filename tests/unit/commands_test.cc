@@ -547,6 +547,41 @@ TEST_F(Commands, SubstrIsGetRangeUnderItsOldName) {
             Err("ERR wrong number of arguments for 'substr' command"));
 }
 
+// The examples of Redis's LCS documentation.
+TEST_F(Commands, LcsFindsTheLongestCommonSubsequence) {
+  EXPECT_EQ(Run({"MSET", "key1", "ohmytext", "key2", "mynewtext"}), kOk);
+  EXPECT_EQ(Run({"LCS", "key1", "key2"}), Bulk("mytext"));
+  EXPECT_EQ(Run({"LCS", "key1", "key2", "LEN"}), Int(6));
+  EXPECT_EQ(Run({"LCS", "key1", "key2", "IDX"}),
+            "*4\r\n$7\r\nmatches\r\n*2\r\n"
+            "*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n"
+            "*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n"
+            "$3\r\nlen\r\n:6\r\n");
+  EXPECT_EQ(Run({"LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"}),
+            "*4\r\n$7\r\nmatches\r\n*1\r\n"
+            "*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"
+            "$3\r\nlen\r\n:6\r\n");
+  EXPECT_EQ(Run({"LCS", "key1", "nokey"}), Bulk(""));  // a missing key is ""
+  EXPECT_EQ(Run({"LCS", "key1", "key2", "IDX", "LEN"}),
+            Err("ERR If you want both the length and indexes, please just use IDX."));
+  EXPECT_EQ(Run({"LCS", "key1", "key2", "MINMATCHLEN", "x"}), kNotIntErr);
+  EXPECT_EQ(Run({"LCS", "key1", "key2", "MINMATCHLEN"}), kSyntaxErr);
+  EXPECT_EQ(Run({"LCS", "key1"}), Err("ERR wrong number of arguments for 'lcs' command"));
+}
+
+// The table is (|a| + 1) x (|b| + 1) cells of 4 bytes, which a client asks
+// for: at most proto-max-bulk-len of them (as Redis 7.2).
+TEST_F(Commands, LcsRefusesATableOverProtoMaxBulkLen) {
+  EXPECT_EQ(Run({"CONFIG", "SET", "proto-max-bulk-len", "1mb"}), kOk);
+  EXPECT_EQ(Run({"SET", "a", std::string(511, 'x')}), kOk);
+  EXPECT_EQ(Run({"SET", "b", std::string(511, 'x')}), kOk);
+  EXPECT_EQ(Run({"LCS", "a", "b", "LEN"}), Int(511));  // 512 * 512 * 4 = 1 MB
+  EXPECT_EQ(Run({"SET", "b", std::string(512, 'x')}), kOk);
+  EXPECT_EQ(Run({"LCS", "a", "b", "LEN"}),
+            Err("ERR Insufficient memory, transient memory for LCS exceeds "
+                "proto-max-bulk-len"));
+}
+
 TEST_F(Commands, TouchCountsTheKeysThatExist) {
   EXPECT_EQ(Run({"MSET", "a", "1", "b", "2"}), kOk);
   EXPECT_EQ(Run({"TOUCH", "a", "b", "nokey", "a"}), Int(3));

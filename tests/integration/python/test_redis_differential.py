@@ -76,6 +76,8 @@ GENERATORS = [
     lambda r: ["STRLEN", key(r)],
     lambda r: [r.choice(["GETRANGE", "SUBSTR"]), key(r), r.choice(INTS), r.choice(INTS)],
     lambda r: ["TOUCH"] + [key(r) for _ in range(r.randint(1, 3))],
+    lambda r: ["LCS", key(r), key(r)] + r.sample(
+        ["IDX", "LEN", "WITHMATCHLEN", "MINMATCHLEN", r.choice(INTS), "BAD"], r.randint(0, 3)),
     lambda r: ["SETRANGE", key(r), r.choice(["0", "1", "5", "-1", "abc", "536870912", "3"]),
                value(r)],
     lambda r: [r.choice(["INCR", "DECR"]), key(r)],
@@ -105,6 +107,8 @@ GENERATORS = [
     lambda r: ["SETRANGE", key(r), r.choice(INTS), value(r)],
     lambda r: [r.choice(["GETRANGE", "SUBSTR"]), key(r), r.choice(INTS), r.choice(INTS)],
     lambda r: ["TOUCH"] + [key(r) for _ in range(r.randint(1, 3))],
+    lambda r: ["LCS", key(r), key(r)] + r.sample(
+        ["IDX", "LEN", "WITHMATCHLEN", "MINMATCHLEN", r.choice(INTS), "BAD"], r.randint(0, 3)),
     lambda r: [r.choice(["FOO", "get", "sEt", "EXEC", "CLIENT"])]
     + [value(r)] * r.randint(0, 2),
     lambda r: [r.choice(["GET", "SET", "INCR", "MGET", "DEL", "EXPIRE", "GETEX", "SETRANGE",
