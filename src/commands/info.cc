@@ -148,7 +148,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("loading", server.loading.load() ? 1 : 0);
     num("async_loading", 0);
     num("rdb_changes_since_last_save", 0);
-    num("rdb_bgsave_in_progress", 0);
+    num("rdb_bgsave_in_progress", server.bgsave_in_progress.load() ? 1 : 0);
     if (Engine* engine = server.engine()) {
       out += engine->InfoPersistence();
     } else {

@@ -1,8 +1,12 @@
 // SAVE BGSAVE LASTSAVE. edgekv persists continuously (write-ahead log +
 // LevelDB), so "saving" is a checkpoint: everything logged is fsynced, applied
 // to LevelDB and synced there, and old log segments are dropped.
+#include <atomic>
+#include <string>
+#include <system_error>
 #include <thread>
 
+#include "args.h"
 #include "command_table.h"
 #include "dispatcher.h"
 #include "keyspace.h"
@@ -32,12 +36,33 @@ void BgSave(CommandContext& ctx) {
     ctx.reply->Error("ERR persistence is not available");
     return;
   }
+  for (size_t i = 1; i < ctx.argc(); ++i) {
+    if (!EqualsIgnoreCase(ctx.arg(i), "SCHEDULE")) {
+      ctx.reply->Error(errors::kSyntax);
+      return;
+    }
+  }
+  // One checkpoint at a time, as Redis runs one child: a thread per call
+  // would let a pipeline of BGSAVEs start threads until the process could
+  // start no more (and std::thread threw).
+  std::atomic<bool>& running = ctx.server->bgsave_in_progress;
+  if (running.exchange(true)) {
+    ctx.reply->Error("ERR Background save already in progress");
+    return;
+  }
   // The engine outlives every command thread; a detached checkpoint is safe
   // until shutdown, which checkpoints anyway.
-  std::thread([engine] {
-    SetThreadName("ekv-bgsave");
-    (void)engine->Checkpoint();
-  }).detach();
+  try {
+    std::thread([engine, &running] {
+      SetThreadName("ekv-bgsave");
+      (void)engine->Checkpoint();
+      running.store(false);
+    }).detach();
+  } catch (const std::system_error& e) {
+    running.store(false);
+    ctx.reply->Error(std::string("ERR can't start a background checkpoint: ") + e.what());
+    return;
+  }
   ctx.reply->SimpleString("Background saving started");
 }
 

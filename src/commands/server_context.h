@@ -89,6 +89,8 @@ class ServerContext {
   std::function<void()> shutdown;
   // True until recovery finished; then engine() is set (release/acquire).
   std::atomic<bool> loading{false};
+  // A BGSAVE checkpoint is running (one at a time, as Redis runs one child).
+  std::atomic<bool> bgsave_in_progress{false};
   Engine* engine() const { return engine_.load(std::memory_order_acquire); }
   void set_engine(Engine* e) { engine_.store(e, std::memory_order_release); }
 

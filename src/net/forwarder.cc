@@ -14,6 +14,9 @@
 
 namespace edgekv {
 
+// The most a reply not yet complete may hold (see Read).
+constexpr size_t kMaxPendingReply = (size_t{1} << 30) + (size_t{64} << 20);
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
@@ -151,6 +154,13 @@ class AsioForwarder : public WriteForwarder,
       if (ec) return self->FailAll("read: " + ec.message());
       self->in_.append(self->rbuf_.data(), n);
       self->Consume();
+      // What is left is one reply not complete yet. RespReplyLength calls
+      // malformed what cannot be a reply (an endless line, a bulk past
+      // 1 GB); an aggregate whose elements never end is stopped here, past
+      // the largest reply a write can have (a 1 GB value, SET ... GET).
+      if (self->connected_ && self->in_.size() > kMaxPendingReply) {
+        return self->FailAll("reply from the coordinator longer than 1 GB");
+      }
       if (self->connected_) self->Read();
     });
   }

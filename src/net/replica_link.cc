@@ -36,6 +36,8 @@ constexpr uint64_t kMaxLogBacklog = 64ull << 20;
 // One connection to the upstream; replaced by a new one on any failure.
 class Link : public std::enable_shared_from_this<Link> {
  public:
+  static constexpr size_t kMaxHandshakeLine = 64 * 1024;
+
   Link(asio::io_context& io, ServerContext* server, std::string host, int port,
        uint64_t epoch)
       : io_(io),
@@ -196,7 +198,16 @@ class Link : public std::enable_shared_from_this<Link> {
       std::string_view data(buf_.data() + begin_, end_ - begin_);
       if (!streaming_) {
         size_t nl = data.find("\r\n");
-        if (nl == std::string_view::npos) break;
+        if (nl == std::string_view::npos) {
+          // A handshake reply is a short line: an upstream that sends
+          // bytes without a line end (not edgekv, or not a server at all)
+          // would otherwise grow the buffer until memory ran out.
+          if (data.size() > kMaxHandshakeLine) {
+            Fail("reply line from upstream longer than 64 KB");
+            return -1;
+          }
+          break;
+        }
         std::string line(data.substr(0, nl));
         begin_ += nl + 2;
         if (!HandleLine(line)) return -1;

@@ -419,3 +419,38 @@ def test_what_a_log_record_cannot_hold_is_refused_before_it_runs():
         c.close()
     finally:
         srv.cleanup()
+
+
+def test_bgsave_runs_one_checkpoint_at_a_time(make_server):
+    """A pipeline of BGSAVEs starts one background checkpoint, not one thread
+    per command (which could run the process out of threads): the others get
+    Redis's "already in progress" error, and INFO shows it running."""
+    import os
+    import time
+
+    from resp_util import RawClient
+
+    srv = make_server()
+    r = srv.client()
+    r.mset({"k%d" % i: "v" * 100 for i in range(20000)})
+    raw = RawClient(srv.port)
+    n = 3000
+    raw.sock.sendall(b"BGSAVE\r\n" * n)
+    buf = b""
+    while buf.count(b"\r\n") < n:
+        chunk = raw.sock.recv(65536)
+        assert chunk, "connection closed"
+        buf += chunk
+    threads = len(os.listdir("/proc/%d/task" % srv.proc.pid))
+    lines = buf.split(b"\r\n")[:n]
+    started = lines.count(b"+Background saving started")
+    busy = lines.count(b"-ERR Background save already in progress")
+    assert started >= 1 and busy >= 1 and started + busy == n, set(lines)
+    assert threads < 64, "%d threads after %d BGSAVEs" % (threads, n)
+    assert raw.cmd(["BGSAVE", "NOW"]).startswith(b"-ERR syntax error")
+    deadline = time.monotonic() + 30
+    while r.info("persistence")["rdb_bgsave_in_progress"] == 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert raw.cmd(["BGSAVE"]) == b"+Background saving started\r\n"
+    assert r.ping()

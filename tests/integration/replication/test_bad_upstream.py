@@ -53,7 +53,12 @@ class FakeUpstream(threading.Thread):
                 if args[0].upper() == b"PSYNC":
                     self.psyncs += 1
                     synced = True
-                    conn.sendall(self.reply)
+                    if self.reply is None:  # bytes without a line end, endlessly
+                        end = time.monotonic() + 20
+                        while not self.stop and time.monotonic() < end:
+                            conn.sendall(b"x" * 65536)
+                    else:
+                        conn.sendall(self.reply)
                 elif not synced:
                     conn.sendall(b"+OK\r\n")
         except (OSError, ValueError):
@@ -81,6 +86,9 @@ BAD_REPLIES = {
                                                          b"\x05\x00\x00\x00" + b"\x09" * 7),
     "fullresync_then_garbage": b"+FULLRESYNC abc 7\r\n" + b"\xee" * 100,
     "redis_rdb": b"+FULLRESYNC 8de1787ba490483314a4d30f1c628bc5e2a80e7f 0\r\n$18\r\nREDIS0009\xfa\x09redis-ver",
+    # Not a server at all: bytes that never end a line, as fast as it can.
+    # The replica gives up on the line after 64 KB instead of buffering on.
+    "endless_line": None,
 }
 
 
