@@ -6,11 +6,11 @@
 // clang-format on
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -158,34 +158,28 @@ void ThreadTimes(int64_t* cpu_ns, int64_t* wait_ns) {
   *cpu_ns = ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
-// The machine's CPU time so far from /proc/stat, in clock ticks: idle (idle
-// and iowait) and in all (steal included: time the hypervisor gave to others
-// is not ours to use), and the number of CPUs. False if it cannot be read.
-bool MachineCpuTicks(uint64_t* idle, uint64_t* all, int* cpus) {
+// The machine's CPU time so far from /proc/stat's first line, in clock
+// ticks: idle (idle and iowait) and in all (steal included: time the
+// hypervisor gave to others is not ours to use). False if it cannot be read.
+bool MachineCpuTicks(uint64_t* idle, uint64_t* all) {
   FILE* f = std::fopen("/proc/stat", "r");
   if (f == nullptr) return false;
   unsigned long long v[8] = {};
   bool ok = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
                         &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8;
-  int n = 0;
-  char line[256];
-  while (ok && std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::strncmp(line, "cpu", 3) == 0 && line[3] >= '0' && line[3] <= '9') ++n;
-  }
   std::fclose(f);
-  if (!ok || n == 0) return false;
+  if (!ok) return false;
   *idle = v[3] + v[4];
   *all = 0;
   for (unsigned long long x : v) *all += x;
-  *cpus = n;
   return true;
 }
 }  // namespace
 
 double NetServer::Impl::IdleCpus() {
   uint64_t idle = 0, all = 0;
-  int cpus = 0;
-  if (!MachineCpuTicks(&idle, &all, &cpus)) return -1;
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);  // the CPUs that line adds up
+  if (cpus < 1 || !MachineCpuTicks(&idle, &all)) return -1;
   double out = -1;
   if (machine_all > 0 && all > machine_all) {
     out = static_cast<double>(idle - machine_idle) /

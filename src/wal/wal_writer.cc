@@ -194,7 +194,8 @@ uint64_t WalWriter::Append(const BatchBuilder& batch, int64_t time_ms) {
   }
   // The command thread writes (and with always, fsyncs) the log itself when
   // it sends its replies (WriteUpTo); the writer thread is woken only by
-  // waiters (WhenDurable), and otherwise passes by every few milliseconds.
+  // waiters (WhenDurable), and otherwise passes by every few milliseconds
+  // (or, parked while idle, is woken here).
   Unpark();
   return seq;
 }

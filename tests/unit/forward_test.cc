@@ -26,7 +26,7 @@ TEST(RespReplyLength, SplitsCompleteRepliesAndWaitsForTheRest) {
 // a line past 64 KB without its end, a bulk past 1 GB, an aggregate past 2^31
 // elements (whose doubling for a map would overflow) are malformed.
 TEST(RespReplyLength, WhatCannotBeAReplyIsMalformedNotIncomplete) {
-  std::string line(64 * 1024 - 1, 'x');  // with its type byte, 64 KB
+  std::string line(64 * 1024 - 1, 'x');       // with its type byte, 64 KB
   EXPECT_EQ(RespReplyLength("+" + line), 0);  // 64 KB: may still end
   EXPECT_EQ(RespReplyLength("+" + line + "x"), -1);
   EXPECT_EQ(RespReplyLength("-" + line + "xx\r\n"), -1);
