@@ -84,10 +84,12 @@ def test_expired_keys_on_disk_are_never_returned_and_get_deleted(tmp_path):
     srv = Server(str(tmp_path / "data"), "--maxmemory", "4mb", "--hz", "50").start()
     c = srv.client()
     try:
-        fill(c, 5_000, prefix="ttl:", px=1500)
+        # 5 s: the 20,000 writes after them must all happen before any of
+        # them expires, also on a slow or busy machine (1.5 s was not always).
+        fill(c, 5_000, prefix="ttl:", px=5000)
         fill(c, 20_000)  # evicts the TTL keys to disk
         assert c.info("keyspace")["db0"]["expires"] == 5_000
-        time.sleep(1.6)
+        time.sleep(5.1)
         assert c.get("ttl:1") is None
         assert c.exists("ttl:2") == 0
         assert not list(c.scan_iter(match="ttl:*", count=1000))
