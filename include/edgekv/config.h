@@ -58,6 +58,8 @@ enum class Cfg {
   kMinReplicasMaxLag,
   kReplicaReadOnly,
   kReplicaWriteForward,
+  kSlowlogLogSlowerThan,
+  kSlowlogMaxLen,
   kCount  // not a directive
 };
 

@@ -30,6 +30,7 @@ enum CommandFlag : uint32_t {
   kAllKeys = 1u << 9,   // touches whole databases (FLUSHDB, SWAPDB, KEYS...)
   kConnection = 1u << 10,
   kDiskWalk = 1u << 11,  // walks LevelDB (SCAN, KEYS, RANDOMKEY): waits for the applier
+  kSkipSlowlog = 1u << 12,  // not logged in SLOWLOG (EXEC: its commands are)
 };
 
 struct CommandContext {
@@ -40,6 +41,8 @@ struct CommandContext {
   int64_t now_ms;
   bool all_locked;       // every stripe is held (EXEC, FLUSHDB, SWAPDB)
   bool in_exec = false;  // inside EXEC: effects are committed once, at the end
+  // Bit i: args[i] is a secret (a password), shown as "(redacted)" in SLOWLOG.
+  uint64_t redacted = 0;
 
   std::string_view arg(size_t i) const { return args[i]; }
   size_t argc() const { return args.size(); }

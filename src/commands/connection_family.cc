@@ -46,6 +46,7 @@ void Ping(CommandContext& ctx) {
 void Echo(CommandContext& ctx) { ctx.reply->Bulk(ctx.arg(1)); }
 
 void Auth(CommandContext& ctx) {
+  ctx.redacted = ~uint64_t{1};  // every argument (Redis leaks one with too many)
   if (ctx.argc() > 3) {
     ctx.reply->Error(errors::kSyntax);
     return;
@@ -81,6 +82,7 @@ void Hello(CommandContext& ctx) {
   for (; i < ctx.argc(); ++i) {
     bool more = i + 1 < ctx.argc();
     if (EqualsIgnoreCase(ctx.arg(i), "AUTH") && i + 2 < ctx.argc()) {
+      if (i + 2 < 64) ctx.redacted |= uint64_t{3} << (i + 1);
       if (!Authenticate(ctx, ctx.arg(i + 1), ctx.arg(i + 2))) return;
       i += 2;
     } else if (EqualsIgnoreCase(ctx.arg(i), "SETNAME") && more) {

@@ -1,6 +1,7 @@
 #include "dispatcher.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "args.h"
@@ -95,6 +96,7 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
 
 void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   ServerContext& server = *ctx.server;
+  const auto started = std::chrono::steady_clock::now();
   Store& store = server.store();
   // The one place every command's changes are committed to the write-ahead
   // log: after the handler, while the keys' stripes are still held, so the
@@ -126,6 +128,10 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     commit();
   }
   server.stats().commands_processed.fetch_add(1, std::memory_order_relaxed);
+  MaybeLogSlow(spec, ctx,
+               std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count());
 }
 
 namespace {

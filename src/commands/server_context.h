@@ -16,6 +16,7 @@
 #include "edgekv/thread_annotations.h"
 #include "replication/forward.h"
 #include "replication/replication.h"
+#include "slowlog.h"
 
 namespace edgekv {
 
@@ -70,6 +71,7 @@ class ServerContext {
   Stats& stats() { return stats_; }
   ClientRegistry& clients() { return clients_; }
   Replication& replication() { return replication_; }
+  SlowLog& slowlog() { return slowlog_; }
   // Set by the network layer (replica-write-forward).
   std::shared_ptr<WriteForwarder> forwarder;
 
@@ -101,6 +103,7 @@ class ServerContext {
   Stats stats_;
   ClientRegistry clients_;
   Replication replication_;
+  SlowLog slowlog_;
   std::string run_id_;
   int64_t start_ms_;
   int tcp_port_ = 0;

@@ -231,6 +231,7 @@ std::vector<std::string> FlagNames(uint32_t f) {
   if (f & kFast) v.push_back("fast");
   if (f & kLoading) v.push_back("loading");
   if (f & kStale) v.push_back("stale");
+  if (f & kSkipSlowlog) v.push_back("skip_slowlog");
   return v;
 }
 
@@ -466,6 +467,12 @@ void ConfigSet(CommandContext& ctx) {
     return;
   }
   Config& cfg = ctx.server->config();
+  // Passwords are not shown in SLOWLOG.
+  for (size_t i = 2; i + 1 < ctx.argc() && i + 1 < 64; i += 2) {
+    for (std::string_view secret : {"requirepass", "masterauth", "masteruser"}) {
+      if (EqualsIgnoreCase(ctx.arg(i), secret)) ctx.redacted |= uint64_t{1} << (i + 1);
+    }
+  }
   // Validate every pair first so a bad one changes nothing (Redis 7).
   std::vector<std::pair<std::string, std::string>> old;
   for (size_t i = 2; i < ctx.argc(); i += 2) {
@@ -629,6 +636,12 @@ void RegisterServerFamily(CommandTable* t) {
       {"get", -3, adm, 0, 0, 0, ConfigGet, "server", "Read directives"},
       {"set", -4, adm, 0, 0, 0, ConfigSet, "server", "Change directives"},
       {"resetstat", 2, adm, 0, 0, 0, ConfigResetStat, "server", "Reset counters"},
+  }});
+  t->Add({"slowlog", -2, any, 0, 0, 0, nullptr, "server", "Slow commands log", nullptr, {
+      {"get", -2, adm, 0, 0, 0, SlowlogGet, "server", "The newest entries"},
+      {"len", 2, adm, 0, 0, 0, SlowlogLen, "server", "Number of entries"},
+      {"reset", 2, adm, 0, 0, 0, SlowlogReset, "server", "Remove every entry"},
+      {"help", 2, any, 0, 0, 0, SlowlogHelp, "server", "Show help"},
   }});
   // clang-format on
 }

@@ -99,8 +99,8 @@ void Unwatch(CommandContext& ctx) {
 void RegisterTransactionFamily(CommandTable* t) {
   const uint32_t tx = kNoMulti | kFast | kLoading | kStale;
   t->Add({"multi", 1, tx, 0, 0, 0, Multi, "transactions", "Start a transaction"});
-  t->Add({"exec", 1, kNoMulti | kLoading | kStale, 0, 0, 0, Exec, "transactions",
-          "Execute a transaction"});
+  t->Add({"exec", 1, kNoMulti | kLoading | kStale | kSkipSlowlog, 0, 0, 0, Exec,
+          "transactions", "Execute a transaction"});
   t->Add({"discard", 1, tx, 0, 0, 0, Discard, "transactions", "Discard"});
   t->Add({"watch", -2, tx, 1, -1, 1, Watch, "transactions", "Watch keys"});
   t->Add({"unwatch", 1, kFast | kLoading | kStale, 0, 0, 0, Unwatch, "transactions",

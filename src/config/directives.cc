@@ -125,6 +125,10 @@ const DirectiveSpec kDirectives[] = {
      nullptr, ValidateReplicaReadOnly},
     {Cfg::kWalSegmentSize, "wal-segment-size", DirectiveType::kMemory, "64mb",
      1024 * 1024, 1LL << 40, false},
+    {Cfg::kSlowlogLogSlowerThan, "slowlog-log-slower-than", DirectiveType::kInt, "10000",
+     -1, kLongMax, true},
+    {Cfg::kSlowlogMaxLen, "slowlog-max-len", DirectiveType::kInt, "128", 0, kLongMax,
+     true},
 };
 
 }  // namespace

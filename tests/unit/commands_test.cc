@@ -1367,5 +1367,138 @@ TEST_F(Commands, InfoReportsVersionAndKeyspace) {
   EXPECT_NE(verbatim.str.find("redis_version:"), std::string::npos);
 }
 
+// ---- SLOWLOG ------------------------------------------------------------------------
+
+// The arguments of each SLOWLOG GET entry, newest first.
+std::vector<std::vector<std::string>> SlowArgs(const Resp& get) {
+  std::vector<std::vector<std::string>> out;
+  for (const Resp& e : get.elems) {
+    std::vector<std::string> args;
+    for (const Resp& a : e.elems.at(3).elems) args.push_back(a.str);
+    out.push_back(args);
+  }
+  return out;
+}
+
+TEST_F(Commands, SlowlogKeepsCommandsAtLeastAsSlowAsTheThreshold) {
+  EXPECT_EQ(Run({"SLOWLOG", "LEN"}), Int(0));
+  EXPECT_EQ(Run({"SET", "fast", "1"}), kOk);  // default threshold: 10 ms
+  EXPECT_EQ(Run({"SLOWLOG", "LEN"}), Int(0));
+
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "0"}), kOk);
+  EXPECT_EQ(Run({"CLIENT", "SETNAME", "worker-1"}), kOk);
+  EXPECT_EQ(Run({"SET", "k", "v"}), kOk);
+  Resp get = ParseOne(Run({"SLOWLOG", "GET"}));
+  ASSERT_EQ(get.type, '*');
+  // Newest first: SET, then CLIENT SETNAME, then CONFIG SET (logged after it
+  // ran, with the new threshold).
+  EXPECT_EQ(SlowArgs(get), (std::vector<std::vector<std::string>>{
+                               {"SET", "k", "v"},
+                               {"CLIENT", "SETNAME", "worker-1"},
+                               {"CONFIG", "SET", "slowlog-log-slower-than", "0"}}));
+  const Resp& e = get.elems[0];
+  ASSERT_EQ(e.elems.size(), 6u);
+  EXPECT_EQ(e.elems[0].num, get.elems[1].elems[0].num + 1);  // ids count up
+  EXPECT_NEAR(static_cast<double>(e.elems[1].num),
+              static_cast<double>(std::time(nullptr)), 2.0);
+  EXPECT_GE(e.elems[2].num, 0);  // microseconds
+  EXPECT_EQ(e.elems[4].str, client_->addr);
+  EXPECT_EQ(e.elems[5].str, "worker-1");
+  EXPECT_EQ(get.elems[2].elems[5].str, "");  // no name yet then
+
+  EXPECT_EQ(SlowArgs(ParseOne(Run({"SLOWLOG", "GET", "1"}))).size(), 1u);
+  EXPECT_EQ(Run({"SLOWLOG", "GET", "0"}), "*0\r\n");
+  EXPECT_GE(ParseOne(Run({"SLOWLOG", "GET", "-1"})).elems.size(), 4u);
+
+  // A command that really takes long is logged at the default threshold.
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "10000"}), kOk);
+  EXPECT_EQ(Run({"SLOWLOG", "RESET"}), kOk);
+  EXPECT_EQ(Run({"SLOWLOG", "LEN"}), Int(0));
+  ASSERT_TRUE(config_.Set("enable-debug-command", "yes", false).ok());
+  EXPECT_EQ(Run({"DEBUG", "SLEEP", "0.02"}), kOk);
+  EXPECT_EQ(Run({"GET", "k"}), Bulk("v"));
+  get = ParseOne(Run({"SLOWLOG", "GET"}));
+  ASSERT_EQ(SlowArgs(get),
+            (std::vector<std::vector<std::string>>{{"DEBUG", "SLEEP", "0.02"}}));
+  EXPECT_GE(get.elems[0].elems[2].num, 20000);
+
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "-1"}), kOk);  // off
+  EXPECT_EQ(Run({"DEBUG", "SLEEP", "0.02"}), kOk);
+  EXPECT_EQ(Run({"SLOWLOG", "LEN"}), Int(1));
+}
+
+TEST_F(Commands, SlowlogCutsLongCommandsAndHidesPasswords) {
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "0"}), kOk);
+  EXPECT_EQ(Run({"SLOWLOG", "RESET"}), kOk);
+  std::vector<std::string> mset = {"MSET"};
+  for (int i = 1; i <= 40; ++i) mset.push_back(std::to_string(i));
+  EXPECT_EQ(Run(mset), kOk);
+  EXPECT_EQ(Run({"SET", "big", std::string(200, 'x')}), kOk);
+  EXPECT_EQ(Run({"AUTH", "secret"}),
+            Err("ERR AUTH <password> called without any password configured for the "
+                "default user. Are you sure your configuration is correct?"));
+  EXPECT_EQ(Run({"CONFIG", "SET", "hz", "10", "masterauth", "pw"}), kOk);
+  (void)Run({"HELLO", "2", "AUTH", "default", "pw2"});
+  auto logged = SlowArgs(ParseOne(Run({"SLOWLOG", "GET"})));
+  ASSERT_EQ(logged.size(), 6u);
+  EXPECT_EQ(logged[0],
+            (std::vector<std::string>{"HELLO", "2", "AUTH", "(redacted)", "(redacted)"}));
+  EXPECT_EQ(logged[1], (std::vector<std::string>{"CONFIG", "SET", "hz", "10",
+                                                 "masterauth", "(redacted)"}));
+  EXPECT_EQ(logged[2], (std::vector<std::string>{"AUTH", "(redacted)"}));
+  EXPECT_EQ(logged[3], (std::vector<std::string>{
+                           "SET", "big", std::string(128, 'x') + "... (72 more bytes)"}));
+  // 41 arguments: the first 31, then how many more.
+  ASSERT_EQ(logged[4].size(), 32u);
+  EXPECT_EQ(logged[4][30], "30");
+  EXPECT_EQ(logged[4][31], "... (10 more arguments)");
+}
+
+TEST_F(Commands, SlowlogLogsTheCommandsOfExecNotExecItself) {
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "0"}), kOk);
+  EXPECT_EQ(Run({"SLOWLOG", "RESET"}), kOk);
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"SET", "a", "1"}), kQueued);
+  EXPECT_EQ(Run({"INCR", "a"}), kQueued);
+  EXPECT_EQ(Run({"EXEC"}), Arr({kOk, Int(2)}));
+  EXPECT_EQ(SlowArgs(ParseOne(Run({"SLOWLOG", "GET"}))),
+            (std::vector<std::vector<std::string>>{
+                {"INCR", "a"}, {"SET", "a", "1"}, {"MULTI"}, {"SLOWLOG", "RESET"}}));
+}
+
+TEST_F(Commands, SlowlogKeepsAtMostMaxLenEntries) {
+  EXPECT_EQ(
+      Run({"CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "3"}),
+      kOk);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Run({"SET", "k", std::to_string(i)}), kOk);
+  Resp get = ParseOne(Run({"SLOWLOG", "GET", "-1"}));
+  EXPECT_EQ(SlowArgs(get), (std::vector<std::vector<std::string>>{
+                               {"SET", "k", "9"}, {"SET", "k", "8"}, {"SET", "k", "7"}}));
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-max-len", "0"}), kOk);
+  EXPECT_EQ(Run({"SET", "k", "x"}), kOk);
+  EXPECT_EQ(Run({"SLOWLOG", "LEN"}), Int(0));
+}
+
+TEST_F(Commands, SlowlogArgumentErrorsAreRedis) {
+  EXPECT_EQ(Run({"SLOWLOG"}), WrongArgs("slowlog"));
+  EXPECT_EQ(Run({"SLOWLOG", "LEN", "x"}), WrongArgs("slowlog|len"));
+  EXPECT_EQ(Run({"SLOWLOG", "FOO"}),
+            Err("ERR unknown subcommand 'FOO'. Try SLOWLOG HELP."));
+  EXPECT_EQ(Run({"SLOWLOG", "GET", "abc"}),
+            Err("ERR count should be greater than or equal to -1"));
+  EXPECT_EQ(Run({"SLOWLOG", "GET", "-2"}),
+            Err("ERR count should be greater than or equal to -1"));
+  EXPECT_EQ(Run({"SLOWLOG", "GET", "1", "2"}),
+            Err("ERR unknown subcommand or wrong number of arguments for 'GET'. Try "
+                "SLOWLOG HELP."));
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "-5"}),
+            Err("ERR CONFIG SET failed (possibly related to argument "
+                "'slowlog-log-slower-than') - argument must be between -1 and "
+                "9223372036854775807 inclusive"));
+  Resp help = ParseOne(Run({"SLOWLOG", "HELP"}));
+  ASSERT_EQ(help.elems.size(), 12u);
+  EXPECT_EQ(help.elems[1].str, "GET [<count>]");
+}
+
 }  // namespace
 }  // namespace edgekv

@@ -334,6 +334,26 @@ def test_client_setname_and_list(server, r):
     other.close()
 
 
+def test_slowlog_as_redis_py_reads_it(make_server):
+    srv = make_server("--slowlog-log-slower-than", "20000", "--enable-debug-command", "yes")
+    c = srv.client()
+    c.client_setname("slow-worker")
+    c.set("fast", "1")
+    c.execute_command("DEBUG", "SLEEP", "0.03")
+    entries = c.slowlog_get()
+    assert len(entries) == 1, entries
+    e = entries[0]
+    assert e["command"] in (b"DEBUG SLEEP 0.03", "DEBUG SLEEP 0.03")
+    assert e["duration"] >= 30000
+    assert abs(e["start_time"] - time.time()) < 5
+    raw = c.execute_command("SLOWLOG", "GET")[0]  # redis-py 4.3 drops the client
+    assert raw[4].startswith(b"127.0.0.1:") and raw[5] == b"slow-worker"
+    assert c.slowlog_len() == 1
+    assert c.slowlog_reset() is True
+    assert c.slowlog_get() == []
+    c.close()
+
+
 def test_error_replies_raise_response_error(r):
     with pytest.raises(ResponseError) as e:
         r.execute_command("NOSUCHCMD", "x")
