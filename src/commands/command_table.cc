@@ -5,6 +5,7 @@ namespace edgekv {
 CommandTable::CommandTable() {
   RegisterConnectionFamily(this);
   RegisterStringFamily(this);
+  RegisterBitFamily(this);
   RegisterKeyFamily(this);
   RegisterTransactionFamily(this);
   RegisterServerFamily(this);

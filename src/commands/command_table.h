@@ -29,6 +29,7 @@ class CommandTable {
 // Families; each in its own file.
 void RegisterConnectionFamily(CommandTable* t);
 void RegisterStringFamily(CommandTable* t);
+void RegisterBitFamily(CommandTable* t);
 void RegisterKeyFamily(CommandTable* t);
 void RegisterTransactionFamily(CommandTable* t);
 void RegisterServerFamily(CommandTable* t);

@@ -1500,5 +1500,111 @@ TEST_F(Commands, SlowlogArgumentErrorsAreRedis) {
   EXPECT_EQ(help.elems[1].str, "GET [<count>]");
 }
 
+// ---- Bitmaps (the examples of Redis's documentation)
+// --------------------------------------
+
+TEST_F(Commands, SetbitAndGetbit) {
+  EXPECT_EQ(Run({"SETBIT", "mykey", "7", "1"}), Int(0));
+  EXPECT_EQ(Run({"SETBIT", "mykey", "7", "0"}), Int(1));
+  EXPECT_EQ(Run({"GET", "mykey"}), Bulk(std::string(1, '\0')));
+  EXPECT_EQ(Run({"SETBIT", "mykey", "7", "1"}), Int(0));
+  EXPECT_EQ(Run({"GETBIT", "mykey", "0"}), Int(0));
+  EXPECT_EQ(Run({"GETBIT", "mykey", "7"}), Int(1));
+  EXPECT_EQ(Run({"GETBIT", "mykey", "100"}), Int(0));
+  EXPECT_EQ(Run({"GETBIT", "nosuch", "0"}), Int(0));
+  EXPECT_EQ(Run({"SETBIT", "mykey", "17", "1"}), Int(0));  // grows, zero-filled
+  EXPECT_EQ(Run({"STRLEN", "mykey"}), Int(3));
+  EXPECT_EQ(Run({"SETBIT", "mykey", "1", "2"}),
+            Err("ERR bit is not an integer or out of range"));
+  EXPECT_EQ(Run({"SETBIT", "mykey", "-1", "1"}),
+            Err("ERR bit offset is not an integer or out of range"));
+  // The byte an offset falls in must be within proto-max-bulk-len.
+  EXPECT_EQ(Run({"SETBIT", "mykey", "4294967296", "1"}),
+            Err("ERR bit offset is not an integer or out of range"));
+  EXPECT_EQ(Run({"EXPIRE", "mykey", "100"}), Int(1));
+  EXPECT_EQ(Run({"SETBIT", "mykey", "0", "1"}), Int(0));
+  EXPECT_GT(IntOf(Run({"TTL", "mykey"})), 0);  // a bit write keeps the TTL
+}
+
+TEST_F(Commands, Bitcount) {
+  EXPECT_EQ(Run({"SET", "mykey", "foobar"}), kOk);
+  EXPECT_EQ(Run({"BITCOUNT", "mykey"}), Int(26));
+  EXPECT_EQ(Run({"BITCOUNT", "mykey", "0", "0"}), Int(4));
+  EXPECT_EQ(Run({"BITCOUNT", "mykey", "1", "1"}), Int(6));
+  EXPECT_EQ(Run({"BITCOUNT", "mykey", "1", "1", "BYTE"}), Int(6));
+  EXPECT_EQ(Run({"BITCOUNT", "mykey", "5", "30", "BIT"}), Int(17));
+  EXPECT_EQ(Run({"BITCOUNT", "mykey", "-2", "-1"}), Int(7));
+  EXPECT_EQ(Run({"BITCOUNT", "mykey", "1"}), kSyntaxErr);
+  EXPECT_EQ(Run({"BITCOUNT", "nosuch", "1"}), Int(0));  // Redis 7.0 looks up first
+  EXPECT_EQ(Run({"BITCOUNT", "mykey", "0", "-1", "WORD"}), kSyntaxErr);
+}
+
+TEST_F(Commands, Bitpos) {
+  EXPECT_EQ(Run({"SET", "mykey", "\xff\xf0\x00"s}), kOk);
+  EXPECT_EQ(Run({"BITPOS", "mykey", "0"}), Int(12));
+  EXPECT_EQ(Run({"SET", "mykey", "\x00\xff\xf0"s}), kOk);
+  EXPECT_EQ(Run({"BITPOS", "mykey", "1", "0"}), Int(8));
+  EXPECT_EQ(Run({"BITPOS", "mykey", "1", "2"}), Int(16));
+  EXPECT_EQ(Run({"BITPOS", "mykey", "1", "2", "-1", "BYTE"}), Int(16));
+  EXPECT_EQ(Run({"BITPOS", "mykey", "1", "7", "15", "BIT"}), Int(8));
+  EXPECT_EQ(Run({"SET", "mykey", "\x00\x00\x00"s}), kOk);
+  EXPECT_EQ(Run({"BITPOS", "mykey", "1"}), Int(-1));
+  EXPECT_EQ(Run({"SET", "ones", "\xff\xff"s}), kOk);
+  EXPECT_EQ(Run({"BITPOS", "ones", "0"}), Int(16));  // the bit after the string
+  EXPECT_EQ(Run({"BITPOS", "ones", "0", "0", "-1"}), Int(-1));  // not with an end
+  EXPECT_EQ(Run({"BITPOS", "nosuch", "0"}), Int(0));
+  EXPECT_EQ(Run({"BITPOS", "nosuch", "1"}), Int(-1));
+  EXPECT_EQ(Run({"BITPOS", "mykey", "2"}), Err("ERR The bit argument must be 1 or 0."));
+}
+
+TEST_F(Commands, Bitop) {
+  EXPECT_EQ(Run({"SET", "key1", "foobar"}), kOk);
+  EXPECT_EQ(Run({"SET", "key2", "abcdef"}), kOk);
+  EXPECT_EQ(Run({"BITOP", "AND", "dest", "key1", "key2"}), Int(6));
+  EXPECT_EQ(Run({"GET", "dest"}), Bulk("`bc`ab"));
+  EXPECT_EQ(Run({"BITOP", "OR", "dest", "key1", "nosuch"}), Int(6));
+  EXPECT_EQ(Run({"GET", "dest"}), Bulk("foobar"));
+  EXPECT_EQ(Run({"BITOP", "NOT", "dest", "key1"}), Int(6));
+  EXPECT_EQ(Run({"GET", "dest"}), Bulk("\x99\x90\x90\x9d\x9e\x8d"s));
+  EXPECT_EQ(Run({"BITOP", "XOR", "key1", "key1", "key1"}), Int(6));  // dest among sources
+  EXPECT_EQ(Run({"GET", "key1"}), Bulk(std::string(6, '\0')));
+  EXPECT_EQ(Run({"BITOP", "AND", "dest", "nosuch"}), Int(0));  // empty: deletes dest
+  EXPECT_EQ(Run({"EXISTS", "dest"}), Int(0));
+  EXPECT_EQ(Run({"BITOP", "NOT", "dest", "a", "b"}),
+            Err("ERR BITOP NOT must be called with a single source key."));
+  EXPECT_EQ(Run({"BITOP", "NAND", "dest", "a"}), kSyntaxErr);
+}
+
+TEST_F(Commands, Bitfield) {
+  EXPECT_EQ(Run({"BITFIELD", "mykey", "INCRBY", "i5", "100", "1", "GET", "u4", "0"}),
+            Arr({Int(1), Int(0)}));
+  // Saturating and failing overflows of an unsigned 2-bit counter.
+  std::vector<std::string> sat = {"BITFIELD", "c",   "INCRBY", "u2", "100", "1",
+                                  "OVERFLOW", "SAT", "INCRBY", "u2", "102", "1"};
+  EXPECT_EQ(Run(sat), Arr({Int(1), Int(1)}));
+  EXPECT_EQ(Run(sat), Arr({Int(2), Int(2)}));
+  EXPECT_EQ(Run(sat), Arr({Int(3), Int(3)}));
+  EXPECT_EQ(Run(sat), Arr({Int(0), Int(3)}));  // the first one wraps
+  EXPECT_EQ(Run({"BITFIELD", "c", "OVERFLOW", "FAIL", "INCRBY", "u2", "102", "1"}),
+            Arr({kNull}));
+  // SET returns the old value; "#n" is the n-th field of that width.
+  EXPECT_EQ(Run({"BITFIELD", "f", "SET", "i8", "#1", "-100", "GET", "i8", "8", "GET",
+                 "u8", "#1"}),
+            Arr({Int(0), Int(-100), Int(156)}));
+  EXPECT_EQ(Run({"BITFIELD", "f", "SET", "i8", "#1", "200"}), Arr({Int(-100)}));  // wraps
+  EXPECT_EQ(Run({"BITFIELD_RO", "f", "GET", "i8", "#1"}), Arr({Int(-56)}));
+  EXPECT_EQ(Run({"BITFIELD_RO", "f", "SET", "i8", "0", "1"}),
+            Err("ERR BITFIELD_RO only supports the GET subcommand"));
+  EXPECT_EQ(
+      Run({"BITFIELD", "f", "GET", "u64", "0"}),
+      Err("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not "
+          "supported but i64 is."));
+  EXPECT_EQ(Run({"BITFIELD", "f", "OVERFLOW", "MAYBE"}),
+            Err("ERR Invalid OVERFLOW type specified"));
+  EXPECT_EQ(Run({"BITFIELD", "f", "GET", "i8"}), kSyntaxErr);
+  EXPECT_EQ(Run({"BITFIELD", "nosuch", "GET", "i64", "0"}), Arr({Int(0)}));
+  EXPECT_EQ(Run({"EXISTS", "nosuch"}), Int(0));  // reads create nothing
+}
+
 }  // namespace
 }  // namespace edgekv

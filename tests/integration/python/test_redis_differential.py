@@ -38,6 +38,27 @@ TIMES = ["100", "0", "-1", "1000", "9223372036854775807", "abc", "1.5", "1000000
 DBS = ["0", "1", "0", "16", "abc", "-1", "2147483648", "-9223372036854775808"]
 
 
+BIT_OFFSETS = ["0", "1", "7", "8", "13", "63", "64", "100", "1000", "-1", "abc", "4294967296",
+               "4294967295", "9223372036854775807"]
+RANGES = ["0", "1", "-1", "2", "-2", "5", "7", "8", "-8", "100", "-100", "abc", "9223372036854775807"]
+UNITS = ["BYTE", "BIT", "bit", "FOO"]
+FIELD_TYPES = ["i1", "i5", "i8", "i16", "i32", "i63", "i64", "u1", "u7", "u8", "u16", "u32",
+               "u63", "u64", "x8", "i0", "i65", "I8", "u"]
+FIELD_VALUES = ["0", "1", "-1", "100", "-100", "127", "128", "-129", "255", "256", "65535",
+                "2147483647", "-2147483648", "9223372036854775807", "-9223372036854775808", "abc"]
+
+
+def bitfield_op(r):
+    kind = r.choice(["GET", "SET", "INCRBY", "OVERFLOW", "get", "FOO"])
+    if kind == "OVERFLOW":
+        return [kind, r.choice(["WRAP", "SAT", "FAIL", "sat", "BAD"])]
+    op = [kind, r.choice(FIELD_TYPES),
+          r.choice(["0", "1", "5", "7", "13", "64", "#0", "#1", "#3", "-1", "abc", "#-1"])]
+    if kind.upper() in ("SET", "INCRBY") and r.random() < 0.95:
+        op.append(r.choice(FIELD_VALUES))
+    return op
+
+
 def key(r):
     return r.choice(KEYS)
 
@@ -111,6 +132,18 @@ GENERATORS = [
         ["IDX", "LEN", "WITHMATCHLEN", "MINMATCHLEN", r.choice(INTS), "BAD"], r.randint(0, 3)),
     lambda r: [r.choice(["FOO", "get", "sEt", "EXEC", "CLIENT"])]
     + [value(r)] * r.randint(0, 2),
+    lambda r: ["SETBIT", key(r), r.choice(BIT_OFFSETS[:-2]), r.choice(["0", "1", "1", "2", "-1", "a"])],
+    lambda r: ["GETBIT", key(r), r.choice(BIT_OFFSETS)],
+    lambda r: ["BITCOUNT", key(r)] + r.choice(
+        [[], [r.choice(RANGES)], [r.choice(RANGES), r.choice(RANGES)],
+         [r.choice(RANGES), r.choice(RANGES), r.choice(UNITS)]]),
+    lambda r: ["BITPOS", key(r), r.choice(["0", "1", "1", "0", "2", "x"])] + r.choice(
+        [[], [r.choice(RANGES)], [r.choice(RANGES), r.choice(RANGES)],
+         [r.choice(RANGES), r.choice(RANGES), r.choice(UNITS)]]),
+    lambda r: ["BITOP", r.choice(["AND", "OR", "XOR", "NOT", "not", "NAND"]), key(r)]
+    + [key(r) for _ in range(r.randint(1, 3))],
+    lambda r: [r.choice(["BITFIELD", "BITFIELD", "BITFIELD_RO"]), key(r)]
+    + sum([bitfield_op(r) for _ in range(r.randint(1, 4))], []),
     lambda r: [r.choice(["GET", "SET", "INCR", "MGET", "DEL", "EXPIRE", "GETEX", "SETRANGE",
                          "COPY", "TTL", "ECHO", "PING", "SELECT", "SWAPDB", "MSET", "RENAME",
                          "APPEND", "INCRBYFLOAT", "GETRANGE"])]

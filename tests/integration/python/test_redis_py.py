@@ -334,6 +334,26 @@ def test_client_setname_and_list(server, r):
     other.close()
 
 
+def test_bitmaps_as_redis_py_uses_them(r):
+    # A feature flag per user id, as a bitmap.
+    for uid in (3, 17, 1000):
+        assert r.setbit("flag:beta", uid, 1) == 0
+    assert r.getbit("flag:beta", 17) == 1
+    assert r.getbit("flag:beta", 18) == 0
+    assert r.bitcount("flag:beta") == 3
+    assert r.bitpos("flag:beta", 1) == 3
+    assert r.strlen("flag:beta") == 126
+    r.setbit("flag:other", 17, 1)
+    assert r.bitop("AND", "flag:both", "flag:beta", "flag:other") == 126
+    assert r.bitcount("flag:both") == 1
+    # Counters packed in one string.
+    bf = r.bitfield("counters")
+    bf.incrby("u8", "#0", 250).incrby("u8", "#0", 10).set("i16", "#1", -5).get("i16", "#1")
+    assert bf.execute() == [250, 4, 0, -5]
+    sat = r.bitfield("counters", default_overflow="SAT")
+    assert sat.incrby("u8", "#0", 1000).execute() == [255]
+
+
 def test_slowlog_as_redis_py_reads_it(make_server):
     srv = make_server("--slowlog-log-slower-than", "20000", "--enable-debug-command", "yes")
     c = srv.client()
