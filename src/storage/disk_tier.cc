@@ -6,6 +6,7 @@
 #include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -61,21 +62,61 @@ Status FromLevelDb(const leveldb::Status& s) {
 // which shows up as process RSS for every table page ever read. edgekv's
 // memory budget is its own table plus the block cache, so tables are read
 // with pread() instead: what stays in memory is what the cache keeps.
+//
+// It also checks a table's footer as LevelDB reads it: LevelDB allocates the
+// index block the footer points to before it reads it, so a footer corrupted
+// on disk to a size of terabytes threw std::bad_alloc, which ended the process.
 class PreadFile : public leveldb::RandomAccessFile {
  public:
-  PreadFile(std::string name, int fd) : name_(std::move(name)), fd_(fd) {}
+  PreadFile(std::string name, int fd, uint64_t size)
+      : name_(std::move(name)), fd_(fd), size_(size) {}
   ~PreadFile() override { ::close(fd_); }
   leveldb::Status Read(uint64_t offset, size_t n, leveldb::Slice* result,
                        char* scratch) const override {
     ssize_t r = ::pread(fd_, scratch, n, static_cast<off_t>(offset));
     *result = leveldb::Slice(scratch, r < 0 ? 0 : static_cast<size_t>(r));
     if (r < 0) return leveldb::Status::IOError(name_, std::strerror(errno));
+    if (n == kFooterSize && offset + n == size_ && static_cast<size_t>(r) == n &&
+        !FooterFits(scratch)) {
+      return leveldb::Status::Corruption(name_, "table footer points past the file");
+    }
     return leveldb::Status::OK();
   }
 
  private:
+  // LevelDB's table footer (table_format.md): the metaindex and index block
+  // handles (two varint64s each: offset, size), padding, an 8-byte magic.
+  static constexpr size_t kFooterSize = 48;
+  static constexpr size_t kBlockTrailerSize = 5;  // type byte + crc32
+
+  static bool GetVarint64(const char** p, const char* end, uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift <= 63 && *p < end; shift += 7) {
+      uint64_t byte = static_cast<unsigned char>(*(*p)++);
+      *v |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return true;
+    }
+    return false;
+  }
+
+  // Both handles are whole varints and end inside the file, before the footer.
+  bool FooterFits(const char* footer) const {
+    const char* p = footer;
+    const char* end = footer + kFooterSize - 8;
+    const uint64_t room = size_ - kFooterSize;
+    for (int i = 0; i < 2; ++i) {
+      uint64_t off, len;
+      if (!GetVarint64(&p, end, &off) || !GetVarint64(&p, end, &len)) return false;
+      if (off > room || len > room - off || kBlockTrailerSize > room - off - len) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   std::string name_;
   int fd_;
+  uint64_t size_;
 };
 
 class PreadEnv : public leveldb::EnvWrapper {
@@ -89,8 +130,15 @@ class PreadEnv : public leveldb::EnvWrapper {
       return errno == ENOENT ? leveldb::Status::NotFound(f, std::strerror(errno))
                              : leveldb::Status::IOError(f, std::strerror(errno));
     }
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      *r = nullptr;
+      return leveldb::Status::IOError(f, std::strerror(err));
+    }
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);  // point reads: no readahead
-    *r = new PreadFile(f, fd);
+    *r = new PreadFile(f, fd, static_cast<uint64_t>(st.st_size));
     return leveldb::Status::OK();
   }
   // LevelDB's compactions run on the thread that runs these: named, and at
