@@ -9,6 +9,16 @@
 
 namespace edgekv {
 
+// Told of every error reply, with its code ("ERR", "WRONGTYPE", ...): INFO's
+// errorstats and total_error_replies.
+class ErrorSink {
+ public:
+  virtual void OnError(std::string_view code) = 0;
+
+ protected:
+  ~ErrorSink() = default;
+};
+
 class ReplyBuilder {
  public:
   explicit ReplyBuilder(std::string* out) : out_(out) {}
@@ -24,10 +34,10 @@ class ReplyBuilder {
   void Error(std::string_view msg);
   void Integer(int64_t v);
   void Bulk(std::string_view s);
-  void Null();       // missing value: $-1 / _
-  void NullArray();  // missing aggregate: *-1 / _
-  void Double(double v);      // RESP3 ',' else a bulk string
-  void Bool(bool v);          // RESP3 '#' else an integer
+  void Null();                        // missing value: $-1 / _
+  void NullArray();                   // missing aggregate: *-1 / _
+  void Double(double v);              // RESP3 ',' else a bulk string
+  void Bool(bool v);                  // RESP3 '#' else an integer
   void Verbatim(std::string_view s);  // RESP3 "=txt:" else a bulk string
   void ArrayHeader(size_t n);
   void MapHeader(size_t pairs);  // RESP3 '%' else an array of 2*pairs
@@ -40,10 +50,20 @@ class ReplyBuilder {
 
   std::string* buffer() { return out_; }
 
+  void set_error_sink(ErrorSink* sink) { sink_ = sink; }
+  // Error replies written so far, and a mark the command layer moves to
+  // tell which of them a command wrote (INFO commandstats' failed_calls).
+  uint64_t errors() const { return errors_; }
+  uint64_t error_mark() const { return error_mark_; }
+  void set_error_mark(uint64_t mark) { error_mark_ = mark; }
+
  private:
   void Header(char type, int64_t n);
   std::string* out_;
   int resp_ = 2;
+  ErrorSink* sink_ = nullptr;
+  uint64_t errors_ = 0;
+  uint64_t error_mark_ = 0;
 };
 
 // Formats a double the way Redis does for INCRBYFLOAT (%.17Lg, trimmed).

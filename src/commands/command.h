@@ -66,6 +66,7 @@ struct CommandSpec {
   // fast or else slow) come anyway. COMMAND INFO lists them as Redis 7 does.
   const char* acl = nullptr;
   std::vector<CommandSpec> subcommands;
+  size_t id = 0;  // set by the table: 0 .. CommandTable::ids()-1 (commandstats)
 };
 
 // argc (the command's name included) fits spec.arity.

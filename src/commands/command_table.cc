@@ -14,7 +14,9 @@ CommandTable::CommandTable() {
 }
 
 void CommandTable::Add(CommandSpec spec) {
+  spec.id = ids_++;
   for (auto& sub : spec.subcommands) {
+    sub.id = ids_++;
     sub.name = spec.name + "|" + sub.name;
     if (sub.group == std::string_view("generic")) sub.group = spec.group;
   }

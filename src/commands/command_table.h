@@ -20,10 +20,13 @@ class CommandTable {
   const CommandSpec* Find(std::string_view name) const;
   const CommandSpec* FindSub(const CommandSpec& parent, std::string_view sub) const;
   const std::vector<std::unique_ptr<CommandSpec>>& all() const { return specs_; }
+  // How many ids commands and subcommands have (CommandSpec::id).
+  size_t ids() const { return ids_; }
 
  private:
   std::vector<std::unique_ptr<CommandSpec>> specs_;
   std::unordered_map<std::string, const CommandSpec*> by_name_;
+  size_t ids_ = 0;
 };
 
 // Families; each in its own file.

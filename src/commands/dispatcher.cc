@@ -56,7 +56,7 @@ void ForwardWrite(ServerContext& server, ClientState& client,
 
 const CommandSpec* ResolveCommand(const CommandTable& table,
                                   std::span<const std::string_view> args,
-                                  ReplyBuilder& reply) {
+                                  ReplyBuilder& reply, const CommandSpec** refused) {
   const CommandSpec* spec = table.Find(args[0]);
   if (spec == nullptr) {
     reply.Error(UnknownCommand(args));
@@ -79,6 +79,7 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
   }
   if (!ArityOk(*spec, args.size())) {
     reply.Error(WrongArity(spec->name));
+    if (refused != nullptr) *refused = spec;
     return nullptr;
   }
   if (spec->first_key > 0 &&
@@ -97,6 +98,9 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
 void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   ServerContext& server = *ctx.server;
   const auto started = std::chrono::steady_clock::now();
+  // The errors this command replies are those after the mark (for EXEC:
+  // after the mark its last command left, as Redis counts).
+  ctx.reply->set_error_mark(ctx.reply->errors());
   Store& store = server.store();
   // The one place every command's changes are committed to the write-ahead
   // log: after the handler, while the keys' stripes are still held, so the
@@ -128,10 +132,13 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     commit();
   }
   server.stats().commands_processed.fetch_add(1, std::memory_order_relaxed);
-  MaybeLogSlow(spec, ctx,
-               std::chrono::duration_cast<std::chrono::microseconds>(
-                   std::chrono::steady_clock::now() - started)
-                   .count());
+  const int64_t usec = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+  server.command_stats().Ran(spec.id, static_cast<uint64_t>(usec),
+                             ctx.reply->errors() > ctx.reply->error_mark());
+  ctx.reply->set_error_mark(ctx.reply->errors());
+  MaybeLogSlow(spec, ctx, usec);
 }
 
 namespace {
@@ -214,9 +221,10 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   // When EXEC itself is refused (its arity, NOAUTH), Redis discards the
   // transaction and says why in an EXECABORT error (AbortExec).
   const size_t mark = reply.buffer()->size();
-  const CommandSpec* spec = ResolveCommand(server_->commands(), args, reply);
+  const CommandSpec* refused = nullptr;
+  const CommandSpec* spec = ResolveCommand(server_->commands(), args, reply, &refused);
   if (spec == nullptr) {
-    server_->stats().total_error_replies.fetch_add(1, std::memory_order_relaxed);
+    if (refused != nullptr) server_->command_stats().Rejected(refused->id);
     if (EqualsIgnoreCase(args[0], "exec")) {
       // The error just written ("-ERR ...\r\n"), without its type byte and
       // line end, goes into the EXECABORT instead.
@@ -230,6 +238,19 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
   client.last_command.store(spec, std::memory_order_relaxed);
+
+  // Refused before it runs (below): counted as INFO commandstats'
+  // rejected_calls, as Redis counts them.
+  struct CountRefusal {
+    ServerContext* server;
+    const CommandSpec* spec;
+    ReplyBuilder& reply;
+    uint64_t errors;
+    bool armed = true;
+    ~CountRefusal() {
+      if (armed && reply.errors() > errors) server->command_stats().Rejected(spec->id);
+    }
+  } count_refusal{server_, spec, reply, reply.errors()};
 
   if (!client.authenticated && !(spec->flags & kNoAuth)) {
     if (spec->name == "exec") {
@@ -288,6 +309,7 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     reply.Error(errors::kOom);
     return;
   }
+  count_refusal.armed = false;  // what follows runs it (now or once it may)
   // Writes outpace the disk (memory over maxmemory holds writes not yet in
   // LevelDB, or LevelDB is far behind the log): this client waits (its later
   // commands too) until they may run, at most repl-timeout. The thread goes on

@@ -32,9 +32,11 @@ class Dispatcher {
 
 // Resolves the spec that will run for args (a subcommand for containers), or
 // writes the error Redis gives and returns nullptr.
+// `refused`, if given, is set to the spec whose arity the request failed.
 const CommandSpec* ResolveCommand(const CommandTable& table,
                                   std::span<const std::string_view> args,
-                                  ReplyBuilder& reply);
+                                  ReplyBuilder& reply,
+                                  const CommandSpec** refused = nullptr);
 
 // Runs a resolved command: locks its keys' stripes (unless all are held),
 // calls the handler, and counts it.

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "command.h"
+#include "command_table.h"
 #include "storage/engine.h"
 #include "version.h"
 
@@ -69,6 +70,10 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   }
   if (args.empty() || all) {
     for (auto* d : kDefault) want.emplace_back(d);
+  }
+  if (all) {
+    want.emplace_back("commandstats");
+    want.emplace_back("errorstats");
   }
   auto wants = [&](const char* s) {
     return std::find(want.begin(), want.end(), s) != want.end();
@@ -179,7 +184,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("keys_moved_to_disk", static_cast<int64_t>(tiers.evicted));
     num("keyspace_hits", ld(st.keyspace_hits));
     num("keyspace_misses", ld(st.keyspace_misses));
-    num("total_error_replies", ld(st.total_error_replies));
+    num("total_error_replies", static_cast<int64_t>(server.error_stats().total()));
     uint64_t full = 0, ok = 0, err = 0;
     server.replication().SyncCounts(&full, &ok, &err);
     num("sync_full", static_cast<int64_t>(full));
@@ -257,6 +262,33 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(ru.ru_utime.tv_sec),
                   static_cast<long>(ru.ru_utime.tv_usec));
     field("used_cpu_user", buf);
+  }
+  if (wants("commandstats")) {
+    section("Commandstats");
+    std::vector<CommandStats::Totals> totals = server.command_stats().Sum();
+    auto line = [&](const CommandSpec& s) {
+      const CommandStats::Totals& t = totals[s.id];
+      if (t.calls == 0 && t.failed == 0 && t.rejected == 0) return;
+      char per_call[32];
+      std::snprintf(per_call, sizeof(per_call), "%.2f",
+                    t.calls == 0
+                        ? 0.0
+                        : static_cast<double>(t.usec) / static_cast<double>(t.calls));
+      field("cmdstat_" + s.name,
+            "calls=" + std::to_string(t.calls) + ",usec=" + std::to_string(t.usec) +
+                ",usec_per_call=" + per_call + ",rejected_calls=" +
+                std::to_string(t.rejected) + ",failed_calls=" + std::to_string(t.failed));
+    };
+    for (const auto& spec : server.commands().all()) {
+      line(*spec);
+      for (const CommandSpec& sub : spec->subcommands) line(sub);
+    }
+  }
+  if (wants("errorstats")) {
+    section("Errorstats");
+    for (const auto& [code, count] : server.error_stats().ByCode()) {
+      field("errorstat_" + code, "count=" + std::to_string(count));
+    }
   }
   if (wants("keyspace")) {
     section("Keyspace");

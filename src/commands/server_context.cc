@@ -3,6 +3,8 @@
 #include <chrono>
 #include <random>
 
+#include "command_table.h"
+
 namespace edgekv {
 
 int64_t NowMs() {
@@ -37,9 +39,12 @@ void ClientRegistry::ForEach(const std::function<void(ClientState&)>& fn) const 
   for (auto& [id, c] : clients_) fn(*c);
 }
 
-ServerContext::ServerContext(Config* config, Store* store,
-                             const CommandTable* commands)
-    : config_(config), store_(store), commands_(commands), start_ms_(NowMs()) {
+ServerContext::ServerContext(Config* config, Store* store, const CommandTable* commands)
+    : config_(config),
+      store_(store),
+      commands_(commands),
+      command_stats_(commands->ids()),
+      start_ms_(NowMs()) {
   std::random_device rd;
   static const char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 40; ++i) run_id_.push_back(kHex[rd() % 16]);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "client_state.h"
+#include "command_stats.h"
 #include "edgekv/config.h"
 #include "edgekv/store.h"
 #include "edgekv/thread_annotations.h"
@@ -33,14 +34,12 @@ struct Stats {
   std::atomic<uint64_t> net_output_bytes{0};
   std::atomic<uint64_t> client_output_limit_disconnections{0};
   std::atomic<uint64_t> client_query_buffer_limit_disconnections{0};
-  std::atomic<uint64_t> total_error_replies{0};
   std::atomic<uint64_t> io_thread_migrations{0};  // connections moved (IoBalancer)
   void Reset() {
-    for (auto* c :
-         {&commands_processed, &connections_received, &rejected_connections,
-          &keyspace_hits, &keyspace_misses, &net_input_bytes, &net_output_bytes,
-          &client_output_limit_disconnections, &client_query_buffer_limit_disconnections,
-          &total_error_replies, &io_thread_migrations}) {
+    for (auto* c : {&commands_processed, &connections_received, &rejected_connections,
+                    &keyspace_hits, &keyspace_misses, &net_input_bytes, &net_output_bytes,
+                    &client_output_limit_disconnections,
+                    &client_query_buffer_limit_disconnections, &io_thread_migrations}) {
       c->store(0, std::memory_order_relaxed);
     }
   }
@@ -72,6 +71,8 @@ class ServerContext {
   ClientRegistry& clients() { return clients_; }
   Replication& replication() { return replication_; }
   SlowLog& slowlog() { return slowlog_; }
+  CommandStats& command_stats() { return command_stats_; }
+  ErrorStats& error_stats() { return error_stats_; }
   // Set by the network layer (replica-write-forward).
   std::shared_ptr<WriteForwarder> forwarder;
 
@@ -104,6 +105,8 @@ class ServerContext {
   ClientRegistry clients_;
   Replication replication_;
   SlowLog slowlog_;
+  CommandStats command_stats_;
+  ErrorStats error_stats_;
   std::string run_id_;
   int64_t start_ms_;
   int tcp_port_ = 0;

@@ -505,6 +505,8 @@ void ConfigSet(CommandContext& ctx) {
 
 void ConfigResetStat(CommandContext& ctx) {
   ctx.server->stats().Reset();
+  ctx.server->command_stats().Reset();
+  ctx.server->error_stats().Reset();
   ctx.reply->Ok();
 }
 

@@ -262,6 +262,7 @@ void Connection::ResumeRead() {
 void Connection::ProcessInput() {
   ReplyBuilder rb(&out_);
   rb.set_resp(client_.resp.load(std::memory_order_relaxed));
+  rb.set_error_sink(&server_->error_stats());
   parser_.set_authenticated(client_.authenticated);
   parser_.set_max_bulk_len(server_->config().Int(Cfg::kProtoMaxBulkLen));
   while (!closing_ && !client_.blocked && in_begin_ < in_end_ &&
@@ -371,6 +372,7 @@ void Connection::PollBlocked() {
   if (closed_ || !client_.blocked) return;
   ReplyBuilder rb(&out_);
   rb.set_resp(client_.resp.load(std::memory_order_relaxed));
+  rb.set_error_sink(&server_->error_stats());
   bool timed_out =
       client_.blocked_deadline_ms > 0 && NowMs() >= client_.blocked_deadline_ms;
   if (client_.blocked(rb, timed_out)) {

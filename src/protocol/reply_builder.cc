@@ -45,6 +45,8 @@ void ReplyBuilder::Error(std::string_view msg) {
     }
   }
   if (!has_code) out_->append("ERR ");
+  ++errors_;
+  if (sink_ != nullptr) sink_->OnError(has_code ? msg.substr(0, msg.find(' ')) : "ERR");
   // An error line cannot hold newlines; Redis replaces them with spaces.
   size_t start = out_->size();
   out_->append(msg);
@@ -108,9 +110,7 @@ void ReplyBuilder::Verbatim(std::string_view s) {
   }
 }
 
-void ReplyBuilder::ArrayHeader(size_t n) {
-  Header('*', static_cast<int64_t>(n));
-}
+void ReplyBuilder::ArrayHeader(size_t n) { Header('*', static_cast<int64_t>(n)); }
 
 void ReplyBuilder::MapHeader(size_t pairs) {
   if (resp_ >= 3) {

@@ -171,6 +171,7 @@ class Commands : public ::testing::Test {
     std::string out;
     ReplyBuilder reply(&out);
     reply.set_resp(client.resp.load());
+    reply.set_error_sink(&ctx_.error_stats());  // as a connection does
     dispatcher_.Execute(client, views, reply);
     return out;
   }
@@ -1604,6 +1605,61 @@ TEST_F(Commands, Bitfield) {
   EXPECT_EQ(Run({"BITFIELD", "f", "GET", "i8"}), kSyntaxErr);
   EXPECT_EQ(Run({"BITFIELD", "nosuch", "GET", "i64", "0"}), Arr({Int(0)}));
   EXPECT_EQ(Run({"EXISTS", "nosuch"}), Int(0));  // reads create nothing
+}
+
+// ---- INFO commandstats and errorstats -------------------------------------------------
+
+// "calls=..,rejected_calls=..,failed_calls=.." of one command in INFO
+// commandstats (usec left out), or "" when it is not listed.
+std::string CmdStat(const std::string& info, const std::string& name) {
+  size_t at = info.find("\r\ncmdstat_" + name + ":");
+  if (at == std::string::npos) return "";
+  size_t begin = info.find(':', at) + 1;
+  std::string v = info.substr(begin, info.find("\r\n", begin) - begin);
+  size_t usec = v.find(",usec=");
+  size_t rejected = v.find(",rejected_calls=");
+  return v.substr(0, usec) + v.substr(rejected);
+}
+
+TEST_F(Commands, InfoCommandstatsCountsCallsFailuresAndRefusals) {
+  EXPECT_EQ(Run({"SET", "n", "1"}), kOk);
+  EXPECT_EQ(Run({"INCR", "n"}), Int(2));
+  EXPECT_EQ(Run({"SET", "s", "x"}), kOk);
+  EXPECT_EQ(Run({"INCR", "s"}), Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(Run({"INCR"}), WrongArgs("incr"));  // refused: arity
+  EXPECT_EQ(Run({"CONFIG", "GET", "hz"}), Arr({Bulk("hz"), Bulk("10")}));
+  EXPECT_EQ(Run({"MULTI"}), kOk);
+  EXPECT_EQ(Run({"INCR", "s"}), kQueued);
+  EXPECT_EQ(Run({"EXEC"}), Arr({Err("ERR value is not an integer or out of range")}));
+  auto locked = NewClient(false);
+  EXPECT_EQ(Run(*locked, {"GET", "n"}), Err("NOAUTH Authentication required."));
+
+  std::string info = ParseOne(Run({"INFO", "commandstats"})).str;
+  EXPECT_EQ(info.rfind("# Commandstats\r\n", 0), 0u) << info;
+  EXPECT_EQ(CmdStat(info, "set"), "calls=2,rejected_calls=0,failed_calls=0");
+  EXPECT_EQ(CmdStat(info, "incr"), "calls=3,rejected_calls=1,failed_calls=2");
+  EXPECT_EQ(CmdStat(info, "get"), "calls=0,rejected_calls=1,failed_calls=0");
+  EXPECT_EQ(CmdStat(info, "config|get"), "calls=1,rejected_calls=0,failed_calls=0");
+  EXPECT_EQ(CmdStat(info, "exec"), "calls=1,rejected_calls=0,failed_calls=0");
+  EXPECT_EQ(CmdStat(info, "del"), "");  // never called: not listed
+  EXPECT_NE(info.find(",usec_per_call="), std::string::npos);
+
+  std::string errors = ParseOne(Run({"INFO", "errorstats"})).str;
+  EXPECT_NE(errors.find("errorstat_ERR:count=3\r\n"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("errorstat_NOAUTH:count=1\r\n"), std::string::npos) << errors;
+  std::string stats = ParseOne(Run({"INFO", "stats"})).str;
+  EXPECT_NE(stats.find("total_error_replies:4\r\n"), std::string::npos) << stats;
+
+  std::string all = ParseOne(Run({"INFO", "all"})).str;
+  EXPECT_NE(all.find("# Commandstats"), std::string::npos);
+  EXPECT_NE(all.find("# Errorstats"), std::string::npos);
+  EXPECT_EQ(ParseOne(Run({"INFO"})).str.find("# Commandstats"), std::string::npos);
+
+  EXPECT_EQ(Run({"CONFIG", "RESETSTAT"}), kOk);
+  info = ParseOne(Run({"INFO", "commandstats"})).str;
+  EXPECT_EQ(CmdStat(info, "incr"), "");
+  EXPECT_EQ(CmdStat(info, "config|resetstat"), "calls=1,rejected_calls=0,failed_calls=0");
+  EXPECT_EQ(ParseOne(Run({"INFO", "errorstats"})).str, "# Errorstats\r\n");
 }
 
 }  // namespace

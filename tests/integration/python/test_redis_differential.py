@@ -387,3 +387,33 @@ def test_slowlog_entries_match_redis(make_server, redis_port):
     ours, theirs = run(make_server().port), run(redis_port)
     assert ours == theirs
     assert len(ours[0]) >= 10
+
+
+def test_info_commandstats_and_errorstats_match_redis(make_server, redis_port):
+    """The same requests (runs, failures, refusals, a transaction) give the same
+    INFO commandstats counts (times aside) and errorstats on both servers."""
+    import redis
+
+    def run(port):
+        c = redis.Redis(port=port)
+        c.config_resetstat()
+        raw = RawClient(port)
+        for cmd in (["SET", "n", "1"], ["INCR", "n"], ["SET", "s", "x"], ["INCR", "s"],
+                    ["INCR"], ["GET"], ["GET", "n"], ["CONFIG", "GET", "hz"],
+                    ["CONFIG", "NOSUCH"], ["NOSUCH", "x"], ["MULTI"], ["INCR", "s"],
+                    ["SET", "t"], ["EXEC"], ["MULTI"], ["INCR", "s"], ["GET", "n"], ["EXEC"],
+                    ["SETBIT", "b", "1", "5"], ["BITCOUNT", "b", "0"], ["AUTH", "x"],
+                    ["SELECT", "99"], ["WATCH"], ["EXPIRE", "n", "abc"],
+                    ["SLOWLOG", "GET", "x"]):
+            raw.cmd(cmd)
+        raw.close()
+        stats = c.info("commandstats")
+        for v in stats.values():
+            v.pop("usec")
+            v.pop("usec_per_call")
+        stats.pop("cmdstat_info", None)
+        return stats, c.info("errorstats"), c.info("stats")["total_error_replies"]
+
+    ours, theirs = run(make_server().port), run(redis_port)
+    assert ours == theirs
+    assert ours[0]["cmdstat_incr"]["failed_calls"] >= 1
