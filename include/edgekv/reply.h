@@ -14,6 +14,8 @@ namespace edgekv {
 class ErrorSink {
  public:
   virtual void OnError(std::string_view code) = 0;
+  // An error reply written, then removed before it was sent.
+  virtual void OnErrorTakenBack(std::string_view code) = 0;
 
  protected:
   ~ErrorSink() = default;
@@ -51,6 +53,9 @@ class ReplyBuilder {
   std::string* buffer() { return out_; }
 
   void set_error_sink(ErrorSink* sink) { sink_ = sink; }
+  // Removes the last reply, an error line starting at `mark` in the buffer,
+  // and returns it (without '-' and line end), uncounted.
+  std::string TakeBackError(size_t mark);
   // Error replies written so far, and a mark the command layer moves to
   // tell which of them a command wrote (INFO commandstats' failed_calls).
   uint64_t errors() const { return errors_; }

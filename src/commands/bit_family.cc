@@ -172,7 +172,14 @@ void BitCount(CommandContext& ctx) {
 // The first bit equal to `want` in r, or -1.
 int64_t FindBit(std::string_view s, BitRange r, int want) {
   const unsigned char skip = want ? 0x00 : 0xff;
+  const uint64_t skip_word = want ? 0 : ~uint64_t{0};
   for (int64_t b = r.first; b <= r.last;) {
+    uint64_t w;
+    if ((b & 7) == 0 && b + 63 <= r.last &&
+        (std::memcpy(&w, s.data() + (b >> 3), 8), w == skip_word)) {
+      b += 64;
+      continue;
+    }
     if ((b & 7) == 0 && b + 7 <= r.last &&
         static_cast<unsigned char>(s[static_cast<size_t>(b >> 3)]) == skip) {
       b += 8;
@@ -438,27 +445,31 @@ void BitFieldGeneric(CommandContext& ctx, bool read_only) {
     return;
   }
   Entry* e = writes ? LookupWrite(ctx, ctx.arg(1)) : LookupRead(ctx, ctx.arg(1));
-  bool changed = false;
+  // Written: a copy to change. Only read: the value itself (the command
+  // holds its key's stripe).
+  bool changed = false;  // created, grown or a field changed (Redis 7.0)
   std::string v;
+  std::string_view view;
   if (writes) {
     v = GrownValue(e, max_bit, &changed);
+    view = v;
   } else if (e != nullptr) {
-    v = e->value();
+    view = e->value();
   }
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(ops.size());
   for (const FieldOp& op : ops) {
     if (op.code == FieldOp::kGet) {
       if (op.is_signed) {
-        r.Integer(GetSignedField(v, op.offset, op.bits));
+        r.Integer(GetSignedField(view, op.offset, op.bits));
       } else {
-        r.Integer(static_cast<int64_t>(GetField(v, op.offset, op.bits)));
+        r.Integer(static_cast<int64_t>(GetField(view, op.offset, op.bits)));
       }
       continue;
     }
     bool failed;
     if (op.is_signed) {
-      int64_t old = GetSignedField(v, op.offset, op.bits), next, wrapped = 0;
+      int64_t old = GetSignedField(view, op.offset, op.bits), next, wrapped = 0;
       bool over;
       if (op.code == FieldOp::kIncrBy) {
         over = SignedOverflow(old, op.arg, op.bits, op.overflow, &wrapped);
@@ -473,9 +484,10 @@ void BitFieldGeneric(CommandContext& ctx, bool read_only) {
       if (!failed) {
         r.Integer(op.code == FieldOp::kIncrBy ? next : old);
         SetField(v, op.offset, op.bits, static_cast<uint64_t>(next));
+        changed |= next != old;
       }
     } else {
-      uint64_t old = GetField(v, op.offset, op.bits), next, wrapped = 0;
+      uint64_t old = GetField(view, op.offset, op.bits), next, wrapped = 0;
       bool over;
       if (op.code == FieldOp::kIncrBy) {
         over = UnsignedOverflow(old, op.arg, op.bits, op.overflow, &wrapped);
@@ -489,15 +501,12 @@ void BitFieldGeneric(CommandContext& ctx, bool read_only) {
       if (!failed) {
         r.Integer(static_cast<int64_t>(op.code == FieldOp::kIncrBy ? next : old));
         SetField(v, op.offset, op.bits, next);
+        changed |= next != old;
       }
     }
-    if (failed) {
-      r.Null();
-    } else {
-      changed = true;
-    }
+    if (failed) r.Null();
   }
-  // Any write (even of the same bits) counts as a change, as in Redis (WATCH).
+  // A write of the same bits changes nothing (no log record; WATCH holds).
   if (changed) StoreValue(ctx, e, v);
 }
 

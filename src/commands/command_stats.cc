@@ -57,9 +57,8 @@ void CommandStats::Rejected(size_t id) {
   Add(Mine()->rejected[id], 1);
 }
 
-std::vector<CommandStats::Totals> CommandStats::Raw() const {
+std::vector<CommandStats::Totals> CommandStats::RawLocked() const {
   std::vector<Totals> out(commands_);
-  MutexLock l(&mu_);
   for (const auto& b : blocks_) {
     for (size_t i = 0; i < commands_; ++i) {
       out[i].calls += b->calls[i].load(std::memory_order_relaxed);
@@ -72,8 +71,10 @@ std::vector<CommandStats::Totals> CommandStats::Raw() const {
 }
 
 std::vector<CommandStats::Totals> CommandStats::Sum() const {
-  std::vector<Totals> out = Raw();
+  // One hold of mu_: a Reset between reading and subtracting would leave a
+  // baseline above the totals read (and the differences would wrap).
   MutexLock l(&mu_);
+  std::vector<Totals> out = RawLocked();
   for (size_t i = 0; i < commands_; ++i) {
     out[i].calls -= baseline_[i].calls;
     out[i].usec -= baseline_[i].usec;
@@ -84,9 +85,8 @@ std::vector<CommandStats::Totals> CommandStats::Sum() const {
 }
 
 void CommandStats::Reset() {
-  std::vector<Totals> now = Raw();
   MutexLock l(&mu_);
-  baseline_ = std::move(now);
+  baseline_ = RawLocked();
 }
 
 void ErrorStats::OnError(std::string_view code) {
@@ -98,6 +98,13 @@ void ErrorStats::OnError(std::string_view code) {
   } else if (codes_.size() < kMaxCodes) {
     codes_.emplace(std::string(code), 1);
   }
+}
+
+void ErrorStats::OnErrorTakenBack(std::string_view code) {
+  total_.fetch_sub(1, std::memory_order_relaxed);
+  MutexLock l(&mu_);
+  auto it = codes_.find(code);
+  if (it != codes_.end() && --it->second == 0) codes_.erase(it);
 }
 
 std::map<std::string, uint64_t> ErrorStats::ByCode() const {

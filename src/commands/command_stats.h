@@ -46,7 +46,7 @@ class CommandStats {
  private:
   struct Block;
   Block* Mine() EXCLUDES(mu_);
-  std::vector<Totals> Raw() const EXCLUDES(mu_);
+  std::vector<Totals> RawLocked() const REQUIRES(mu_);
 
   const size_t commands_;
   const uint64_t serial_;  // tells this instance from one later at its address
@@ -62,6 +62,7 @@ class ErrorStats : public ErrorSink {
  public:
   static constexpr size_t kMaxCodes = 128;
   void OnError(std::string_view code) override EXCLUDES(mu_);
+  void OnErrorTakenBack(std::string_view code) override EXCLUDES(mu_);
   uint64_t total() const { return total_.load(std::memory_order_relaxed); }
   std::map<std::string, uint64_t> ByCode() const EXCLUDES(mu_);
   void Reset() EXCLUDES(mu_);

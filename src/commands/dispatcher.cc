@@ -65,6 +65,7 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
   if (!spec->subcommands.empty() && !(args.size() < 2 && spec->handler)) {
     if (args.size() < 2) {
       reply.Error(WrongArity(spec->name));
+      if (refused != nullptr) *refused = spec;
       return nullptr;
     }
     const CommandSpec* sub = table.FindSub(*spec, args[1]);
@@ -226,12 +227,9 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   if (spec == nullptr) {
     if (refused != nullptr) server_->command_stats().Rejected(refused->id);
     if (EqualsIgnoreCase(args[0], "exec")) {
-      // The error just written ("-ERR ...\r\n"), without its type byte and
-      // line end, goes into the EXECABORT instead.
-      std::string error = reply.buffer()->substr(mark + 1);
-      error.resize(error.size() - 2);
-      reply.buffer()->resize(mark);
-      AbortExec(client, error, reply);
+      // The error just written ("-ERR ...\r\n") goes into the EXECABORT
+      // instead (and only the EXECABORT counts as an error reply).
+      AbortExec(client, reply.TakeBackError(mark), reply);
     } else if (client.in_multi) {
       client.multi_error = true;
     }

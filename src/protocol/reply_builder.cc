@@ -56,6 +56,16 @@ void ReplyBuilder::Error(std::string_view msg) {
   out_->append("\r\n");
 }
 
+std::string ReplyBuilder::TakeBackError(size_t mark) {
+  std::string error = out_->substr(mark + 1);
+  if (error.size() >= 2) error.resize(error.size() - 2);
+  out_->resize(mark);
+  if (errors_ > 0) --errors_;
+  if (sink_ != nullptr)
+    sink_->OnErrorTakenBack(std::string_view(error).substr(0, error.find(' ')));
+  return error;
+}
+
 void ReplyBuilder::Integer(int64_t v) { Header(':', v); }
 
 void ReplyBuilder::Bulk(std::string_view s) {

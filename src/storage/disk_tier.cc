@@ -1,6 +1,7 @@
 #include "disk_tier.h"
 
 #include <fcntl.h>
+#include <isa-l/crc.h>
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
 #include <leveldb/env.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -63,9 +65,14 @@ Status FromLevelDb(const leveldb::Status& s) {
 // memory budget is its own table plus the block cache, so tables are read
 // with pread() instead: what stays in memory is what the cache keeps.
 //
-// It also checks a table's footer as LevelDB reads it: LevelDB allocates the
-// index block the footer points to before it reads it, so a footer corrupted
-// on disk to a size of terabytes threw std::bad_alloc, which ended the process.
+// It also checks what LevelDB trusts without checking, unless paranoid_checks
+// is on (which would also make LevelDB's own log stricter at recovery): a
+// table's footer, and the checksums of the index and metaindex blocks the
+// footer points to. LevelDB allocates a block before it reads it, at the size
+// its handle says: a footer corrupted on disk to a size of terabytes threw
+// std::bad_alloc, which ended the process, and so could a corrupted handle of
+// a data block in the index (or of the filter block in the metaindex). With
+// those two blocks checked, every handle LevelDB follows was written by it.
 class PreadFile : public leveldb::RandomAccessFile {
  public:
   PreadFile(std::string name, int fd, uint64_t size)
@@ -76,9 +83,13 @@ class PreadFile : public leveldb::RandomAccessFile {
     ssize_t r = ::pread(fd_, scratch, n, static_cast<off_t>(offset));
     *result = leveldb::Slice(scratch, r < 0 ? 0 : static_cast<size_t>(r));
     if (r < 0) return leveldb::Status::IOError(name_, std::strerror(errno));
-    if (n == kFooterSize && offset + n == size_ && static_cast<size_t>(r) == n &&
-        !FooterFits(scratch)) {
-      return leveldb::Status::Corruption(name_, "table footer points past the file");
+    if (static_cast<size_t>(r) != n) return leveldb::Status::OK();  // LevelDB's to judge
+    if (n == kFooterSize && offset + n == size_) {
+      if (!FooterFits(scratch)) {
+        return leveldb::Status::Corruption(name_, "table footer points past the file");
+      }
+    } else if (IsFooterBlock(offset, n) && !ChecksumOk(scratch, n)) {
+      return leveldb::Status::Corruption(name_, "index block checksum mismatch");
     }
     return leveldb::Status::OK();
   }
@@ -100,6 +111,7 @@ class PreadFile : public leveldb::RandomAccessFile {
   }
 
   // Both handles are whole varints and end inside the file, before the footer.
+  // Remembers them (IsFooterBlock).
   bool FooterFits(const char* footer) const {
     const char* p = footer;
     const char* end = footer + kFooterSize - 8;
@@ -110,13 +122,47 @@ class PreadFile : public leveldb::RandomAccessFile {
       if (off > room || len > room - off || kBlockTrailerSize > room - off - len) {
         return false;
       }
+      handles_[i][0].store(off, std::memory_order_relaxed);
+      handles_[i][1].store(len + kBlockTrailerSize, std::memory_order_relaxed);
     }
     return true;
+  }
+
+  // The read of a whole block (with its trailer) the footer points to.
+  bool IsFooterBlock(uint64_t offset, size_t n) const {
+    for (const auto& h : handles_) {
+      if (h[1].load(std::memory_order_relaxed) == n &&
+          h[0].load(std::memory_order_relaxed) == offset) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A block's trailer: a type byte, then the masked CRC-32C of the contents
+  // and the type byte (LevelDB's table_format.md, crc32c.h).
+  static bool ChecksumOk(const char* block, size_t n) {
+    const size_t body = n - kBlockTrailerSize + 1;
+    uint32_t stored = 0;
+    for (int i = 3; i >= 0; --i) {
+      stored = (stored << 8) |
+               static_cast<unsigned char>(block[body + static_cast<size_t>(i)]);
+    }
+    const uint32_t rot = stored - 0xa282ead8u;
+    const uint32_t want = (rot >> 17) | (rot << 15);
+    const uint32_t got =
+        crc32_iscsi(reinterpret_cast<unsigned char*>(const_cast<char*>(block)),
+                    static_cast<int>(body), 0xFFFFFFFFu) ^
+        0xFFFFFFFFu;
+    return got == want;
   }
 
   std::string name_;
   int fd_;
   uint64_t size_;
+  // The metaindex and index handles from the footer: offset, size with the
+  // trailer (0 until the footer is read).
+  mutable std::atomic<uint64_t> handles_[2][2] = {};
 };
 
 class PreadEnv : public leveldb::EnvWrapper {

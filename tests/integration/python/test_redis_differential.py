@@ -300,6 +300,10 @@ EDGE_CASES = [
     ["SLOWLOG", "HELP"], ["SLOWLOG", "HELP", "x"], ["SLOWLOG", "RESET", "x"],
     ["CONFIG", "SET", "slowlog-log-slower-than", "-2"],
     ["CONFIG", "SET", "slowlog-max-len", "-1"], ["CONFIG", "GET", "slowlog-max-len"],
+    # A bit write that changes nothing does not touch the key (WATCH holds).
+    ["SETBIT", "wk", "7", "0"], ["WATCH", "wk"], ["BITFIELD", "wk", "SET", "u8", "0", "0"],
+    ["SETBIT", "wk", "3", "0"], ["MULTI"], ["GET", "wk"], ["EXEC"],
+    ["WATCH", "wk"], ["BITFIELD", "wk", "SET", "u8", "0", "1"], ["MULTI"], ["EXEC"],
 ]
 
 
@@ -404,7 +408,8 @@ def test_info_commandstats_and_errorstats_match_redis(make_server, redis_port):
                     ["SET", "t"], ["EXEC"], ["MULTI"], ["INCR", "s"], ["GET", "n"], ["EXEC"],
                     ["SETBIT", "b", "1", "5"], ["BITCOUNT", "b", "0"], ["AUTH", "x"],
                     ["SELECT", "99"], ["WATCH"], ["EXPIRE", "n", "abc"],
-                    ["SLOWLOG", "GET", "x"]):
+                    ["SLOWLOG", "GET", "x"], ["CONFIG"], ["SLOWLOG"], ["EXEC", "x"],
+                    ["MULTI"], ["EXEC", "x"], ["MULTI"], ["SET"], ["EXEC"]):
             raw.cmd(cmd)
         raw.close()
         stats = c.info("commandstats")
