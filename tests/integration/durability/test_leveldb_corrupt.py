@@ -61,16 +61,23 @@ def test_a_table_footer_pointing_past_its_file_stops_startup_naming_the_table(tm
     assert any(os.path.basename(t) in out for t in tables), out
 
 
+def read_footer(f):
+    """A table's footer is its last 48 bytes: the metaindex handle and the
+    index handle (varint offset and size each), padding, an 8-byte magic.
+    Returns the footer and its metaindex offset and size and index offset."""
+    f.seek(-48, os.SEEK_END)
+    footer = f.read(48)
+    meta_off, i = get_varint(footer, 0)
+    meta_size, i = get_varint(footer, i)
+    index_off, i = get_varint(footer, i)
+    return footer, meta_off, meta_size, index_off
+
+
 def corrupt_footer(table):
-    """The footer is the last 48 bytes: metaindex handle, index handle (varint
-    offset and size each), padding, magic. The index block's size becomes
-    2^45 bytes, which LevelDB would allocate before reading it."""
+    """The index block's size becomes 2^45 bytes, which LevelDB would
+    allocate before reading it."""
     with open(table, "r+b") as f:
-        f.seek(-48, os.SEEK_END)
-        footer = f.read(48)
-        meta_off, i = get_varint(footer, 0)
-        meta_size, i = get_varint(footer, i)
-        index_off, i = get_varint(footer, i)
+        footer, meta_off, meta_size, index_off = read_footer(f)
         handles = put_varint(meta_off) + put_varint(meta_size) + put_varint(index_off) + \
             put_varint(1 << 45)
         f.seek(-48, os.SEEK_END)
@@ -84,11 +91,7 @@ def test_a_corrupt_index_block_stops_startup_naming_the_table(tmp_path):
     data, tables = make_tables(tmp_path)
     for table in tables:
         with open(table, "r+b") as f:
-            f.seek(-48, os.SEEK_END)
-            footer = f.read(48)
-            _, i = get_varint(footer, 0)
-            _, i = get_varint(footer, i)
-            index_off, i = get_varint(footer, i)
+            index_off = read_footer(f)[3]
             f.seek(index_off + 3)
             b = f.read(1)
             f.seek(index_off + 3)
