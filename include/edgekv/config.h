@@ -76,6 +76,8 @@ struct DirectiveSpec {
   const char* const* enum_values = nullptr;  // null-terminated
   // Optional extra validation of a string value (returns an error text).
   std::string (*validate)(std::string_view value) = nullptr;
+  // A password: SLOWLOG shows CONFIG SET's value as "(redacted)".
+  bool sensitive = false;
 };
 
 // The table; defined in directives.cc.
@@ -102,6 +104,8 @@ class Config {
   // Name/value pairs whose name matches the glob pattern, for CONFIG GET.
   std::vector<std::pair<std::string, std::string>> Match(std::string_view pattern) const;
   std::string GetText(Cfg id) const;
+  // The directive (any case) holds a password (DirectiveSpec::sensitive).
+  static bool IsSensitive(std::string_view name);
 
   int64_t Int(Cfg id) const {
     return ints_[static_cast<size_t>(id)].load(std::memory_order_relaxed);
@@ -118,6 +122,7 @@ class Config {
 
  private:
   static const DirectiveSpec* Find(std::string_view name);
+
   Status SetSpec(const DirectiveSpec& spec, std::string_view value);
 
   std::atomic<int64_t> ints_[static_cast<size_t>(Cfg::kCount)];

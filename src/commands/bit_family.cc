@@ -43,6 +43,17 @@ int BitAt(std::string_view s, uint64_t bit) {
   return (static_cast<unsigned char>(s[bit >> 3]) >> (7 - (bit & 7))) & 1;
 }
 
+// A string reads as followed by 0 bits.
+int BitOrZero(std::string_view s, uint64_t bit) {
+  return (bit >> 3) < s.size() ? BitAt(s, bit) : 0;
+}
+
+void SetBitAt(std::string& s, uint64_t bit, bool on) {
+  const unsigned char mask = static_cast<unsigned char>(1u << (7 - (bit & 7)));
+  char& c = s[bit >> 3];
+  c = static_cast<char>(on ? (c | mask) : (c & ~mask));
+}
+
 // The value of key grown (zero-filled) to hold bit `max_bit`; `grew` says
 // whether it was created or grown.
 std::string GrownValue(const Entry* e, uint64_t max_bit, bool* grew) {
@@ -61,11 +72,7 @@ void GetBit(CommandContext& ctx) {
   uint64_t bit;
   if (!ParseBitOffset(ctx, ctx.arg(2), false, 0, &bit)) return;
   Entry* e = LookupRead(ctx, ctx.arg(1));
-  if (e == nullptr || (bit >> 3) >= e->val_len) {
-    ctx.reply->Integer(0);
-    return;
-  }
-  ctx.reply->Integer(BitAt(e->value(), bit));
+  ctx.reply->Integer(e == nullptr ? 0 : BitOrZero(e->value(), bit));
 }
 
 void SetBit(CommandContext& ctx) {
@@ -77,14 +84,15 @@ void SetBit(CommandContext& ctx) {
     return;
   }
   Entry* e = LookupWrite(ctx, ctx.arg(1));
-  bool grew;
-  std::string v = GrownValue(e, bit, &grew);
-  const int old = BitAt(v, bit);
-  if (old != on) {
-    const unsigned char mask = static_cast<unsigned char>(1u << (7 - (bit & 7)));
-    v[bit >> 3] = static_cast<char>(on ? (v[bit >> 3] | mask) : (v[bit >> 3] & ~mask));
+  const std::string_view cur = e == nullptr ? std::string_view() : e->value();
+  const int old = BitOrZero(cur, bit);
+  // Copied and written only when the key is created, grows or the bit changes.
+  if (e == nullptr || (bit >> 3) >= cur.size() || old != on) {
+    bool grew;
+    std::string v = GrownValue(e, bit, &grew);
+    SetBitAt(v, bit, on != 0);
+    StoreValue(ctx, e, v);
   }
-  if (grew || old != on) StoreValue(ctx, e, v);
   ctx.reply->Integer(old);
 }
 
@@ -310,8 +318,7 @@ struct FieldOp {
 uint64_t GetField(std::string_view s, uint64_t offset, int bits) {
   uint64_t v = 0;
   for (int j = 0; j < bits; ++j, ++offset) {
-    int bit = (offset >> 3) < s.size() ? BitAt(s, offset) : 0;
-    v = (v << 1) | static_cast<uint64_t>(bit);
+    v = (v << 1) | static_cast<uint64_t>(BitOrZero(s, offset));
   }
   return v;
 }
@@ -323,15 +330,7 @@ int64_t GetSignedField(std::string_view s, uint64_t offset, int bits) {
 }
 
 void SetField(std::string& s, uint64_t offset, int bits, uint64_t v) {
-  for (int j = 0; j < bits; ++j, ++offset) {
-    const unsigned char mask = static_cast<unsigned char>(1u << (7 - (offset & 7)));
-    char& c = s[offset >> 3];
-    if ((v >> (bits - 1 - j)) & 1) {
-      c = static_cast<char>(c | mask);
-    } else {
-      c = static_cast<char>(c & ~mask);
-    }
-  }
+  for (int j = 0; j < bits; ++j, ++offset) SetBitAt(s, offset, (v >> (bits - 1 - j)) & 1);
 }
 
 // value + incr in an unsigned field of `bits`: true on overflow, with what

@@ -469,9 +469,7 @@ void ConfigSet(CommandContext& ctx) {
   Config& cfg = ctx.server->config();
   // Passwords are not shown in SLOWLOG.
   for (size_t i = 2; i + 1 < ctx.argc() && i + 1 < 64; i += 2) {
-    for (std::string_view secret : {"requirepass", "masterauth", "masteruser"}) {
-      if (EqualsIgnoreCase(ctx.arg(i), secret)) ctx.redacted |= uint64_t{1} << (i + 1);
-    }
+    if (Config::IsSensitive(ctx.arg(i))) ctx.redacted |= uint64_t{1} << (i + 1);
   }
   // Validate every pair first so a bad one changes nothing (Redis 7).
   std::vector<std::pair<std::string, std::string>> old;

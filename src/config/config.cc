@@ -37,6 +37,11 @@ Config::Config() {
   }
 }
 
+bool Config::IsSensitive(std::string_view name) {
+  const DirectiveSpec* spec = Find(name);
+  return spec != nullptr && spec->sensitive;
+}
+
 const DirectiveSpec* Config::Find(std::string_view name) {
   std::string n = Lower(name);
   if (n == "slaveof") n = "replicaof";

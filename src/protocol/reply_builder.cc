@@ -33,20 +33,16 @@ void ReplyBuilder::SimpleString(std::string_view s) {
 
 void ReplyBuilder::Error(std::string_view msg) {
   out_->push_back('-');
-  bool has_code = !msg.empty() && msg[0] >= 'A' && msg[0] <= 'Z';
-  if (has_code) {
-    size_t sp = msg.find(' ');
-    std::string_view code = msg.substr(0, sp);
-    for (char c : code) {
-      if (!(c >= 'A' && c <= 'Z')) {
-        has_code = false;
-        break;
-      }
-    }
+  // The code is the first word when it is all upper case; otherwise "ERR".
+  std::string_view code = msg.substr(0, msg.find(' '));
+  bool has_code = !code.empty();
+  for (char c : code) has_code = has_code && c >= 'A' && c <= 'Z';
+  if (!has_code) {
+    out_->append("ERR ");
+    code = "ERR";
   }
-  if (!has_code) out_->append("ERR ");
   ++errors_;
-  if (sink_ != nullptr) sink_->OnError(has_code ? msg.substr(0, msg.find(' ')) : "ERR");
+  if (sink_ != nullptr) sink_->OnError(code);
   // An error line cannot hold newlines; Redis replaces them with spaces.
   size_t start = out_->size();
   out_->append(msg);
