@@ -18,7 +18,7 @@ ApplierLimits ApplierLimits::For(int64_t maxmemory) {
   ApplierLimits l;
   l.group_bytes =
       static_cast<size_t>(maxmemory <= 0 ? kMax : std::clamp(maxmemory / 8, kMin, kMax));
-  l.group_delay = std::chrono::milliseconds(500);
+  l.group_delay = std::chrono::seconds(2);
   l.max_backlog_bytes = 4 * l.group_bytes;
   return l;
 }
