@@ -212,6 +212,10 @@ void Connection::Adopt(asio::ip::tcp protocol) {
 }
 
 void Connection::DoRead() {
+  if (peer_eof_) {
+    CloseIfServed();
+    return;
+  }
   if (read_in_flight_ || closed_ || closing_) return;
   if (move_to_ != nullptr && Quiescent()) {
     Migrate();
@@ -235,6 +239,13 @@ void Connection::DoRead() {
 
 void Connection::OnRead(const error_code& ec, size_t n) {
   read_in_flight_ = false;
+  if (ec == asio::error::eof && !closed_) {
+    // A half-closed client still reads: replies still being written, or
+    // held for the log, or requests held back by backpressure, go first.
+    peer_eof_ = true;
+    CloseIfServed();
+    return;
+  }
   if (ec || closed_) {
     Close();
     return;
@@ -265,10 +276,14 @@ void Connection::ProcessInput() {
   rb.set_error_sink(&server_->error_stats());
   parser_.set_authenticated(client_.authenticated);
   parser_.set_max_bulk_len(server_->config().Int(Cfg::kProtoMaxBulkLen));
+  partial_request_ = false;
   while (!closing_ && !client_.blocked && in_begin_ < in_end_ &&
          out_.size() < kBackpressureBytes) {
     auto r = parser_.Parse(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
-    if (r == RespParser::Result::kIncomplete) break;
+    if (r == RespParser::Result::kIncomplete) {
+      partial_request_ = true;
+      break;
+    }
     if (r == RespParser::Result::kError) {
       rb.Error(parser_.error());
       Log(LogLevel::kVerbose, "Protocol error ({}) from client: id={} addr={}",
@@ -489,6 +504,18 @@ void Connection::WriteDone() {
   writing_.clear();
   if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
   if (closing_ && out_.empty()) Close();
+  if (peer_eof_) CloseIfServed();
+}
+
+void Connection::CloseIfServed() {
+  if (closed_ || write_in_flight_ || !out_.empty() || !writing_.empty() ||
+      reply_queued_ || durable_wait_registered_ || client_.blocked) {
+    return;
+  }
+  // Requests held back by backpressure are still to run (a Resume is on its
+  // way); the start of a request that the end of stream cut is not.
+  if (in_begin_ < in_end_ && !partial_request_ && !closing_) return;
+  Close();
 }
 
 void Connection::Cron(int64_t now_ms) {
@@ -499,10 +526,10 @@ void Connection::Cron(int64_t now_ms) {
   }
   // A client that sent its last request and its end of stream together,
   // and waits for us to close (see ClientSocket). Its replies are out.
-  if (read_in_flight_ && out_.empty() && !write_in_flight_ &&
-      socket_->PeerClosedUnseen()) {
-    Close();
-    return;
+  if (read_in_flight_ && socket_->PeerClosedUnseen()) {
+    peer_eof_ = true;
+    CloseIfServed();
+    if (closed_) return;
   }
   int64_t timeout = server_->config().Int(Cfg::kTimeout);
   if (timeout > 0 &&

@@ -64,6 +64,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnDurable();
   void OnWrite(const boost::system::error_code& ec, size_t n);
   void WriteDone();  // writing_ is sent
+  // After the client's end of stream: closes once every request it sent has
+  // run and every reply is sent.
+  void CloseIfServed();
   void Resume();
   bool CheckOutputLimits(int64_t now_ms);
   // Nothing of this connection is pending on its thread: no read, write,
@@ -94,6 +97,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_in_flight_ = false;
   bool read_in_flight_ = false;
   bool closing_ = false;  // close once the output is flushed
+  // The client ended its stream (it may still read): what it sent is run and
+  // every reply sent before the connection closes (CloseIfServed).
+  bool peer_eof_ = false;
+  // The input left in in_ is the start of a request (not one held back by
+  // backpressure): after the end of the stream it can never complete.
+  bool partial_request_ = false;
   bool closed_ = false;
   bool durable_wait_registered_ = false;
   bool reply_queued_ = false;  // in this thread's ReplyBatch

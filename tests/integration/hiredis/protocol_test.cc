@@ -70,6 +70,47 @@ TEST(Protocol, HalfClosedClientGetsItsReplyAndTheClose) {
   EXPECT_EQ(c.ReadUntilEof(), "+PONG\r\n");
 }
 
+// A half-closed client still reads: its end of stream, read while replies
+// are still being written (more than the socket buffers take) or held back
+// by backpressure, does not cut them short.
+TEST(Protocol, HalfClosedClientGetsEveryReplyOfALongPipeline) {
+  TestServer srv;
+  RawConn one(srv.port());
+  ASSERT_TRUE(one.Send(Resp({"COMMAND"})));
+  auto listing = one.ReadRawReply();  // about 20 KB
+  ASSERT_TRUE(listing.has_value());
+  constexpr int kRequests = 40;  // several times the backpressure bound
+  RawConn c(srv.port());
+  std::string pipeline;
+  for (int i = 0; i < kRequests; ++i) pipeline += Resp({"COMMAND"});
+  ASSERT_TRUE(c.Send(pipeline));
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  std::this_thread::sleep_for(300ms);  // the server reads the end of stream meanwhile
+  auto out = c.ReadUntilEof();
+  ASSERT_TRUE(out.has_value()) << "no close after the replies";
+  ASSERT_EQ(out->size(), listing->size() * kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_EQ(out->compare(listing->size() * i, listing->size(), *listing), 0) << i;
+  }
+}
+
+// The same with replies that wait for the log's fsync: every acknowledged
+// write is acknowledged before the close.
+TEST(Protocol, HalfClosedClientGetsRepliesHeldForTheLog) {
+  TestServer srv({"--appendfsync", "always"});
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    RawConn c(srv.port());
+    std::string pipeline, expected;
+    for (int i = 0; i < 200; ++i) {
+      pipeline += Resp({"SET", "k" + std::to_string(i), "v"});
+      expected += "+OK\r\n";
+    }
+    ASSERT_TRUE(c.Send(pipeline));
+    ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+    EXPECT_EQ(c.ReadUntilEof(), expected) << "attempt " << attempt;
+  }
+}
+
 TEST(Protocol, MalformedRequests) {
   TestServer srv;
   ExpectProtocolErrorAndClose(srv.port(), "*abc\r\n",
