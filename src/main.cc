@@ -14,6 +14,7 @@
 
 #include "commands/command_table.h"
 #include "commands/dispatcher.h"
+#include "commands/info.h"
 #include "commands/server_context.h"
 #include "commands/version.h"
 #include "edgekv/config.h"
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
   ctx.set_io_threads(io_threads);
   Dispatcher dispatcher(&ctx);
   NetServer server(&ctx, &dispatcher, io_threads);
+  RecordStartupMemory();  // MEMORY STATS' startup.allocated
   ctx.shutdown = [&server] {
     Log(LogLevel::kWarning, "User requested shutdown...");
     server.Stop();

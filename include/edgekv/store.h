@@ -195,6 +195,14 @@ class Store {
   // (and is deleted, reported as an erase, when delete_expired is set). A key
   // not in memory is read from disk and kept in memory.
   Entry* Find(int db, std::string_view key, int64_t now_ms);
+  // As Find, for a look that is not an access (OBJECT, MEMORY USAGE; Redis's
+  // LOOKUP_NOTOUCH): the key's idle time stays as it was.
+  Entry* Peek(int db, std::string_view key, int64_t now_ms);
+  // Seconds since the entry was last read or written (a 16-bit clock: an
+  // entry idle for longer than about 18 hours reads modulo that).
+  static int64_t IdleSeconds(const Entry* e);
+  // What the entry takes in memory: its allocation and its bucket slot.
+  static int64_t MemoryBytes(const Entry* e);
   // Inserts or replaces the value and expiry.
   void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms);
   // Removes a live or expired key; true if a live key was removed.
@@ -229,6 +237,10 @@ class Store {
   void FlushAll(bool all_locked);
   void SwapDb(int a, int b, bool all_locked);
   uint64_t DbSize(int db) const;  // lock-free; counts not-yet-reaped keys
+  // What the db's table spends in memory besides keys and values: bucket
+  // arrays and entry headers (MEMORY STATS). Locks each stripe in turn
+  // unless told `all_locked` (inside EXEC).
+  int64_t OverheadBytes(int db, bool all_locked) const;
   KeyspaceCounts Counts(int db) const;
   // Visits keys per Redis SCAN rules: returns the next cursor (0 when done);
   // every key present for the whole scan is visited at least once, across
@@ -272,6 +284,8 @@ class Store {
   // The entry for key in memory, loading it from disk when absent (a
   // tombstone when the disk has nothing). nullptr only without a disk.
   Entry* Load(Stripe& s, int db, uint64_t hash, std::string_view key);
+  // Find and Peek; `touch`: the access counts for the LRU clock.
+  Entry* Lookup(int db, std::string_view key, int64_t now_ms, bool touch);
   void RemoveEntry(Stripe& s, Dict& d, std::string_view key, uint64_t hash);
   void ReplaceEntry(Stripe& s, Dict& d, Entry** link, Entry* e);
   void EraseLoaded(Stripe& s, int db, uint64_t hash, Entry* e);

@@ -65,4 +65,14 @@ std::string Int64ToString(int64_t v) {
   return std::string(buf, p);
 }
 
+void ReplyHelp(ReplyBuilder* reply, std::string_view command,
+               std::span<const std::string_view> lines) {
+  reply->ArrayHeader(lines.size() + 3);
+  reply->SimpleString(std::string(command) +
+                      " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  for (std::string_view line : lines) reply->SimpleString(line);
+  reply->SimpleString("HELP");
+  reply->SimpleString("    Prints this help.");
+}
+
 }  // namespace edgekv

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+
+#include "edgekv/reply.h"
 
 namespace edgekv {
 
@@ -16,5 +19,10 @@ std::string_view ParseInt32(std::string_view s, int* out, std::string_view msg =
 bool ParseLongDouble(std::string_view s, long double* out);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string Int64ToString(int64_t v);
+
+// A container command's HELP reply as Redis's addReplyHelp writes it: the
+// "<COMMAND> <subcommand> ..." line, `lines`, then HELP itself.
+void ReplyHelp(ReplyBuilder* reply, std::string_view command,
+               std::span<const std::string_view> lines);
 
 }  // namespace edgekv

@@ -49,6 +49,7 @@ struct ClientState {
   int64_t blocked_deadline_ms = 0;  // 0: no deadline
   // Set by PSYNC: this connection now feeds a replica.
   std::shared_ptr<Feeder> feeder;
+  std::atomic<bool> is_replica{false};  // feeder is set (read by other threads)
   int replica_listening_port = 0;
   // The coordinator's log position after this client's last forwarded write
   // (replica-write-forward); WAIT on a replica waits until it is applied here.

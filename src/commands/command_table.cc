@@ -6,6 +6,7 @@ CommandTable::CommandTable() {
   RegisterConnectionFamily(this);
   RegisterStringFamily(this);
   RegisterBitFamily(this);
+  RegisterIntrospectionFamily(this);
   RegisterKeyFamily(this);
   RegisterTransactionFamily(this);
   RegisterServerFamily(this);

@@ -33,6 +33,7 @@ class CommandTable {
 void RegisterConnectionFamily(CommandTable* t);
 void RegisterStringFamily(CommandTable* t);
 void RegisterBitFamily(CommandTable* t);
+void RegisterIntrospectionFamily(CommandTable* t);
 void RegisterKeyFamily(CommandTable* t);
 void RegisterTransactionFamily(CommandTable* t);
 void RegisterServerFamily(CommandTable* t);

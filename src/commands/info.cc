@@ -34,9 +34,29 @@ int64_t AllocatedBytes() {
   return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
 }
 
+int64_t HeapBytes() {
+  struct mallinfo2 mi = mallinfo2();
+  return static_cast<int64_t>(mi.arena + mi.hblkhd);
+}
+
 std::atomic<int64_t> g_peak_memory{0};
+std::atomic<int64_t> g_startup_memory{0};
 
 }  // namespace
+
+MemoryFigures ReadMemoryFigures() {
+  MemoryFigures m;
+  m.used = AllocatedBytes();
+  // The peak is what INFO and MEMORY DOCTOR have seen (as Redis's, sampled).
+  m.peak = std::max(g_peak_memory.load(), m.used);
+  g_peak_memory.store(m.peak);
+  m.rss = RssBytes();
+  m.startup = g_startup_memory.load();
+  m.heap = HeapBytes();
+  return m;
+}
+
+void RecordStartupMemory() { g_startup_memory.store(AllocatedBytes()); }
 
 std::string BytesToHuman(int64_t n) {
   char buf[64];
@@ -127,10 +147,8 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   }
   if (wants("memory")) {
     section("Memory");
-    int64_t used = AllocatedBytes();
-    int64_t peak = std::max(g_peak_memory.load(), used);
-    g_peak_memory.store(peak);
-    int64_t rss = RssBytes();
+    const MemoryFigures m = ReadMemoryFigures();
+    const int64_t used = m.used, peak = m.peak, rss = m.rss;
     int64_t maxmem = cfg.Int(Cfg::kMaxmemory);
     num("used_memory", used);
     field("used_memory_human", BytesToHuman(used));

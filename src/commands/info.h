@@ -14,6 +14,18 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& sec
 // read; other clients' are reported from their shared fields only.
 std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms,
                            const ClientState* self);
+// The process's memory as INFO memory reports it: bytes allocated (malloc),
+// the highest of those INFO and MEMORY DOCTOR have seen, the resident set.
+struct MemoryFigures {
+  int64_t used = 0;
+  int64_t peak = 0;
+  int64_t rss = 0;
+  int64_t startup = 0;  // used when the server had started, before any data
+  int64_t heap = 0;     // what malloc holds from the system (arena + mmapped)
+};
+MemoryFigures ReadMemoryFigures();
+// Records MemoryFigures::startup (once the server is set up, before it loads).
+void RecordStartupMemory();
 // "1.50M" style, like Redis's bytesToHuman.
 std::string BytesToHuman(int64_t n);
 

@@ -98,6 +98,7 @@ void PSync(CommandContext& ctx) {
   ctx.reply->buffer()->append(line);
   ctx.reply->buffer()->append("\r\n");
   c.feeder = std::move(feeder);
+  c.is_replica.store(true, std::memory_order_relaxed);
 }
 
 void ReplConf(CommandContext& ctx) {

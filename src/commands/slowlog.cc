@@ -103,7 +103,6 @@ void SlowlogReset(CommandContext& ctx) {
 
 void SlowlogHelp(CommandContext& ctx) {
   static constexpr std::string_view kLines[] = {
-      "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
       "GET [<count>]",
       "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
       "    Entries are made of:",
@@ -113,11 +112,8 @@ void SlowlogHelp(CommandContext& ctx) {
       "    Return the length of the slowlog.",
       "RESET",
       "    Reset the slowlog.",
-      "HELP",
-      "    Prints this help.",
   };
-  ctx.reply->ArrayHeader(std::size(kLines));
-  for (std::string_view line : kLines) ctx.reply->SimpleString(line);
+  ReplyHelp(ctx.reply, "SLOWLOG", kLines);
 }
 
 }  // namespace edgekv

@@ -32,7 +32,7 @@ uint16_t LruClock() {
   return static_cast<uint16_t>(ts.tv_sec & 0xffff);
 }
 
-uint16_t IdleSeconds(const Entry* e, uint16_t now) {
+uint16_t IdleAt(const Entry* e, uint16_t now) {
   return static_cast<uint16_t>(now - e->lru());
 }
 
@@ -469,8 +469,22 @@ void Store::EraseLoaded(Stripe& s, int db, uint64_t h,
   }
 }
 
-Entry* Store::Find(int db, std::string_view key,
-                   int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+Entry* Store::Find(int db, std::string_view key, int64_t now_ms) {
+  return Lookup(db, key, now_ms, /*touch=*/true);
+}
+
+Entry* Store::Peek(int db, std::string_view key, int64_t now_ms) {
+  return Lookup(db, key, now_ms, /*touch=*/false);
+}
+
+int64_t Store::IdleSeconds(const Entry* e) { return IdleAt(e, LruClock()); }
+
+int64_t Store::MemoryBytes(const Entry* e) {
+  return EntryBytes(e) + static_cast<int64_t>(sizeof(Entry*));
+}
+
+Entry* Store::Lookup(int db, std::string_view key, int64_t now_ms,
+                     bool touch) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   Dict& d = s.dbs[static_cast<size_t>(db)];
@@ -478,7 +492,7 @@ Entry* Store::Find(int db, std::string_view key,
   Entry* e = (link != nullptr && *link != nullptr) ? *link : nullptr;
   if (e != nullptr) {
     hot_reads_.fetch_add(1, std::memory_order_relaxed);
-    e->set_lru(LruClock());
+    if (touch) e->set_lru(LruClock());
   } else {
     e = Load(s, db, h, key);
   }
@@ -708,6 +722,17 @@ void Store::SwapDb(int a, int b, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
 }
 
 uint64_t Store::DbSize(int db) const { return Counts(db).keys; }
+
+int64_t Store::OverheadBytes(int db, bool all_locked) const NO_THREAD_SAFETY_ANALYSIS {
+  int64_t bytes = 0;
+  for (auto& sp : stripes_) {
+    if (!all_locked) sp->mu.Lock();
+    const Dict& d = sp->dbs[static_cast<size_t>(db)];
+    bytes += d.BucketBytes() + static_cast<int64_t>(d.entries() * sizeof(Entry));
+    if (!all_locked) sp->mu.Unlock();
+  }
+  return bytes;
+}
 
 KeyspaceCounts Store::Counts(int db) const NO_THREAD_SAFETY_ANALYSIS {
   int64_t keys = base_keys_[static_cast<size_t>(db)].load(std::memory_order_relaxed);
@@ -1021,7 +1046,7 @@ int64_t Store::Evict(int64_t target_bytes) NO_THREAD_SAFETY_ANALYSIS {
       for (int i = 0; i < 8; ++i) {
         Entry* e = d.bucket(tl_rng() & (d.nbuckets() - 1));
         for (; e != nullptr; e = e->next) {
-          if (Evictable(e)) cands.push_back({db, e, IdleSeconds(e, now)});
+          if (Evictable(e)) cands.push_back({db, e, IdleAt(e, now)});
         }
       }
     }
@@ -1068,7 +1093,7 @@ size_t Store::CleanTombstones(size_t max_stripes) NO_THREAD_SAFETY_ANALYSIS {
       std::vector<std::string> drop;
       for (size_t j = 0; j < d.nbuckets(); ++j) {
         for (Entry* e = d.bucket(j); e; e = e->next) {
-          if (e->tombstone() && Evictable(e) && IdleSeconds(e, now) >= 10) {
+          if (e->tombstone() && Evictable(e) && IdleAt(e, now) >= 10) {
             drop.emplace_back(e->key());
           }
         }

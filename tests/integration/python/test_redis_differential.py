@@ -304,6 +304,24 @@ EDGE_CASES = [
     ["SETBIT", "wk", "7", "0"], ["WATCH", "wk"], ["BITFIELD", "wk", "SET", "u8", "0", "0"],
     ["SETBIT", "wk", "3", "0"], ["MULTI"], ["GET", "wk"], ["EXEC"],
     ["WATCH", "wk"], ["BITFIELD", "wk", "SET", "u8", "0", "1"], ["MULTI"], ["EXEC"],
+    # OBJECT and MEMORY (the encoding SET gives a value; IDLETIME and sizes
+    # are timing and allocator figures, compared elsewhere).
+    ["SET", "o1", "123"], ["SET", "o2", "12345"], ["SET", "o3", "hello"],
+    ["SET", "o4", "x" * 44], ["SET", "o5", "x" * 45], ["SET", "o6", "-0"], ["SET", "o7", "007"],
+    ["SET", "o8", "-9223372036854775808"], ["SET", "o9", "9223372036854775808"],
+    ["SET", "o10", "9999"], ["SET", "o11", "10000"], ["SET", "o12", "-1"], ["SET", "o13", ""],
+    ["SET", "o14", " 1"], ["SET", "o15", "1.5"],
+] + [["OBJECT", sub, "o%d" % i] for sub in ("ENCODING", "REFCOUNT") for i in range(1, 16)] + [
+    ["OBJECT", "ENCODING", "nosuch"], ["OBJECT", "REFCOUNT", "nosuch"],
+    ["OBJECT", "IDLETIME", "nosuch"], ["OBJECT", "FREQ", "nosuch"], ["OBJECT", "FREQ", "o3"],
+    ["OBJECT", "encoding", "o1"], ["OBJECT"], ["OBJECT", "FOO"], ["OBJECT", "ENCODING"],
+    ["OBJECT", "ENCODING", "o1", "o2"], ["OBJECT", "HELP"], ["OBJECT", "HELP", "x"],
+    ["MEMORY"], ["MEMORY", "HELP"], ["MEMORY", "NOSUCH"], ["MEMORY", "USAGE"],
+    ["MEMORY", "USAGE", "nosuch"], ["MEMORY", "USAGE", "o3", "SAMPLES"],
+    ["MEMORY", "USAGE", "o3", "SAMPLES", "x"], ["MEMORY", "USAGE", "o3", "SAMPLES", "-1"],
+    ["MEMORY", "USAGE", "o3", "FOO", "1"], ["MEMORY", "USAGE", "nosuch", "SAMPLES", "0"],
+    ["MEMORY", "PURGE"], ["MEMORY", "PURGE", "x"], ["MEMORY", "DOCTOR", "x"],
+    ["MEMORY", "STATS", "x"], ["MEMORY", "MALLOC-STATS", "x"],
 ]
 
 

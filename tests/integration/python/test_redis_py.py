@@ -526,3 +526,45 @@ def test_an_idle_server_does_not_wake_its_log_writer_every_few_ms(make_server):
     r.set("k", "w")  # wakes it; written as before
     assert r.get("k") == b"w"
     assert r.info("persistence")["wal_written_seq"] == r.info("persistence")["wal_last_seq"]
+
+
+def test_object_and_memory_introspection(make_server):
+    """What GUIs, redis-cli --memkeys and exporters ask about keys and memory,
+    through redis-py's own helpers."""
+    r = make_server().client()
+    # (redis-py has no helper for MEMORY DOCTOR.)
+    assert r.execute_command("MEMORY", "DOCTOR").startswith(b"Hi Sam, this instance is empty")
+    r.set("token", "t" * 100)
+    r.set("flag", 1)
+    assert r.object("encoding", "token") == b"raw"
+    assert r.object("encoding", "flag") == b"int"
+    assert r.object("refcount", "flag") == 2147483647
+    assert r.object("encoding", "nope") is None
+    small, big = r.memory_usage("flag"), r.memory_usage("token")
+    assert 0 < small < big and big >= 100 + len("token")
+    assert r.memory_usage("nope") is None
+    # OBJECT looks without touching: the idle time goes on; a GET resets it.
+    time.sleep(2.2)
+    assert 2 <= r.object("idletime", "token") <= 3
+    assert r.object("idletime", "token") >= 2
+    assert r.memory_usage("token") == big
+    assert r.object("idletime", "token") >= 2
+    r.get("token")
+    assert r.object("idletime", "token") == 0
+    r.mset({"k%d" % i: "v" * 64 for i in range(1000)})
+    stats = r.memory_stats()  # redis-py parses the map (db.0 as a nested map)
+    assert stats["keys.count"] == r.dbsize() == 1002
+    assert stats["total.allocated"] >= stats["startup.allocated"] > 0
+    assert stats["peak.allocated"] >= stats["total.allocated"]
+    assert stats["db.0"]["overhead.hashtable.main"] >= 1002 * 24
+    assert stats["overhead.total"] >= stats["startup.allocated"] + stats["db.0"]["overhead.hashtable.main"]
+    assert 0 < float(stats["dataset.percentage"]) <= 100  # a bulk string in RESP2
+    assert r.memory_purge() is True
+    # Inside a transaction (EXEC holds every stripe of the table).
+    p = r.pipeline(transaction=True)
+    p.execute_command("MEMORY", "STATS")
+    p.object("encoding", "flag")
+    p.memory_usage("flag")
+    stats_list, encoding, usage = p.execute()
+    assert b"keys.count" in stats_list and encoding == b"int" and usage == small
+
