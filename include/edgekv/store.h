@@ -195,14 +195,25 @@ class Store {
   // (and is deleted, reported as an erase, when delete_expired is set). A key
   // not in memory is read from disk and kept in memory.
   Entry* Find(int db, std::string_view key, int64_t now_ms);
-  // As Find, for a look that is not an access (OBJECT, MEMORY USAGE; Redis's
-  // LOOKUP_NOTOUCH): the key's idle time stays as it was.
-  Entry* Peek(int db, std::string_view key, int64_t now_ms);
-  // Seconds since the entry was last read or written (a 16-bit clock: an
-  // entry idle for longer than about 18 hours reads modulo that).
-  static int64_t IdleSeconds(const Entry* e);
-  // What the entry takes in memory: its allocation and its bucket slot.
-  static int64_t MemoryBytes(const Entry* e);
+  // What OBJECT and MEMORY USAGE see of a live key, without counting as an
+  // access: a key in memory keeps its idle time, and a key only on disk is
+  // read without being brought into memory (describing every key, as
+  // redis-cli --memkeys does, must not push the hot ones out). False when
+  // the key does not exist (an expired key is deleted, as Find does).
+  struct KeyInfo {
+    size_t value_len = 0;
+    std::string value_head;  // the value's first kInfoHeadBytes bytes
+    // Seconds since the last read or write (a 16-bit clock: an entry idle
+    // for longer than about 18 hours reads modulo that). A key only on
+    // disk left memory for being idle: it reads kMaxIdleSeconds.
+    int64_t idle_s = 0;
+    // Its allocation and bucket slot in memory (what it would take there,
+    // for a key only on disk).
+    int64_t memory_bytes = 0;
+  };
+  static constexpr size_t kInfoHeadBytes = 32;
+  static constexpr int64_t kMaxIdleSeconds = 65535;
+  bool Inspect(int db, std::string_view key, int64_t now_ms, KeyInfo* out);
   // Inserts or replaces the value and expiry.
   void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms);
   // Removes a live or expired key; true if a live key was removed.
@@ -284,8 +295,6 @@ class Store {
   // The entry for key in memory, loading it from disk when absent (a
   // tombstone when the disk has nothing). nullptr only without a disk.
   Entry* Load(Stripe& s, int db, uint64_t hash, std::string_view key);
-  // Find and Peek; `touch`: the access counts for the LRU clock.
-  Entry* Lookup(int db, std::string_view key, int64_t now_ms, bool touch);
   void RemoveEntry(Stripe& s, Dict& d, std::string_view key, uint64_t hash);
   void ReplaceEntry(Stripe& s, Dict& d, Entry** link, Entry* e);
   void EraseLoaded(Stripe& s, int db, uint64_t hash, Entry* e);

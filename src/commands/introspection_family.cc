@@ -9,6 +9,7 @@
 // INCRBYFLOAT wrote; edgekv does not keep how a value was made.
 #include <malloc.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,50 +31,55 @@ constexpr size_t kEmbstrMaxBytes = 44;  // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
 constexpr size_t kIntMaxChars = 20;     // "-9223372036854775808"
 
 // The value as an integer Redis would keep as one (its string2l), if it is.
-bool AsSharedInteger(std::string_view v, int64_t* out) {
-  return v.size() <= kIntMaxChars && ParseInt64(v, out);
+bool AsSharedInteger(const Store::KeyInfo& info, int64_t* out) {
+  static_assert(Store::kInfoHeadBytes > kIntMaxChars);
+  return info.value_len <= kIntMaxChars && ParseInt64(info.value_head, out);
 }
 
-std::string_view StringEncoding(std::string_view v) {
-  int64_t n;
-  if (AsSharedInteger(v, &n)) return "int";
-  return v.size() <= kEmbstrMaxBytes ? "embstr" : "raw";
-}
-
-// The key's live entry, looked at without counting as an access. OBJECT
-// counts a keyspace hit or miss (Redis's lookupKeyReadWithFlags does);
-// MEMORY USAGE does not.
-Entry* Inspect(CommandContext& ctx, std::string_view key, bool count) {
-  Entry* e = StoreOf(ctx).Peek(DbOf(ctx), key, ctx.now_ms);
+// The key as OBJECT and MEMORY USAGE see it (Store::Inspect: not an
+// access). OBJECT counts a keyspace hit or miss (Redis's
+// lookupKeyReadWithFlags does); MEMORY USAGE does not. Replies null for a
+// key that does not exist.
+std::optional<Store::KeyInfo> Inspect(CommandContext& ctx, std::string_view key,
+                                      bool count) {
+  Store::KeyInfo info;
+  bool found = StoreOf(ctx).Inspect(DbOf(ctx), key, ctx.now_ms, &info);
   if (count) {
     auto& stats = ctx.server->stats();
-    (e ? stats.keyspace_hits : stats.keyspace_misses)
+    (found ? stats.keyspace_hits : stats.keyspace_misses)
         .fetch_add(1, std::memory_order_relaxed);
   }
-  if (e == nullptr) ctx.reply->Null();
-  return e;
+  if (!found) {
+    ctx.reply->Null();
+    return std::nullopt;
+  }
+  return info;
+}
+
+std::string_view StringEncoding(const Store::KeyInfo& info) {
+  int64_t n;
+  if (AsSharedInteger(info, &n)) return "int";
+  return info.value_len <= kEmbstrMaxBytes ? "embstr" : "raw";
 }
 
 void ObjectEncoding(CommandContext& ctx) {
-  if (Entry* e = Inspect(ctx, ctx.arg(2), true))
-    ctx.reply->Bulk(StringEncoding(e->value()));
+  if (auto info = Inspect(ctx, ctx.arg(2), true)) ctx.reply->Bulk(StringEncoding(*info));
 }
 
 void ObjectRefcount(CommandContext& ctx) {
-  Entry* e = Inspect(ctx, ctx.arg(2), true);
-  if (e == nullptr) return;
+  auto info = Inspect(ctx, ctx.arg(2), true);
+  if (!info) return;
   int64_t n;
-  bool shared = AsSharedInteger(e->value(), &n) && n >= 0 && n < kSharedIntegers;
+  bool shared = AsSharedInteger(*info, &n) && n >= 0 && n < kSharedIntegers;
   ctx.reply->Integer(shared ? kSharedRefcount : 1);
 }
 
 void ObjectIdletime(CommandContext& ctx) {
-  if (Entry* e = Inspect(ctx, ctx.arg(2), true))
-    ctx.reply->Integer(Store::IdleSeconds(e));
+  if (auto info = Inspect(ctx, ctx.arg(2), true)) ctx.reply->Integer(info->idle_s);
 }
 
 void ObjectFreq(CommandContext& ctx) {
-  if (Inspect(ctx, ctx.arg(2), true) == nullptr) return;
+  if (!Inspect(ctx, ctx.arg(2), true)) return;
   // Entries leave memory least recently used first; access frequency is not
   // kept (Redis keeps it only under an LFU maxmemory-policy).
   ctx.reply->Error(
@@ -118,8 +124,7 @@ void MemoryUsage(CommandContext& ctx) {
       return;
     }
   }
-  if (Entry* e = Inspect(ctx, ctx.arg(2), false))
-    ctx.reply->Integer(Store::MemoryBytes(e));
+  if (auto info = Inspect(ctx, ctx.arg(2), false)) ctx.reply->Integer(info->memory_bytes);
 }
 
 // Redis's MEMORY DOCTOR, with the checks that apply to edgekv: too little

@@ -147,6 +147,11 @@ void Connection::PostClose(std::weak_ptr<Connection> weak) {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  // Let go of this object once the caller is done with it (not here: the
+  // caller may be running on it).
+  if (self_hold_) {
+    asio::post(socket_->get_executor(), [hold = std::move(self_hold_)] {});
+  }
   // Gone from CLIENT LIST/KILL and connected_clients as soon as the socket
   // closes, not when the last pending handler lets go of this object.
   server_->clients().Remove(&client_);
@@ -408,8 +413,11 @@ void Connection::PollBlocked() {
 
 void Connection::OnDurable() {
   durable_wait_registered_ = false;
+  // Released at the end of this handler, not in the middle of it.
+  std::shared_ptr<Connection> hold = std::move(self_hold_);
   if (closed_) return;
   MaybeWrite();
+  if (peer_eof_) CloseIfServed();
 }
 
 void Connection::MaybeWrite() {
@@ -508,8 +516,20 @@ void Connection::WriteDone() {
 }
 
 void Connection::CloseIfServed() {
-  if (closed_ || write_in_flight_ || !out_.empty() || !writing_.empty() ||
-      reply_queued_ || durable_wait_registered_ || client_.blocked) {
+  if (closed_) return;
+  // A blocked command (WAIT) may never finish: a client that went away
+  // while blocked is freed at once, as Redis frees it.
+  if (client_.blocked) {
+    Close();
+    return;
+  }
+  if (write_in_flight_ || !out_.empty() || !writing_.empty() || reply_queued_ ||
+      durable_wait_registered_) {
+    // Replies held for the log are waited for with a weak reference (so
+    // that a long fsync failure holds no connection alive); after the end
+    // of stream no read holds this one either, so it holds itself until
+    // they are out (OnDurable) or it closes.
+    if (durable_wait_registered_) self_hold_ = shared_from_this();
     return;
   }
   // Requests held back by backpressure are still to run (a Resume is on its
@@ -526,8 +546,8 @@ void Connection::Cron(int64_t now_ms) {
   }
   // A client that sent its last request and its end of stream together,
   // and waits for us to close (see ClientSocket). Its replies are out.
-  if (read_in_flight_ && socket_->PeerClosedUnseen()) {
-    peer_eof_ = true;
+  if (read_in_flight_ && socket_->PeerClosedUnseen()) peer_eof_ = true;
+  if (peer_eof_) {  // also a backstop for whatever ended its last wait
     CloseIfServed();
     if (closed_) return;
   }

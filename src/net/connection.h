@@ -103,6 +103,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The input left in in_ is the start of a request (not one held back by
   // backpressure): after the end of the stream it can never complete.
   bool partial_request_ = false;
+  // Set by CloseIfServed while a half-closed client's replies wait for the
+  // log (nothing else holds the connection then); cleared by OnDurable and
+  // Close.
+  std::shared_ptr<Connection> self_hold_;
   bool closed_ = false;
   bool durable_wait_registered_ = false;
   bool reply_queued_ = false;  // in this thread's ReplyBatch

@@ -66,7 +66,7 @@ void Applier::OnWritten(size_t bytes, uint64_t last_seq) {
   // priority (nice 10), and a log writer waiting for it to be scheduled
   // again would hold up every client. The applier is told when a group starts (to time
   // it) and when it is full, not at every write; a wake-up lost to a race
-  // with its wait only makes it start at its next timeout (at most 1 s).
+  // with its wait only makes it start at its next look (at most 250 ms).
   written_seq_.store(last_seq);
   pending_bytes_.fetch_add(bytes);
   backlog_bytes_.fetch_add(bytes);
@@ -336,8 +336,12 @@ void Applier::Loop() {
                                Clock::now() >= first + group_delay_)) {
           break;
         }
-        auto until = timing_.load() ? first + group_delay_
-                                    : Clock::now() + std::chrono::seconds(1);
+        // A group is looked at every 250 ms whatever its delay, so that a
+        // wake-up lost to a race (a full group, see OnWritten) costs that.
+        auto until = timing_.load()
+                         ? std::min(first + group_delay_,
+                                    Clock::now() + std::chrono::milliseconds(250))
+                         : Clock::now() + std::chrono::seconds(1);
         if (cv_.wait_until(l, until) == std::cv_status::timeout && !timing_.load()) break;
       }
       // In this order: a write that OnWritten finds after timing_ is cleared

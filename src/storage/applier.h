@@ -67,8 +67,8 @@ struct ApplierLimits {
 class Applier : public wal::WalWriter::Observer {
  public:
   // Reads the segments in wal_dir from just after LevelDB's applied sequence.
-  // on_synced(seq) runs after LevelDB made everything up to seq durable (about
-  // once a second): WAL segments before it may be deleted.
+  // on_synced(seq) runs after LevelDB made everything up to seq durable (after
+  // a group, at most once a second): WAL segments before it may be deleted.
   Applier(DiskTier* disk, std::string wal_dir, std::function<void(uint64_t)> on_synced,
           ApplierLimits limits = {});
   ~Applier() override;  // applies what is written, syncs, stops

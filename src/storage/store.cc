@@ -469,22 +469,44 @@ void Store::EraseLoaded(Stripe& s, int db, uint64_t h,
   }
 }
 
-Entry* Store::Find(int db, std::string_view key, int64_t now_ms) {
-  return Lookup(db, key, now_ms, /*touch=*/true);
+bool Store::Inspect(int db, std::string_view key, int64_t now_ms,
+                    KeyInfo* out) NO_THREAD_SAFETY_ANALYSIS {
+  uint64_t h = Hash(key);
+  Stripe& s = StripeFor(h);
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  Entry** link = d.Link(key, h);
+  Entry* e = (link != nullptr && *link != nullptr) ? *link : nullptr;
+  std::string_view value;
+  DiskValue dv;
+  if (e != nullptr) {
+    if (e->tombstone()) return false;
+    if (e->ExpiredAt(now_ms)) return Find(db, key, now_ms) != nullptr;  // deletes it
+    value = e->value();
+    out->idle_s = IdleAt(e, LruClock());
+    out->memory_bytes = EntryBytes(e);
+  } else {
+    if (!MayBeOnDisk(db)) return false;
+    Status st = disk_->Get(NamespaceOf(db), key, &dv);
+    if (!st.ok()) {
+      if (st.code() != Status::Code::kNotFound) {
+        Log(LogLevel::kWarning, "disk read failed: {}", st.message());
+      }
+      return false;
+    }
+    if (dv.expire_ms != kNoExpire && dv.expire_ms <= now_ms) return false;
+    value = dv.value;
+    out->idle_s = kMaxIdleSeconds;
+    out->memory_bytes =
+        AllocSize(Entry::SizeFor(key.size(), value.size(), dv.expire_ms != kNoExpire));
+  }
+  out->memory_bytes += static_cast<int64_t>(sizeof(Entry*));
+  out->value_len = value.size();
+  out->value_head.assign(value.substr(0, kInfoHeadBytes));
+  return true;
 }
 
-Entry* Store::Peek(int db, std::string_view key, int64_t now_ms) {
-  return Lookup(db, key, now_ms, /*touch=*/false);
-}
-
-int64_t Store::IdleSeconds(const Entry* e) { return IdleAt(e, LruClock()); }
-
-int64_t Store::MemoryBytes(const Entry* e) {
-  return EntryBytes(e) + static_cast<int64_t>(sizeof(Entry*));
-}
-
-Entry* Store::Lookup(int db, std::string_view key, int64_t now_ms,
-                     bool touch) NO_THREAD_SAFETY_ANALYSIS {
+Entry* Store::Find(int db, std::string_view key,
+                   int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   Dict& d = s.dbs[static_cast<size_t>(db)];
@@ -492,7 +514,7 @@ Entry* Store::Lookup(int db, std::string_view key, int64_t now_ms,
   Entry* e = (link != nullptr && *link != nullptr) ? *link : nullptr;
   if (e != nullptr) {
     hot_reads_.fetch_add(1, std::memory_order_relaxed);
-    if (touch) e->set_lru(LruClock());
+    e->set_lru(LruClock());
   } else {
     e = Load(s, db, h, key);
   }

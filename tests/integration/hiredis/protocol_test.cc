@@ -95,20 +95,45 @@ TEST(Protocol, HalfClosedClientGetsEveryReplyOfALongPipeline) {
 }
 
 // The same with replies that wait for the log's fsync: every acknowledged
-// write is acknowledged before the close.
+// write is acknowledged before the close. The log starts a new segment every
+// megabyte, so some replies wait for the writer thread to start it (the
+// connection then waits for the log with only a weak reference to itself).
 TEST(Protocol, HalfClosedClientGetsRepliesHeldForTheLog) {
-  TestServer srv({"--appendfsync", "always"});
+  TestServer srv({"--appendfsync", "always", "--wal-segment-size", "1mb"});
+  const std::string value(8000, 'v');
   for (int attempt = 0; attempt < 5; ++attempt) {
     RawConn c(srv.port());
     std::string pipeline, expected;
     for (int i = 0; i < 200; ++i) {
-      pipeline += Resp({"SET", "k" + std::to_string(i), "v"});
+      pipeline += Resp({"SET", "k" + std::to_string(i), value});
       expected += "+OK\r\n";
     }
     ASSERT_TRUE(c.Send(pipeline));
     ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
     EXPECT_EQ(c.ReadUntilEof(), expected) << "attempt " << attempt;
   }
+}
+
+// A client that goes away while blocked in WAIT (which may never finish)
+// is freed at once, as Redis frees it.
+TEST(Protocol, ClientThatLeavesWhileBlockedIsFreed) {
+  TestServer srv;
+  auto watcher = srv.Connect();
+  auto clients = [&] {
+    std::string info = Call(watcher.get(), {"INFO", "clients"});
+    size_t at = info.find("connected_clients:");
+    return std::stoi(info.substr(at + 18));
+  };
+  {
+    RawConn c(srv.port());
+    // After a write, with no replica: blocks for good.
+    ASSERT_TRUE(c.Send(Resp({"SET", "k", "v"}) + Resp({"WAIT", "1", "0"})));
+    ASSERT_EQ(c.ReadRawReply(), "+OK\r\n");
+    std::this_thread::sleep_for(200ms);
+    ASSERT_EQ(clients(), 2);
+  }  // closed
+  for (int i = 0; i < 40 && clients() != 1; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(clients(), 1);
 }
 
 TEST(Protocol, MalformedRequests) {

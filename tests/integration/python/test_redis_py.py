@@ -568,3 +568,30 @@ def test_object_and_memory_introspection(make_server):
     stats_list, encoding, usage = p.execute()
     assert b"keys.count" in stats_list and encoding == b"int" and usage == small
 
+
+def test_object_and_memory_usage_describe_a_key_on_disk_without_loading_it(make_server):
+    """redis-cli --memkeys runs MEMORY USAGE on every key: a key only on disk
+    is described from LevelDB, not brought into memory (it would push the
+    hot keys out)."""
+    srv = make_server()
+    r = srv.client()
+    r.set("cold", "v" * 100)
+    r.set("n", 5)
+    srv.stop()  # restart: every key is on disk only
+    srv.start()
+    r = srv.client()
+
+    def cold_reads():
+        return r.info("stats")["cold_reads"]
+
+    before = cold_reads()
+    assert r.object("encoding", "cold") == b"raw"
+    assert r.object("refcount", "n") == 2147483647
+    assert r.memory_usage("cold") >= 100 + len("cold")
+    assert r.object("idletime", "cold") == 65535  # left memory for being idle
+    assert r.object("encoding", "nope") is None
+    assert cold_reads() == before
+    assert r.get("cold") == b"v" * 100
+    assert cold_reads() == before + 1
+    assert r.object("idletime", "cold") == 0
+
