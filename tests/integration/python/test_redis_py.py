@@ -1,5 +1,6 @@
 """redis-py against edgekv, used the way applications use it."""
 import inspect
+import os
 import threading
 import time
 
@@ -554,11 +555,14 @@ def test_object_and_memory_introspection(make_server):
     r.mset({"k%d" % i: "v" * 64 for i in range(1000)})
     stats = r.memory_stats()  # redis-py parses the map (db.0 as a nested map)
     assert stats["keys.count"] == r.dbsize() == 1002
-    assert stats["total.allocated"] >= stats["startup.allocated"] > 0
-    assert stats["peak.allocated"] >= stats["total.allocated"]
     assert stats["db.0"]["overhead.hashtable.main"] >= 1002 * 24
     assert stats["overhead.total"] >= stats["startup.allocated"] + stats["db.0"]["overhead.hashtable.main"]
-    assert 0 < float(stats["dataset.percentage"]) <= 100  # a bulk string in RESP2
+    # The allocator's figures are glibc's (mallinfo2): a sanitizer's allocator
+    # replaces it and they read 0 there, as INFO's used_memory does.
+    if not os.environ.get("EDGEKV_SANITIZED"):
+        assert stats["total.allocated"] >= stats["startup.allocated"] > 0
+        assert stats["peak.allocated"] >= stats["total.allocated"]
+        assert 0 < float(stats["dataset.percentage"]) <= 100  # a bulk string in RESP2
     assert r.memory_purge() is True
     # Inside a transaction (EXEC holds every stripe of the table).
     p = r.pipeline(transaction=True)
