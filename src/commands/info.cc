@@ -29,14 +29,12 @@ int64_t RssBytes() {
   return rss * sysconf(_SC_PAGESIZE);
 }
 
-int64_t AllocatedBytes() {
+// What malloc has handed out, and what it holds from the system (arenas
+// and mmapped chunks). One mallinfo2: it walks every arena under its lock.
+void MallocBytes(int64_t* allocated, int64_t* heap) {
   struct mallinfo2 mi = mallinfo2();
-  return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
-}
-
-int64_t HeapBytes() {
-  struct mallinfo2 mi = mallinfo2();
-  return static_cast<int64_t>(mi.arena + mi.hblkhd);
+  *allocated = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+  *heap = static_cast<int64_t>(mi.arena + mi.hblkhd);
 }
 
 std::atomic<int64_t> g_peak_memory{0};
@@ -46,17 +44,20 @@ std::atomic<int64_t> g_startup_memory{0};
 
 MemoryFigures ReadMemoryFigures() {
   MemoryFigures m;
-  m.used = AllocatedBytes();
+  MallocBytes(&m.used, &m.heap);
   // The peak is what INFO and MEMORY DOCTOR have seen (as Redis's, sampled).
   m.peak = std::max(g_peak_memory.load(), m.used);
   g_peak_memory.store(m.peak);
   m.rss = RssBytes();
   m.startup = g_startup_memory.load();
-  m.heap = HeapBytes();
   return m;
 }
 
-void RecordStartupMemory() { g_startup_memory.store(AllocatedBytes()); }
+void RecordStartupMemory() {
+  int64_t allocated, heap;
+  MallocBytes(&allocated, &heap);
+  g_startup_memory.store(allocated);
+}
 
 std::string BytesToHuman(int64_t n) {
   char buf[64];

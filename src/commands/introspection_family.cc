@@ -31,7 +31,7 @@ constexpr size_t kEmbstrMaxBytes = 44;  // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
 constexpr size_t kIntMaxChars = 20;     // "-9223372036854775808"
 
 // The value as an integer Redis would keep as one (its string2l), if it is.
-bool AsSharedInteger(const Store::KeyInfo& info, int64_t* out) {
+bool AsIntEncoded(const Store::KeyInfo& info, int64_t* out) {
   static_assert(Store::kInfoHeadBytes > kIntMaxChars);
   return info.value_len <= kIntMaxChars && ParseInt64(info.value_head, out);
 }
@@ -44,11 +44,7 @@ std::optional<Store::KeyInfo> Inspect(CommandContext& ctx, std::string_view key,
                                       bool count) {
   Store::KeyInfo info;
   bool found = StoreOf(ctx).Inspect(DbOf(ctx), key, ctx.now_ms, &info);
-  if (count) {
-    auto& stats = ctx.server->stats();
-    (found ? stats.keyspace_hits : stats.keyspace_misses)
-        .fetch_add(1, std::memory_order_relaxed);
-  }
+  if (count) CountLookup(ctx, found);
   if (!found) {
     ctx.reply->Null();
     return std::nullopt;
@@ -58,7 +54,7 @@ std::optional<Store::KeyInfo> Inspect(CommandContext& ctx, std::string_view key,
 
 std::string_view StringEncoding(const Store::KeyInfo& info) {
   int64_t n;
-  if (AsSharedInteger(info, &n)) return "int";
+  if (AsIntEncoded(info, &n)) return "int";
   return info.value_len <= kEmbstrMaxBytes ? "embstr" : "raw";
 }
 
@@ -70,7 +66,7 @@ void ObjectRefcount(CommandContext& ctx) {
   auto info = Inspect(ctx, ctx.arg(2), true);
   if (!info) return;
   int64_t n;
-  bool shared = AsSharedInteger(*info, &n) && n >= 0 && n < kSharedIntegers;
+  bool shared = AsIntEncoded(*info, &n) && n >= 0 && n < kSharedIntegers;
   ctx.reply->Integer(shared ? kSharedRefcount : 1);
 }
 
@@ -161,51 +157,35 @@ void MemoryDoctor(CommandContext& ctx) {
       "Sam, I detected a few issues in this Redis instance memory implants:\n\n";
   if (big_peak) {
     s += " * Peak memory: In the past this instance used more than 150% the memory that "
-         "is "
-         "currently using. The allocator is normally not able to release memory after a "
-         "peak, so you can expect to see a big fragmentation ratio, however this is "
-         "actually "
-         "harmless and is only due to the memory peak, and if the Redis instance "
-         "Resident Set "
-         "Size (RSS) is currently bigger than expected, the memory will be used as soon "
-         "as you "
-         "fill the Redis instance with more data. If the memory peak was only occasional "
-         "and "
-         "you want to try to reclaim memory, please try the MEMORY PURGE command, "
-         "otherwise "
-         "the only other option is to shutdown and restart the instance.\n\n";
+         "is currently using. The allocator is normally not able to release memory "
+         "after a peak, so you can expect to see a big fragmentation ratio, however "
+         "this is actually harmless and is only due to the memory peak, and if the "
+         "Redis instance Resident Set Size (RSS) is currently bigger than expected, "
+         "the memory will be used as soon as you fill the Redis instance with more "
+         "data. If the memory peak was only occasional and you want to try to reclaim "
+         "memory, please try the MEMORY PURGE command, otherwise the only other option "
+         "is to shutdown and restart the instance.\n\n";
   }
   if (high_frag) {
-    s +=
-        " * High total RSS: This instance has a memory fragmentation and RSS overhead "
-        "greater "
-        "than 1.4 (this means that the Resident Set Size of the Redis process is much "
-        "larger "
-        "than the sum of the logical allocations Redis performed). This problem is "
-        "usually "
-        "due either to a large peak memory (check if there is a peak memory entry above "
-        "in "
-        "the report) or may result from a workload that causes the allocator to fragment "
-        "memory a lot. If the problem is a large peak memory, then there is no issue. "
-        "Otherwise, make sure you are using the Jemalloc allocator and not the default "
-        "libc "
-        "malloc. Note: The currently used allocator is \"libc\".\n\n";
+    s += " * High total RSS: This instance has a memory fragmentation and RSS overhead "
+         "greater than 1.4 (this means that the Resident Set Size of the Redis process "
+         "is much larger than the sum of the logical allocations Redis performed). "
+         "This problem is usually due either to a large peak memory (check if there is "
+         "a peak memory entry above in the report) or may result from a workload that "
+         "causes the allocator to fragment memory a lot. If the problem is a large "
+         "peak memory, then there is no issue. Otherwise, make sure you are using the "
+         "Jemalloc allocator and not the default libc malloc. Note: The currently used "
+         "allocator is \"libc\".\n\n";
   }
   if (big_client_buf) {
-    s +=
-        " * Big client buffers: The clients output buffers in this instance are greater "
-        "than "
-        "200K per client (on average). This may result from different causes, like "
-        "Pub/Sub "
-        "clients subscribed to channels bot not receiving data fast enough, so that data "
-        "piles on the Redis instance output buffer, or clients sending commands with "
-        "large "
-        "replies or very large sequences of commands in the same pipeline. Please use "
-        "the "
-        "CLIENT LIST command in order to investigate the issue if it causes problems in "
-        "your "
-        "instance, or to understand better why certain clients are using a big amount of "
-        "memory.\n\n";
+    s += " * Big client buffers: The clients output buffers in this instance are "
+         "greater than 200K per client (on average). This may result from different "
+         "causes, like Pub/Sub clients subscribed to channels bot not receiving data "
+         "fast enough, so that data piles on the Redis instance output buffer, or "
+         "clients sending commands with large replies or very large sequences of "
+         "commands in the same pipeline. Please use the CLIENT LIST command in order "
+         "to investigate the issue if it causes problems in your instance, or to "
+         "understand better why certain clients are using a big amount of memory.\n\n";
   }
   s += "I'm here to keep you safe, Sam. I want to help you.\n";
   ctx.reply->Verbatim(s);

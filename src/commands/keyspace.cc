@@ -9,10 +9,14 @@ namespace edgekv {
 
 Entry* LookupRead(CommandContext& ctx, std::string_view key) {
   Entry* e = StoreOf(ctx).Find(DbOf(ctx), key, ctx.now_ms);
-  auto& stats = ctx.server->stats();
-  (e ? stats.keyspace_hits : stats.keyspace_misses)
-      .fetch_add(1, std::memory_order_relaxed);
+  CountLookup(ctx, e != nullptr);
   return e;
+}
+
+void CountLookup(CommandContext& ctx, bool hit) {
+  auto& stats = ctx.server->stats();
+  (hit ? stats.keyspace_hits : stats.keyspace_misses)
+      .fetch_add(1, std::memory_order_relaxed);
 }
 
 Entry* LookupWrite(CommandContext& ctx, std::string_view key) {

@@ -18,6 +18,8 @@ inline int DbOf(CommandContext& ctx) {
 
 // A read lookup: counts a keyspace hit or miss.
 Entry* LookupRead(CommandContext& ctx, std::string_view key);
+// Counts a keyspace hit or miss (INFO keyspace_hits/keyspace_misses).
+void CountLookup(CommandContext& ctx, bool hit);
 // A lookup for a command that will write (not counted).
 Entry* LookupWrite(CommandContext& ctx, std::string_view key);
 

@@ -32,7 +32,7 @@ uint16_t LruClock() {
   return static_cast<uint16_t>(ts.tv_sec & 0xffff);
 }
 
-uint16_t IdleAt(const Entry* e, uint16_t now) {
+uint16_t IdleSeconds(const Entry* e, uint16_t now) {
   return static_cast<uint16_t>(now - e->lru());
 }
 
@@ -480,9 +480,12 @@ bool Store::Inspect(int db, std::string_view key, int64_t now_ms,
   DiskValue dv;
   if (e != nullptr) {
     if (e->tombstone()) return false;
-    if (e->ExpiredAt(now_ms)) return Find(db, key, now_ms) != nullptr;  // deletes it
+    if (e->ExpiredAt(now_ms)) {
+      Find(db, key, now_ms);  // deletes it, as any lookup does
+      return false;
+    }
     value = e->value();
-    out->idle_s = IdleAt(e, LruClock());
+    out->idle_s = IdleSeconds(e, LruClock());
     out->memory_bytes = EntryBytes(e);
   } else {
     if (!MayBeOnDisk(db)) return false;
@@ -1068,7 +1071,7 @@ int64_t Store::Evict(int64_t target_bytes) NO_THREAD_SAFETY_ANALYSIS {
       for (int i = 0; i < 8; ++i) {
         Entry* e = d.bucket(tl_rng() & (d.nbuckets() - 1));
         for (; e != nullptr; e = e->next) {
-          if (Evictable(e)) cands.push_back({db, e, IdleAt(e, now)});
+          if (Evictable(e)) cands.push_back({db, e, IdleSeconds(e, now)});
         }
       }
     }
@@ -1115,7 +1118,7 @@ size_t Store::CleanTombstones(size_t max_stripes) NO_THREAD_SAFETY_ANALYSIS {
       std::vector<std::string> drop;
       for (size_t j = 0; j < d.nbuckets(); ++j) {
         for (Entry* e = d.bucket(j); e; e = e->next) {
-          if (e->tombstone() && Evictable(e) && IdleAt(e, now) >= 10) {
+          if (e->tombstone() && Evictable(e) && IdleSeconds(e, now) >= 10) {
             drop.emplace_back(e->key());
           }
         }
