@@ -67,11 +67,15 @@ class Maintenance {
       l.unlock();
       if (!ctx_->loading.load()) {
         int64_t now = NowMs();
-        store_->ActiveExpireCycle(now, period_us / 4);
+        {
+          LatencyScope timed(&ctx_->latency(), "expire-cycle");
+          store_->ActiveExpireCycle(now, period_us / 4);
+        }
         if (Engine* engine = ctx_->engine()) {
           store_->DiskExpireCycle(now, 200);
           int64_t maxmemory = config_->Int(Cfg::kMaxmemory);
           if (maxmemory > 0 && store_->used_bytes() > maxmemory - maxmemory / 20) {
+            LatencyScope timed(&ctx_->latency(), "eviction-cycle");
             store_->Evict(maxmemory - maxmemory / 10);
           }
           store_->CleanTombstones(16);
@@ -191,6 +195,7 @@ int main(int argc, char** argv) {
   eo.retain_bytes = static_cast<uint64_t>(config.Int(Cfg::kReplBacklogSize));
   eo.retain_seconds = config.Int(Cfg::kWalRetentionSeconds);
   eo.replication = &ctx.replication();
+  eo.latency = &ctx.latency();
   if (std::string up = config.String(Cfg::kReplicaof); !up.empty()) {
     size_t sp = up.find(' ');
     std::string host = up.substr(0, sp), port = up.substr(sp + 1);
@@ -240,6 +245,7 @@ int main(int argc, char** argv) {
     } else if (id == Cfg::kLoglevel) {
       LogSetLevel(static_cast<LogLevel>(ctx.config().Int(Cfg::kLoglevel)));
     }
+    ctx.FollowConfig(id);
   });
   auto maintenance = std::make_unique<Maintenance>(&store, &config, &ctx);
   Log(LogLevel::kNotice, "Server initialized, {} I/O threads", io_threads);

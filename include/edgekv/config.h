@@ -60,6 +60,9 @@ enum class Cfg {
   kReplicaWriteForward,
   kSlowlogLogSlowerThan,
   kSlowlogMaxLen,
+  kLatencyMonitorThreshold,
+  kLatencyTracking,
+  kLatencyTrackingInfoPercentiles,
   kCount  // not a directive
 };
 
@@ -78,6 +81,9 @@ struct DirectiveSpec {
   std::string (*validate)(std::string_view value) = nullptr;
   // A password: SLOWLOG shows CONFIG SET's value as "(redacted)".
   bool sensitive = false;
+  // Optional: the text kept (and shown by CONFIG GET) for a valid string
+  // value, as Redis shows it ("50.0 99" -> "50 99").
+  std::string (*normalize)(std::string_view value) = nullptr;
 };
 
 // The table; defined in directives.cc.

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "util/latency_histogram.h"
+
 namespace edgekv {
 
 namespace {
@@ -15,9 +17,20 @@ void Add(std::atomic<uint64_t>& c, uint64_t v) {
 
 struct CommandStats::Block {
   explicit Block(size_t n)
-      : owner(std::this_thread::get_id()), calls(n), usec(n), failed(n), rejected(n) {}
+      : owner(std::this_thread::get_id()),
+        calls(n),
+        usec(n),
+        failed(n),
+        rejected(n),
+        histograms(n) {}
+  ~Block() {
+    for (auto& h : histograms) delete[] h.load(std::memory_order_relaxed);
+  }
   const std::thread::id owner;
   std::vector<std::atomic<uint64_t>> calls, usec, failed, rejected;
+  // latency::kSlots counters per command, made when first needed (most
+  // commands are never called); published with release for INFO's reads.
+  std::vector<std::atomic<std::atomic<uint64_t>*>> histograms;
 };
 
 CommandStats::CommandStats(size_t commands)
@@ -44,12 +57,20 @@ CommandStats::Block* CommandStats::Mine() {
   return cached;
 }
 
-void CommandStats::Ran(size_t id, uint64_t usec, bool failed) {
+void CommandStats::Ran(size_t id, uint64_t usec, bool failed, bool track) {
   if (id >= commands_) return;
   Block* b = Mine();
   Add(b->calls[id], 1);
   Add(b->usec[id], usec);
   if (failed) Add(b->failed[id], 1);
+  if (track) {
+    std::atomic<uint64_t>* h = b->histograms[id].load(std::memory_order_relaxed);
+    if (h == nullptr) {
+      h = new std::atomic<uint64_t>[latency::kSlots]();
+      b->histograms[id].store(h, std::memory_order_release);
+    }
+    Add(h[latency::SlotOf(usec)], 1);
+  }
 }
 
 void CommandStats::Rejected(size_t id) {
@@ -84,9 +105,43 @@ std::vector<CommandStats::Totals> CommandStats::Sum() const {
   return out;
 }
 
+std::map<size_t, std::vector<uint64_t>> CommandStats::RawHistogramsLocked() const {
+  std::map<size_t, std::vector<uint64_t>> out;
+  for (const auto& b : blocks_) {
+    for (size_t i = 0; i < commands_; ++i) {
+      const std::atomic<uint64_t>* h = b->histograms[i].load(std::memory_order_acquire);
+      if (h == nullptr) continue;
+      std::vector<uint64_t>& sum = out[i];
+      sum.resize(latency::kSlots);
+      for (size_t j = 0; j < latency::kSlots; ++j) {
+        sum[j] += h[j].load(std::memory_order_relaxed);
+      }
+    }
+  }
+  return out;
+}
+
+std::map<size_t, std::vector<uint64_t>> CommandStats::Histograms() const {
+  MutexLock l(&mu_);
+  std::map<size_t, std::vector<uint64_t>> out = RawHistogramsLocked();
+  for (auto it = out.begin(); it != out.end();) {
+    auto base = histogram_baseline_.find(it->first);
+    if (base != histogram_baseline_.end()) {
+      for (size_t j = 0; j < latency::kSlots; ++j) it->second[j] -= base->second[j];
+    }
+    if (latency::Total(it->second) == 0) {
+      it = out.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 void CommandStats::Reset() {
   MutexLock l(&mu_);
   baseline_ = RawLocked();
+  histogram_baseline_ = RawHistogramsLocked();
 }
 
 void ErrorStats::OnError(std::string_view code) {

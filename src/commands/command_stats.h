@@ -1,6 +1,8 @@
 // INFO commandstats and errorstats: calls, time, failures and rejections of
 // each command (and subcommand), and error replies by code, as Redis counts
-// them.
+// them. Also each command's latency histogram (latency-tracking: INFO
+// latencystats, LATENCY HISTOGRAM; see util/latency_histogram.h), made the
+// first time a thread counts that command with tracking on.
 //
 // Threading: every I/O thread counts into its own block of counters (only
 // that thread writes it; plain loads and stores, no locked instructions on
@@ -31,8 +33,9 @@ class CommandStats {
   CommandStats(const CommandStats&) = delete;
   CommandStats& operator=(const CommandStats&) = delete;
 
-  // The command ran (for usec microseconds); `failed`: it replied an error.
-  void Ran(size_t id, uint64_t usec, bool failed);
+  // The command ran (for usec microseconds); `failed`: it replied an error;
+  // `track`: count it in its latency histogram too.
+  void Ran(size_t id, uint64_t usec, bool failed, bool track);
   // It was refused before it ran (arity, NOAUTH, OOM, READONLY, ...).
   void Rejected(size_t id);
 
@@ -41,18 +44,23 @@ class CommandStats {
   };
   // Since the last Reset, indexed by id.
   std::vector<Totals> Sum() const EXCLUDES(mu_);
+  // Latency histograms since the last Reset: command id -> counts
+  // (latency::kSlots), for the commands that have any.
+  std::map<size_t, std::vector<uint64_t>> Histograms() const EXCLUDES(mu_);
   void Reset() EXCLUDES(mu_);
 
  private:
   struct Block;
   Block* Mine() EXCLUDES(mu_);
   std::vector<Totals> RawLocked() const REQUIRES(mu_);
+  std::map<size_t, std::vector<uint64_t>> RawHistogramsLocked() const REQUIRES(mu_);
 
   const size_t commands_;
   const uint64_t serial_;  // tells this instance from one later at its address
   mutable Mutex mu_;
   std::vector<std::unique_ptr<Block>> blocks_ GUARDED_BY(mu_);
   std::vector<Totals> baseline_ GUARDED_BY(mu_);
+  std::map<size_t, std::vector<uint64_t>> histogram_baseline_ GUARDED_BY(mu_);
 };
 
 // Error replies by code, and their total (INFO stats total_error_replies).

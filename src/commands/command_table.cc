@@ -7,6 +7,7 @@ CommandTable::CommandTable() {
   RegisterStringFamily(this);
   RegisterBitFamily(this);
   RegisterIntrospectionFamily(this);
+  RegisterLatencyFamily(this);
   RegisterKeyFamily(this);
   RegisterTransactionFamily(this);
   RegisterServerFamily(this);

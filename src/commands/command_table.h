@@ -34,6 +34,7 @@ void RegisterConnectionFamily(CommandTable* t);
 void RegisterStringFamily(CommandTable* t);
 void RegisterBitFamily(CommandTable* t);
 void RegisterIntrospectionFamily(CommandTable* t);
+void RegisterLatencyFamily(CommandTable* t);
 void RegisterKeyFamily(CommandTable* t);
 void RegisterTransactionFamily(CommandTable* t);
 void RegisterServerFamily(CommandTable* t);

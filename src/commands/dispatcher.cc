@@ -137,9 +137,11 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
                            std::chrono::steady_clock::now() - started)
                            .count();
   server.command_stats().Ran(spec.id, static_cast<uint64_t>(usec),
-                             ctx.reply->errors() > ctx.reply->error_mark());
+                             ctx.reply->errors() > ctx.reply->error_mark(),
+                             server.config().Bool(Cfg::kLatencyTracking));
   ctx.reply->set_error_mark(ctx.reply->errors());
   MaybeLogSlow(spec, ctx, usec);
+  server.latency().Add((spec.flags & kFast) ? "fast-command" : "command", usec / 1000);
 }
 
 namespace {
@@ -152,7 +154,10 @@ namespace {
 bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   Store& store = server.store();
   if (store.used_bytes() <= maxmemory) return true;
-  store.Evict(maxmemory - maxmemory / 20);
+  {
+    LatencyScope timed(&server.latency(), "eviction-cycle");
+    store.Evict(maxmemory - maxmemory / 20);
+  }
   if (store.used_bytes() <= maxmemory) return true;
   // Recent writes must reach the disk before they may leave memory: let the
   // applier know (it then applies at once instead of gathering more).

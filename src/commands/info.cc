@@ -12,6 +12,7 @@
 #include "command.h"
 #include "command_table.h"
 #include "storage/engine.h"
+#include "util/latency_histogram.h"
 #include "version.h"
 
 namespace edgekv {
@@ -95,6 +96,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   if (all) {
     want.emplace_back("commandstats");
     want.emplace_back("errorstats");
+    want.emplace_back("latencystats");
   }
   auto wants = [&](const char* s) {
     return std::find(want.begin(), want.end(), s) != want.end();
@@ -307,6 +309,35 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     section("Errorstats");
     for (const auto& [code, count] : server.error_stats().ByCode()) {
       field("errorstat_" + code, "count=" + std::to_string(count));
+    }
+  }
+  if (wants("latencystats")) {
+    section("Latencystats");
+    // As Redis: nothing while latency-tracking is off; each command's
+    // percentiles per latency-tracking-info-percentiles.
+    std::vector<double> percentiles;
+    latency::ParsePercentiles(
+        server.config().String(Cfg::kLatencyTrackingInfoPercentiles), &percentiles);
+    const auto histograms = server.config().Bool(Cfg::kLatencyTracking)
+                                ? server.command_stats().Histograms()
+                                : std::map<size_t, std::vector<uint64_t>>{};
+    auto line = [&](const CommandSpec& s) {
+      auto it = histograms.find(s.id);
+      if (it == histograms.end()) return;
+      std::string v;
+      for (double p : percentiles) {
+        char value[48];
+        std::snprintf(
+            value, sizeof(value), "%.3f",
+            static_cast<double>(latency::ValueAtPercentile(it->second, p)) / 1000.0);
+        if (!v.empty()) v += ',';
+        v += "p" + latency::FormatPercentile(p) + "=" + value;
+      }
+      field("latency_percentiles_usec_" + s.name, v);
+    };
+    for (const auto& spec : server.commands().all()) {
+      line(*spec);
+      for (const CommandSpec& sub : spec->subcommands) line(sub);
     }
   }
   if (wants("keyspace")) {

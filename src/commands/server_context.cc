@@ -48,6 +48,13 @@ ServerContext::ServerContext(Config* config, Store* store, const CommandTable* c
   std::random_device rd;
   static const char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 40; ++i) run_id_.push_back(kHex[rd() % 16]);
+  FollowConfig(Cfg::kLatencyMonitorThreshold);
+}
+
+void ServerContext::FollowConfig(Cfg id) {
+  if (id == Cfg::kLatencyMonitorThreshold) {
+    latency_.set_threshold_ms(config_->Int(Cfg::kLatencyMonitorThreshold));
+  }
 }
 
 }  // namespace edgekv

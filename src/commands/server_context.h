@@ -18,6 +18,7 @@
 #include "replication/forward.h"
 #include "replication/replication.h"
 #include "slowlog.h"
+#include "util/latency_monitor.h"
 
 namespace edgekv {
 
@@ -73,6 +74,11 @@ class ServerContext {
   SlowLog& slowlog() { return slowlog_; }
   CommandStats& command_stats() { return command_stats_; }
   ErrorStats& error_stats() { return error_stats_; }
+  // LATENCY's events; its threshold follows latency-monitor-threshold
+  // (FollowConfig).
+  LatencyMonitor& latency() { return latency_; }
+  // After a directive changed: the parts of the context that keep a copy.
+  void FollowConfig(Cfg id);
   // Set by the network layer (replica-write-forward).
   std::shared_ptr<WriteForwarder> forwarder;
 
@@ -107,6 +113,7 @@ class ServerContext {
   SlowLog slowlog_;
   CommandStats command_stats_;
   ErrorStats error_stats_;
+  LatencyMonitor latency_;
   std::string run_id_;
   int64_t start_ms_;
   int tcp_port_ = 0;

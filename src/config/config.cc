@@ -120,7 +120,7 @@ Status Config::SetSpec(const DirectiveSpec& spec, std::string_view value) {
     } else if (spec.type == DirectiveType::kBool) {
       strings_[idx] = num ? "yes" : "no";
     } else if (spec.type == DirectiveType::kString) {
-      strings_[idx] = std::string(value);
+      strings_[idx] = spec.normalize ? spec.normalize(value) : std::string(value);
       num = value.empty() ? 0 : 1;
     } else {
       strings_[idx] = std::to_string(num);

@@ -1,7 +1,9 @@
 // The one table of directives. conf/edgekv.conf documents each of them.
 #include <charconv>
+#include <vector>
 
 #include "edgekv/config.h"
+#include "util/latency_histogram.h"
 
 namespace edgekv {
 namespace {
@@ -63,6 +65,11 @@ std::string ValidateReplicaReadOnly(std::string_view v) {
 }
 
 std::string ValidateSave(std::string_view) { return {}; }
+
+std::string ValidatePercentiles(std::string_view v) {
+  std::vector<double> values;
+  return latency::ParsePercentiles(v, &values);
+}
 
 std::string ValidateAppendonly(std::string_view v) {
   if (v.size() == 2 && (v[0] == 'n' || v[0] == 'N') && (v[1] == 'o' || v[1] == 'O')) {
@@ -132,6 +139,12 @@ const DirectiveSpec kDirectives[] = {
      -1, kLongMax, true},
     {Cfg::kSlowlogMaxLen, "slowlog-max-len", DirectiveType::kInt, "128", 0, kLongMax,
      true},
+    {Cfg::kLatencyMonitorThreshold, "latency-monitor-threshold", DirectiveType::kInt, "0",
+     0, kLongMax, true},
+    {Cfg::kLatencyTracking, "latency-tracking", DirectiveType::kBool, "yes", 0, 0, true},
+    {Cfg::kLatencyTrackingInfoPercentiles, "latency-tracking-info-percentiles",
+     DirectiveType::kString, "50 99 99.9", 0, 0, true, nullptr, ValidatePercentiles,
+     false, latency::NormalizePercentiles},
 };
 
 }  // namespace

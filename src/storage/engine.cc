@@ -121,6 +121,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   wo.dir = wal_dir;
   wo.fsync = options.fsync;
   wo.segment_bytes = options.segment_bytes;
+  wo.latency = options.latency;
   auto w = wal::WalWriter::Open(wo, e->recovery_.last_seq + 1);
   if (!w.ok()) return w.status();
   e->wal_ = std::move(w.value());

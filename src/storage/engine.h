@@ -32,6 +32,7 @@ struct EngineOptions {
   uint64_t retain_bytes = 256ull << 20;
   int64_t retain_seconds = 3600;
   Replication* replication = nullptr;
+  LatencyMonitor* latency = nullptr;  // the WAL's LATENCY events
 };
 
 // LevelDB's memtable size for a server with this maxmemory (0: no limit).

@@ -342,7 +342,18 @@ bool WalWriter::WriteOnce(bool may_rotate) {
     }
   }
   size_t before = chunk_written_;
+  const bool timed = options_.latency != nullptr && options_.latency->enabled();
+  const auto started =
+      timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   bool ok = WriteAll(fd_, chunk_, &chunk_written_);
+  if (timed) {  // as Redis reports its AOF writes
+    const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+    options_.latency->Add(
+        fsync_running_.load() ? "aof-write-pending-fsync" : "aof-write-alone", ms);
+    options_.latency->Add("aof-write", ms);
+  }
   segment_size_ += chunk_written_ - before;
   if (!ok) {
     NoteWriteError(std::strerror(errno));
@@ -378,7 +389,11 @@ bool WalWriter::SyncChunk() {
       return false;  // tried again at the next pass
     }
   }
-  int err = options_.sync(fd_) == 0 ? 0 : errno;
+  int err = 0;
+  {
+    LatencyScope timed(options_.latency, "aof-fsync-always");
+    err = options_.sync(fd_) == 0 ? 0 : errno;
+  }
   NoteFsync(err);
   chunk_retry_ = err != 0;
   if (err != 0) return false;
@@ -529,7 +544,9 @@ int WalWriter::SyncOpenSegment() {
   const uint64_t target = written_seq_.load();
   int fd = DupFd();
   if (fd < 0) return EBADF;
+  fsync_running_ = true;
   int err = options_.sync(fd) == 0 ? 0 : errno;
+  fsync_running_ = false;
   ::close(fd);
   if (err == 0) {
     MutexLock l(&reset_mu_);

@@ -55,6 +55,7 @@
 #include "batch.h"
 #include "edgekv/status.h"
 #include "edgekv/thread_annotations.h"
+#include "util/latency_monitor.h"
 
 namespace edgekv::wal {
 
@@ -67,6 +68,9 @@ struct WriterOptions {
   // Flushes a segment's data to disk (0, or -1 with errno). Tests put a
   // failing one here; the integration tests fail fsync in a FUSE file system.
   int (*sync)(int fd) = ::fdatasync;
+  // LATENCY's events (aof-write, aof-write-alone, aof-write-pending-fsync,
+  // aof-fsync-always), if set.
+  LatencyMonitor* latency = nullptr;
 };
 
 struct WriterStats {
@@ -262,7 +266,9 @@ class WalWriter {
   std::atomic<uint64_t> synced_seq_{0};
   std::atomic<int64_t> last_fsync_ms_{0};
   std::atomic<bool> has_error_{false};
-  std::atomic<bool> has_fsync_error_{false};  // set and cleared under mu_
+  std::atomic<bool> has_fsync_error_{false};
+  std::atomic<bool> fsync_running_{
+      false};  // the fsync thread's, for LATENCY  // set and cleared under mu_
   Observer* observer_ = nullptr;
 
   std::thread writer_;

@@ -51,6 +51,12 @@ int FlakySync(int fd) {
 }
 
 // Polls `cond` for up to `ms` milliseconds.
+// A disk whose fsync takes 5 ms.
+int SlowSync(int fd) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return ::fdatasync(fd);
+}
+
 template <typename F>
 bool Within(int ms, F cond) {
   for (int i = 0; i < ms / 10; ++i) {
@@ -78,12 +84,14 @@ class WalWriterTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void Open(FsyncPolicy policy, int (*sync)(int) = ::fdatasync) {
+  void Open(FsyncPolicy policy, int (*sync)(int) = ::fdatasync,
+            LatencyMonitor* latency = nullptr) {
     WriterOptions o;
     o.dir = dir_.string();
     o.fsync = policy;
     o.segment_bytes = kSegmentBytes;
     o.sync = sync;
+    o.latency = latency;
     auto w = WalWriter::Open(o, 1);
     ASSERT_TRUE(w.ok()) << w.status().message();
     writer_ = std::move(w.value());
@@ -368,6 +376,25 @@ TEST_F(WalWriterTest, ListingSkipsNamesThatAreNotSegments) {
   auto segments = ListSegments(dir_.string());
   ASSERT_EQ(segments.size(), 1u);  // 99...9 is past a uint64: not ours
   EXPECT_EQ(segments[0].first, 1u);
+}
+
+TEST_F(WalWriterTest, ASlowFsyncWithAlwaysIsALatencyEvent) {
+  LatencyMonitor monitor;
+  monitor.set_threshold_ms(2);
+  Open(FsyncPolicy::kAlways, SlowSync, &monitor);
+  writer_->WaitDurable(AppendOne(1));
+  auto e = monitor.Find("aof-fsync-always");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_GE(e->max_ms, 4u);
+  // Writes to the page cache are far under 2 ms: no write event.
+  EXPECT_FALSE(monitor.Find("aof-write").has_value());
+}
+
+TEST_F(WalWriterTest, NoLatencyEventsWhileMonitoringIsOff) {
+  LatencyMonitor monitor;  // threshold 0
+  Open(FsyncPolicy::kAlways, SlowSync, &monitor);
+  writer_->WaitDurable(AppendOne(1));
+  EXPECT_TRUE(monitor.Events().empty());
 }
 
 }  // namespace

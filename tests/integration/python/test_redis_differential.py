@@ -13,6 +13,7 @@ edgekv drops it at once).
 """
 import os
 import random
+import re
 import shutil
 import subprocess
 import tempfile
@@ -186,15 +187,15 @@ def close_integers(a, b):
         return False
 
 
-@pytest.fixture(scope="module")
-def redis_port():
+def start_redis(*extra_args):
+    """A stock redis-server on a free port: (process, port, directory)."""
     path = shutil.which("redis-server")
     if path is None:
         pytest.fail("redis-server is not installed (tools/setup.sh --test installs it)")
     d = tempfile.mkdtemp(prefix="edgekv-redis-")
     port = free_port()
     proc = subprocess.Popen([path, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", d],
+                             "--appendonly", "no", "--dir", d] + list(extra_args),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while True:
@@ -204,10 +205,20 @@ def redis_port():
         except OSError:
             assert time.monotonic() < deadline, "redis-server did not start"
             time.sleep(0.05)
-    yield port
+    return proc, port, d
+
+
+def stop_redis(proc, d):
     proc.terminate()
     proc.wait(5)
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def redis_port():
+    proc, port, d = start_redis()
+    yield port
+    stop_redis(proc, d)
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
@@ -322,6 +333,25 @@ EDGE_CASES = [
     ["MEMORY", "USAGE", "o3", "FOO", "1"], ["MEMORY", "USAGE", "nosuch", "SAMPLES", "0"],
     ["MEMORY", "PURGE"], ["MEMORY", "PURGE", "x"], ["MEMORY", "DOCTOR", "x"],
     ["MEMORY", "STATS", "x"], ["MEMORY", "MALLOC-STATS", "x"],
+    # LATENCY (no events: monitoring is off on both; figures are timings,
+    # compared in their own tests below).
+    ["LATENCY"], ["LATENCY", "FOO"], ["LATENCY", "HELP"], ["LATENCY", "help", "x"],
+    ["LATENCY", "LATEST"], ["LATENCY", "LATEST", "x"], ["LATENCY", "HISTORY"],
+    ["LATENCY", "HISTORY", "command"], ["LATENCY", "HISTORY", "a", "b"],
+    ["LATENCY", "GRAPH"], ["LATENCY", "GRAPH", "command"], ["LATENCY", "RESET", "nosuch"],
+    ["LATENCY", "DOCTOR"], ["LATENCY", "DOCTOR", "x"], ["LATENCY", "HISTOGRAM", "nosuch"],
+    ["LATENCY", "HISTOGRAM", "nosuch|x"],
+    ["CONFIG", "GET", "latency-monitor-threshold"], ["CONFIG", "GET", "latency-tracking"],
+    ["CONFIG", "SET", "latency-monitor-threshold", "-1"],
+    ["CONFIG", "SET", "latency-monitor-threshold", "x"],
+    ["CONFIG", "SET", "latency-tracking", "maybe"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", "abc"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 101"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", "50.0 99.990 0 1e1"],
+    ["CONFIG", "GET", "latency-tracking-info-percentiles"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", ""],
+    ["CONFIG", "GET", "latency-tracking-info-percentiles"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9"],
 ]
 
 
@@ -440,3 +470,125 @@ def test_info_commandstats_and_errorstats_match_redis(make_server, redis_port):
     ours, theirs = run(make_server().port), run(redis_port)
     assert ours == theirs
     assert ours[0]["cmdstat_incr"]["failed_calls"] >= 1
+
+
+def _raw_caller(port):
+    import redis
+    conn = redis.Redis(port=port, decode_responses=True).connection_pool.get_connection("_")
+
+    def call(*args):
+        conn.send_command(*args)
+        return conn.read_response()
+    return call
+
+
+def test_latency_events_match_redis(make_server):
+    """With latency-monitor-threshold 1, the same slow commands a second apart
+    give both servers the same LATENCY LATEST, HISTORY, GRAPH and DOCTOR
+    (times and milliseconds aside, which are the two hosts' own)."""
+    ours = make_server("--enable-debug-command", "yes", "--latency-monitor-threshold", "1")
+    proc, port, d = start_redis("--enable-debug-command", "yes",
+                                "--latency-monitor-threshold", "1")
+    try:
+        calls = [_raw_caller(ours.port), _raw_caller(port)]
+        for c in calls:
+            assert c("LATENCY", "RESET") == 0
+        for i, seconds in enumerate(("0.02", "0.03", "0.005")):
+            if i:
+                time.sleep(1.1)  # one sample per second: a new one
+            for c in calls:
+                assert c("DEBUG", "SLEEP", seconds) == "OK"
+        got = []
+        for c in calls:
+            latest = c("LATENCY", "LATEST")
+            history = c("LATENCY", "HISTORY", "command")
+            graph = c("LATENCY", "GRAPH", "command")
+            doctor = c("LATENCY", "DOCTOR")
+            got.append((latest, history, graph, doctor))
+            c("CONFIG", "SET", "latency-monitor-threshold", "0")
+            assert c("LATENCY", "RESET", "command", "nosuch") == 1
+            assert c("LATENCY", "LATEST") == []
+        for latest, history, graph, doctor in got:
+            assert [e[0] for e in latest] == ["command"]
+            assert 5 <= latest[0][2] <= 15 and 30 <= latest[0][3] <= 40
+            ms = [s[1] for s in history]
+            assert len(ms) == 3 and 20 <= ms[0] <= 30 and 30 <= ms[1] <= 40, ms
+            assert latest[0][1] == history[-1][0]
+            lines = graph.split("\n")
+            assert re.fullmatch(r"command - high \d+ ms, low \d+ ms \(all time high \d+ ms\)",
+                                lines[0]), lines[0]
+            assert lines[1] == "-" * 80
+        (_, h_ours, g_ours, d_ours), (_, h_theirs, g_theirs, d_theirs) = got
+        g_ours, g_theirs = g_ours.split("\n"), g_theirs.split("\n")
+        assert len(g_ours) == len(g_theirs), (g_ours, g_theirs)
+        if [s[1] for s in h_ours] == [s[1] for s in h_theirs]:
+            # The same milliseconds draw the same bars (labels are ages).
+            assert g_ours[:7] == g_theirs[:7], (g_ours, g_theirs)
+        numbers = re.compile(r"\d+(\.\d+)?")
+        d_ours, d_theirs = d_ours.split("\n"), d_theirs.split("\n")
+        assert d_ours[0] == d_theirs[0]
+        assert numbers.sub("N", d_ours[2]) == numbers.sub("N", d_theirs[2])
+        assert "I have a few advices for you:" in d_ours
+        tuning = [line for line in d_theirs if "slowlog-log-slower-than 1000" in line]
+        assert tuning and tuning[0] in d_ours
+    finally:
+        stop_redis(proc, d)
+
+
+LATENCY_LABELS = {1, 2, 4, 8, 16, 33, 66, 132, 264, 528, 1056, 2113, 4227, 8454, 16908,
+                  33816, 67633, 135266, 270532, 541065, 1073741}
+
+
+def test_latency_histograms_match_redis(make_server, redis_port):
+    """The same commands give both servers histograms for the same commands,
+    with the same calls, buckets labelled alike, and INFO latencystats lines
+    for the same commands."""
+    def histograms(call, *names):
+        flat = call("LATENCY", "HISTOGRAM", *names)
+        out = {}
+        for name, body in zip(flat[::2], flat[1::2]):
+            body = dict(zip(body[::2], body[1::2]))
+            out[name] = (body["calls"], list(zip(body["histogram_usec"][::2],
+                                                 body["histogram_usec"][1::2])))
+        return out
+
+    def run(port):
+        call = _raw_caller(port)
+        call("CONFIG", "RESETSTAT")
+        for i in range(50):
+            call("SET", "k%d" % i, "v")
+        for i in range(20):
+            call("GET", "k%d" % i)
+        call("CONFIG", "GET", "hz")
+        call("CONFIG", "GET", "port")
+        call("PING")
+        all_ = histograms(call)
+        some = histograms(call, "config", "set", "nosuch", "ping|x")
+        info = call("INFO", "latencystats")
+        call("CONFIG", "SET", "latency-tracking", "no")
+        off = call("INFO", "latencystats")
+        off_histograms = histograms(call)
+        call("CONFIG", "SET", "latency-tracking", "yes")
+        return all_, some, info, off, off_histograms
+
+    ours, theirs = run(make_server().port), run(redis_port)
+    all_ours, all_theirs = ours[0], theirs[0]
+    assert {k: v[0] for k, v in all_ours.items()} == {k: v[0] for k, v in all_theirs.items()}
+    assert all_ours["set"][0] == 50 and all_ours["config|get"][0] == 2
+    for name, (calls, points) in all_ours.items():
+        assert {p[0] for p in points} <= LATENCY_LABELS, (name, points)
+        cumulative = [p[1] for p in points]
+        assert cumulative == sorted(set(cumulative)) and cumulative[-1] == calls, name
+    assert sorted(ours[1]) == sorted(theirs[1]) == ["config|get", "config|resetstat", "set"]
+
+    def latencystats(text):
+        lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+        return dict(line.split(":", 1) for line in lines)
+    info_ours, info_theirs = latencystats(ours[2]), latencystats(theirs[2])
+    assert sorted(info_ours) == sorted(info_theirs)
+    assert "latency_percentiles_usec_config|get" in info_ours
+    for v in info_ours.values():
+        assert re.fullmatch(r"p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}", v), v
+    # latency-tracking off: an empty section; the histograms are still there.
+    assert ours[3] == theirs[3] == "# Latencystats\r\n"
+    assert sorted(ours[4]) == sorted(theirs[4])
