@@ -196,11 +196,13 @@ void Wait(CommandContext& ctx) {
   }
   if (!ParseWaitTimeout(ctx, &timeout)) return;
   Replication* repl = &ctx.server->replication();
+  // A client that wrote nothing waits for replicas too, as in Redis: every
+  // online replica has acknowledged its (empty) writes, and WAIT blocks
+  // until the timeout when fewer than n are online.
   uint64_t target = ctx.client->last_write_seq;
   int acked = repl->CountAcked(target);
-  if (acked >= n || target == 0) {
-    ctx.reply->Integer(target == 0 ? static_cast<int64_t>(repl->replicas().size())
-                                   : acked);
+  if (acked >= n) {
+    ctx.reply->Integer(acked);
     return;
   }
   ctx.client->blocked_deadline_ms = timeout == 0 ? 0 : ctx.now_ms + timeout;

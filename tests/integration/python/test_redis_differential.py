@@ -592,3 +592,21 @@ def test_latency_histograms_match_redis(make_server, redis_port):
     # latency-tracking off: an empty section; the histograms are still there.
     assert ours[3] == theirs[3] == "# Latencystats\r\n"
     assert sorted(ours[4]) == sorted(theirs[4])
+
+
+def test_wait_without_replicas_blocks_until_its_timeout_as_in_redis(server, redis_port):
+    """WAIT for more replicas than are online blocks until its timeout and
+    answers how many acknowledged, whether or not the client wrote anything;
+    WAIT 0 answers at once."""
+    for port in (server.port, redis_port):
+        for write_first in (False, True):
+            c = RawClient(port)
+            if write_first:
+                c.cmd(["SET", "waited", "1"])
+            started = time.monotonic()
+            assert c.cmd(["WAIT", "1", "200"]) == b":0\r\n"
+            assert time.monotonic() - started >= 0.15, (port, write_first)
+            started = time.monotonic()
+            assert c.cmd(["WAIT", "0", "5000"]) == b":0\r\n"
+            assert time.monotonic() - started < 1.0
+            c.close()
