@@ -65,6 +65,7 @@ class Maintenance {
       int64_t hz = std::max<int64_t>(1, config_->Int(Cfg::kHz));
       int64_t period_us = 1000000 / hz;
       l.unlock();
+      ctx_->SampleRates(NowMs());
       if (!ctx_->loading.load()) {
         int64_t now = NowMs();
         {

@@ -2,11 +2,13 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "command.h"
@@ -36,6 +38,19 @@ void MallocBytes(int64_t* allocated, int64_t* heap) {
   struct mallinfo2 mi = mallinfo2();
   *allocated = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
   *heap = static_cast<int64_t>(mi.arena + mi.hblkhd);
+}
+
+// The binary's absolute path (INFO server's executable).
+std::string Executable() {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
+
+int64_t TotalSystemMemory() {
+  struct sysinfo si;
+  if (sysinfo(&si) != 0) return 0;
+  return static_cast<int64_t>(si.totalram) * si.mem_unit;
 }
 
 std::atomic<int64_t> g_peak_memory{0};
@@ -123,18 +138,29 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     struct utsname u;
     uname(&u);
     field("redis_version", kRedisCompatVersion);
+    field("redis_git_sha1", "00000000");
+    field("redis_git_dirty", "0");
     field("edgekv_version", kEdgekvVersion);
     field("redis_mode", "standalone");
     field("os", std::string(u.sysname) + " " + u.release + " " + u.machine);
     field("arch_bits", "64");
+    field("monotonic_clock", "POSIX clock_gettime");
     field("multiplexing_api", "epoll");
+    field("atomicvar_api", "c11-builtin");
+    field("gcc_version", std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) +
+                             "." + std::to_string(__GNUC_PATCHLEVEL__));
     num("process_id", getpid());
+    field("process_supervised", "no");
     field("run_id", server.run_id());
     num("tcp_port", server.tcp_port());
     num("server_time_usec", NowUs());
     num("uptime_in_seconds", (now_ms - server.start_ms()) / 1000);
     num("uptime_in_days", (now_ms - server.start_ms()) / 86400000);
     num("hz", cfg.Int(Cfg::kHz));
+    num("configured_hz", cfg.Int(Cfg::kHz));
+    // Redis's LRU clock: seconds, 24 bits (edgekv's own is 16 bits).
+    num("lru_clock", (now_ms / 1000) & ((1 << 24) - 1));
+    field("executable", Executable());
     int in_use = server.io_threads_in_use.load(std::memory_order_relaxed);
     num("io_threads_active", in_use > 1 ? 1 : 0);
     num("io_threads", server.io_threads());
@@ -144,7 +170,15 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   if (wants("clients")) {
     section("Clients");
     num("connected_clients", static_cast<int64_t>(server.clients().size()));
+    int64_t max_in = 0, max_out = 0;
+    server.clients().ForEach([&](ClientState& c) {
+      max_in = std::max(max_in, static_cast<int64_t>(c.query_buffer_bytes.load()));
+      max_out = std::max(max_out, static_cast<int64_t>(c.output_buffer_bytes.load()));
+    });
     num("maxclients", cfg.Int(Cfg::kMaxclients));
+    // Redis's are the peaks of the last few seconds; edgekv's the largest now.
+    num("client_recent_max_input_buffer", max_in);
+    num("client_recent_max_output_buffer", max_out);
     num("blocked_clients", 0);
     num("tracking_clients", 0);
   }
@@ -159,7 +193,16 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     field("used_memory_rss_human", BytesToHuman(rss));
     num("used_memory_peak", peak);
     field("used_memory_peak_human", BytesToHuman(peak));
+    char peak_perc[32];
+    std::snprintf(
+        peak_perc, sizeof(peak_perc), "%.2f%%",
+        peak > 0 ? 100.0 * static_cast<double>(used) / static_cast<double>(peak) : 0.0);
+    field("used_memory_peak_perc", peak_perc);
+    num("used_memory_startup", m.startup);
     num("used_memory_dataset", server.store().used_bytes());
+    const int64_t system_memory = TotalSystemMemory();
+    num("total_system_memory", system_memory);
+    field("total_system_memory_human", BytesToHuman(system_memory));
     num("maxmemory", maxmem);
     field("maxmemory_human", BytesToHuman(maxmem));
     field("maxmemory_policy", server.store().has_disk() ? "spill-to-disk" : "noeviction");
@@ -167,6 +210,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     std::snprintf(ratio, sizeof(ratio), "%.2f",
                   used > 0 ? static_cast<double>(rss) / static_cast<double>(used) : 0.0);
     field("mem_fragmentation_ratio", ratio);
+    num("mem_fragmentation_bytes", rss - used);
     field("mem_allocator", "libc");
   }
   if (wants("persistence")) {
@@ -191,8 +235,16 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("total_connections_received", ld(st.connections_received));
     num("io_thread_migrations", ld(st.io_thread_migrations));
     num("total_commands_processed", ld(st.commands_processed));
+    num("instantaneous_ops_per_sec", server.ops_rate().PerSecond());
     num("total_net_input_bytes", ld(st.net_input_bytes));
     num("total_net_output_bytes", ld(st.net_output_bytes));
+    auto kbps = [&](const char* name, const RateSampler& rate) {
+      char v[32];
+      std::snprintf(v, sizeof(v), "%.2f", static_cast<double>(rate.PerSecond()) / 1024);
+      field(name, v);
+    };
+    kbps("instantaneous_input_kbps", server.input_rate());
+    kbps("instantaneous_output_kbps", server.output_rate());
     num("rejected_connections", ld(st.rejected_connections));
     num("expired_keys", static_cast<int64_t>(server.store().expired_keys()));
     // edgekv never loses keys to maxmemory: entries leave memory only once
@@ -283,6 +335,9 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(ru.ru_utime.tv_sec),
                   static_cast<long>(ru.ru_utime.tv_usec));
     field("used_cpu_user", buf);
+    // edgekv never forks.
+    field("used_cpu_sys_children", "0.000000");
+    field("used_cpu_user_children", "0.000000");
   }
   if (wants("commandstats")) {
     section("Commandstats");

@@ -51,6 +51,12 @@ ServerContext::ServerContext(Config* config, Store* store, const CommandTable* c
   FollowConfig(Cfg::kLatencyMonitorThreshold);
 }
 
+void ServerContext::SampleRates(int64_t now_ms) {
+  ops_rate_.Sample(now_ms, stats_.commands_processed.load(std::memory_order_relaxed));
+  input_rate_.Sample(now_ms, stats_.net_input_bytes.load(std::memory_order_relaxed));
+  output_rate_.Sample(now_ms, stats_.net_output_bytes.load(std::memory_order_relaxed));
+}
+
 void ServerContext::FollowConfig(Cfg id) {
   if (id == Cfg::kLatencyMonitorThreshold) {
     latency_.set_threshold_ms(config_->Int(Cfg::kLatencyMonitorThreshold));

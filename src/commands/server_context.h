@@ -19,6 +19,7 @@
 #include "replication/replication.h"
 #include "slowlog.h"
 #include "util/latency_monitor.h"
+#include "util/rate_sampler.h"
 
 namespace edgekv {
 
@@ -79,6 +80,12 @@ class ServerContext {
   LatencyMonitor& latency() { return latency_; }
   // After a directive changed: the parts of the context that keep a copy.
   void FollowConfig(Cfg id);
+  // INFO's instantaneous_ops_per_sec and _input_kbps/_output_kbps: the
+  // maintenance thread samples the counters (SampleRates) every 100 ms.
+  void SampleRates(int64_t now_ms);
+  const RateSampler& ops_rate() const { return ops_rate_; }
+  const RateSampler& input_rate() const { return input_rate_; }
+  const RateSampler& output_rate() const { return output_rate_; }
   // Set by the network layer (replica-write-forward).
   std::shared_ptr<WriteForwarder> forwarder;
 
@@ -114,6 +121,7 @@ class ServerContext {
   CommandStats command_stats_;
   ErrorStats error_stats_;
   LatencyMonitor latency_;
+  RateSampler ops_rate_, input_rate_, output_rate_;
   std::string run_id_;
   int64_t start_ms_;
   int tcp_port_ = 0;

@@ -610,3 +610,66 @@ def test_wait_without_replicas_blocks_until_its_timeout_as_in_redis(server, redi
             assert c.cmd(["WAIT", "0", "5000"]) == b":0\r\n"
             assert time.monotonic() - started < 1.0
             c.close()
+
+
+# INFO fields that monitoring reads (redis_exporter, RedisInsight, Datadog's
+# and Grafana's dashboards); each is checked against redis-server too.
+INFO_FIELDS = {
+    "server": ["redis_version", "redis_git_sha1", "redis_mode", "os", "arch_bits",
+               "monotonic_clock", "multiplexing_api", "gcc_version", "process_id",
+               "process_supervised", "run_id", "tcp_port", "server_time_usec",
+               "uptime_in_seconds", "uptime_in_days", "hz", "configured_hz", "lru_clock",
+               "executable", "config_file", "io_threads_active"],
+    "clients": ["connected_clients", "client_recent_max_input_buffer",
+                "client_recent_max_output_buffer", "blocked_clients", "tracking_clients",
+                "maxclients"],
+    "memory": ["used_memory", "used_memory_human", "used_memory_rss", "used_memory_peak",
+               "used_memory_peak_perc", "used_memory_startup", "used_memory_dataset",
+               "total_system_memory", "total_system_memory_human", "maxmemory",
+               "maxmemory_policy", "mem_fragmentation_ratio", "mem_fragmentation_bytes",
+               "mem_allocator"],
+    "persistence": ["loading", "async_loading", "rdb_changes_since_last_save",
+                    "rdb_bgsave_in_progress", "rdb_last_save_time", "aof_enabled",
+                    "aof_rewrite_in_progress"],
+    "stats": ["total_connections_received", "total_commands_processed",
+              "instantaneous_ops_per_sec", "total_net_input_bytes", "total_net_output_bytes",
+              "instantaneous_input_kbps", "instantaneous_output_kbps",
+              "rejected_connections", "expired_keys", "evicted_keys", "keyspace_hits",
+              "keyspace_misses", "total_error_replies", "sync_full"],
+    "replication": ["role", "connected_slaves", "master_replid", "master_repl_offset"],
+    "cpu": ["used_cpu_sys", "used_cpu_user", "used_cpu_sys_children",
+            "used_cpu_user_children"],
+}
+
+
+def test_info_has_the_fields_monitoring_reads(server, redis_port):
+    import redis
+    for port in (server.port, redis_port):
+        c = redis.Redis(port=port)
+        for section, names in INFO_FIELDS.items():
+            got = c.info(section)
+            missing = [n for n in names if n not in got]
+            assert not missing, (port, section, missing)
+        assert c.info("memory")["used_memory_peak_perc"].endswith("%")
+
+
+def test_instantaneous_rates_follow_the_load(server):
+    """instantaneous_ops_per_sec and the kbps figures rise under load and fall
+    back when it stops (Redis's 1.6 s window of 100 ms samples)."""
+    r = server.client()
+    stop = time.monotonic() + 1.2
+    p = r.pipeline(transaction=False)
+    sent = 0
+    while time.monotonic() < stop:
+        for _ in range(50):
+            p.set("rate", "x" * 100)
+        p.execute()
+        sent += 50
+    stats = r.info("stats")
+    assert 0.2 * sent / 1.6 < stats["instantaneous_ops_per_sec"] < 2 * sent, (stats, sent)
+    assert stats["instantaneous_input_kbps"] > 1
+    assert stats["instantaneous_output_kbps"] > 0
+    time.sleep(2.0)
+    stats = r.info("stats")
+    assert stats["instantaneous_ops_per_sec"] < 10
+    assert stats["instantaneous_input_kbps"] < 1
