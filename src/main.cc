@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
     ctx.set_engine(engine.get());
     ctx.loading = false;
   });
-  config.set_on_change([&ctx](Cfg id) {
+  ctx.on_config_change = [&ctx](Cfg id) {
     if (id == Cfg::kAppendfsync) {
       if (Engine* e = ctx.engine()) {
         e->wal().SetPolicy(FsyncPolicyOf(ctx.config()));
@@ -246,8 +246,7 @@ int main(int argc, char** argv) {
     } else if (id == Cfg::kLoglevel) {
       LogSetLevel(static_cast<LogLevel>(ctx.config().Int(Cfg::kLoglevel)));
     }
-    ctx.FollowConfig(id);
-  });
+  };
   auto maintenance = std::make_unique<Maintenance>(&store, &config, &ctx);
   Log(LogLevel::kNotice, "Server initialized, {} I/O threads", io_threads);
   Log(LogLevel::kNotice, "Ready to accept connections tcp on port {}", server.port());

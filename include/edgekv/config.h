@@ -81,8 +81,8 @@ struct DirectiveSpec {
   std::string (*validate)(std::string_view value) = nullptr;
   // A password: SLOWLOG shows CONFIG SET's value as "(redacted)".
   bool sensitive = false;
-  // Optional: the text kept (and shown by CONFIG GET) for a valid string
-  // value, as Redis shows it ("50.0 99" -> "50 99").
+  // Optional: how CONFIG GET shows a valid string value, as Redis shows it
+  // ("50.0 99" -> "50 99"); the value itself is kept as given.
   std::string (*normalize)(std::string_view value) = nullptr;
 };
 

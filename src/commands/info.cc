@@ -15,6 +15,7 @@
 #include "command_table.h"
 #include "storage/engine.h"
 #include "util/latency_histogram.h"
+#include "util/latency_percentiles.h"
 #include "version.h"
 
 namespace edgekv {

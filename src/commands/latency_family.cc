@@ -24,6 +24,7 @@ int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
 void LatencyLatest(CommandContext& ctx) {
   std::vector<LatencyMonitor::Event> events = ctx.server->latency().Events();
+  std::erase_if(events, [](const auto& e) { return e.samples.empty(); });
   ctx.reply->ArrayHeader(events.size());
   for (const auto& e : events) {
     const LatencyMonitor::Sample& last = e.samples.back();
@@ -247,9 +248,9 @@ void LatencyHelp(CommandContext& ctx) {
       "    Reset latency data of one or more <event> classes.",
       "    (default: reset all data for all event classes)",
       "HISTOGRAM [COMMAND ...]",
-      "    Return a cumulative distribution of latencies in the format of a histogram "
-      "for "
-      "the specified command names.",
+      // clang-format off
+      "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",  // NOLINT
+      // clang-format on
       "    If no commands are specified then all histograms are replied.",
   };
   ReplyHelp(ctx.reply, "LATENCY", kLines);

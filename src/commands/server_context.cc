@@ -49,6 +49,10 @@ ServerContext::ServerContext(Config* config, Store* store, const CommandTable* c
   static const char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 40; ++i) run_id_.push_back(kHex[rd() % 16]);
   FollowConfig(Cfg::kLatencyMonitorThreshold);
+  config_->set_on_change([this](Cfg id) {
+    FollowConfig(id);
+    if (on_config_change) on_config_change(id);
+  });
 }
 
 void ServerContext::SampleRates(int64_t now_ms) {

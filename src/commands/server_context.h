@@ -78,8 +78,11 @@ class ServerContext {
   // LATENCY's events; its threshold follows latency-monitor-threshold
   // (FollowConfig).
   LatencyMonitor& latency() { return latency_; }
-  // After a directive changed: the parts of the context that keep a copy.
+  // After CONFIG SET changed a directive: the parts of the context that keep
+  // a copy follow (the context installs this as the config's change hook),
+  // then on_config_change (set by main: the engine's parts).
   void FollowConfig(Cfg id);
+  std::function<void(Cfg)> on_config_change;
   // INFO's instantaneous_ops_per_sec and _input_kbps/_output_kbps: the
   // maintenance thread samples the counters (SampleRates) every 100 ms.
   void SampleRates(int64_t now_ms);

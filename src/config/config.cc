@@ -120,7 +120,7 @@ Status Config::SetSpec(const DirectiveSpec& spec, std::string_view value) {
     } else if (spec.type == DirectiveType::kBool) {
       strings_[idx] = num ? "yes" : "no";
     } else if (spec.type == DirectiveType::kString) {
-      strings_[idx] = spec.normalize ? spec.normalize(value) : std::string(value);
+      strings_[idx] = std::string(value);
       num = value.empty() ? 0 : 1;
     } else {
       strings_[idx] = std::to_string(num);
@@ -210,7 +210,8 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& spec : AllDirectives()) {
     if (GlobMatch(pattern, spec.name, true)) {
-      out.emplace_back(spec.name, GetText(spec.id));
+      std::string text = GetText(spec.id);
+      out.emplace_back(spec.name, spec.normalize ? spec.normalize(text) : text);
     } else if (spec.id == Cfg::kReplicaof && GlobMatch(pattern, "slaveof", true)) {
       out.emplace_back("slaveof", GetText(spec.id));
     }

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "edgekv/config.h"
-#include "util/latency_histogram.h"
+#include "util/latency_percentiles.h"
 
 namespace edgekv {
 namespace {

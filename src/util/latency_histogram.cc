@@ -1,10 +1,6 @@
 #include "util/latency_histogram.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 
 namespace edgekv::latency {
 namespace {
@@ -101,53 +97,6 @@ uint64_t ValueAtPercentile(std::span<const uint64_t> counts, double percentile) 
     }
   }
   return 0;
-}
-
-std::string ParsePercentiles(std::string_view text, std::vector<double>* out) {
-  out->clear();
-  size_t i = 0;
-  while (i < text.size()) {
-    if (text[i] == ' ') {
-      ++i;
-      continue;
-    }
-    size_t end = text.find(' ', i);
-    if (end == std::string_view::npos) end = text.size();
-    std::string word(text.substr(i, end - i));
-    i = end;
-    char* stop = nullptr;
-    double v = std::strtod(word.c_str(), &stop);
-    if (stop != word.c_str() + word.size() || std::isnan(v) ||
-        std::isspace(static_cast<unsigned char>(word[0]))) {
-      return "Invalid latency-tracking-info-percentiles parameters";
-    }
-    if (v > 100.0 || v < 0.0) {
-      return "latency-tracking-info-percentiles parameters should sit between "
-             "[0.0,100.0]";
-    }
-    out->push_back(v);
-  }
-  return {};
-}
-
-std::string FormatPercentile(double p) {
-  std::string s = fmt::format("{:f}", p);
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  return s;
-}
-
-std::string NormalizePercentiles(std::string_view text) {
-  std::vector<double> values;
-  if (!ParsePercentiles(text, &values).empty()) return std::string(text);
-  std::string out;
-  for (double v : values) {
-    if (!out.empty()) out.push_back(' ');
-    out += FormatPercentile(v);
-  }
-  return out;
 }
 
 }  // namespace edgekv::latency

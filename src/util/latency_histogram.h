@@ -18,8 +18,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string>
-#include <string_view>
 #include <vector>
 
 namespace edgekv::latency {
@@ -51,14 +49,5 @@ uint64_t ValueAtPercentile(std::span<const uint64_t> counts, double percentile);
 
 // Sum of the counts.
 uint64_t Total(std::span<const uint64_t> counts);
-
-// latency-tracking-info-percentiles: space-separated numbers 0..100 ("" is
-// none). Returns an error text (Redis's) or "" and the values.
-std::string ParsePercentiles(std::string_view text, std::vector<double>* out);
-// A percentile as Redis prints it: "%f" without trailing zeros ("99.9", "50").
-std::string FormatPercentile(double p);
-// The directive's text as CONFIG GET shows it ("50.0 99" -> "50 99"); the
-// text itself if it is not valid.
-std::string NormalizePercentiles(std::string_view text);
 
 }  // namespace edgekv::latency

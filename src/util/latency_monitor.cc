@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "util/sparkline.h"
+
 namespace edgekv {
 
 void LatencyMonitor::Add(std::string_view event, int64_t ms) {
@@ -96,12 +98,8 @@ LatencyEventStats AnalyzeLatencyEvent(const LatencyMonitor::Event& event, int64_
 }
 
 namespace {
-
 constexpr size_t kGraphColumns = 80;
 constexpr int kGraphRows = 4;
-// Three heights per row; a full column below the top of a bar is '|'.
-constexpr char kBarChars[] = "_o#";
-constexpr int kBarCharCount = 3;
 
 std::string AgoLabel(int64_t elapsed) {
   if (elapsed < 60) return fmt::format("{}s", elapsed);
@@ -110,64 +108,24 @@ std::string AgoLabel(int64_t elapsed) {
   return fmt::format("{}d", elapsed / 86400);
 }
 
-// Rows of bars for columns [first, first + len), then one blank row and the
-// labels written downwards, a character per row.
-void RenderColumns(const std::vector<uint32_t>& values,
-                   const std::vector<std::string>& labels, uint32_t min, uint32_t max,
-                   size_t first, size_t len, std::string* out) {
-  double range = static_cast<double>(max - min);
-  if (range == 0) range = 1;
-  const int steps = kBarCharCount * kGraphRows;
-  std::vector<int> step(len);
-  size_t longest_label = 0;
-  for (size_t j = 0; j < len; ++j) {
-    double rel = static_cast<double>(values[first + j] - min);
-    int s = static_cast<int>(static_cast<int>(rel * steps) / range);
-    step[j] = std::clamp(s, 0, steps - 1);
-    longest_label = std::max(longest_label, labels[first + j].size());
-  }
-  std::string line(len, ' ');
-  for (int row = 0; row < kGraphRows; ++row) {
-    for (size_t j = 0; j < len; ++j) {
-      int c = step[j] - (kGraphRows - row - 1) * kBarCharCount;
-      line[j] = c < 0 ? ' ' : c < kBarCharCount ? kBarChars[c] : '|';
-    }
-    out->append(line).push_back('\n');
-  }
-  out->append(std::string(len, ' ')).push_back('\n');
-  for (size_t k = 0; k < longest_label; ++k) {
-    for (size_t j = 0; j < len; ++j) {
-      const std::string& label = labels[first + j];
-      line[j] = k < label.size() ? label[k] : ' ';
-    }
-    out->append(line).push_back('\n');
-  }
-}
-
 }  // namespace
 
 std::string RenderLatencyGraph(const LatencyMonitor::Event& event, int64_t now_s) {
   std::vector<uint32_t> values;
   std::vector<std::string> labels;
-  uint32_t min = 0, max = 0;
   for (const auto& s : event.samples) {
-    if (values.empty()) {
-      min = max = s.ms;
-    } else {
-      min = std::min(min, s.ms);
-      max = std::max(max, s.ms);
-    }
     values.push_back(s.ms);
     labels.push_back(AgoLabel(now_s - s.time_s));
+  }
+  uint32_t min = 0, max = 0;
+  if (!values.empty()) {
+    min = *std::min_element(values.begin(), values.end());
+    max = *std::max_element(values.begin(), values.end());
   }
   std::string out = fmt::format("{} - high {} ms, low {} ms (all time high {} ms)\n",
                                 event.name, max, min, event.max_ms);
   out.append(kGraphColumns, '-').push_back('\n');
-  for (size_t first = 0; first < values.size(); first += kGraphColumns) {
-    if (first != 0) out.push_back('\n');
-    RenderColumns(values, labels, min, max, first,
-                  std::min(kGraphColumns, values.size() - first), &out);
-  }
+  out += RenderSparkline(values, labels, kGraphColumns, kGraphRows);
   return out;
 }
 

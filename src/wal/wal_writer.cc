@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "edgekv/log.h"
+#include "util/latency_monitor.h"
 #include "util/parse_uint.h"
 #include "util/thread_name.h"
 
@@ -351,7 +352,7 @@ bool WalWriter::WriteOnce(bool may_rotate) {
                            std::chrono::steady_clock::now() - started)
                            .count();
     options_.latency->Add(
-        fsync_running_.load() ? "aof-write-pending-fsync" : "aof-write-alone", ms);
+        fsyncs_running_.load() > 0 ? "aof-write-pending-fsync" : "aof-write-alone", ms);
     options_.latency->Add("aof-write", ms);
   }
   segment_size_ += chunk_written_ - before;
@@ -544,9 +545,9 @@ int WalWriter::SyncOpenSegment() {
   const uint64_t target = written_seq_.load();
   int fd = DupFd();
   if (fd < 0) return EBADF;
-  fsync_running_ = true;
+  fsyncs_running_.fetch_add(1);
   int err = options_.sync(fd) == 0 ? 0 : errno;
-  fsync_running_ = false;
+  fsyncs_running_.fetch_sub(1);
   ::close(fd);
   if (err == 0) {
     MutexLock l(&reset_mu_);

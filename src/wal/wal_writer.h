@@ -55,7 +55,10 @@
 #include "batch.h"
 #include "edgekv/status.h"
 #include "edgekv/thread_annotations.h"
-#include "util/latency_monitor.h"
+
+namespace edgekv {
+class LatencyMonitor;
+}
 
 namespace edgekv::wal {
 
@@ -266,9 +269,10 @@ class WalWriter {
   std::atomic<uint64_t> synced_seq_{0};
   std::atomic<int64_t> last_fsync_ms_{0};
   std::atomic<bool> has_error_{false};
-  std::atomic<bool> has_fsync_error_{false};
-  std::atomic<bool> fsync_running_{
-      false};  // the fsync thread's, for LATENCY  // set and cleared under mu_
+  std::atomic<bool> has_fsync_error_{false};  // set and cleared under mu_
+  // fsyncs of the open segment running now (the fsync thread's, SAVE's):
+  // LATENCY tells a write that waited behind one (aof-write-pending-fsync).
+  std::atomic<int> fsyncs_running_{0};
   Observer* observer_ = nullptr;
 
   std::thread writer_;

@@ -8,6 +8,7 @@
 #include "commands/command_stats.h"
 #include "util/latency_histogram.h"
 #include "util/latency_monitor.h"
+#include "util/latency_percentiles.h"
 
 namespace edgekv {
 namespace {
@@ -73,6 +74,12 @@ TEST(LatencyHistogram, PercentileSettingParsesAndPrintsAsRedis) {
       latency::ParsePercentiles("-1", &v),
       "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]");
   EXPECT_EQ(latency::NormalizePercentiles("50.0 99.990 0"), "50 99.99 0");
+  // Split on single spaces, as Redis splits the value: no empty numbers.
+  for (const char* bad : {"50  99", " 50", "50 ", " "}) {
+    EXPECT_EQ(latency::ParsePercentiles(bad, &v),
+              "Invalid latency-tracking-info-percentiles parameters")
+        << bad;
+  }
   EXPECT_EQ(latency::FormatPercentile(99.9), "99.9");
   EXPECT_EQ(latency::FormatPercentile(100), "100");
 }

