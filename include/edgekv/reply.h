@@ -53,6 +53,14 @@ class ReplyBuilder {
   std::string* buffer() { return out_; }
 
   void set_error_sink(ErrorSink* sink) { sink_ = sink; }
+  // A bound on the buffer (0: none). A bulk string that would take it past
+  // the bound is not written and the builder is over_limit() from then on:
+  // one command's reply (MGET of a large value a thousand times, an EXEC of
+  // many GETs) must not take the server's memory with it. The reply is then
+  // incomplete; its client is to be closed, as Redis closes a client past its
+  // output buffer limit.
+  void set_limit(size_t bytes) { limit_ = bytes; }
+  bool over_limit() const { return over_limit_; }
   // Removes the last reply, an error line starting at `mark` in the buffer,
   // and returns it (without '-' and line end), uncounted.
   std::string TakeBackError(size_t mark);
@@ -69,6 +77,8 @@ class ReplyBuilder {
   ErrorSink* sink_ = nullptr;
   uint64_t errors_ = 0;
   uint64_t error_mark_ = 0;
+  size_t limit_ = 0;
+  bool over_limit_ = false;
 };
 
 // Formats a double the way Redis does for INCRBYFLOAT (%.17Lg, trimmed).

@@ -3,8 +3,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "../commands/server_context.h"
@@ -277,6 +279,7 @@ void Connection::ResumeRead() {
 
 void Connection::ProcessInput() {
   ReplyBuilder rb(&out_);
+  rb.set_limit(ReplyLimit());
   rb.set_resp(client_.resp.load(std::memory_order_relaxed));
   rb.set_error_sink(&server_->error_stats());
   parser_.set_authenticated(client_.authenticated);
@@ -299,6 +302,11 @@ void Connection::ProcessInput() {
     if (r == RespParser::Result::kCommand) {
       ++set_.load(std::memory_order_relaxed)->requests;
       dispatcher_->Execute(client_, parser_.args(), rb);
+      if (rb.over_limit()) {  // its reply is cut: the client cannot use it
+        LogOutputLimitClose();
+        Close();
+        return;
+      }
       if (client_.blocked) {
         in_begin_ += parser_.consumed();
         PollBlocked();
@@ -350,14 +358,40 @@ bool Connection::CheckOutputLimits(int64_t now_ms) {
   } else {
     soft_limit_since_ms_ = 0;
   }
-  if (over) {
-    Log(LogLevel::kWarning,
-        "Client id={} addr={} scheduled to be closed ASAP for overcoming of "
-        "output buffer limits.",
-        client_.id, client_.addr);
-    server_->stats().client_output_limit_disconnections.fetch_add(1);
-  }
+  if (over) LogOutputLimitClose();
   return !over;
+}
+
+void Connection::LogOutputLimitClose() {
+  Log(LogLevel::kWarning,
+      "Client id={} addr={} scheduled to be closed ASAP for overcoming of "
+      "output buffer limits.",
+      client_.id, client_.addr);
+  server_->stats().client_output_limit_disconnections.fetch_add(1);
+}
+
+namespace {
+int64_t TotalMemoryBytes() {
+  static const int64_t bytes = [] {
+    struct sysinfo si;
+    return sysinfo(&si) == 0 ? static_cast<int64_t>(si.totalram) * si.mem_unit : 0;
+  }();
+  return bytes;
+}
+}  // namespace
+
+// Redis lets a client without an output limit (the default for normal
+// clients) grow its replies without bound: an MGET naming one large value a
+// thousand times takes the whole machine. edgekv bounds them by the hard
+// limit when one is set, else by maxmemory, or a quarter of the machine's
+// memory without one; never below one whole value (proto-max-bulk-len).
+size_t Connection::ReplyLimit() const {
+  const Config& cfg = server_->config();
+  int64_t limit = cfg.NormalOutputLimit().hard_bytes;
+  if (limit <= 0) limit = cfg.Int(Cfg::kMaxmemory);
+  if (limit <= 0) limit = TotalMemoryBytes() / 4;
+  limit = std::max<int64_t>(limit, cfg.Int(Cfg::kProtoMaxBulkLen) + (1 << 20));
+  return static_cast<size_t>(limit);
 }
 
 bool Connection::RepliesDurable() {

@@ -69,6 +69,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void CloseIfServed();
   void Resume();
   bool CheckOutputLimits(int64_t now_ms);
+  // The most this client's pending replies may grow to while a command
+  // writes them (ReplyBuilder::set_limit).
+  size_t ReplyLimit() const;
+  void LogOutputLimitClose();
   // Nothing of this connection is pending on its thread: no read, write,
   // held reply, log wait, blocked command or buffered input.
   bool Quiescent() const;

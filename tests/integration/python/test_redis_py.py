@@ -599,3 +599,34 @@ def test_object_and_memory_usage_describe_a_key_on_disk_without_loading_it(make_
     assert cold_reads() == before + 1
     assert r.object("idletime", "cold") == 0
 
+
+
+def test_one_command_cannot_take_the_servers_memory_with_its_reply(make_server):
+    """An MGET naming one large value many times, or an EXEC of many GETs of
+    it, would build a reply far larger than its request (Redis builds it
+    whole). edgekv closes such a client once its reply passes maxmemory (or
+    the hard output limit, or a quarter of the machine's memory), as Redis
+    closes a client past its output buffer limit; the server's memory stays
+    bounded, other clients go on, and a large reply within the bound works."""
+    server = make_server("--maxmemory", "64mb", "--proto-max-bulk-len", "8mb")
+    r = server.client()
+    r.set("big", b"v" * (8 << 20))
+    pid = r.info("server")["process_id"]
+
+    def rss_mb():
+        with open("/proc/%d/status" % pid) as f:
+            return int(f.read().split("VmRSS:")[1].split()[0]) // 1024
+
+    before = rss_mb()
+    greedy = server.client()
+    with pytest.raises(redis.ConnectionError):
+        greedy.mget(["big"] * 40)  # 320 MB of reply
+    with pytest.raises((redis.ConnectionError, redis.ResponseError)):
+        p = greedy.pipeline(transaction=True)
+        for _ in range(40):
+            p.get("big")
+        p.execute()
+    assert rss_mb() < before + 128, (before, rss_mb())
+    assert r.info("stats")["client_output_buffer_limit_disconnections"] == 2
+    assert len(r.mget(["big"] * 5)) == 5  # 40 MB: within the bound
+    assert r.get("big") == b"v" * (8 << 20)
