@@ -66,6 +66,7 @@ class Maintenance {
       int64_t period_us = 1000000 / hz;
       l.unlock();
       ctx_->SampleRates(NowMs());
+      ctx_->EndPauseIfOver(NowMs());
       if (!ctx_->loading.load()) {
         int64_t now = NowMs();
         {

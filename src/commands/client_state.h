@@ -47,6 +47,10 @@ struct ClientState {
   // writes its reply and returns true; `timed_out` on the last call.
   std::function<bool(ReplyBuilder& reply, bool timed_out)> blocked;
   int64_t blocked_deadline_ms = 0;  // 0: no deadline
+  // CLIENT REPLY: OFF sends no replies; SKIP drops the replies of itself and
+  // of the next command (reply_skip counts them down).
+  bool reply_off = false;
+  int reply_skip = 0;
   // Set by PSYNC: this connection now feeds a replica.
   std::shared_ptr<Feeder> feeder;
   std::atomic<bool> is_replica{false};  // feeder is set (read by other threads)
@@ -64,6 +68,13 @@ struct ClientState {
   std::atomic<size_t> query_buffer_bytes{0};
   std::atomic<size_t> output_buffer_bytes{0};
   std::atomic<bool> kill_requested{false};
+  // In a blocked command (WAIT) now: INFO blocked_clients, CLIENT UNBLOCK.
+  std::atomic<bool> blocked_now{false};
+  // CLIENT UNBLOCK asks the client's thread to end its blocked command: as
+  // if it timed out, or with an -UNBLOCKED error.
+  enum Unblock : int { kNoUnblock = 0, kUnblockTimeout = 1, kUnblockError = 2 };
+  std::atomic<int> unblock_request{kNoUnblock};
+  std::atomic<bool> no_evict{false};  // CLIENT NO-EVICT (CLIENT LIST flag 'e')
 
   mutable Mutex mu;
   std::string name GUARDED_BY(mu);

@@ -222,6 +222,30 @@ void Dispatcher::AbortExec(ClientState& client, std::string_view error,
   reply.Error("EXECABORT Transaction discarded because of: " + std::string(error));
 }
 
+bool Dispatcher::Postponed(const ClientState& client,
+                           std::span<const std::string_view> args) const {
+  if (!server_->MaybePaused() || client.is_replica.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  const ServerContext::PauseMode mode = server_->Paused(NowMs());
+  if (mode == ServerContext::PauseMode::kNone) return false;
+  std::string scratch;
+  ReplyBuilder quiet(&scratch);
+  const CommandTable& table = server_->commands();
+  const CommandSpec* spec = ResolveCommand(table, args, quiet);
+  if (spec == nullptr || (!client.authenticated && !(spec->flags & kNoAuth)))
+    return false;
+  if (mode == ServerContext::PauseMode::kAll) return true;
+  if (spec->flags & kWrite) return true;
+  if (spec->name != "exec" || !client.in_multi) return false;
+  for (const auto& queued : client.queued) {
+    std::vector<std::string_view> q(queued.begin(), queued.end());
+    const CommandSpec* s = ResolveCommand(table, q, quiet);
+    if (s != nullptr && (s->flags & kWrite)) return true;
+  }
+  return false;
+}
+
 void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> args,
                          ReplyBuilder& reply) {
   // When EXEC itself is refused (its arity, NOAUTH), Redis discards the

@@ -18,6 +18,12 @@ class Dispatcher {
   void Execute(ClientState& client, std::span<const std::string_view> args,
                ReplyBuilder& reply);
 
+  // CLIENT PAUSE holds this request back (the connection runs it once the
+  // pause ends): during a pause of everything, any command; of writes, a
+  // write command or an EXEC of a transaction holding one. Never a
+  // replica's, nor a request that is refused anyway (unknown, arity, AUTH).
+  bool Postponed(const ClientState& client, std::span<const std::string_view> args) const;
+
   // Drops a client's MULTI state and WATCHes (disconnect, RESET, DISCARD).
   static void ClearTransaction(ServerContext& server, ClientState& client);
   // Forgets the client's WATCHed keys; `all_locked` inside EXEC.

@@ -171,16 +171,17 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   if (wants("clients")) {
     section("Clients");
     num("connected_clients", static_cast<int64_t>(server.clients().size()));
-    int64_t max_in = 0, max_out = 0;
+    int64_t max_in = 0, max_out = 0, blocked = 0;
     server.clients().ForEach([&](ClientState& c) {
       max_in = std::max(max_in, static_cast<int64_t>(c.query_buffer_bytes.load()));
       max_out = std::max(max_out, static_cast<int64_t>(c.output_buffer_bytes.load()));
+      if (c.blocked_now.load(std::memory_order_relaxed)) ++blocked;
     });
     num("maxclients", cfg.Int(Cfg::kMaxclients));
     // Redis's are the peaks of the last few seconds; edgekv's the largest now.
     num("client_recent_max_input_buffer", max_in);
     num("client_recent_max_output_buffer", max_out);
-    num("blocked_clients", 0);
+    num("blocked_clients", blocked);
     num("tracking_clients", 0);
   }
   if (wants("memory")) {
@@ -423,6 +424,14 @@ std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms
   std::string cmd_name = cmd ? cmd->name : "NULL";
   int64_t age = (now_ms - c.created_ms) / 1000;
   int64_t idle = (now_ms - c.last_interaction_ms.load()) / 1000;
+  // Redis's flags: b blocked, e no-evict, S replica, x in MULTI (known only
+  // to the client's own thread), N none.
+  std::string flags;
+  if (c.is_replica.load(std::memory_order_relaxed)) flags += 'S';
+  if (c.blocked_now.load(std::memory_order_relaxed)) flags += 'b';
+  if (c.no_evict.load(std::memory_order_relaxed)) flags += 'e';
+  if (mine && c.in_multi) flags += 'x';
+  if (flags.empty()) flags = "N";
   char buf[1024];
   std::snprintf(
       buf, sizeof(buf),
@@ -432,7 +441,7 @@ std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms
       "redir=-1 resp=%d lib-name=%s lib-ver=%s",
       static_cast<unsigned long long>(c.id), c.addr.c_str(), c.laddr.c_str(), c.fd,
       name.c_str(), static_cast<long long>(age), static_cast<long long>(idle),
-      mine && c.in_multi ? "x" : "N", c.db.load(),
+      flags.c_str(), c.db.load(),
       mine && c.in_multi ? static_cast<int>(c.queued.size()) : -1,
       c.query_buffer_bytes.load(), c.output_buffer_bytes.load(),
       c.query_buffer_bytes.load() + c.output_buffer_bytes.load(), cmd_name.c_str(),

@@ -61,6 +61,33 @@ void ServerContext::SampleRates(int64_t now_ms) {
   output_rate_.Sample(now_ms, stats_.net_output_bytes.load(std::memory_order_relaxed));
 }
 
+void ServerContext::Pause(int64_t end_ms, PauseMode mode) {
+  MutexLock l(&pause_mu_);
+  pause_mode_.store(mode);
+  if (pause_end_ms_.load() < end_ms) pause_end_ms_.store(end_ms);
+  // A replica never deletes expired keys itself (its coordinator's log does).
+  if (!expiry_held_ && !replication_.is_replica()) {
+    expiry_held_ = true;
+    store_->set_delete_expired(false);
+  }
+}
+
+void ServerContext::Unpause() { pause_end_ms_.store(0); }
+
+ServerContext::PauseMode ServerContext::Paused(int64_t now_ms) const {
+  if (now_ms >= pause_end_ms_.load(std::memory_order_relaxed)) return PauseMode::kNone;
+  return pause_mode_.load(std::memory_order_relaxed);
+}
+
+void ServerContext::EndPauseIfOver(int64_t now_ms) {
+  MutexLock l(&pause_mu_);
+  if (Paused(now_ms) != PauseMode::kNone) return;
+  pause_end_ms_.store(0);
+  if (!expiry_held_) return;
+  expiry_held_ = false;
+  if (!replication_.is_replica()) store_->set_delete_expired(true);
+}
+
 void ServerContext::FollowConfig(Cfg id) {
   if (id == Cfg::kLatencyMonitorThreshold) {
     latency_.set_threshold_ms(config_->Int(Cfg::kLatencyMonitorThreshold));

@@ -104,6 +104,21 @@ class ServerContext {
   std::atomic<int> io_threads_forced{0};
   uint64_t NextClientId() { return next_client_id_.fetch_add(1) + 1; }
 
+  // CLIENT PAUSE: until end_ms, every command (all) or only writes; a new
+  // pause replaces the mode and keeps the later end. UNPAUSE ends it.
+  // While paused, keys past their TTL are not deleted (they read as missing),
+  // so that nothing reaches the log.
+  enum class PauseMode { kNone, kWrite, kAll };
+  void Pause(int64_t end_ms, PauseMode mode) EXCLUDES(pause_mu_);
+  void Unpause();
+  PauseMode Paused(int64_t now_ms) const;
+  // False unless a pause was asked for and has not been seen to end (one
+  // load: every command asks).
+  bool MaybePaused() const { return pause_end_ms_.load(std::memory_order_relaxed) != 0; }
+  // Once a pause has ended (the maintenance thread asks): deleting expired
+  // keys resumes.
+  void EndPauseIfOver(int64_t now_ms) EXCLUDES(pause_mu_);
+
   // Set by the network layer: stops the server (SHUTDOWN).
   std::function<void()> shutdown;
   // True until recovery finished; then engine() is set (release/acquire).
@@ -125,6 +140,10 @@ class ServerContext {
   ErrorStats error_stats_;
   LatencyMonitor latency_;
   RateSampler ops_rate_, input_rate_, output_rate_;
+  std::atomic<int64_t> pause_end_ms_{0};
+  std::atomic<PauseMode> pause_mode_{PauseMode::kNone};
+  Mutex pause_mu_;  // orders turning expired-key deletion off and back on
+  bool expiry_held_ GUARDED_BY(pause_mu_) = false;  // a pause turned it off
   std::string run_id_;
   int64_t start_ms_;
   int tcp_port_ = 0;

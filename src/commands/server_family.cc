@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "args.h"
+#include "client_control.h"
 #include "command_table.h"
 #include "dispatcher.h"
 #include "edgekv/glob.h"
@@ -624,6 +625,12 @@ void RegisterServerFamily(CommandTable* t) {
       {"list", -2, adm, 0, 0, 0, ClientList, "connection", "List clients"},
       {"info", 2, any, 0, 0, 0, ClientInfo, "connection", "This connection's info"},
       {"kill", -3, adm, 0, 0, 0, ClientKill, "connection", "Kill clients"},
+      {"pause", -3, adm, 0, 0, 0, ClientPause, "connection", "Hold clients' commands"},
+      {"unpause", 2, adm, 0, 0, 0, ClientUnpause, "connection", "End a pause"},
+      {"reply", 3, any, 0, 0, 0, ClientReply, "connection", "Turn replies on or off"},
+      {"unblock", -3, adm, 0, 0, 0, ClientUnblock, "connection", "End a blocked command"},
+      {"no-evict", 3, adm, 0, 0, 0, ClientNoEvict, "connection", "Protect from eviction"},
+      {"help", 2, any, 0, 0, 0, ClientHelp, "connection", "Show help"},
   }});
   t->Add({"command", -1, any, 0, 0, 0, CommandAll, "server", "Command details", "connection", {
       {"count", 2, any, 0, 0, 0, CommandCount, "server", "Command count", "connection"},

@@ -300,14 +300,26 @@ void Connection::ProcessInput() {
       break;
     }
     if (r == RespParser::Result::kCommand) {
+      if (dispatcher_->Postponed(client_, parser_.args())) {
+        // CLIENT PAUSE: the request stays in the buffer and runs once the
+        // pause is over; this client's later requests wait behind it.
+        parser_.Reset();
+        RetryWhenUnpaused();
+        break;
+      }
       ++set_.load(std::memory_order_relaxed)->requests;
+      const size_t mark = out_.size();
       dispatcher_->Execute(client_, parser_.args(), rb);
       if (rb.over_limit()) {  // its reply is cut: the client cannot use it
         LogOutputLimitClose();
         Close();
         return;
       }
+      // CLIENT REPLY OFF / SKIP: the reply is dropped (errors still count).
+      if (client_.reply_off || client_.reply_skip > 0) out_.resize(mark);
+      if (client_.reply_skip > 0) --client_.reply_skip;
       if (client_.blocked) {
+        client_.blocked_now.store(true, std::memory_order_relaxed);
         in_begin_ += parser_.consumed();
         PollBlocked();
         break;
@@ -427,10 +439,22 @@ void Connection::PollBlocked() {
   ReplyBuilder rb(&out_);
   rb.set_resp(client_.resp.load(std::memory_order_relaxed));
   rb.set_error_sink(&server_->error_stats());
+  // CLIENT UNBLOCK from another client: as if timed out, or an error.
+  const int unblock = client_.unblock_request.exchange(ClientState::kNoUnblock);
   bool timed_out =
-      client_.blocked_deadline_ms > 0 && NowMs() >= client_.blocked_deadline_ms;
-  if (client_.blocked(rb, timed_out)) {
+      unblock == ClientState::kUnblockTimeout ||
+      (client_.blocked_deadline_ms > 0 && NowMs() >= client_.blocked_deadline_ms);
+  const size_t mark = out_.size();
+  bool done = true;
+  if (unblock == ClientState::kUnblockError) {
+    rb.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+  } else {
+    done = client_.blocked(rb, timed_out);
+  }
+  if (done) {
+    if (client_.reply_off) out_.resize(mark);
     client_.blocked = nullptr;
+    client_.blocked_now.store(false, std::memory_order_relaxed);
     MaybeWrite();
     ProcessInput();
     if (closed_) return;
@@ -442,6 +466,18 @@ void Connection::PollBlocked() {
   block_timer_->async_wait(
       [self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec) self->PollBlocked();
+      });
+}
+
+void Connection::RetryWhenUnpaused() {
+  block_timer_->expires_after(std::chrono::milliseconds(10));
+  block_timer_->async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->closed_ || self->client_.blocked) return;
+        self->ProcessInput();
+        if (self->closed_) return;
+        self->MaybeWrite();
+        self->DoRead();
       });
 }
 

@@ -69,6 +69,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void CloseIfServed();
   void Resume();
   bool CheckOutputLimits(int64_t now_ms);
+  // CLIENT PAUSE holds the request at the start of the input: look again in
+  // 10 ms.
+  void RetryWhenUnpaused();
   // The most this client's pending replies may grow to while a command
   // writes them (ReplyBuilder::set_limit).
   size_t ReplyLimit() const;

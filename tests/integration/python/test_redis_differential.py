@@ -14,6 +14,8 @@ edgekv drops it at once).
 import os
 import random
 import re
+import socket
+import threading
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +24,7 @@ import time
 import pytest
 
 from conftest import free_port
-from resp_util import RawClient
+from resp_util import RawClient, encode
 
 KEYS = ["a", "b", "c", "n", "f", "s", "e"]
 VALUES = ["", "v", "0", "10", "-5", "3.5", "9223372036854775807", "-9223372036854775808",
@@ -352,6 +354,16 @@ EDGE_CASES = [
     ["CONFIG", "SET", "latency-tracking-info-percentiles", ""],
     ["CONFIG", "GET", "latency-tracking-info-percentiles"],
     ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9"],
+    # CLIENT's steering subcommands (a pause itself is tested below).
+    ["CLIENT", "PAUSE"], ["CLIENT", "PAUSE", "abc"], ["CLIENT", "PAUSE", "-1"],
+    ["CLIENT", "PAUSE", "100", "foo"], ["CLIENT", "PAUSE", "100", "write", "x"],
+    ["CLIENT", "UNPAUSE", "x"],
+    ["CLIENT", "UNPAUSE"], ["CLIENT", "NO-EVICT"], ["CLIENT", "NO-EVICT", "maybe"],
+    ["CLIENT", "NO-EVICT", "on"], ["CLIENT", "NO-EVICT", "OFF"], ["CLIENT", "REPLY"],
+    ["CLIENT", "REPLY", "maybe"], ["CLIENT", "REPLY", "on"], ["CLIENT", "UNBLOCK"],
+    ["CLIENT", "UNBLOCK", "abc"], ["CLIENT", "UNBLOCK", "999999"],
+    ["CLIENT", "UNBLOCK", "999999", "foo"], ["CLIENT", "UNBLOCK", "999999", "error"],
+    ["CLIENT", "UNBLOCK", "999999", "error", "x"],
 ]
 
 
@@ -678,3 +690,123 @@ def test_instantaneous_rates_follow_the_load(server):
     stats = r.info("stats")
     assert stats["instantaneous_ops_per_sec"] < 10
     assert stats["instantaneous_input_kbps"] < 1
+
+
+def test_client_pause_holds_writes_or_everything_as_in_redis(server, redis_port):
+    """CLIENT PAUSE WRITE holds writes (and an EXEC holding one) until the
+    pause ends or CLIENT UNPAUSE, while reads go on; PAUSE ALL holds every
+    command. Timed on both servers alike."""
+    import redis
+
+    def held(port, *cmd):
+        c = redis.Redis(port=port, socket_timeout=5)
+        started = time.monotonic()
+        c.execute_command(*cmd)
+        return time.monotonic() - started
+
+    for port in (server.port, redis_port):
+        admin = redis.Redis(port=port)
+        admin.set("p", "1")
+        assert admin.execute_command("CLIENT", "PAUSE", "400", "WRITE")
+        assert held(port, "GET", "p") < 0.2, port
+        assert held(port, "SET", "p", "2") > 0.25, port
+        assert admin.get("p") == b"2"
+        assert admin.execute_command("CLIENT", "PAUSE", "400", "WRITE")
+        c = redis.Redis(port=port)
+        started = time.monotonic()
+        reads = c.pipeline(transaction=True)
+        reads.get("p")
+        reads.execute()
+        assert time.monotonic() - started < 0.2, port
+        writes = c.pipeline(transaction=True)
+        writes.incr("n")
+        writes.execute()
+        assert time.monotonic() - started > 0.25, port
+        # UNPAUSE lets a held write go at once.
+        assert admin.execute_command("CLIENT", "PAUSE", "5000", "WRITE")
+        t = threading.Thread(target=lambda: admin.execute_command("SET", "p", "3"))
+        t.start()
+        time.sleep(0.2)
+        assert redis.Redis(port=port).get("p") == b"2"
+        assert redis.Redis(port=port).execute_command("CLIENT", "UNPAUSE")
+        t.join(2)
+        assert not t.is_alive()
+        assert redis.Redis(port=port).get("p") == b"3"
+        # ALL holds reads too.
+        assert admin.execute_command("CLIENT", "PAUSE", "400")
+        assert held(port, "GET", "p") > 0.25, port
+
+
+def test_a_write_pause_keeps_expired_keys_out_of_the_log(make_server):
+    """While writes are paused nothing reaches the log (and so the replicas):
+    a key past its TTL reads as missing but is deleted only after the pause."""
+    import redis
+    r = make_server().client()
+    r.set("ttl", "v", px=100)
+    offset = r.info("replication")["master_repl_offset"]
+    expired = r.info("stats")["expired_keys"]
+    assert r.execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+    time.sleep(0.5)  # past the TTL; the active expiry runs 10 times a second
+    assert r.get("ttl") is None
+    assert r.info("replication")["master_repl_offset"] == offset
+    assert r.info("stats")["expired_keys"] == expired
+    assert r.execute_command("CLIENT", "UNPAUSE")
+    deadline = time.monotonic() + 3
+    while r.info("stats")["expired_keys"] == expired and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert r.info("stats")["expired_keys"] == expired + 1
+    assert r.info("replication")["master_repl_offset"] > offset
+
+
+def test_client_reply_off_skip_on_match_redis(server, redis_port):
+    got = []
+    for port in (server.port, redis_port):
+        c = RawClient(port)
+        c.sock.sendall(b"".join(encode(cmd) for cmd in (
+            ["CLIENT", "REPLY", "OFF"], ["SET", "r", "1"], ["GET", "r"], ["NOSUCH"],
+            ["CLIENT", "REPLY", "SKIP"], ["CLIENT", "REPLY", "ON"], ["GET", "r"],
+            ["CLIENT", "REPLY", "SKIP"], ["SET", "r", "2"], ["GET", "r"])))
+        c.sock.settimeout(1.0)
+        data = b""
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                chunk = c.sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+        got.append(data)
+        c.close()
+    assert got[0] == got[1] == b"+OK\r\n$1\r\n1\r\n$1\r\n2\r\n", got
+
+
+def test_client_unblock_ends_a_wait_as_in_redis(server, redis_port):
+    """CLIENT UNBLOCK ends another client's WAIT as a timeout (its count) or
+    with -UNBLOCKED; the blocked client shows in INFO blocked_clients and
+    with flag b in CLIENT LIST."""
+    import redis
+    results = []
+    for port in (server.port, redis_port):
+        admin = redis.Redis(port=port, decode_responses=True)
+        out = []
+        for reason in ("TIMEOUT", "ERROR"):
+            waiter = RawClient(port)
+            wid = int(waiter.cmd(["CLIENT", "ID"])[1:-2])
+            waiter.sock.sendall(encode(["WAIT", "1", "0"]))  # no replica: forever
+            deadline = time.monotonic() + 3
+            while admin.info("clients")["blocked_clients"] != 1:
+                assert time.monotonic() < deadline, port
+                time.sleep(0.01)
+            flags = [c["flags"] for c in admin.client_list() if int(c["id"]) == wid]
+            out.append((flags, admin.execute_command("CLIENT", "UNBLOCK", wid, reason)))
+            waiter.sock.settimeout(2)
+            out.append(waiter.sock.recv(1024))
+            out.append(admin.execute_command("CLIENT", "UNBLOCK", wid))
+            waiter.close()
+        results.append(out)
+    assert results[0] == results[1], results
+    assert results[0][0] == (["b"], 1)
+    assert results[0][1] == b":0\r\n"
+    assert results[0][4] == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
