@@ -37,6 +37,12 @@ void Usage() {
                "       edgekv-server --port 7777 --dir ./data\n");
 }
 
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Background upkeep, `hz` times a second: active expiry (at most a quarter of
 // each period, like Redis's), expiry of keys that are only on disk, moving
 // entries out of memory above maxmemory, dropping old tombstones, deleting
@@ -65,8 +71,11 @@ class Maintenance {
       int64_t hz = std::max<int64_t>(1, config_->Int(Cfg::kHz));
       int64_t period_us = 1000000 / hz;
       l.unlock();
-      ctx_->SampleRates(NowMs());
+      ctx_->SampleRates(SteadyMs());
       ctx_->EndPauseIfOver(NowMs());
+      // Upkeep deletes expired keys: CLIENT PAUSE waits for it as for a
+      // command.
+      ctx_->EnterCommand();
       if (!ctx_->loading.load()) {
         int64_t now = NowMs();
         {
@@ -89,6 +98,7 @@ class Maintenance {
           }
         }
       }
+      ctx_->LeaveCommand();
       l.lock();
       cv_.wait_for(l, std::chrono::microseconds(period_us), [this] { return stop_; });
     }

@@ -59,7 +59,11 @@ class ReplyBuilder {
   // many GETs) must not take the server's memory with it. The reply is then
   // incomplete; its client is to be closed, as Redis closes a client past its
   // output buffer limit.
+  // A command's first value always fits, whatever its size (one stored
+  // before proto-max-bulk-len was lowered, say): `start` is where the
+  // command's reply begins.
   void set_limit(size_t bytes) { limit_ = bytes; }
+  void set_reply_start(size_t start) { reply_start_ = start; }
   bool over_limit() const { return over_limit_; }
   // Removes the last reply, an error line starting at `mark` in the buffer,
   // and returns it (without '-' and line end), uncounted.
@@ -77,7 +81,19 @@ class ReplyBuilder {
   ErrorSink* sink_ = nullptr;
   uint64_t errors_ = 0;
   uint64_t error_mark_ = 0;
+  // Whether a bulk of n bytes may be written (see set_limit).
+  bool Fits(size_t n) {
+    if (limit_ == 0) return true;
+    if (!over_limit_ &&
+        (out_->size() + n <= limit_ || out_->size() <= reply_start_ + kHeadersOnly)) {
+      return true;
+    }
+    over_limit_ = true;
+    return false;
+  }
+  static constexpr size_t kHeadersOnly = 1024;
   size_t limit_ = 0;
+  size_t reply_start_ = 0;
   bool over_limit_ = false;
 };
 

@@ -11,17 +11,7 @@
 namespace edgekv {
 
 void ClientPause(CommandContext& ctx) {
-  int64_t timeout = 0;
-  if (!ParseInt64(ctx.arg(2), &timeout)) {
-    ctx.reply->Error("ERR timeout is not an integer or out of range");
-    return;
-  }
-  if (timeout < 0) {
-    ctx.reply->Error("ERR timeout is negative");
-    return;
-  }
-  // As Redis: a timeout past the end of time pauses until then.
-  timeout = std::min(timeout, INT64_MAX - ctx.now_ms);
+  // Redis's order: the mode, then the timeout.
   auto mode = ServerContext::PauseMode::kAll;
   if (ctx.argc() == 4) {
     if (EqualsIgnoreCase(ctx.arg(3), "write")) {
@@ -35,7 +25,18 @@ void ClientPause(CommandContext& ctx) {
                      std::string(ctx.arg(1)) + "'. Try CLIENT HELP.");
     return;
   }
-  ctx.server->Pause(ctx.now_ms + timeout, mode);
+  int64_t timeout = 0;
+  if (!ParseInt64(ctx.arg(2), &timeout)) {
+    ctx.reply->Error("ERR timeout is not an integer or out of range");
+    return;
+  }
+  if (timeout < 0) {
+    ctx.reply->Error("ERR timeout is negative");
+    return;
+  }
+  // As Redis: a timeout past the end of time pauses until then.
+  timeout = std::min(timeout, INT64_MAX - ctx.now_ms);
+  ctx.server->Pause(ctx.now_ms + timeout, mode, !ctx.in_exec && !ctx.all_locked);
   ctx.reply->Ok();
 }
 
@@ -48,6 +49,12 @@ void ClientUnpause(CommandContext& ctx) {
 // written while reply_off or reply_skip say so (Connection::ProcessInput).
 void ClientReply(CommandContext& ctx) {
   ClientState& c = *ctx.client;
+  // Inside EXEC, Redis leaves the transaction's reply short (its array
+  // announces replies it then drops); edgekv refuses instead.
+  if (ctx.in_exec) {
+    ctx.reply->Error("ERR CLIENT REPLY can't be used inside a transaction");
+    return;
+  }
   if (EqualsIgnoreCase(ctx.arg(2), "on")) {
     c.reply_off = false;
     c.reply_skip = 0;
@@ -62,11 +69,7 @@ void ClientReply(CommandContext& ctx) {
 }
 
 void ClientUnblock(CommandContext& ctx) {
-  int64_t id = 0;
-  if (!ParseInt64(ctx.arg(2), &id)) {
-    ctx.reply->Error("ERR value is not an integer or out of range");
-    return;
-  }
+  // Redis's order: the reason, then the id.
   auto how = ClientState::kUnblockTimeout;
   if (ctx.argc() == 4) {
     if (EqualsIgnoreCase(ctx.arg(3), "error")) {
@@ -78,6 +81,11 @@ void ClientUnblock(CommandContext& ctx) {
   } else if (ctx.argc() > 4) {
     ctx.reply->Error("ERR unknown subcommand or wrong number of arguments for '" +
                      std::string(ctx.arg(1)) + "'. Try CLIENT HELP.");
+    return;
+  }
+  int64_t id = 0;
+  if (!ParseInt64(ctx.arg(2), &id)) {
+    ctx.reply->Error("ERR value is not an integer or out of range");
     return;
   }
   // The client's own thread ends its blocked command (Connection::PollBlocked

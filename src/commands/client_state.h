@@ -70,6 +70,9 @@ struct ClientState {
   std::atomic<bool> kill_requested{false};
   // In a blocked command (WAIT) now: INFO blocked_clients, CLIENT UNBLOCK.
   std::atomic<bool> blocked_now{false};
+  // Its next request is held by CLIENT PAUSE (blocked_clients, flag b; not
+  // for CLIENT UNBLOCK, as in Redis 7.2).
+  std::atomic<bool> postponed_now{false};
   // CLIENT UNBLOCK asks the client's thread to end its blocked command: as
   // if it timed out, or with an -UNBLOCKED error.
   enum Unblock : int { kNoUnblock = 0, kUnblockTimeout = 1, kUnblockError = 2 };

@@ -175,7 +175,10 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     server.clients().ForEach([&](ClientState& c) {
       max_in = std::max(max_in, static_cast<int64_t>(c.query_buffer_bytes.load()));
       max_out = std::max(max_out, static_cast<int64_t>(c.output_buffer_bytes.load()));
-      if (c.blocked_now.load(std::memory_order_relaxed)) ++blocked;
+      if (c.blocked_now.load(std::memory_order_relaxed) ||
+          c.postponed_now.load(std::memory_order_relaxed)) {
+        ++blocked;
+      }
     });
     num("maxclients", cfg.Int(Cfg::kMaxclients));
     // Redis's are the peaks of the last few seconds; edgekv's the largest now.
@@ -424,13 +427,17 @@ std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms
   std::string cmd_name = cmd ? cmd->name : "NULL";
   int64_t age = (now_ms - c.created_ms) / 1000;
   int64_t idle = (now_ms - c.last_interaction_ms.load()) / 1000;
-  // Redis's flags: b blocked, e no-evict, S replica, x in MULTI (known only
-  // to the client's own thread), N none.
+  // Redis's flags, in its order: S replica, x in MULTI (known only to the
+  // client's own thread), b blocked (or held by CLIENT PAUSE), e no-evict;
+  // N none.
   std::string flags;
   if (c.is_replica.load(std::memory_order_relaxed)) flags += 'S';
-  if (c.blocked_now.load(std::memory_order_relaxed)) flags += 'b';
-  if (c.no_evict.load(std::memory_order_relaxed)) flags += 'e';
   if (mine && c.in_multi) flags += 'x';
+  if (c.blocked_now.load(std::memory_order_relaxed) ||
+      c.postponed_now.load(std::memory_order_relaxed)) {
+    flags += 'b';
+  }
+  if (c.no_evict.load(std::memory_order_relaxed)) flags += 'e';
   if (flags.empty()) flags = "N";
   char buf[1024];
   std::snprintf(

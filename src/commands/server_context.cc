@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include "command_table.h"
 
@@ -55,21 +56,60 @@ ServerContext::ServerContext(Config* config, Store* store, const CommandTable* c
   });
 }
 
+void ServerContext::ResetRates() {
+  ops_rate_.Reset();
+  input_rate_.Reset();
+  output_rate_.Reset();
+}
+
 void ServerContext::SampleRates(int64_t now_ms) {
   ops_rate_.Sample(now_ms, stats_.commands_processed.load(std::memory_order_relaxed));
   input_rate_.Sample(now_ms, stats_.net_input_bytes.load(std::memory_order_relaxed));
   output_rate_.Sample(now_ms, stats_.net_output_bytes.load(std::memory_order_relaxed));
 }
 
-void ServerContext::Pause(int64_t end_ms, PauseMode mode) {
-  MutexLock l(&pause_mu_);
-  pause_mode_.store(mode);
-  if (pause_end_ms_.load() < end_ms) pause_end_ms_.store(end_ms);
-  // A replica never deletes expired keys itself (its coordinator's log does).
-  if (!expiry_held_ && !replication_.is_replica()) {
-    expiry_held_ = true;
-    store_->set_delete_expired(false);
+namespace {
+std::atomic<size_t> g_next_gate_slot{0};
+size_t MyGateSlot(size_t slots) {
+  thread_local size_t slot = g_next_gate_slot.fetch_add(1);
+  return slot % slots;
+}
+}  // namespace
+
+void ServerContext::EnterCommand() { gate_[MyGateSlot(kGateSlots)].busy.store(1); }
+
+void ServerContext::LeaveCommand() {
+  gate_[MyGateSlot(kGateSlots)].busy.store(0, std::memory_order_release);
+}
+
+void ServerContext::WaitForCommandsInFlight() {
+  const size_t mine = MyGateSlot(kGateSlots);
+  // 2: this thread waits here; two concurrent pauses do not wait for each
+  // other.
+  gate_[mine].busy.store(2);
+  for (size_t i = 0; i < kGateSlots; ++i) {
+    if (i == mine) continue;
+    // A command is microseconds; a long one (KEYS, FLUSHALL) holds this
+    // thread as long, as it would hold Redis.
+    while (gate_[i].busy.load() == 1) std::this_thread::yield();
   }
+  gate_[mine].busy.store(1);
+}
+
+void ServerContext::Pause(int64_t end_ms, PauseMode mode, bool wait) {
+  {
+    MutexLock l(&pause_mu_);
+    if (Paused(NowMs()) == PauseMode::kNone || mode > pause_mode_.load()) {
+      pause_mode_.store(mode);
+    }
+    if (pause_end_ms_.load() < end_ms) pause_end_ms_.store(end_ms);
+    // A replica never deletes expired keys itself (its coordinator's log does).
+    if (!expiry_held_ && !replication_.is_replica()) {
+      expiry_held_ = true;
+      store_->set_delete_expired(false);
+    }
+  }
+  if (wait) WaitForCommandsInFlight();
 }
 
 void ServerContext::Unpause() { pause_end_ms_.store(0); }

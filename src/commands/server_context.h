@@ -85,7 +85,8 @@ class ServerContext {
   std::function<void(Cfg)> on_config_change;
   // INFO's instantaneous_ops_per_sec and _input_kbps/_output_kbps: the
   // maintenance thread samples the counters (SampleRates) every 100 ms.
-  void SampleRates(int64_t now_ms);
+  void SampleRates(int64_t now_ms);  // now_ms: a steady clock
+  void ResetRates();                 // CONFIG RESETSTAT
   const RateSampler& ops_rate() const { return ops_rate_; }
   const RateSampler& input_rate() const { return input_rate_; }
   const RateSampler& output_rate() const { return output_rate_; }
@@ -105,16 +106,27 @@ class ServerContext {
   uint64_t NextClientId() { return next_client_id_.fetch_add(1) + 1; }
 
   // CLIENT PAUSE: until end_ms, every command (all) or only writes; a new
-  // pause replaces the mode and keeps the later end. UNPAUSE ends it.
-  // While paused, keys past their TTL are not deleted (they read as missing),
-  // so that nothing reaches the log.
+  // pause keeps the stricter mode and the later end, as Redis 7.0's does.
+  // UNPAUSE ends it. While paused, keys past their TTL are not deleted (they
+  // read as missing), so that nothing reaches the log. Pause() returns once
+  // every command other threads began before it has finished (a write that
+  // passed the pause check is in the log before CLIENT PAUSE answers): each
+  // I/O thread, and the maintenance thread's upkeep, runs its commands
+  // between EnterCommand() and LeaveCommand().
   enum class PauseMode { kNone, kWrite, kAll };
-  void Pause(int64_t end_ms, PauseMode mode) EXCLUDES(pause_mu_);
+  // `wait`: false inside EXEC (which holds every stripe that a command in
+  // flight may be waiting for).
+  void Pause(int64_t end_ms, PauseMode mode, bool wait) EXCLUDES(pause_mu_);
   void Unpause();
+  int64_t PauseEndMs() const { return pause_end_ms_.load(std::memory_order_relaxed); }
   PauseMode Paused(int64_t now_ms) const;
   // False unless a pause was asked for and has not been seen to end (one
   // load: every command asks).
-  bool MaybePaused() const { return pause_end_ms_.load(std::memory_order_relaxed) != 0; }
+  // Sequentially consistent: with EnterCommand's store, either the command
+  // sees the pause or Pause() sees the command.
+  bool MaybePaused() const { return pause_end_ms_.load() != 0; }
+  void EnterCommand();
+  void LeaveCommand();
   // Once a pause has ended (the maintenance thread asks): deleting expired
   // keys resumes.
   void EndPauseIfOver(int64_t now_ms) EXCLUDES(pause_mu_);
@@ -142,6 +154,13 @@ class ServerContext {
   RateSampler ops_rate_, input_rate_, output_rate_;
   std::atomic<int64_t> pause_end_ms_{0};
   std::atomic<PauseMode> pause_mode_{PauseMode::kNone};
+  // Commands in flight, a slot per thread (threads past kGateSlots share).
+  static constexpr size_t kGateSlots = 256;
+  struct alignas(64) GateSlot {
+    std::atomic<int> busy{0};
+  };
+  std::unique_ptr<GateSlot[]> gate_{new GateSlot[kGateSlots]};
+  void WaitForCommandsInFlight();
   Mutex pause_mu_;  // orders turning expired-key deletion off and back on
   bool expiry_held_ GUARDED_BY(pause_mu_) = false;  // a pause turned it off
   std::string run_id_;

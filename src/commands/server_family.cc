@@ -506,6 +506,7 @@ void ConfigResetStat(CommandContext& ctx) {
   ctx.server->stats().Reset();
   ctx.server->command_stats().Reset();
   ctx.server->error_stats().Reset();
+  ctx.server->ResetRates();
   ctx.reply->Ok();
 }
 

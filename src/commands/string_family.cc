@@ -207,7 +207,9 @@ void GetEx(CommandContext& ctx) {
 
 void MGet(CommandContext& ctx) {
   ctx.reply->ArrayHeader(ctx.argc() - 1);
-  for (size_t i = 1; i < ctx.argc(); ++i) {
+  // Past the client's reply bound its connection closes: the rest is not
+  // read (nor brought in from disk).
+  for (size_t i = 1; i < ctx.argc() && !ctx.reply->over_limit(); ++i) {
     Entry* e = LookupRead(ctx, ctx.arg(i));
     if (e == nullptr) {
       ctx.reply->Null();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <utility>
 
 #include "../commands/server_context.h"
@@ -149,6 +150,8 @@ void Connection::PostClose(std::weak_ptr<Connection> weak) {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  SetPostponed(false);
+  std::string().swap(out_);  // nothing more is sent: give its memory back
   // Let go of this object once the caller is done with it (not here: the
   // caller may be running on it).
   if (self_hold_) {
@@ -167,8 +170,8 @@ void Connection::Close() {
 bool Connection::Quiescent() const {
   return !read_in_flight_ && !write_in_flight_ && out_.empty() && writing_.empty() &&
          !reply_queued_ && !durable_wait_registered_ && !feed_wait_registered_ &&
-         !client_.blocked && !client_.feeder && in_begin_ == in_end_ && !closing_ &&
-         !closed_;
+         !retry_pending_ && !client_.blocked && !client_.feeder && in_begin_ == in_end_ &&
+         !closing_ && !closed_;
 }
 
 // The socket leaves this thread's reactor (release(): no operation is
@@ -300,25 +303,35 @@ void Connection::ProcessInput() {
       break;
     }
     if (r == RespParser::Result::kCommand) {
-      if (dispatcher_->Postponed(client_, parser_.args())) {
-        // CLIENT PAUSE: the request stays in the buffer and runs once the
-        // pause is over; this client's later requests wait behind it.
+      // CLIENT PAUSE waits for the commands in flight (see ServerContext).
+      server_->EnterCommand();
+      if (server_->MaybePaused() && dispatcher_->Postponed(client_, parser_.args())) {
+        server_->LeaveCommand();
+        // The request stays in the buffer and runs once the pause is over;
+        // this client's later requests wait behind it.
         parser_.Reset();
-        RetryWhenUnpaused();
+        Postpone();
         break;
       }
+      SetPostponed(false);
       ++set_.load(std::memory_order_relaxed)->requests;
       const size_t mark = out_.size();
+      rb.set_reply_start(mark);
       dispatcher_->Execute(client_, parser_.args(), rb);
+      server_->LeaveCommand();
       if (rb.over_limit()) {  // its reply is cut: the client cannot use it
         LogOutputLimitClose();
         Close();
         return;
       }
-      // CLIENT REPLY OFF / SKIP: the reply is dropped (errors still count).
-      if (client_.reply_off || client_.reply_skip > 0) out_.resize(mark);
+      // CLIENT REPLY OFF / SKIP: the reply is dropped (errors still count);
+      // a blocked command's when it comes.
+      const bool skip = client_.reply_off || client_.reply_skip > 0;
+      if (skip) out_.resize(mark);
       if (client_.reply_skip > 0) --client_.reply_skip;
       if (client_.blocked) {
+        skip_blocked_reply_ = skip;
+        client_.unblock_request.store(ClientState::kNoUnblock);
         client_.blocked_now.store(true, std::memory_order_relaxed);
         in_begin_ += parser_.consumed();
         PollBlocked();
@@ -383,10 +396,20 @@ void Connection::LogOutputLimitClose() {
 }
 
 namespace {
+// The machine's memory, or the container's limit when lower (cgroup v2,
+// then v1).
 int64_t TotalMemoryBytes() {
   static const int64_t bytes = [] {
     struct sysinfo si;
-    return sysinfo(&si) == 0 ? static_cast<int64_t>(si.totalram) * si.mem_unit : 0;
+    int64_t total =
+        sysinfo(&si) == 0 ? static_cast<int64_t>(si.totalram) * si.mem_unit : 0;
+    for (const char* path :
+         {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+      std::ifstream in(path);
+      int64_t limit = 0;
+      if (in >> limit && limit > 0 && (total == 0 || limit < total)) total = limit;
+    }
+    return total;
   }();
   return bytes;
 }
@@ -452,9 +475,11 @@ void Connection::PollBlocked() {
     done = client_.blocked(rb, timed_out);
   }
   if (done) {
-    if (client_.reply_off) out_.resize(mark);
+    if (client_.reply_off || skip_blocked_reply_) out_.resize(mark);
+    skip_blocked_reply_ = false;
     client_.blocked = nullptr;
     client_.blocked_now.store(false, std::memory_order_relaxed);
+    client_.unblock_request.store(ClientState::kNoUnblock);
     MaybeWrite();
     ProcessInput();
     if (closed_) return;
@@ -469,16 +494,34 @@ void Connection::PollBlocked() {
       });
 }
 
-void Connection::RetryWhenUnpaused() {
-  block_timer_->expires_after(std::chrono::milliseconds(10));
-  block_timer_->async_wait(
-      [self = shared_from_this()](const boost::system::error_code& ec) {
-        if (ec || self->closed_ || self->client_.blocked) return;
-        self->ProcessInput();
-        if (self->closed_) return;
-        self->MaybeWrite();
-        self->DoRead();
-      });
+void Connection::SetPostponed(bool on) {
+  if (postponed_ == on) return;
+  postponed_ = on;
+  client_.postponed_now.store(on, std::memory_order_relaxed);
+}
+
+// Looked at again when the pause ends, and every 50 ms meanwhile (CLIENT
+// UNPAUSE ends it early).
+void Connection::Postpone() {
+  SetPostponed(true);
+  if (peer_eof_) {  // the client is gone: its held request never runs
+    Close();
+    return;
+  }
+  if (retry_pending_) return;
+  const int64_t left = server_->PauseEndMs() - NowMs();
+  retry_pending_ = true;
+  block_timer_->expires_after(
+      std::chrono::milliseconds(std::clamp<int64_t>(left, 1, 50)));
+  block_timer_->async_wait([self = shared_from_this()](const boost::system::error_code&) {
+    // Whatever the outcome: no longer pending (the connection may move).
+    self->retry_pending_ = false;
+    if (self->closed_ || !self->socket_ || self->client_.blocked) return;
+    self->ProcessInput();
+    if (self->closed_) return;
+    self->MaybeWrite();
+    self->DoRead();
+  });
 }
 
 void Connection::OnDurable() {
@@ -588,8 +631,9 @@ void Connection::WriteDone() {
 void Connection::CloseIfServed() {
   if (closed_) return;
   // A blocked command (WAIT) may never finish: a client that went away
-  // while blocked is freed at once, as Redis frees it.
-  if (client_.blocked) {
+  // while blocked is freed at once, as Redis frees it; so is one whose
+  // request CLIENT PAUSE holds (it never runs).
+  if (client_.blocked || postponed_) {
     Close();
     return;
   }

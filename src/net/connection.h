@@ -69,9 +69,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void CloseIfServed();
   void Resume();
   bool CheckOutputLimits(int64_t now_ms);
-  // CLIENT PAUSE holds the request at the start of the input: look again in
-  // 10 ms.
-  void RetryWhenUnpaused();
+  // CLIENT PAUSE holds the request at the start of the input.
+  void Postpone();
+  void SetPostponed(bool on);
   // The most this client's pending replies may grow to while a command
   // writes them (ReplyBuilder::set_limit).
   size_t ReplyLimit() const;
@@ -104,6 +104,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_in_flight_ = false;
   bool read_in_flight_ = false;
   bool closing_ = false;  // close once the output is flushed
+  // CLIENT PAUSE holds the request at the start of the input; a retry timer
+  // is armed (the connection may not move to another thread meanwhile).
+  bool postponed_ = false;
+  bool retry_pending_ = false;
+  // The blocked command's reply is dropped (CLIENT REPLY SKIP before it).
+  bool skip_blocked_reply_ = false;
   // The client ended its stream (it may still read): what it sent is run and
   // every reply sent before the connection closes (CloseIfServed).
   bool peer_eof_ = false;

@@ -65,10 +65,7 @@ std::string ReplyBuilder::TakeBackError(size_t mark) {
 void ReplyBuilder::Integer(int64_t v) { Header(':', v); }
 
 void ReplyBuilder::Bulk(std::string_view s) {
-  if (limit_ > 0 && (over_limit_ || out_->size() + s.size() > limit_)) {
-    over_limit_ = true;
-    return;
-  }
+  if (!Fits(s.size())) return;
   Header('$', static_cast<int64_t>(s.size()));
   out_->append(s);
   out_->append("\r\n");
@@ -110,10 +107,7 @@ void ReplyBuilder::Bool(bool v) {
 }
 
 void ReplyBuilder::Verbatim(std::string_view s) {
-  if (limit_ > 0 && (over_limit_ || out_->size() + s.size() > limit_)) {
-    over_limit_ = true;
-    return;
-  }
+  if (!Fits(s.size())) return;
   if (resp_ >= 3) {
     Header('=', static_cast<int64_t>(s.size() + 4));
     out_->append("txt:");

@@ -953,6 +953,9 @@ size_t Store::ActiveExpireCycle(int64_t now_ms,
   size_t start = expire_cursor_.load(std::memory_order_relaxed);
   size_t visited = 0;
   for (; visited < n; ++visited) {
+    // Looked at again for every stripe: CLIENT PAUSE turns deletion off and
+    // waits for this cycle, which then stops at the next stripe.
+    if (!delete_expired()) break;
     size_t si = (start + visited) % n;
     Stripe& s = *stripes_[si];
     {

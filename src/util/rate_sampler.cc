@@ -23,6 +23,14 @@ void RateSampler::Sample(int64_t now_ms, uint64_t reading) {
   last_reading_ = reading;
 }
 
+void RateSampler::Reset() {
+  MutexLock l(&mu_);
+  last_ms_ = 0;
+  last_reading_ = 0;
+  samples_.fill(0);
+  next_ = 0;
+}
+
 int64_t RateSampler::PerSecond() const {
   MutexLock l(&mu_);
   int64_t sum = 0;

@@ -18,8 +18,11 @@ class RateSampler {
   static constexpr int kSamples = 16;
   static constexpr int64_t kPeriodMs = 100;
 
-  // Takes a sample if kPeriodMs passed since the last one.
+  // Takes a sample if kPeriodMs passed since the last one (now_ms from a
+  // steady clock).
   void Sample(int64_t now_ms, uint64_t reading) EXCLUDES(mu_);
+  // Forgets every sample (CONFIG RESETSTAT, as Redis zeroes them).
+  void Reset() EXCLUDES(mu_);
   // Per second, the mean of the last kSamples samples.
   int64_t PerSecond() const EXCLUDES(mu_);
 

@@ -40,3 +40,20 @@ TEST(RateSampler, WaitsAPeriodAndSurvivesAReset) {
 
 }  // namespace
 }  // namespace edgekv
+
+namespace edgekv {
+namespace {
+
+TEST(RateSampler, ResetForgetsTheSamples) {
+  RateSampler r;
+  r.Sample(1000, 0);
+  r.Sample(1100, 1000);
+  EXPECT_GT(r.PerSecond(), 0);
+  r.Reset();
+  EXPECT_EQ(r.PerSecond(), 0);
+  r.Sample(5000, 7);  // starts the count again
+  EXPECT_EQ(r.PerSecond(), 0);
+}
+
+}  // namespace
+}  // namespace edgekv
