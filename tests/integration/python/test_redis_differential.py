@@ -223,6 +223,18 @@ def redis_port():
     stop_redis(proc, d)
 
 
+def _raw_caller(port):
+    """call(*args) -> the reply as redis-py parses it, without its command
+    callbacks (the server's own shape)."""
+    import redis
+    conn = redis.Redis(port=port, decode_responses=True).connection_pool.get_connection("_")
+
+    def call(*args):
+        conn.send_command(*args)
+        return conn.read_response()
+    return call
+
+
 @pytest.mark.parametrize("protocol", [2, 3])
 def test_replies_match_redis_byte_for_byte(server, redis_port, protocol):
     ours, theirs = RawClient(server.port), RawClient(redis_port)
@@ -386,17 +398,7 @@ def test_command_info_acl_categories_match_redis(server, redis_port):
     """Every command edgekv lists (subcommands too) has the ACL categories
     redis-server gives it in COMMAND INFO (those Redis knows), and a
     container command (CLIENT, CONFIG) no flags, as in Redis."""
-    import redis
-
-    def raw(port):
-        conn = redis.Redis(port=port, decode_responses=True).connection_pool.get_connection("_")
-
-        def call(*args):
-            conn.send_command(*args)
-            return conn.read_response()
-        return call
-
-    ours, theirs = raw(server.port), raw(redis_port)
+    ours, theirs = _raw_caller(server.port), _raw_caller(redis_port)
     infos = []
     for info in ours("COMMAND"):
         infos.append(info)
@@ -483,16 +485,6 @@ def test_info_commandstats_and_errorstats_match_redis(make_server, redis_port):
     ours, theirs = run(make_server().port), run(redis_port)
     assert ours == theirs
     assert ours[0]["cmdstat_incr"]["failed_calls"] >= 1
-
-
-def _raw_caller(port):
-    import redis
-    conn = redis.Redis(port=port, decode_responses=True).connection_pool.get_connection("_")
-
-    def call(*args):
-        conn.send_command(*args)
-        return conn.read_response()
-    return call
 
 
 def test_latency_events_match_redis(make_server):
