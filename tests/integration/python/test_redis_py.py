@@ -626,7 +626,9 @@ def test_one_command_cannot_take_the_servers_memory_with_its_reply(make_server):
         for _ in range(40):
             p.get("big")
         p.execute()
-    assert rss_mb() < before + 128, (before, rss_mb())
+    if not os.environ.get("EDGEKV_SANITIZED"):
+        # (ASan's allocator keeps freed memory in quarantine: RSS says nothing.)
+        assert rss_mb() < before + 128, (before, rss_mb())
     assert r.info("stats")["client_output_buffer_limit_disconnections"] >= 2
     assert len(r.mget(["big"] * 5)) == 5  # 40 MB: within the bound
     assert r.get("big") == b"v" * (8 << 20)
