@@ -169,8 +169,9 @@ void Wait(CommandContext& ctx) {
       Engine* e = server->engine();
       return e == nullptr ? 0 : e->wal().last_seq();
     };
-    if (applied() >= target) {
-      ctx.reply->Integer(1);
+    // Inside EXEC nothing blocks: the answer is what holds now (Redis).
+    if (applied() >= target || ctx.in_exec) {
+      ctx.reply->Integer(applied() >= target ? 1 : 0);
       return;
     }
     ctx.client->blocked_deadline_ms = timeout == 0 ? 0 : ctx.now_ms + timeout;
@@ -201,7 +202,7 @@ void Wait(CommandContext& ctx) {
   // until the timeout when fewer than n are online.
   uint64_t target = ctx.client->last_write_seq;
   int acked = repl->CountAcked(target);
-  if (acked >= n) {
+  if (acked >= n || ctx.in_exec) {  // inside EXEC nothing blocks (Redis)
     ctx.reply->Integer(acked);
     return;
   }
@@ -227,8 +228,7 @@ void RegisterReplicationFamily(CommandTable* t) {
   t->Add({"psync", -3, adm, 0, 0, 0, PSync, "server", "Start replication (replicas)"});
   t->Add(
       {"replconf", -1, adm | kLoading, 0, 0, 0, ReplConf, "server", "Replica settings"});
-  t->Add(
-      {"wait", 3, kNoMulti, 0, 0, 0, Wait, "generic", "Wait for replicas", "connection"});
+  t->Add({"wait", 3, 0, 0, 0, 0, Wait, "generic", "Wait for replicas", "connection"});
 }
 
 }  // namespace edgekv

@@ -366,6 +366,8 @@ EDGE_CASES = [
     ["CONFIG", "SET", "latency-tracking-info-percentiles", ""],
     ["CONFIG", "GET", "latency-tracking-info-percentiles"],
     ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9"],
+    # WAIT inside a transaction is queued and answers at once in EXEC.
+    ["MULTI"], ["WAIT", "0", "0"], ["WAIT", "1", "100"], ["EXEC"],
     # CLIENT's steering subcommands (a pause itself is tested below).
     ["CLIENT", "PAUSE"], ["CLIENT", "PAUSE", "abc"], ["CLIENT", "PAUSE", "-1"],
     ["CLIENT", "PAUSE", "abc", "foo"], ["CLIENT", "UNBLOCK", "abc", "foo"],
@@ -811,3 +813,26 @@ def test_client_unblock_ends_a_wait_as_in_redis(server, redis_port):
     assert results[0][0] == (["b"], 1)
     assert results[0][1] == b":0\r\n"
     assert results[0][4] == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+
+
+def test_a_blocked_client_is_not_idle_as_in_redis(make_server):
+    """With timeout 1, a client blocked in WAIT for 2.5 s gets its reply
+    instead of being closed as idle, on both servers; an idle one is closed."""
+    ours = make_server("--timeout", "1")
+    proc, port, d = start_redis("--timeout", "1")
+    try:
+        for p in (ours.port, port):
+            waiter, idle = RawClient(p, timeout=10), RawClient(p, timeout=10)
+            idle.cmd(["PING"])
+            started = time.monotonic()
+            assert waiter.cmd(["WAIT", "1", "2500"]) == b":0\r\n", p
+            assert time.monotonic() - started > 2.0
+            idle.sock.sendall(encode(["PING"]))
+            try:
+                assert idle.sock.recv(100) == b""  # closed while idle
+            except ConnectionResetError:
+                pass
+            waiter.close()
+            idle.close()
+    finally:
+        stop_redis(proc, d)
