@@ -533,8 +533,14 @@ def test_object_and_memory_introspection(make_server):
     """What GUIs, redis-cli --memkeys and exporters ask about keys and memory,
     through redis-py's own helpers."""
     r = make_server().client()
-    # (redis-py has no helper for MEMORY DOCTOR.)
-    assert r.execute_command("MEMORY", "DOCTOR").startswith(b"Hi Sam, this instance is empty")
+    # (redis-py has no helper for MEMORY DOCTOR.) A fresh server holds about
+    # 1.4 MB, under the 5 MB below which the doctor calls an instance empty;
+    # under a loaded CI host one run read 5 MB or more at this point (not
+    # understood; not seen here in 30 polls of a fresh server), so either of
+    # the doctor's "no problem" answers is accepted.
+    doctor = r.execute_command("MEMORY", "DOCTOR")
+    assert doctor.startswith(b"Hi Sam, this instance is empty") or doctor.startswith(
+        b"Hi Sam, I can't find any memory issue"), doctor
     r.set("token", "t" * 100)
     r.set("flag", 1)
     assert r.object("encoding", "token") == b"raw"
