@@ -2,7 +2,6 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
-#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "storage/engine.h"
 #include "util/latency_histogram.h"
 #include "util/latency_percentiles.h"
+#include "util/system_memory.h"
 #include "version.h"
 
 namespace edgekv {
@@ -46,12 +46,6 @@ std::string Executable() {
   std::error_code ec;
   std::filesystem::path p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string() : p.string();
-}
-
-int64_t TotalSystemMemory() {
-  struct sysinfo si;
-  if (sysinfo(&si) != 0) return 0;
-  return static_cast<int64_t>(si.totalram) * si.mem_unit;
 }
 
 std::atomic<int64_t> g_peak_memory{0};
@@ -205,7 +199,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     field("used_memory_peak_perc", peak_perc);
     num("used_memory_startup", m.startup);
     num("used_memory_dataset", server.store().used_bytes());
-    const int64_t system_memory = TotalSystemMemory();
+    const int64_t system_memory = PhysicalMemoryBytes();
     num("total_system_memory", system_memory);
     field("total_system_memory_human", BytesToHuman(system_memory));
     num("maxmemory", maxmem);

@@ -3,17 +3,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <utility>
 
 #include "../commands/server_context.h"
 #include "edgekv/log.h"
 #include "replication/feeder.h"
 #include "storage/engine.h"
+#include "util/system_memory.h"
 
 namespace edgekv {
 
@@ -395,36 +394,16 @@ void Connection::LogOutputLimitClose() {
   server_->stats().client_output_limit_disconnections.fetch_add(1);
 }
 
-namespace {
-// The machine's memory, or the container's limit when lower (cgroup v2,
-// then v1).
-int64_t TotalMemoryBytes() {
-  static const int64_t bytes = [] {
-    struct sysinfo si;
-    int64_t total =
-        sysinfo(&si) == 0 ? static_cast<int64_t>(si.totalram) * si.mem_unit : 0;
-    for (const char* path :
-         {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
-      std::ifstream in(path);
-      int64_t limit = 0;
-      if (in >> limit && limit > 0 && (total == 0 || limit < total)) total = limit;
-    }
-    return total;
-  }();
-  return bytes;
-}
-}  // namespace
-
 // Redis lets a client without an output limit (the default for normal
 // clients) grow its replies without bound: an MGET naming one large value a
 // thousand times takes the whole machine. edgekv bounds them by the hard
-// limit when one is set, else by maxmemory, or a quarter of the machine's
-// memory without one; never below one whole value (proto-max-bulk-len).
+// limit when one is set, else by maxmemory, or a quarter of the machine's (or
+// container's) memory without one; never below one whole value
 size_t Connection::ReplyLimit() const {
   const Config& cfg = server_->config();
   int64_t limit = cfg.NormalOutputLimit().hard_bytes;
   if (limit <= 0) limit = cfg.Int(Cfg::kMaxmemory);
-  if (limit <= 0) limit = TotalMemoryBytes() / 4;
+  if (limit <= 0) limit = UsableMemoryBytes() / 4;
   limit = std::max<int64_t>(limit, cfg.Int(Cfg::kProtoMaxBulkLen) + (1 << 20));
   return static_cast<size_t>(limit);
 }

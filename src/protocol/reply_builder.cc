@@ -107,8 +107,8 @@ void ReplyBuilder::Bool(bool v) {
 }
 
 void ReplyBuilder::Verbatim(std::string_view s) {
-  if (!Fits(s.size())) return;
   if (resp_ >= 3) {
+    if (!Fits(s.size())) return;
     Header('=', static_cast<int64_t>(s.size() + 4));
     out_->append("txt:");
     out_->append(s);

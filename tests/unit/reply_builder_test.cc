@@ -19,7 +19,7 @@ TEST(ReplyLimit, StopsWritingValuesPastTheBound) {
   EXPECT_TRUE(rb.over_limit());
   EXPECT_LE(out.size(), 10000u);
   EXPECT_EQ(out.size(), 4 + 3 * (3000 + 9));  // three values fitted
-  rb.Bulk("x");  // nothing more once over
+  rb.Bulk("x");                               // nothing more once over
   EXPECT_EQ(out.size(), 4 + 3 * (3000 + 9));
 }
 
