@@ -399,6 +399,7 @@ void Connection::LogOutputLimitClose() {
 // thousand times takes the whole machine. edgekv bounds them by the hard
 // limit when one is set, else by maxmemory, or a quarter of the machine's (or
 // container's) memory without one; never below one whole value
+// (proto-max-bulk-len), and a command's first value always fits.
 size_t Connection::ReplyLimit() const {
   const Config& cfg = server_->config();
   int64_t limit = cfg.NormalOutputLimit().hard_bytes;
