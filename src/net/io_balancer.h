@@ -19,13 +19,13 @@
 //     and connections are rebalanced onto it. Without an idle CPU another
 //     thread would only take turns with the busy ones, and with whatever else
 //     runs on the machine (a client process beside the server): on a 2-core
-//     host under a pipeline-1 load that cost more in wake-ups, context
-//     switches and connection moves than it gained;
+//     host under a pipeline-1 load that costs more in wake-ups, context
+//     switches and connection moves than it gains;
 //   - when none has been for kCoolTicks ticks in a row, the last one hands
 //     its connections to the others.
 // A connection moves between two of its requests (Connection::Migrate), so a
 // request never runs on two threads. `io-threads-adaptive no` uses every
-// thread, as before.
+// thread.
 //
 // Thread-safety: Report/SetConnections/Moves are called by each I/O thread's
 // cron for itself, Tick by thread 0's cron only (the tick counters are its

@@ -49,18 +49,12 @@ struct ApplierLimits {
   // memory while it is applied (its frames, about as much again in tables
   // and LevelDB's batch), so it is an eighth of maxmemory, between 8 and
   // 32 MB; the backlog is four groups; a heavy load fills group_bytes first.
-  // The delay is two seconds. Within a group a rewritten key costs LevelDB
-  // once, and a key's LevelDB write (memtable insert, then its share of
-  // flushes and compactions) is most of the tier's CPU: under a uniform
-  // SET load over 100k keys at 90k writes/s, a 0.5 s group writes 80% of
-  // its writes to LevelDB, a 2 s group 47%. Measured with tools/bench.sh
-  // (pipeline 1, drain counted), SET went from 0.89-0.91 of redis-server to
-  // 0.94-0.95 and the server's CPU per SET from 10.7-11.25 us to 10.35-10.5.
-  // Longer is not better: the groups of a load shorter than the delay are
-  // all left to its end (a group gathered for 4 s left a pipeline-1 SET
-  // test 10% of its time to drain). LevelDB's lag costs no reads (memory
-  // holds what LevelDB has not), and memory pressure, SCAN and full syncs
-  // wake the applier at once.
+  // The delay is two seconds: a key rewritten within a group costs LevelDB
+  // one write (writes, with their flushes and compactions, are most of the
+  // tier's CPU), and a longer delay would leave all of a short load's
+  // groups to its end. LevelDB's lag costs no reads (memory holds what
+  // LevelDB has not), and memory pressure, SCAN and full syncs wake the
+  // applier at once. The figures behind the delay: docs/benchmarks.md.
   static ApplierLimits For(int64_t maxmemory);
 };
 
@@ -109,8 +103,7 @@ class Applier : public wal::WalWriter::Observer {
   // (at most a quarter of group_bytes) are kept for longer than the gap
   // between two groups of a steady load (group_delay + 100 ms): under such a
   // load the next group takes them back instead of paying a page fault per
-  // 4 KB of fresh buffers, a sixth of the applier's time. Those of large
-  // groups (a bulk load) go at once.
+  // 4 KB of fresh buffers. Those of large groups (a bulk load) go at once.
   void FreeReleasedBuffers();
   bool holds_released_buffers() const;  // given back, not freed yet
   // Someone is about to wait for the applier (a snapshot, a sync): it runs
@@ -127,10 +120,11 @@ class Applier : public wal::WalWriter::Observer {
   // A group's buffers are tens of megabytes. When the applier goes idle it
   // hands them to FreeReleasedBuffers instead of freeing them itself:
   // freeing them unmaps them, which holds the process's memory-map lock, and
-  // the applier runs at an idle priority; preempted inside the unmap, it
-  // held up every thread that needed the lock (an I/O thread, a replica's
-  // link growing its malloc arena) for 50 ms and more. ReclaimBuffers takes
-  // them back if the next group starts before they were freed.
+  // the applier runs at an idle priority: preempted inside the unmap, it
+  // would hold up every thread that needs the lock (an I/O thread, a
+  // replica's link growing its malloc arena) until it runs again.
+  // ReclaimBuffers takes them back if the next group starts before they
+  // were freed.
   void ReleaseBuffers();
   void ReclaimBuffers();
   void SetError(const std::string& message);

@@ -69,8 +69,8 @@ Status FromLevelDb(const leveldb::Status& s) {
 // is on (which would also make LevelDB's own log stricter at recovery): a
 // table's footer, and the checksums of the index and metaindex blocks the
 // footer points to. LevelDB allocates a block before it reads it, at the size
-// its handle says: a footer corrupted on disk to a size of terabytes threw
-// std::bad_alloc, which ended the process, and so could a corrupted handle of
+// its handle says: a footer corrupted on disk to a size of terabytes would
+// throw std::bad_alloc and end the process, and so would a corrupted handle of
 // a data block in the index (or of the filter block in the metaindex). With
 // those two blocks checked, every handle LevelDB follows was written by it.
 class PreadFile : public leveldb::RandomAccessFile {
@@ -492,9 +492,9 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
 }
 
 // Apply's buffers are megabytes per group. Fresh ones cost a page fault per
-// 4 KB as they fill, which was a tenth of the applier's time, so they are
-// kept (cleared) from one group to the next while groups follow each other,
-// and released when the applier goes idle (ReleaseApplyBuffers).
+// 4 KB as they fill, so they are kept (cleared) from one group to the next
+// while groups follow each other, and released when the applier goes idle
+// (ReleaseApplyBuffers).
 struct DiskTier::ApplyScratch {
   std::vector<KeyWrite> writes;
   std::vector<uint64_t> slots;

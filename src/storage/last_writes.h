@@ -32,8 +32,8 @@ struct LastWrite {
 // nodes. Both steps keep what they compare inline (hash bits in the slots, the
 // size and first 16 bytes of the key in the sort entries), and the hash slots
 // are prefetched a few writes ahead: the keys are scattered over the log
-// frames and the tables are megabytes, and waiting for memory was most of the
-// applier's time. `slots` is scratch space.
+// frames and the tables are megabytes, so waiting for memory would otherwise
+// be most of the applier's time. `slots` is scratch space.
 void LastWrites(const std::vector<KeyWrite>& writes, std::vector<uint64_t>* slots,
                 std::vector<LastWrite>* last);
 

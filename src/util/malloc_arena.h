@@ -12,11 +12,11 @@ namespace edgekv {
 // grow, each time with an mprotect(), which takes the process's memory-map
 // lock for writing. When that lock is held by a thread that is not running
 // (a background thread at nice 19 preempted inside an mprotect or munmap of
-// its own), the growing thread waits with it: a replica's link was held up
-// for 30-40 ms that way. Allocating `bytes` once in blocks under the mmap
-// threshold and freeing them leaves the arena's heap usable to that size
-// (the memory itself is given back with MADV_DONTNEED), so later growth up to
-// it needs no mprotect. Costs address space, not memory.
+// its own), the growing thread (an I/O thread, a replica's link) waits with
+// it. Allocating `bytes` once in blocks under the mmap threshold and freeing
+// them leaves the arena's heap usable to that size (the memory itself is
+// given back with MADV_DONTNEED), so later growth up to it needs no
+// mprotect. Costs address space, not memory.
 inline void ReserveMallocArena(size_t bytes) {
   constexpr size_t kBlock = 128 * 1024;  // under M_MMAP_THRESHOLD (main.cc)
   std::vector<void*> blocks;

@@ -25,9 +25,9 @@ inline void SetThreadName(const std::string& name) {
 // Not SCHED_IDLE: a background thread takes the process's memory-map lock
 // (growing or trimming its malloc arena, unmapping a buffer, LevelDB mapping
 // a table), and SCHED_IDLE gets so little of a busy CPU that one preempted
-// while holding that lock held up every thread that needed it next (an I/O
-// thread, a replica's link) for 50 to 150 ms. At nice 19 it is back within a
-// few milliseconds.
+// while holding that lock holds up every thread that needs it next (an I/O
+// thread, a replica's link) until the CPU has nothing else to run. At nice
+// 19 it is back within a few milliseconds.
 //
 // The LevelDB applier runs at nice 10, and nice 19 while nobody waits for
 // it (Applier::SetIdle). Clients wait for it at times (SCAN and KEYS walk
