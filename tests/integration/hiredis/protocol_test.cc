@@ -50,7 +50,6 @@ TEST(Protocol, HalfClosedClientGetsItsReplyAndTheClose) {
   TestServer srv({"--io-threads", "1", "--enable-debug-command", "yes"});
   for (int i = 0; i < 3; ++i) {
     RawConn c(srv.port());
-    c.SetTimeout(3000ms);
     ASSERT_TRUE(c.Send("PING\r\n"));  // connected, idle, its read queued
     ASSERT_EQ(c.ReadRawReply(), "+PONG\r\n");
     RawConn sleeper(srv.port());
@@ -132,7 +131,8 @@ TEST(Protocol, ClientThatLeavesWhileBlockedIsFreed) {
     std::this_thread::sleep_for(200ms);
     ASSERT_EQ(clients(), 2);
   }  // closed
-  for (int i = 0; i < 40 && clients() != 1; ++i) std::this_thread::sleep_for(50ms);
+  auto deadline = Clock::now() + kWaitTimeout;
+  while (clients() != 1 && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
   EXPECT_EQ(clients(), 1);
 }
 
@@ -269,28 +269,22 @@ TEST(Protocol, NonReadingClientDoesNotStallOthersOrGrowMemory) {
   for (int i = 0; i < 4000; ++i) gets += Resp({"GET", "big"});
   ASSERT_TRUE(hog.Send(gets));
 
+  // New and old clients are served while the hog still does not read (a
+  // loop stalled behind it would never answer them).
   long rss_max = rss_before;
-  auto until = Clock::now() + 2s;
-  int pings = 0;
-  while (Clock::now() < until) {
+  for (int i = 0; i < 30; ++i) {
     RawConn other(srv.port());
-    other.SetTimeout(2000ms);  // "promptly": a stalled loop would time out
-    auto t0 = Clock::now();
     ASSERT_TRUE(other.Send("PING\r\n"));
     ASSERT_EQ(other.ReadRawReply(), "+PONG\r\n") << "PING stalled behind the hog";
-    EXPECT_LT(Clock::now() - t0, 1500ms);
     EXPECT_EQ(Call(c.get(), {"STRLEN", "big"}), ":1048576");
-    ++pings;
     rss_max = std::max(rss_max, srv.RssKb());
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_GT(pings, 5);
   // Bounded: well under 100 MiB of growth for ~4 GiB of pending replies.
   EXPECT_LT(rss_max - rss_before, 100 * 1024)
       << "RSS grew from " << rss_before << " kB to " << rss_max << " kB";
 
   // The hog still gets correct replies once it starts reading.
-  hog.SetTimeout(5000ms);
   for (int i = 0; i < 3; ++i) {
     auto r = hog.ReadRawReply();
     ASSERT_TRUE(r.has_value());

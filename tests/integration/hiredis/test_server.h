@@ -2,11 +2,19 @@
 // loopback port and talk to it with hiredis or with a raw socket.
 //
 //   edgekv_it::TestServer srv({"--maxclients", "2"});
-//   auto c = srv.Connect();                     // hiredis, 5 s timeouts
+//   auto c = srv.Connect();                     // hiredis
 //   edgekv_it::RawConn raw(srv.port());         // bytes in, bytes out
 //
 // Every blocking operation has a deadline, and every test runs under a
 // watchdog (alarm) so that a hang fails the test instead of blocking ctest.
+// These limits guard against hangs only: each is several times what the
+// operation takes in a sanitizer build on a loaded machine, and a test that
+// waits for something polls for it instead of sleeping a fixed time.
+//
+// A TestServer is stopped with SIGTERM when it goes out of scope, and the
+// test fails if the server needed SIGKILL, exited with another status than
+// 0 (also by itself, before the end of the test), or left a sanitizer report
+// in its log.
 #pragma once
 
 #include <arpa/inet.h>
@@ -33,6 +41,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -45,10 +54,22 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // ---------------------------------------------------------------------------
+// Hang guards. The slowest test takes about 3 s on an idle machine.
+inline constexpr auto kIoTimeout = 60000ms;      // one read, write or connect
+inline constexpr auto kReadyTimeout = 120000ms;  // start-up until it answers
+inline constexpr auto kWaitTimeout = 60000ms;    // polling for a condition
+
+// How long a server may take to exit after SIGTERM (a clean shutdown writes
+// out the log and LevelDB); $EDGEKV_STOP_TIMEOUT seconds if set.
+inline std::chrono::milliseconds StopTimeout() {
+  const char* env = std::getenv("EDGEKV_STOP_TIMEOUT");
+  return std::chrono::milliseconds(env != nullptr && *env ? std::atol(env) * 1000 : 120000);
+}
+
 // Watchdog: every test gets at most kTestWatchdogSeconds; on expiry SIGALRM's
 // default action kills the test process, which ctest reports as a failure
 // (the server child dies with it through PR_SET_PDEATHSIG).
-inline constexpr unsigned kTestWatchdogSeconds = 30;
+inline constexpr unsigned kTestWatchdogSeconds = 600;
 
 class WatchdogListener : public ::testing::EmptyTestEventListener {
   void OnTestStart(const ::testing::TestInfo&) override { alarm(kTestWatchdogSeconds); }
@@ -99,6 +120,32 @@ inline std::string ReadWholeFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The lines of `log` that start or sum up a sanitizer report (UBSan's begin
+// "file:line:col: runtime error: ").
+inline std::vector<std::string> SanitizerReports(const std::string& log) {
+  static const std::regex report(
+      "ERROR: (Address|Leak|Memory|Thread)Sanitizer|WARNING: (Thread|Memory)Sanitizer"
+      "|SUMMARY: \\w*Sanitizer|^\\S+:\\d+:\\d+: runtime error: ");
+  std::vector<std::string> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (std::regex_search(line, report)) out.push_back(line);
+  }
+  return out;
+}
+
+// "exit status N" / "killed by signal N" for a wait status.
+inline std::string DescribeStatus(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "wait status " + std::to_string(status);
+}
+
+inline std::string LogTail(std::string log) {
+  if (log.size() > 4096) log = "..." + log.substr(log.size() - 4096);
+  return log;
 }
 
 inline std::string MakeTempDir(const char* tag) {
@@ -159,9 +206,10 @@ struct ExitResult {
   std::string output;  // stdout + stderr
 };
 
-// Runs the server binary with `args` expecting it to exit by itself.
+// Runs the server binary with `args` expecting it to exit by itself; a
+// sanitizer report in its output fails the test.
 inline ExitResult RunServerToExit(const std::vector<std::string>& args,
-                                  std::chrono::milliseconds timeout = 5000ms) {
+                                  std::chrono::milliseconds timeout = kReadyTimeout) {
   std::string dir = MakeTempDir("exit");
   std::vector<std::string> argv{ServerBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -177,6 +225,10 @@ inline ExitResult RunServerToExit(const std::vector<std::string>& args,
     r.code = WEXITSTATUS(*st);
   }
   r.output = ReadWholeFile(log);
+  if (auto reports = SanitizerReports(r.output); !reports.empty()) {
+    ADD_FAILURE() << "edgekv-server left a sanitizer report: " << reports[0] << "\n"
+                  << LogTail(r.output);
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return r;
@@ -203,7 +255,7 @@ class RawConn {
     }
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    SetTimeout(5000ms);
+    SetTimeout(kIoTimeout);
   }
   ~RawConn() { CloseFd(); }
   RawConn(const RawConn&) = delete;
@@ -361,7 +413,7 @@ class RawConn {
   std::string buf_;
   size_t pos_ = 0;
   bool eof_ = false;
-  std::chrono::milliseconds timeout_{5000};
+  std::chrono::milliseconds timeout_{kIoTimeout};
 };
 
 // Encodes a command in RESP.
@@ -388,7 +440,7 @@ struct ReplyFree {
 };
 using Reply = std::unique_ptr<redisReply, ReplyFree>;
 
-inline RedisConn ConnectHiredis(int port, std::chrono::milliseconds timeout = 5000ms) {
+inline RedisConn ConnectHiredis(int port, std::chrono::milliseconds timeout = kIoTimeout) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
@@ -448,8 +500,10 @@ inline std::string Call(redisContext* c, const std::vector<std::string>& args) {
 class TestServer {
  public:
   // `extra` are directives appended after the defaults (port, bind, dir,
-  // save), so they may override them.
-  explicit TestServer(std::vector<std::string> extra = {}) {
+  // save), so they may override them. `binary` replaces the server binary
+  // (the harness's own tests run a fake).
+  explicit TestServer(std::vector<std::string> extra = {}, std::string binary = "") {
+    if (binary.empty()) binary = ServerBinary();
     for (size_t i = 0; i + 1 < extra.size(); ++i) {
       if (extra[i] == "--requirepass") password_ = extra[i + 1];
     }
@@ -460,33 +514,43 @@ class TestServer {
     // The port may be taken between picking and binding: retry a few times.
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = PickFreePort();
-      std::vector<std::string> argv{ServerBinary(), "--port", std::to_string(port_),
+      std::vector<std::string> argv{binary, "--port", std::to_string(port_),
                                     "--bind",       "127.0.0.1",
                                     "--dir",        dir_ + "/data",
                                     "--save",       ""};
       argv.insert(argv.end(), extra.begin(), extra.end());
       pid_ = Spawn(argv, log_);
-      if (WaitReady(10000ms, &last_error)) return;
+      if (WaitReady(kReadyTimeout, &last_error)) return;
       if (auto st = WaitPid(pid_, 0ms)) {  // exited: maybe the port was taken
         pid_ = -1;
-        last_error += " (server exited, status " + std::to_string(*st) + "): " + Log();
+        last_error += " (server exited, " + DescribeStatus(*st) + "): " + Log();
         continue;
       }
       break;
     }
-    Kill();
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      WaitPid(pid_, kWaitTimeout);
+      pid_ = -1;
+    }
     std::string log = Log();
     Cleanup();
     throw std::runtime_error("edgekv-server did not become ready: " + last_error +
                              "\n--- server log ---\n" + log);
   }
 
+  // Stops the server and judges how it ended (see the top of this file).
   ~TestServer() {
-    Kill();
-    if (::testing::Test::HasFailure()) {
-      std::string log = Log();
-      if (log.size() > 4096) log = "..." + log.substr(log.size() - 4096);
-      std::fprintf(stderr, "--- edgekv-server log (port %d) ---\n%s\n", port_, log.c_str());
+    std::vector<std::string> problems = Stop();
+    if (!problems.empty()) {
+      std::string all;
+      for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
+      ADD_FAILURE() << "edgekv-server on port " << port_ << ": " << all
+                    << "\n--- its log ---\n"
+                    << LogTail(Log());
+    } else if (::testing::Test::HasFailure()) {
+      std::fprintf(stderr, "--- edgekv-server log (port %d) ---\n%s\n", port_,
+                   LogTail(Log()).c_str());
     }
     Cleanup();
   }
@@ -535,11 +599,17 @@ class TestServer {
   }
 
   // Sends `sig` and waits; returns the wait status if it exited in time.
+  // A SIGKILL sent here is the test's intent: that process is judged by its
+  // log alone.
   std::optional<int> Signal(int sig, std::chrono::milliseconds timeout) {
     if (pid_ <= 0) return exit_status_;
+    if (sig == SIGKILL) killed_on_purpose_ = true;
     ::kill(pid_, sig);
     return WaitExit(timeout);
   }
+
+  // How long the destructor waits after SIGTERM before SIGKILL.
+  void set_stop_timeout(std::chrono::milliseconds t) { stop_timeout_ = t; }
 
  private:
   // Ready means: accepting connections and done loading its data. EXISTS is
@@ -573,14 +643,44 @@ class TestServer {
     return false;
   }
 
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    if (!WaitPid(pid_, 5000ms)) {
-      ::kill(pid_, SIGKILL);
-      WaitPid(pid_, 5000ms);
+  // SIGTERM (unless it already exited), then what went wrong: empty if it
+  // exited 0 in time and its log holds no sanitizer report.
+  std::vector<std::string> Stop() {
+    std::vector<std::string> problems;
+    if (pid_ > 0) {
+      if (auto st = WaitPid(pid_, 0ms)) {
+        exit_status_ = st;
+        if (*st != 0) {
+          problems.push_back("died by itself (" + DescribeStatus(*st) +
+                             ") before the test stopped it");
+        }
+      } else {
+        ::kill(pid_, SIGTERM);
+        exit_status_ = WaitPid(pid_, stop_timeout_);
+        if (!exit_status_) {
+          ::kill(pid_, SIGKILL);
+          exit_status_ = WaitPid(pid_, kWaitTimeout);
+          problems.push_back("did not exit within " +
+                             std::to_string(stop_timeout_.count() / 1000) +
+                             " s of SIGTERM and was killed with SIGKILL");
+        } else if (*exit_status_ != 0) {
+          problems.push_back("stopped with " + DescribeStatus(*exit_status_) +
+                             " after SIGTERM");
+        }
+      }
+      pid_ = -1;
+    } else if (exit_status_ && *exit_status_ != 0 && !killed_on_purpose_) {
+      // Reaped by Running(), WaitExit() or Signal(): the test saw it end.
+      problems.push_back("ended with " + DescribeStatus(*exit_status_));
     }
-    pid_ = -1;
+    if (auto reports = SanitizerReports(Log()); !reports.empty()) {
+      std::string first;
+      for (size_t i = 0; i < reports.size() && i < 4; ++i) {
+        first += (i ? "; " : "") + reports[i];
+      }
+      problems.push_back("its log holds a sanitizer report: " + first);
+    }
+    return problems;
   }
 
   void Cleanup() {
@@ -593,6 +693,8 @@ class TestServer {
   int port_ = 0;
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
+  bool killed_on_purpose_ = false;
+  std::chrono::milliseconds stop_timeout_ = StopTimeout();
   std::string dir_;
   std::string log_;
   std::string password_;  // from --requirepass, for the readiness probe
