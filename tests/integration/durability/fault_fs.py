@@ -1,5 +1,6 @@
 """A file system whose fsync can be made to fail (needs root and /dev/fuse,
-as CI has): a FUSE pass-through over a directory, in its own process. The
+as CI has: there a failed mount fails the test; elsewhere it is skipped):
+a FUSE pass-through over a directory, in its own process. The
 `fault_fs` fixture (import it into a test module) mounts one and yields it;
 fail_fsync(True) makes every fsync and fdatasync under the mount fail with
 EIO until fail_fsync(False). Reads and writes are unaffected.
@@ -29,25 +30,27 @@ class FaultFs:
 
 @pytest.fixture
 def fault_fs(tmp_path):
+    from server import cannot_run  # (not when run as the file system)
     try:
         import fusepy  # noqa: F401 (Debian's python3-fusepy)
     except ImportError:
-        pytest.skip("python3-fusepy is not installed (tools/setup.sh --test installs it)")
+        cannot_run("python3-fusepy is not installed (tools/setup.sh --test installs it)")
     if not os.access("/dev/fuse", os.R_OK | os.W_OK):
-        pytest.skip("no usable /dev/fuse here")
+        cannot_run("no usable /dev/fuse here")
     back, mnt, flag = tmp_path / "back", tmp_path / "mnt", str(tmp_path / "fail-fsync")
     back.mkdir()
     mnt.mkdir()
     log = open(tmp_path / "fault_fs.log", "w")
     proc = subprocess.Popen([sys.executable, __file__, str(back), str(mnt), flag],
                             stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120  # a hang guard
     while not os.path.ismount(mnt):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            proc.wait()
             log.close()
-            pytest.skip("cannot mount a FUSE file system here: " +
-                        (tmp_path / "fault_fs.log").read_text()[-500:])
+            cannot_run("cannot mount a FUSE file system here: " +
+                       (tmp_path / "fault_fs.log").read_text()[-500:])
         time.sleep(0.05)
     try:
         yield FaultFs(str(mnt), flag)

@@ -3,6 +3,7 @@ check that every acknowledged write is there (with its TTL) and nothing that
 was never written is."""
 import os
 import random
+import signal
 import threading
 import time
 
@@ -12,6 +13,9 @@ import redis
 from server import Server
 
 TTL_MS = 3_600_000
+SOCKET_TIMEOUT_S = 120  # a hang guard
+HANG_GUARD_S = 600
+KEYS_PER_WRITER = 3125
 
 
 class Writer(threading.Thread):
@@ -20,20 +24,28 @@ class Writer(threading.Thread):
     expected[key] = (value or None, has_ttl) after each acknowledged reply;
     `inflight` is the one key whose last command got no reply (the crash):
     either its old or its new state is acceptable.
+
+    It writes until the server goes away. A connection error is expected only
+    once `killed` is set (just before the kill); `error` holds anything else
+    that ended it (a connection error before the kill, a wrong INCR reply),
+    and the test raises it.
     """
 
-    def __init__(self, port, wid, ops):
+    def __init__(self, port, wid, ops, killed):
         super().__init__(daemon=True)
-        self.client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10)
+        self.client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=SOCKET_TIMEOUT_S)
         self.wid = wid
         self.ops = ops
+        self.killed = killed
         self.expected = {}
         self.inflight = None
         self.done_ops = 0
+        self.ended_by_kill = False
+        self.error = None
         self.rng = random.Random(wid)
 
     def run(self):
-        keys = ["w%d:k%d" % (self.wid, i) for i in range(self.ops // 4)]
+        keys = ["w%d:k%d" % (self.wid, i) for i in range(KEYS_PER_WRITER)]
         counter = "w%d:counter" % self.wid
         try:
             for i in range(self.ops):
@@ -55,7 +67,9 @@ class Writer(threading.Thread):
                     new = (str(int(old[0]) + 1).encode(), False)
                     self.inflight = (key, self.expected.get(key), new)
                     got = self.client.incr(key)
-                    assert str(got).encode() == new[0]
+                    if str(got).encode() != new[0]:
+                        raise AssertionError("%s: INCR answered %r, expected %r" %
+                                             (key, got, new[0]))
                 else:
                     new = (None, False)
                     self.inflight = (key, self.expected.get(key), new)
@@ -63,8 +77,13 @@ class Writer(threading.Thread):
                 self.expected[key] = new
                 self.inflight = None
                 self.done_ops += 1
-        except (redis.ConnectionError, redis.TimeoutError, ConnectionError):
-            pass  # the server was killed
+        except (redis.ConnectionError, redis.TimeoutError, ConnectionError) as e:
+            if self.killed.is_set():
+                self.ended_by_kill = True  # the server was killed
+            else:
+                self.error = e
+        except BaseException as e:  # noqa: BLE001 - raised by the test
+            self.error = e
 
 
 def check(client, writers):
@@ -110,18 +129,35 @@ def check(client, writers):
 def test_kill9_mid_load_loses_no_acknowledged_write(tmp_path, fsync):
     data = str(tmp_path / "data")
     srv = Server(data, "--appendfsync", fsync).start()
-    writers = [Writer(srv.port, i, 12_500) for i in range(8)]  # 100k operations
+    killed = threading.Event()
+    # 8 x 100k operations: far more than are done before the kill.
+    writers = [Writer(srv.port, i, 100_000, killed) for i in range(8)]
     for w in writers:
         w.start()
-    # Kill in the middle of the load.
-    deadline = time.monotonic() + 60
-    while sum(w.done_ops for w in writers) < 30_000 and time.monotonic() < deadline:
+    # Kill in the middle of the load, once 30k operations are acknowledged
+    # and every writer has had another one acknowledged since: the server
+    # was alive and serving all of them up to the kill.
+    deadline = time.monotonic() + HANG_GUARD_S
+    while sum(w.done_ops for w in writers) < 30_000:
+        assert time.monotonic() < deadline, "30k operations not done in %d s" % HANG_GUARD_S
+        assert all(w.is_alive() for w in writers), [w.error for w in writers]
         time.sleep(0.01)
+    marks = [w.done_ops for w in writers]
+    while any(w.done_ops == m for w, m in zip(writers, marks)):
+        assert time.monotonic() < deadline, "a writer stopped getting replies"
+        assert all(w.is_alive() for w in writers), [w.error for w in writers]
+        time.sleep(0.001)
+    killed.set()
+    assert srv.running(), "the server was gone before the kill:\n" + srv.log()
+    pid = srv.proc.pid
     srv.kill()
+    assert srv.proc.returncode == -signal.SIGKILL, (pid, srv.proc.returncode)
     for w in writers:
-        w.join(30)
-    done = sum(w.done_ops for w in writers)
-    assert 0 < done < 100_000, "the kill must land mid-load (%d ops done)" % done
+        w.join(HANG_GUARD_S)
+        assert not w.is_alive(), "writer %d still running after the kill" % w.wid
+        if w.error is not None:
+            raise w.error
+        assert w.ended_by_kill, "writer %d finished before the kill" % w.wid
     srv2 = Server(data, "--appendfsync", fsync).start()
     try:
         problems = check(srv2.client(), writers)

@@ -1,5 +1,6 @@
 """Coordinator + replicas as real processes, a TCP proxy that can cut or stall
 links, and full-dump comparison."""
+import select
 import socket
 import threading
 import time
@@ -44,7 +45,13 @@ def offset(client):
     return client.info("replication")["master_repl_offset"]
 
 
-def wait_caught_up(coord, replicas, timeout=10.0):
+# Hang guards, not measures: far above what a sanitizer build on a loaded
+# machine needs.
+CATCH_UP_TIMEOUT_S = 300
+LINK_UP_TIMEOUT_S = 300
+
+
+def wait_caught_up(coord, replicas, timeout=CATCH_UP_TIMEOUT_S):
     """Waits until every replica applied the coordinator's last sequence;
     returns seconds it took."""
     target = offset(coord)
@@ -57,7 +64,7 @@ def wait_caught_up(coord, replicas, timeout=10.0):
                          (target, [offset(r) for r in replicas]))
 
 
-def wait_link_up(client, timeout=20.0):
+def wait_link_up(client, timeout=LINK_UP_TIMEOUT_S):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         info = client.info("replication")
@@ -67,16 +74,27 @@ def wait_link_up(client, timeout=20.0):
     raise AssertionError("replica link did not come up: %r" % client.info("replication"))
 
 
-def start_replica(data, upstream_port, *args):
-    srv = Server(data, "--replicaof", "127.0.0.1 %d" % upstream_port, *args)
+def start_replica(data, upstream_port, *args, log_path=None):
+    srv = Server(data, "--replicaof", "127.0.0.1 %d" % upstream_port, *args, log_path=log_path)
     srv.start_any()
     wait_link_up(srv.client())
     return srv
 
 
+class Link:
+    """One connection through the proxy: client side, upstream side, whether
+    it still forwards, and how many bytes went each way."""
+
+    def __init__(self, client, upstream):
+        self.client, self.upstream = client, upstream
+        self.open = True
+        self.bytes_up = self.bytes_down = 0
+
+
 class Proxy:
     """Forwards 127.0.0.1:port to a target port; can cut every connection or
-    stall (stop forwarding without closing)."""
+    stall (stop forwarding without closing). `severed` counts the links a
+    cut found open (a cut that finds none severs nothing)."""
 
     def __init__(self, target_port):
         self.target = target_port
@@ -87,9 +105,9 @@ class Proxy:
         self.sock.listen(16)
         self.stalled = threading.Event()
         self.stop_flag = threading.Event()
-        self.conns = []
+        self.links = []
         self.lock = threading.Lock()
-        self.cuts = 0
+        self.severed = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -99,26 +117,31 @@ class Proxy:
             except OSError:
                 return
             try:
-                u = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+                u = socket.create_connection(("127.0.0.1", self.target), timeout=60)
             except OSError:
                 c.close()
                 continue
+            u.settimeout(None)
+            link = Link(c, u)
             with self.lock:
-                self.conns.append((c, u))
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+                self.links.append(link)
+            threading.Thread(target=self._pump, args=(link, c, u, "bytes_up"),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(link, u, c, "bytes_down"),
+                             daemon=True).start()
 
-    def _pump(self, src, dst):
-        src.settimeout(0.2)
+    def _pump(self, link, src, dst, counter):
+        # Blocking sockets: a reader slower than the stream holds the pump
+        # up in sendall (as TCP holds up a sender) instead of ending the link.
         while not self.stop_flag.is_set():
             if self.stalled.is_set():
                 time.sleep(0.01)
                 continue
             try:
+                if not select.select([src], [], [], 0.2)[0]:
+                    continue
                 data = src.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
+            except (OSError, ValueError):  # (ValueError: closed by a cut)
                 break
             if not data:
                 break
@@ -126,23 +149,37 @@ class Proxy:
                 dst.sendall(data)
             except OSError:
                 break
+            with self.lock:
+                setattr(link, counter, getattr(link, counter) + len(data))
+        with self.lock:
+            link.open = False
         for s in (src, dst):
             try:
                 s.close()
             except OSError:
                 pass
 
-    def cut(self):
+    def open_links(self):
+        """The links that still forward, oldest first."""
         with self.lock:
-            conns, self.conns = self.conns, []
-        for c, u in conns:
-            for s in (c, u):
+            return [link for link in self.links if link.open]
+
+    def cut(self):
+        """Closes every link; returns how many were still open."""
+        with self.lock:
+            links, self.links = self.links, []
+            live = [link for link in links if link.open]
+            for link in links:
+                link.open = False
+        for link in links:
+            for s in (link.client, link.upstream):
                 try:
                     s.shutdown(socket.SHUT_RDWR)
                     s.close()
                 except OSError:
                     pass
-        self.cuts += 1
+        self.severed += len(live)
+        return len(live)
 
     def close(self):
         self.stop_flag.set()
