@@ -88,6 +88,10 @@ struct DirectiveSpec {
 
 // The table; defined in directives.cc.
 std::span<const DirectiveSpec> AllDirectives();
+// A directive of Redis's that edgekv does not have and that Redis cannot
+// change at run time (daemonize, pidfile, ...): CONFIG SET of it answers as
+// Redis does, "can't set immutable config". `name` is lower case.
+bool IsRedisImmutable(std::string_view name);
 
 // Output buffer limits of one client class ("normal 0 0 0").
 struct OutputLimit {

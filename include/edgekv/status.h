@@ -11,7 +11,7 @@ namespace edgekv {
 
 class [[nodiscard]] Status {
  public:
-  enum class Code { kOk, kInvalidArgument, kNotFound, kIOError, kCorruption };
+  enum class Code { kOk, kInvalidArgument, kNotFound, kIOError, kCorruption, kAborted };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -27,6 +27,10 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string msg) {
     return Status(Code::kCorruption, std::move(msg));
   }
+  // The work was given up because what it worked on was replaced meanwhile.
+  static Status Aborted(std::string msg) {
+    return Status(Code::kAborted, std::move(msg));
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -41,7 +45,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   StatusOr(Status status) : status_(std::move(status)) {}  // NOLINT
 
   bool ok() const { return status_.ok(); }

@@ -193,8 +193,11 @@ class Store {
   // --- Key operations: the key's stripe must be held -------------------------
   // The live entry for key, or nullptr. An expired entry is never returned
   // (and is deleted, reported as an erase, when delete_expired is set). A key
-  // not in memory is read from disk and kept in memory.
-  Entry* Find(int db, std::string_view key, int64_t now_ms);
+  // not in memory is read from disk and kept in memory. With touch false
+  // (TYPE, TTL, EXISTS: Redis's LOOKUP_NOTOUCH) the key's idle time stays
+  // as it was; one brought from disk counts as idle since it left memory
+  // (kMaxIdleSeconds), as Inspect reports it.
+  Entry* Find(int db, std::string_view key, int64_t now_ms, bool touch = true);
   // What OBJECT and MEMORY USAGE see of a live key, without counting as an
   // access: a key in memory keeps its idle time, and a key only on disk is
   // read without being brought into memory (describing every key, as

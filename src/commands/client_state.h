@@ -20,6 +20,7 @@ namespace edgekv {
 
 struct CommandSpec;
 class Feeder;
+class MonitorSink;
 class ReplyBuilder;
 
 struct ClientState {
@@ -53,6 +54,9 @@ struct ClientState {
   int reply_skip = 0;
   // Set by PSYNC: this connection now feeds a replica.
   std::shared_ptr<Feeder> feeder;
+  // Set by MONITOR: this connection now receives every command's line.
+  std::shared_ptr<MonitorSink> monitor;
+  std::atomic<bool> is_monitor{false};  // monitor is set (read by other threads)
   std::atomic<bool> is_replica{false};  // feeder is set (read by other threads)
   int replica_listening_port = 0;
   // The coordinator's log position after this client's last forwarded write
@@ -65,8 +69,21 @@ struct ClientState {
   std::atomic<int64_t> last_interaction_ms{0};
   std::atomic<const CommandSpec*> last_command{nullptr};
   std::atomic<const char*> last_subcommand{nullptr};
+  // CLIENT LIST's buffer figures, as Redis reports them: qbuf is the input
+  // read and not yet consumed (during a command, including it), qbuf-free
+  // what the read buffer has room for, rbs its size and rbp the most of it
+  // used since it was last shrunk; memory_bytes the connection's own
+  // allocations (its object and buffers' capacity; tot-mem adds argv-mem
+  // and multi-mem). Set by the connection's thread at each read and pass.
   std::atomic<size_t> query_buffer_bytes{0};
+  std::atomic<size_t> query_buffer_free{0};
+  std::atomic<size_t> read_buffer_size{0};
+  std::atomic<size_t> read_buffer_peak{0};
   std::atomic<size_t> output_buffer_bytes{0};
+  std::atomic<size_t> memory_bytes{0};
+  // The commands queued by MULTI: their arguments' bytes plus a slot each
+  // (multi-mem).
+  std::atomic<size_t> multi_mem_bytes{0};
   std::atomic<bool> kill_requested{false};
   // In a blocked command (WAIT) now: INFO blocked_clients, CLIENT UNBLOCK.
   std::atomic<bool> blocked_now{false};
@@ -86,6 +103,8 @@ struct ClientState {
 
   // Asks the connection's own thread to close it (set by the network layer).
   std::function<void()> request_close;
+  // Asks the connection's own thread to send what its MonitorSink holds.
+  std::function<void()> request_monitor_drain;
 };
 
 }  // namespace edgekv

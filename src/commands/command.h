@@ -17,20 +17,32 @@ namespace edgekv {
 struct ClientState;
 class ServerContext;
 
+// Redis's command flags (COMMAND INFO lists them by Redis's names, in
+// Redis's order: FlagNames), and edgekv's own (no name).
 enum CommandFlag : uint32_t {
-  kWrite = 1u << 0,     // changes data: journaled, refused on read-only replicas
-  kReadOnly = 1u << 1,  // reads data only
-  kDenyOom = 1u << 2,   // may grow memory: refused above maxmemory
-  kAdmin = 1u << 3,     // server administration
-  kNoAuth = 1u << 4,    // allowed before AUTH (AUTH, HELLO, QUIT, RESET)
-  kNoMulti = 1u << 5,   // executed immediately even inside MULTI
-  kFast = 1u << 6,      // O(1)/O(log N)
-  kLoading = 1u << 7,   // allowed while loading
-  kStale = 1u << 8,     // allowed on a stale replica
-  kAllKeys = 1u << 9,   // touches whole databases (FLUSHDB, SWAPDB, KEYS...)
-  kConnection = 1u << 10,
-  kDiskWalk = 1u << 11,  // walks LevelDB (SCAN, KEYS, RANDOMKEY): waits for the applier
-  kSkipSlowlog = 1u << 12,  // not logged in SLOWLOG (EXEC: its commands are)
+  kWrite = 1u << 0,             // changes data: journaled, refused on read-only replicas
+  kReadOnly = 1u << 1,          // reads data only
+  kDenyOom = 1u << 2,           // may grow memory: refused above maxmemory
+  kAdmin = 1u << 3,             // server administration; not shown to MONITOR
+  kNoAuth = 1u << 4,            // allowed before AUTH (AUTH, HELLO, QUIT, RESET)
+  kNoMulti = 1u << 5,           // refused inside MULTI (SAVE, SHUTDOWN, PSYNC)
+  kFast = 1u << 6,              // O(1)/O(log N)
+  kLoading = 1u << 7,           // allowed while loading
+  kStale = 1u << 8,             // allowed on a stale replica
+  kNoScript = 1u << 9,          // not allowed in scripts
+  kAllowBusy = 1u << 10,        // allowed while a script runs past its time
+  kNoAsyncLoading = 1u << 11,   // not while loading asynchronously
+  kSkipSlowlog = 1u << 12,      // not logged in SLOWLOG (EXEC: its commands are)
+  kSkipMonitor = 1u << 13,      // not shown to MONITOR
+  kBlocking = 1u << 14,         // may block the client
+  kNoMandatoryKeys = 1u << 15,  // may take no keys although it has key specs
+  kProtected = 1u << 16,        // refused, even inside MULTI, unless enable-debug-command
+  // edgekv's own:
+  // Runs at once inside MULTI (MULTI EXEC DISCARD WATCH QUIT RESET).
+  kTxControl = 1u << 24,
+  kAllKeys = 1u << 25,  // touches whole databases (FLUSHDB, SWAPDB, KEYS...)
+  kConnection = 1u << 26,
+  kDiskWalk = 1u << 27,  // walks LevelDB (SCAN, KEYS, RANDOMKEY): waits for the applier
 };
 
 struct CommandContext {

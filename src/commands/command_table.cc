@@ -46,6 +46,16 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
   return it == by_name_.end() ? nullptr : it->second;
 }
 
+const CommandSpec* CommandTable::FindFullName(std::string_view name) const {
+  size_t bar = name.find('|');
+  if (bar == std::string_view::npos) return Find(name);
+  const CommandSpec* parent = Find(name.substr(0, bar));
+  if (parent == nullptr) return nullptr;
+  std::string_view sub = name.substr(bar + 1);
+  if (sub.find('|') != std::string_view::npos) return nullptr;
+  return FindSub(*parent, sub);
+}
+
 const CommandSpec* CommandTable::FindSub(const CommandSpec& parent,
                                          std::string_view sub) const {
   char buf[64];

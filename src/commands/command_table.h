@@ -19,6 +19,8 @@ class CommandTable {
   // Case-insensitive; nullptr when unknown.
   const CommandSpec* Find(std::string_view name) const;
   const CommandSpec* FindSub(const CommandSpec& parent, std::string_view sub) const;
+  // A command or, by its full name ("client|list"), a subcommand.
+  const CommandSpec* FindFullName(std::string_view name) const;
   const std::vector<std::unique_ptr<CommandSpec>>& all() const { return specs_; }
   // How many ids commands and subcommands have (CommandSpec::id).
   size_t ids() const { return ids_; }

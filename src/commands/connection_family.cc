@@ -157,6 +157,7 @@ void Quit(CommandContext& ctx) {
 void Reset(CommandContext& ctx) {
   ClientState& c = *ctx.client;
   Dispatcher::ClearTransaction(*ctx.server, c);
+  Dispatcher::StopMonitor(*ctx.server, c);
   c.db.store(0);
   c.resp.store(2);
   ctx.reply->set_resp(2);
@@ -172,20 +173,23 @@ void Reset(CommandContext& ctx) {
 
 void RegisterConnectionFamily(CommandTable* t) {
   // Inside MULTI, AUTH and HELLO are queued like other commands (as in Redis);
-  // QUIT and RESET act at once.
+  // QUIT and RESET act at once. PING is refused while loading, as in Redis
+  // (a load balancer's health check sees -LOADING).
   const uint32_t conn = kConnection | kFast | kLoading | kStale;
-  t->Add({"ping", -1, conn, 0, 0, 0, Ping, "connection", "Ping the server"});
+  const uint32_t any_time = kNoScript | kAllowBusy;  // also while a script is busy
+  t->Add(
+      {"ping", -1, kConnection | kFast, 0, 0, 0, Ping, "connection", "Ping the server"});
   t->Add({"echo", 2, conn, 0, 0, 0, Echo, "connection", "Echo the given string"});
-  t->Add({"auth", -2, conn | kNoAuth, 0, 0, 0, Auth, "connection",
+  t->Add({"auth", -2, conn | kNoAuth | any_time, 0, 0, 0, Auth, "connection",
           "Authenticate to the server"});
-  t->Add({"hello", -1, conn | kNoAuth, 0, 0, 0, Hello, "connection",
+  t->Add({"hello", -1, conn | kNoAuth | any_time, 0, 0, 0, Hello, "connection",
           "Handshake with the server"});
   t->Add(
       {"select", 2, conn, 0, 0, 0, Select, "connection", "Change the selected database"});
-  t->Add({"quit", -1, conn | kNoAuth | kNoMulti, 0, 0, 0, Quit, "connection",
+  t->Add({"quit", -1, conn | kNoAuth | kTxControl | any_time, 0, 0, 0, Quit, "connection",
           "Close the connection"});
-  t->Add({"reset", 1, conn | kNoAuth | kNoMulti, 0, 0, 0, Reset, "connection",
-          "Reset the connection"});
+  t->Add({"reset", 1, conn | kNoAuth | kTxControl | any_time, 0, 0, 0, Reset,
+          "connection", "Reset the connection"});
 }
 
 }  // namespace edgekv

@@ -96,6 +96,14 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
   return spec;
 }
 
+// enable-debug-command (no/yes/local) allows this client's DEBUG.
+static bool ProtectedAllowed(ServerContext& server, const ClientState& client) {
+  int64_t mode = server.config().Int(Cfg::kEnableDebugCommand);  // no/yes/local
+  bool local = client.addr.rfind("127.", 0) == 0 || client.addr.rfind("[::1]", 0) == 0 ||
+               client.addr.rfind("::1", 0) == 0;
+  return mode == 1 || (mode == 2 && local);
+}
+
 void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   ServerContext& server = *ctx.server;
   const auto started = std::chrono::steady_clock::now();
@@ -142,6 +150,12 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   ctx.reply->set_error_mark(ctx.reply->errors());
   MaybeLogSlow(spec, ctx, usec);
   server.latency().Add((spec.flags & kFast) ? "fast-command" : "command", usec / 1000);
+  // Administrative commands are not shown, as in Redis.
+  if (server.monitors().active() && !(spec.flags & (kAdmin | kSkipMonitor))) {
+    server.monitors().Feed(MonitorLine(NowUs(),
+                                       ctx.client->db.load(std::memory_order_relaxed),
+                                       ctx.client->addr, ctx.args, ctx.redacted));
+  }
 }
 
 namespace {
@@ -198,7 +212,15 @@ void Dispatcher::ClearTransaction(ServerContext& server, ClientState& c) {
   c.in_multi = false;
   c.multi_error = false;
   c.queued.clear();
+  c.multi_mem_bytes.store(0, std::memory_order_relaxed);
   Unwatch(server, c, false);
+}
+
+void Dispatcher::StopMonitor(ServerContext& server, ClientState& c) {
+  if (!c.monitor) return;
+  server.monitors().Remove(c.monitor.get());
+  c.monitor.reset();
+  c.is_monitor.store(false, std::memory_order_relaxed);
 }
 
 void Dispatcher::Unwatch(ServerContext& server, ClientState& c, bool all_locked) {
@@ -289,6 +311,29 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
 
+  if (client.in_multi && (spec->flags & kNoMulti)) {
+    client.multi_error = true;
+    reply.Error("ERR Command not allowed inside a transaction");
+    return;
+  }
+
+  // A monitor (as a replica) may not read or write keys, as in Redis.
+  if (client.monitor && (spec->flags & (kWrite | kReadOnly))) {
+    if (client.in_multi) client.multi_error = true;
+    reply.Error("ERR Replica can't interact with the keyspace");
+    return;
+  }
+
+  if ((spec->flags & kProtected) && !ProtectedAllowed(*server_, client)) {
+    if (client.in_multi) client.multi_error = true;
+    reply.Error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set "
+        "to \"local\", you can run it from a local connection, otherwise you need "
+        "to set this option in the configuration file, and then restart the "
+        "server.");
+    return;
+  }
+
   if (server_->loading.load(std::memory_order_acquire) && !(spec->flags & kLoading)) {
     if (client.in_multi) client.multi_error = true;
     reply.Error("LOADING edgekv is loading the dataset in memory");
@@ -306,8 +351,11 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
 
-  if (client.in_multi && !(spec->flags & kNoMulti)) {
+  if (client.in_multi && !(spec->flags & kTxControl)) {
     client.queued.emplace_back(args.begin(), args.end());
+    size_t bytes = sizeof(std::vector<std::string>);
+    for (std::string_view a : args) bytes += sizeof(std::string) + a.size();
+    client.multi_mem_bytes.fetch_add(bytes, std::memory_order_relaxed);
     reply.Queued();
     return;
   }

@@ -28,6 +28,8 @@ class Dispatcher {
   static void ClearTransaction(ServerContext& server, ClientState& client);
   // Forgets the client's WATCHed keys; `all_locked` inside EXEC.
   static void Unwatch(ServerContext& server, ClientState& client, bool all_locked);
+  // Ends MONITOR for the client (disconnect, RESET).
+  static void StopMonitor(ServerContext& server, ClientState& client);
 
  private:
   // Discards client's transaction and replies EXECABORT with `error` (an

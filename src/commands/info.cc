@@ -1,5 +1,6 @@
 #include "info.h"
 
+#include <fmt/format.h>
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -217,8 +218,10 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("loading", server.loading.load() ? 1 : 0);
     num("async_loading", 0);
     num("rdb_changes_since_last_save", 0);
-    num("rdb_bgsave_in_progress", server.bgsave_in_progress.load() ? 1 : 0);
-    if (Engine* engine = server.engine()) {
+    Engine* engine = server.engine();
+    num("rdb_bgsave_in_progress",
+        engine != nullptr && engine->background_checkpoint_running() ? 1 : 0);
+    if (engine != nullptr) {
       out += engine->InfoPersistence();
     } else {
       num("aof_enabled", 1);
@@ -407,7 +410,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
 }
 
 std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms,
-                           const ClientState* self) {
+                           const ClientState* self, size_t self_argv_bytes) {
   const bool mine = &c == self;
   (void)server;
   std::string name, lib_name, lib_ver;
@@ -421,11 +424,15 @@ std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms
   std::string cmd_name = cmd ? cmd->name : "NULL";
   int64_t age = (now_ms - c.created_ms) / 1000;
   int64_t idle = (now_ms - c.last_interaction_ms.load()) / 1000;
-  // Redis's flags, in its order: S replica, x in MULTI (known only to the
+  // Redis's flags, in its order: O monitor or S replica, x in MULTI (known only to the
   // client's own thread), b blocked (or held by CLIENT PAUSE), e no-evict;
   // N none.
   std::string flags;
-  if (c.is_replica.load(std::memory_order_relaxed)) flags += 'S';
+  if (c.is_monitor.load(std::memory_order_relaxed)) {
+    flags += 'O';
+  } else if (c.is_replica.load(std::memory_order_relaxed)) {
+    flags += 'S';
+  }
   if (mine && c.in_multi) flags += 'x';
   if (c.blocked_now.load(std::memory_order_relaxed) ||
       c.postponed_now.load(std::memory_order_relaxed)) {
@@ -433,21 +440,21 @@ std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms
   }
   if (c.no_evict.load(std::memory_order_relaxed)) flags += 'e';
   if (flags.empty()) flags = "N";
-  char buf[1024];
-  std::snprintf(
-      buf, sizeof(buf),
-      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-      "sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 "
-      "rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default "
-      "redir=-1 resp=%d lib-name=%s lib-ver=%s",
-      static_cast<unsigned long long>(c.id), c.addr.c_str(), c.laddr.c_str(), c.fd,
-      name.c_str(), static_cast<long long>(age), static_cast<long long>(idle),
-      flags.c_str(), c.db.load(),
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  const size_t argv_mem = mine ? self_argv_bytes : 0;
+  const size_t multi_mem = c.multi_mem_bytes.load(kRelaxed);
+  const size_t omem = c.output_buffer_bytes.load(kRelaxed);
+  return fmt::format(
+      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 "
+      "ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} "
+      "obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={} "
+      "lib-name={} lib-ver={}",
+      c.id, c.addr, c.laddr, c.fd, name, age, idle, flags, c.db.load(),
       mine && c.in_multi ? static_cast<int>(c.queued.size()) : -1,
-      c.query_buffer_bytes.load(), c.output_buffer_bytes.load(),
-      c.query_buffer_bytes.load() + c.output_buffer_bytes.load(), cmd_name.c_str(),
-      c.resp.load(), lib_name.c_str(), lib_ver.c_str());
-  return buf;
+      c.query_buffer_bytes.load(kRelaxed), c.query_buffer_free.load(kRelaxed), argv_mem,
+      multi_mem, c.read_buffer_size.load(kRelaxed), c.read_buffer_peak.load(kRelaxed),
+      omem, c.memory_bytes.load(kRelaxed) + argv_mem + multi_mem, omem > 0 ? "rw" : "r",
+      cmd_name, c.resp.load(), lib_name, lib_ver);
 }
 
 }  // namespace edgekv

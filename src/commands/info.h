@@ -12,8 +12,11 @@ namespace edgekv {
 std::string BuildInfo(ServerContext& server, const std::vector<std::string>& sections);
 // `self`: the calling client, whose thread-owned fields (MULTI state) may be
 // read; other clients' are reported from their shared fields only.
+// `self` is the client asking, and self_argv_bytes its command's arguments'
+// bytes (CLIENT LIST's argv-mem: Redis's other clients have none between
+// commands).
 std::string DescribeClient(ServerContext& server, ClientState& c, int64_t now_ms,
-                           const ClientState* self);
+                           const ClientState* self, size_t self_argv_bytes);
 // The process's memory as INFO memory reports it: bytes allocated (malloc),
 // the highest of those INFO and MEMORY DOCTOR have seen, the resident set.
 struct MemoryFigures {

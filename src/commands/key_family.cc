@@ -28,7 +28,7 @@ void Del(CommandContext& ctx) {
 void Exists(CommandContext& ctx) {
   int64_t n = 0;
   for (size_t i = 1; i < ctx.argc(); ++i) {
-    if (LookupWrite(ctx, ctx.arg(i)) != nullptr) ++n;
+    if (LookupNoTouch(ctx, ctx.arg(i)) != nullptr) ++n;
   }
   ctx.reply->Integer(n);
 }
@@ -45,7 +45,7 @@ void Touch(CommandContext& ctx) {
 }
 
 void Type(CommandContext& ctx) {
-  ctx.reply->SimpleString(LookupWrite(ctx, ctx.arg(1)) ? "string" : "none");
+  ctx.reply->SimpleString(LookupNoTouch(ctx, ctx.arg(1)) ? "string" : "none");
 }
 
 // EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT]
@@ -105,7 +105,7 @@ void PExpireAt(CommandContext& ctx) {
 enum class TtlMode { kTtl, kPttl, kExpireTime, kPExpireTime };
 
 void TtlGeneric(CommandContext& ctx, TtlMode mode) {
-  Entry* e = LookupRead(ctx, ctx.arg(1));
+  Entry* e = LookupNoTouch(ctx, ctx.arg(1));
   if (e == nullptr) return ctx.reply->Integer(-2);
   if (!e->has_expire()) return ctx.reply->Integer(-1);
   int64_t left = std::max<int64_t>(0, e->expire_ms() - ctx.now_ms);

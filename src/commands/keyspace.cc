@@ -23,6 +23,12 @@ Entry* LookupWrite(CommandContext& ctx, std::string_view key) {
   return StoreOf(ctx).Find(DbOf(ctx), key, ctx.now_ms);
 }
 
+Entry* LookupNoTouch(CommandContext& ctx, std::string_view key) {
+  Entry* e = StoreOf(ctx).Find(DbOf(ctx), key, ctx.now_ms, /*touch=*/false);
+  CountLookup(ctx, e != nullptr);
+  return e;
+}
+
 bool ParseExpire(CommandContext& ctx, std::string_view arg, ExpireUnit unit,
                  bool relative, bool allow_nonpositive, int64_t* abs_ms) {
   int64_t v;

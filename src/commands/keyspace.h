@@ -22,6 +22,9 @@ Entry* LookupRead(CommandContext& ctx, std::string_view key);
 void CountLookup(CommandContext& ctx, bool hit);
 // A lookup for a command that will write (not counted).
 Entry* LookupWrite(CommandContext& ctx, std::string_view key);
+// A read lookup that leaves the key's idle time as it was (TYPE, TTL,
+// EXISTS, as Redis's LOOKUP_NOTOUCH); counts a hit or miss.
+Entry* LookupNoTouch(CommandContext& ctx, std::string_view key);
 
 enum class ExpireUnit { kSeconds, kMilliseconds };
 

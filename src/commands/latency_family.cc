@@ -259,7 +259,7 @@ void LatencyHelp(CommandContext& ctx) {
 }  // namespace
 
 void RegisterLatencyFamily(CommandTable* t) {
-  const uint32_t adm = kAdmin | kLoading | kStale;
+  const uint32_t adm = kAdmin | kNoScript | kLoading | kStale;
   const uint32_t any = kLoading | kStale;
   // clang-format off
   t->Add({"latency", -2, 0, 0, 0, 0, nullptr, "server", "Latency monitor", nullptr, {

@@ -1,17 +1,13 @@
 // SAVE BGSAVE LASTSAVE. edgekv persists continuously (write-ahead log +
 // LevelDB), so "saving" is a checkpoint: everything logged is fsynced, applied
 // to LevelDB and synced there, and old log segments are dropped.
-#include <atomic>
 #include <string>
-#include <system_error>
-#include <thread>
 
 #include "args.h"
 #include "command_table.h"
 #include "dispatcher.h"
 #include "keyspace.h"
 #include "storage/engine.h"
-#include "util/thread_name.h"
 
 namespace edgekv {
 namespace {
@@ -42,25 +38,13 @@ void BgSave(CommandContext& ctx) {
       return;
     }
   }
-  // One checkpoint at a time, as Redis runs one child: a thread per call
-  // would let a pipeline of BGSAVEs start threads until the process could
-  // start no more (and std::thread threw).
-  std::atomic<bool>& running = ctx.server->bgsave_in_progress;
-  if (running.exchange(true)) {
-    ctx.reply->Error("ERR Background save already in progress");
+  StatusOr<bool> started = engine->StartBackgroundCheckpoint();
+  if (!started.ok()) {
+    ctx.reply->Error("ERR " + started.status().message());
     return;
   }
-  // The engine outlives every command thread; a detached checkpoint is safe
-  // until shutdown, which checkpoints anyway.
-  try {
-    std::thread([engine, &running] {
-      SetThreadName("ekv-bgsave");
-      (void)engine->Checkpoint();
-      running.store(false);
-    }).detach();
-  } catch (const std::system_error& e) {
-    running.store(false);
-    ctx.reply->Error(std::string("ERR can't start a background checkpoint: ") + e.what());
+  if (!started.value()) {
+    ctx.reply->Error("ERR Background save already in progress");
     return;
   }
   ctx.reply->SimpleString("Background saving started");
@@ -75,10 +59,10 @@ void LastSave(CommandContext& ctx) {
 }  // namespace
 
 void RegisterPersistenceFamily(CommandTable* t) {
-  const uint32_t adm = kAdmin | kNoMulti;
-  t->Add({"save", 1, adm, 0, 0, 0, Save, "server", "Checkpoint synchronously"});
+  const uint32_t adm = kAdmin | kNoScript | kNoAsyncLoading;
   t->Add(
-      {"bgsave", -1, kAdmin, 0, 0, 0, BgSave, "server", "Checkpoint in the background"});
+      {"save", 1, adm | kNoMulti, 0, 0, 0, Save, "server", "Checkpoint synchronously"});
+  t->Add({"bgsave", -1, adm, 0, 0, 0, BgSave, "server", "Checkpoint in the background"});
   t->Add({"lastsave", 1, kLoading | kStale | kFast, 0, 0, 0, LastSave, "server",
           "Unix time of the last checkpoint", "admin dangerous"});
 }

@@ -218,17 +218,19 @@ void Wait(CommandContext& ctx) {
 }  // namespace
 
 void RegisterReplicationFamily(CommandTable* t) {
-  const uint32_t adm = kAdmin | kNoMulti | kStale;
-  t->Add({"replicaof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server",
+  const uint32_t adm = kAdmin | kNoScript;
+  t->Add({"replicaof", 3, adm | kStale | kNoAsyncLoading, 0, 0, 0, ReplicaOf, "server",
           "Make this a replica"});
-  t->Add(
-      {"slaveof", 3, adm | kLoading, 0, 0, 0, ReplicaOf, "server", "Alias of REPLICAOF"});
-  t->Add({"role", 1, kLoading | kStale | kFast, 0, 0, 0, Role, "server",
+  t->Add({"slaveof", 3, adm | kStale | kNoAsyncLoading, 0, 0, 0, ReplicaOf, "server",
+          "Alias of REPLICAOF"});
+  t->Add({"role", 1, kNoScript | kLoading | kStale | kFast, 0, 0, 0, Role, "server",
           "Replication role", "admin dangerous"});
-  t->Add({"psync", -3, adm, 0, 0, 0, PSync, "server", "Start replication (replicas)"});
-  t->Add(
-      {"replconf", -1, adm | kLoading, 0, 0, 0, ReplConf, "server", "Replica settings"});
-  t->Add({"wait", 3, 0, 0, 0, 0, Wait, "generic", "Wait for replicas", "connection"});
+  t->Add({"psync", -3, adm | kNoAsyncLoading | kNoMulti, 0, 0, 0, PSync, "server",
+          "Start replication (replicas)"});
+  t->Add({"replconf", -1, adm | kLoading | kStale | kAllowBusy, 0, 0, 0, ReplConf,
+          "server", "Replica settings"});
+  t->Add({"wait", 3, kNoScript, 0, 0, 0, Wait, "generic", "Wait for replicas",
+          "connection"});
 }
 
 }  // namespace edgekv

@@ -15,6 +15,7 @@
 #include "edgekv/config.h"
 #include "edgekv/store.h"
 #include "edgekv/thread_annotations.h"
+#include "monitor.h"
 #include "replication/forward.h"
 #include "replication/replication.h"
 #include "slowlog.h"
@@ -73,6 +74,7 @@ class ServerContext {
   ClientRegistry& clients() { return clients_; }
   Replication& replication() { return replication_; }
   SlowLog& slowlog() { return slowlog_; }
+  Monitors& monitors() { return monitors_; }
   CommandStats& command_stats() { return command_stats_; }
   ErrorStats& error_stats() { return error_stats_; }
   // LATENCY's events; its threshold follows latency-monitor-threshold
@@ -135,8 +137,6 @@ class ServerContext {
   std::function<void()> shutdown;
   // True until recovery finished; then engine() is set (release/acquire).
   std::atomic<bool> loading{false};
-  // A BGSAVE checkpoint is running (one at a time, as Redis runs one child).
-  std::atomic<bool> bgsave_in_progress{false};
   Engine* engine() const { return engine_.load(std::memory_order_acquire); }
   void set_engine(Engine* e) { engine_.store(e, std::memory_order_release); }
 
@@ -148,6 +148,7 @@ class ServerContext {
   ClientRegistry clients_;
   Replication replication_;
   SlowLog slowlog_;
+  Monitors monitors_;
   CommandStats command_stats_;
   ErrorStats error_stats_;
   LatencyMonitor latency_;

@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "client_control.h"
+#include "command_meta.h"
 #include "command_table.h"
 #include "dispatcher.h"
 #include "edgekv/glob.h"
@@ -86,6 +87,13 @@ void ClientSetInfo(CommandContext& ctx) {
   ctx.reply->Ok();
 }
 
+// The command's arguments' bytes (CLIENT LIST's argv-mem of the caller).
+size_t ArgvBytes(const CommandContext& ctx) {
+  size_t n = 0;
+  for (std::string_view a : ctx.args) n += a.size();
+  return n;
+}
+
 void ClientList(CommandContext& ctx) {
   std::set<uint64_t> ids;
   for (size_t i = 2; i < ctx.argc(); ++i) {
@@ -117,15 +125,16 @@ void ClientList(CommandContext& ctx) {
   std::string out;
   ctx.server->clients().ForEach([&](ClientState& c) {
     if (!ids.empty() && !ids.count(c.id)) return;
-    out += DescribeClient(*ctx.server, c, ctx.now_ms, ctx.client);
+    out += DescribeClient(*ctx.server, c, ctx.now_ms, ctx.client, ArgvBytes(ctx));
     out += '\n';
   });
   ctx.reply->Verbatim(out);
 }
 
 void ClientInfo(CommandContext& ctx) {
-  ctx.reply->Verbatim(DescribeClient(*ctx.server, *ctx.client, ctx.now_ms, ctx.client) +
-                      "\n");
+  ctx.reply->Verbatim(
+      DescribeClient(*ctx.server, *ctx.client, ctx.now_ms, ctx.client, ArgvBytes(ctx)) +
+      "\n");
 }
 
 void ClientKill(CommandContext& ctx) {
@@ -221,19 +230,75 @@ void ClientKill(CommandContext& ctx) {
 
 // ---- COMMAND -------------------------------------------------------------------
 
-std::vector<std::string> FlagNames(uint32_t f) {
-  std::vector<std::string> v;
-  if (f & kWrite) v.push_back("write");
-  if (f & kReadOnly) v.push_back("readonly");
-  if (f & kDenyOom) v.push_back("denyoom");
-  if (f & kAdmin) v.push_back("admin");
-  if (f & kNoAuth) v.push_back("no_auth");
-  if (f & kNoMulti) v.push_back("no_multi");
-  if (f & kFast) v.push_back("fast");
-  if (f & kLoading) v.push_back("loading");
-  if (f & kStale) v.push_back("stale");
-  if (f & kSkipSlowlog) v.push_back("skip_slowlog");
+// The flags COMMAND INFO lists, by Redis's names and in Redis's order (it
+// hides protected, may_replicate and the sentinel ones).
+std::vector<std::string_view> FlagNames(uint32_t f) {
+  static constexpr std::pair<uint32_t, std::string_view> kNames[] = {
+      {kWrite, "write"},
+      {kReadOnly, "readonly"},
+      {kDenyOom, "denyoom"},
+      {kAdmin, "admin"},
+      {kNoScript, "noscript"},
+      {kBlocking, "blocking"},
+      {kLoading, "loading"},
+      {kStale, "stale"},
+      {kSkipMonitor, "skip_monitor"},
+      {kSkipSlowlog, "skip_slowlog"},
+      {kFast, "fast"},
+      {kNoAuth, "no_auth"},
+      {kNoMandatoryKeys, "no_mandatory_keys"},
+      {kNoAsyncLoading, "no_async_loading"},
+      {kNoMulti, "no_multi"},
+      {kAllowBusy, "allow_busy"},
+  };
+  std::vector<std::string_view> v;
+  for (const auto& [bit, name] : kNames) {
+    if (f & bit) v.push_back(name);
+  }
   return v;
+}
+
+// Space-separated words.
+std::vector<std::string_view> Words(std::string_view s) {
+  std::vector<std::string_view> out;
+  for (size_t i = 0; i < s.size();) {
+    size_t end = std::min(s.find(' ', i), s.size());
+    if (end > i) out.push_back(s.substr(i, end - i));
+    i = end + 1;
+  }
+  return out;
+}
+
+void ReplyKeySpec(ReplyBuilder& r, const KeySpec& k) {
+  r.MapHeader(k.notes != nullptr ? 4 : 3);
+  if (k.notes != nullptr) {
+    r.Bulk("notes");
+    r.Bulk(k.notes);
+  }
+  r.Bulk("flags");
+  auto flags = Words(k.flags);
+  r.SetHeader(flags.size());
+  for (auto f : flags) r.SimpleString(f);
+  r.Bulk("begin_search");
+  r.MapHeader(2);
+  r.Bulk("type");
+  r.Bulk("index");
+  r.Bulk("spec");
+  r.MapHeader(1);
+  r.Bulk("index");
+  r.Integer(k.index);
+  r.Bulk("find_keys");
+  r.MapHeader(2);
+  r.Bulk("type");
+  r.Bulk("range");
+  r.Bulk("spec");
+  r.MapHeader(3);
+  r.Bulk("lastkey");
+  r.Integer(k.lastkey);
+  r.Bulk("keystep");
+  r.Integer(k.keystep);
+  r.Bulk("limit");
+  r.Integer(k.limit);
 }
 
 // A command made of subcommands only (CLIENT, CONFIG, DEBUG): Redis lists
@@ -249,7 +314,6 @@ std::vector<std::string> AclCategories(const CommandSpec& s) {
       "hash",       "string",      "bitmap",   "hyperloglog", "geo",       "stream",
       "pubsub",     "admin",       "fast",     "slow",        "blocking",  "dangerous",
       "connection", "transaction", "scripting"};
-  std::vector<std::string_view> have;
   std::string_view named = s.acl != nullptr ? s.acl : "";
   if (s.acl == nullptr && !IsContainer(s)) {
     std::string_view g = s.group;
@@ -257,11 +321,7 @@ std::vector<std::string> AclCategories(const CommandSpec& s) {
     if (g == "string" || g == "connection") named = g;
     if (g == "transactions") named = "transaction";
   }
-  for (size_t i = 0; i < named.size();) {
-    size_t end = std::min(named.find(' ', i), named.size());
-    if (end > i) have.push_back(named.substr(i, end - i));
-    i = end + 1;
-  }
+  std::vector<std::string_view> have = Words(named);
   uint32_t f = IsContainer(s) ? 0 : s.flags;
   if (f & kWrite) have.push_back("write");
   if (f & kReadOnly) have.push_back("read");
@@ -291,38 +351,18 @@ void ReplyCommandInfo(ReplyBuilder& r, const CommandSpec& s) {
   auto categories = AclCategories(s);
   r.SetHeader(categories.size());
   for (auto& c : categories) r.SimpleString(c);
-  r.SetHeader(0);  // tips
-  if (s.first_key > 0) {
-    // One key spec in Redis 7's form: begin_search index, find_keys range.
-    r.ArrayHeader(1);
-    r.MapHeader(3);
-    r.Bulk("flags");
-    r.SetHeader(1);
-    r.SimpleString((s.flags & kWrite) ? "RW" : "RO");
-    r.Bulk("begin_search");
-    r.MapHeader(2);
-    r.Bulk("type");
-    r.Bulk("index");
-    r.Bulk("spec");
-    r.MapHeader(1);
-    r.Bulk("index");
-    r.Integer(s.first_key);
-    r.Bulk("find_keys");
-    r.MapHeader(2);
-    r.Bulk("type");
-    r.Bulk("range");
-    r.Bulk("spec");
-    r.MapHeader(3);
-    r.Bulk("lastkey");
-    r.Integer(s.last_key < 0 ? s.last_key : s.last_key - s.first_key);
-    r.Bulk("keystep");
-    r.Integer(s.key_step);
-    r.Bulk("limit");
-    r.Integer(0);
+  const CommandMeta* meta = FindCommandMeta(s.name);
+  auto tips = Words(meta != nullptr ? meta->tips : "");
+  r.SetHeader(tips.size());
+  for (auto t : tips) r.Bulk(t);
+  // Key specs and subcommands are sets in RESP3, as Redis sends them.
+  if (meta != nullptr) {
+    r.SetHeader(meta->key_specs.size());
+    for (const KeySpec& k : meta->key_specs) ReplyKeySpec(r, k);
   } else {
-    r.ArrayHeader(0);
+    r.SetHeader(0);
   }
-  r.ArrayHeader(s.subcommands.size());
+  r.SetHeader(s.subcommands.size());
   for (auto& sub : s.subcommands) ReplyCommandInfo(r, sub);
 }
 
@@ -351,7 +391,7 @@ void CommandInfo(CommandContext& ctx) {
   }
   ctx.reply->ArrayHeader(ctx.argc() - 2);
   for (size_t i = 2; i < ctx.argc(); ++i) {
-    const CommandSpec* s = table.Find(ctx.arg(i));
+    const CommandSpec* s = table.FindFullName(ctx.arg(i));
     if (s == nullptr) {
       ctx.reply->Null();
     } else {
@@ -397,39 +437,92 @@ void CommandDocs(CommandContext& ctx) {
   }
 }
 
-// COMMAND GETKEYS <command> [args...]: the keys the command would touch.
-void CommandGetKeys(CommandContext& ctx) {
+// COMMAND GETKEYS / GETKEYSANDFLAGS <command> [args...]: the keys the
+// command would touch, found by its key specifications (and their flags).
+void GetKeys(CommandContext& ctx, bool with_flags) {
   std::span<const std::string_view> cmd = ctx.args.subspan(2);
   const CommandTable& table = ctx.server->commands();
   const CommandSpec* spec = table.Find(cmd[0]);
   if (spec != nullptr && !spec->subcommands.empty() && cmd.size() > 1) {
     spec = table.FindSub(*spec, cmd[1]);
   }
+  const CommandMeta* meta = spec != nullptr ? FindCommandMeta(spec->name) : nullptr;
+  std::vector<KeyRef> keys;
   if (spec == nullptr) {
     ctx.reply->Error("ERR Invalid command specified");
-  } else if (spec->first_key <= 0) {
+  } else if (meta == nullptr || meta->key_specs.empty()) {
     ctx.reply->Error("ERR The command has no key arguments");
   } else if (!ArityOk(*spec, cmd.size())) {
     ctx.reply->Error("ERR Invalid number of arguments specified for command");
+  } else if (!KeysBySpec(*meta, cmd, &keys) || keys.empty()) {
+    if (spec->flags & kNoMandatoryKeys) {
+      ctx.reply->ArrayHeader(0);
+    } else {
+      ctx.reply->Error("ERR Invalid arguments specified for command");
+    }
   } else {
-    std::vector<std::string_view> keys = CommandKeys(*spec, cmd);
     ctx.reply->ArrayHeader(keys.size());
-    for (std::string_view k : keys) ctx.reply->Bulk(k);
+    for (const KeyRef& k : keys) {
+      if (!with_flags) {
+        ctx.reply->Bulk(k.key);
+        continue;
+      }
+      ctx.reply->ArrayHeader(2);
+      ctx.reply->Bulk(k.key);
+      auto flags = Words(k.flags);
+      ctx.reply->ArrayHeader(flags.size());
+      for (auto f : flags) ctx.reply->SimpleString(f);
+    }
   }
 }
 
+void CommandGetKeys(CommandContext& ctx) { GetKeys(ctx, false); }
+void CommandGetKeysAndFlags(CommandContext& ctx) { GetKeys(ctx, true); }
+
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob]:
+// every command's name and every subcommand's ("client|list").
 void CommandList(CommandContext& ctx) {
-  std::string_view pattern;
-  if (ctx.argc() == 5 && EqualsIgnoreCase(ctx.arg(2), "FILTERBY") &&
-      EqualsIgnoreCase(ctx.arg(3), "PATTERN")) {
-    pattern = ctx.arg(4);
+  enum class Filter { kNone, kModule, kAclCat, kPattern } filter = Filter::kNone;
+  std::string_view value;
+  if (ctx.argc() == 5 && EqualsIgnoreCase(ctx.arg(2), "FILTERBY")) {
+    value = ctx.arg(4);
+    if (EqualsIgnoreCase(ctx.arg(3), "MODULE")) {
+      filter = Filter::kModule;
+    } else if (EqualsIgnoreCase(ctx.arg(3), "ACLCAT")) {
+      filter = Filter::kAclCat;
+    } else if (EqualsIgnoreCase(ctx.arg(3), "PATTERN")) {
+      filter = Filter::kPattern;
+    } else {
+      ctx.reply->Error(errors::kSyntax);
+      return;
+    }
   } else if (ctx.argc() != 2) {
     ctx.reply->Error(errors::kSyntax);
     return;
   }
+  std::string category = "@" + std::string(value);
+  for (char& c : category) c = static_cast<char>(std::tolower(c));
   std::vector<std::string_view> names;
+  auto consider = [&](const CommandSpec& s) {
+    switch (filter) {
+      case Filter::kNone:
+        break;
+      case Filter::kModule:  // edgekv has no modules
+        return;
+      case Filter::kAclCat: {
+        auto cats = AclCategories(s);
+        if (std::find(cats.begin(), cats.end(), category) == cats.end()) return;
+        break;
+      }
+      case Filter::kPattern:
+        if (!GlobMatch(value, s.name, true)) return;
+        break;
+    }
+    names.push_back(s.name);
+  };
   for (auto& s : ctx.server->commands().all()) {
-    if (pattern.empty() || GlobMatch(pattern, s->name, true)) names.push_back(s->name);
+    consider(*s);
+    for (const CommandSpec& sub : s->subcommands) consider(sub);
   }
   ctx.reply->ArrayHeader(names.size());
   for (auto n : names) ctx.reply->Bulk(n);
@@ -519,26 +612,7 @@ void Time(CommandContext& ctx) {
   ctx.reply->Bulk(std::to_string(us % 1000000));
 }
 
-// enable-debug-command (no/yes/local) allows this client's DEBUG; else the
-// refusal is replied.
-bool DebugAllowed(CommandContext& ctx) {
-  int64_t mode = ctx.server->config().Int(Cfg::kEnableDebugCommand);  // no/yes/local
-  bool local = ctx.client->addr.rfind("127.", 0) == 0 ||
-               ctx.client->addr.rfind("[::1]", 0) == 0 ||
-               ctx.client->addr.rfind("::1", 0) == 0;
-  if (mode == 0 || (mode == 2 && !local)) {
-    ctx.reply->Error(
-        "ERR DEBUG command not allowed. If the enable-debug-command option is set "
-        "to \"local\", you can run it from a local connection, otherwise you need "
-        "to set this option in the configuration file, and then restart the "
-        "server.");
-    return false;
-  }
-  return true;
-}
-
 void DebugSleep(CommandContext& ctx) {
-  if (!DebugAllowed(ctx)) return;
   long double secs;
   if (!ParseLongDouble(ctx.arg(2), &secs) || secs < 0 || secs > 3600) {
     ctx.reply->Error(errors::kNotFloat);
@@ -554,7 +628,6 @@ void DebugSleep(CommandContext& ctx) {
 // writes to stay in the log only. The log still bounds it: past the backlog
 // bound, writers wait.
 void DebugSetDiskApply(CommandContext& ctx) {
-  if (!DebugAllowed(ctx)) return;
   Engine* engine = ctx.server->engine();
   if (engine == nullptr) {
     ctx.reply->Error("ERR no LevelDB tier");
@@ -573,7 +646,6 @@ void DebugSetDiskApply(CommandContext& ctx) {
 // connections move to match within a cron tick or two, each at its next
 // request); 0 gives the choice back to the balancer (io-threads-adaptive).
 void DebugSetIoThreads(CommandContext& ctx) {
-  if (!DebugAllowed(ctx)) return;
   int64_t n;
   if (!ParseInt64(ctx.arg(2), &n) || n < 0 || n > ctx.server->io_threads()) {
     ctx.reply->Error(errors::kNotInteger);
@@ -583,12 +655,25 @@ void DebugSetIoThreads(CommandContext& ctx) {
   ctx.reply->Ok();
 }
 
-void Shutdown(CommandContext& ctx) {
-  if (ctx.client->in_multi) {  // Redis's NO_MULTI: refused, and EXEC aborts
-    ctx.client->multi_error = true;
-    ctx.reply->Error("ERR Command not allowed inside a transaction");
+// MONITOR: from now on this client receives a line for every command the
+// server runs (see monitor.h). Pending lines are bounded by the normal
+// clients' output hard limit, or 64 MB without one.
+void Monitor(CommandContext& ctx) {
+  ClientState& c = *ctx.client;
+  if (ctx.in_exec) {
+    ctx.reply->Error("ERR MONITOR isn't allowed for DENY BLOCKING client");
     return;
   }
+  if (c.monitor) return;  // already monitoring: no reply, as in Redis
+  int64_t hard = ctx.server->config().NormalOutputLimit().hard_bytes;
+  size_t limit = hard > 0 ? static_cast<size_t>(hard) : size_t{64} << 20;
+  c.monitor = std::make_shared<MonitorSink>(c.request_monitor_drain, limit);
+  c.is_monitor.store(true, std::memory_order_relaxed);
+  ctx.server->monitors().Add(c.monitor);
+  ctx.reply->Ok();
+}
+
+void Shutdown(CommandContext& ctx) {
   for (size_t i = 1; i < ctx.argc(); ++i) {
     std::string_view a = ctx.arg(i);
     if (!EqualsIgnoreCase(a, "NOSAVE") && !EqualsIgnoreCase(a, "SAVE") &&
@@ -607,28 +692,30 @@ void Shutdown(CommandContext& ctx) {
 void RegisterServerFamily(CommandTable* t) {
   // Inside MULTI, Redis queues CONFIG, CLIENT and DEBUG like any command;
   // only SHUTDOWN is looked at at once (and refused).
-  const uint32_t adm = kAdmin | kLoading | kStale;
+  const uint32_t adm = kAdmin | kNoScript | kLoading | kStale;
   const uint32_t any = kLoading | kStale;
+  const uint32_t conn = kNoScript | kLoading | kStale;  // CLIENT's own
   // clang-format off
   t->Add({"info", -1, any, 0, 0, 0, Info, "server", "Server information", "dangerous"});
   t->Add({"time", 1, any | kFast, 0, 0, 0, Time, "server", "Server time"});
-  t->Add({"shutdown", -1, adm | kNoMulti, 0, 0, 0, Shutdown, "server", "Stop the server"});
-  t->Add({"debug", -2, adm, 0, 0, 0, nullptr, "server", "Debugging commands", "admin dangerous", {
-      {"sleep", 3, adm, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"},
-      {"set-disk-apply", 3, adm, 0, 0, 0, DebugSetDiskApply, "server", "Stop (0) or restart (1) the LevelDB applier"},
-      {"set-io-threads", 3, adm, 0, 0, 0, DebugSetIoThreads, "server", "Hold the I/O threads in use at n (0: adaptive)"},
+  t->Add({"monitor", 1, adm, 0, 0, 0, Monitor, "server", "Stream every command the server runs"});
+  t->Add({"shutdown", -1, adm | kNoMulti | kAllowBusy, 0, 0, 0, Shutdown, "server", "Stop the server"});
+  t->Add({"debug", -2, adm | kProtected, 0, 0, 0, nullptr, "server", "Debugging commands", "admin dangerous", {
+      {"sleep", 3, adm | kProtected, 0, 0, 0, DebugSleep, "server", "Sleep (seconds)"},
+      {"set-disk-apply", 3, adm | kProtected, 0, 0, 0, DebugSetDiskApply, "server", "Stop (0) or restart (1) the LevelDB applier"},
+      {"set-io-threads", 3, adm | kProtected, 0, 0, 0, DebugSetIoThreads, "server", "Hold the I/O threads in use at n (0: adaptive)"},
   }});
   t->Add({"client", -2, kConnection | any, 0, 0, 0, nullptr, "connection", "Client connection commands", nullptr, {
-      {"id", 2, any, 0, 0, 0, ClientId, "connection", "Client id"},
-      {"setname", 3, any, 0, 0, 0, ClientSetName, "connection", "Set the connection name"},
-      {"getname", 2, any, 0, 0, 0, ClientGetName, "connection", "Get the connection name"},
-      {"setinfo", 4, any, 0, 0, 0, ClientSetInfo, "connection", "Set client library info"},
+      {"id", 2, conn, 0, 0, 0, ClientId, "connection", "Client id"},
+      {"setname", 3, conn, 0, 0, 0, ClientSetName, "connection", "Set the connection name"},
+      {"getname", 2, conn, 0, 0, 0, ClientGetName, "connection", "Get the connection name"},
+      {"setinfo", 4, conn, 0, 0, 0, ClientSetInfo, "connection", "Set client library info"},
       {"list", -2, adm, 0, 0, 0, ClientList, "connection", "List clients"},
-      {"info", 2, any, 0, 0, 0, ClientInfo, "connection", "This connection's info"},
+      {"info", 2, conn, 0, 0, 0, ClientInfo, "connection", "This connection's info"},
       {"kill", -3, adm, 0, 0, 0, ClientKill, "connection", "Kill clients"},
       {"pause", -3, adm, 0, 0, 0, ClientPause, "connection", "Hold clients' commands"},
       {"unpause", 2, adm, 0, 0, 0, ClientUnpause, "connection", "End a pause"},
-      {"reply", 3, any, 0, 0, 0, ClientReply, "connection", "Turn replies on or off"},
+      {"reply", 3, conn, 0, 0, 0, ClientReply, "connection", "Turn replies on or off"},
       {"unblock", -3, adm, 0, 0, 0, ClientUnblock, "connection", "End a blocked command"},
       {"no-evict", 3, adm, 0, 0, 0, ClientNoEvict, "connection", "Protect from eviction"},
       {"help", 2, any, 0, 0, 0, ClientHelp, "connection", "Show help"},
@@ -639,6 +726,7 @@ void RegisterServerFamily(CommandTable* t) {
       {"docs", -2, any, 0, 0, 0, CommandDocs, "server", "Command docs", "connection"},
       {"list", -2, any, 0, 0, 0, CommandList, "server", "Command names", "connection"},
       {"getkeys", -4, any, 0, 0, 0, CommandGetKeys, "server", "Keys of a command", "connection"},
+      {"getkeysandflags", -4, any, 0, 0, 0, CommandGetKeysAndFlags, "server", "Keys of a command, with their flags", "connection"},
   }});
   t->Add({"config", -2, adm, 0, 0, 0, nullptr, "server", "Configuration", nullptr, {
       {"get", -3, adm, 0, 0, 0, ConfigGet, "server", "Read directives"},
@@ -646,9 +734,9 @@ void RegisterServerFamily(CommandTable* t) {
       {"resetstat", 2, adm, 0, 0, 0, ConfigResetStat, "server", "Reset counters"},
   }});
   t->Add({"slowlog", -2, any, 0, 0, 0, nullptr, "server", "Slow commands log", nullptr, {
-      {"get", -2, adm, 0, 0, 0, SlowlogGet, "server", "The newest entries"},
-      {"len", 2, adm, 0, 0, 0, SlowlogLen, "server", "Number of entries"},
-      {"reset", 2, adm, 0, 0, 0, SlowlogReset, "server", "Remove every entry"},
+      {"get", -2, kAdmin | any, 0, 0, 0, SlowlogGet, "server", "The newest entries"},
+      {"len", 2, kAdmin | any, 0, 0, 0, SlowlogLen, "server", "Number of entries"},
+      {"reset", 2, kAdmin | any, 0, 0, 0, SlowlogReset, "server", "Remove every entry"},
       {"help", 2, any, 0, 0, 0, SlowlogHelp, "server", "Show help"},
   }});
   // clang-format on

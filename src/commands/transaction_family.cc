@@ -40,6 +40,7 @@ void Exec(CommandContext& ctx) {
   }
   std::vector<std::vector<std::string>> queued = std::move(c.queued);
   c.queued.clear();
+  c.multi_mem_bytes.store(0, std::memory_order_relaxed);
   c.in_multi = false;
   Store& store = StoreOf(ctx);
   {
@@ -97,13 +98,16 @@ void Unwatch(CommandContext& ctx) {
 }  // namespace
 
 void RegisterTransactionFamily(CommandTable* t) {
-  const uint32_t tx = kNoMulti | kFast | kLoading | kStale;
+  // MULTI EXEC DISCARD WATCH run at once inside MULTI (kTxControl); UNWATCH
+  // is queued, as in Redis.
+  const uint32_t any = kNoScript | kLoading | kStale;
+  const uint32_t tx = kTxControl | any | kFast | kAllowBusy;
   t->Add({"multi", 1, tx, 0, 0, 0, Multi, "transactions", "Start a transaction"});
-  t->Add({"exec", 1, kNoMulti | kLoading | kStale | kSkipSlowlog, 0, 0, 0, Exec,
-          "transactions", "Execute a transaction"});
+  t->Add({"exec", 1, kTxControl | any | kSkipSlowlog, 0, 0, 0, Exec, "transactions",
+          "Execute a transaction"});
   t->Add({"discard", 1, tx, 0, 0, 0, Discard, "transactions", "Discard"});
   t->Add({"watch", -2, tx, 1, -1, 1, Watch, "transactions", "Watch keys"});
-  t->Add({"unwatch", 1, kFast | kLoading | kStale, 0, 0, 0, Unwatch, "transactions",
+  t->Add({"unwatch", 1, any | kFast | kAllowBusy, 0, 0, 0, Unwatch, "transactions",
           "Forget watched keys"});
 }
 

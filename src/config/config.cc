@@ -145,6 +145,9 @@ Status Config::SetSpec(const DirectiveSpec& spec, std::string_view value) {
 
 Status Config::Set(std::string_view name, std::string_view value, bool runtime) {
   const DirectiveSpec* spec = Find(name);
+  if (spec == nullptr && runtime && IsRedisImmutable(Lower(name))) {
+    return Status::InvalidArgument("can't set immutable config");
+  }
   if (spec == nullptr) return Status::NotFound("Unknown option");
   if (runtime && !spec->mutable_at_runtime) {
     return Status::InvalidArgument("can't set immutable config");

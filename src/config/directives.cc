@@ -1,5 +1,7 @@
 // The one table of directives. conf/edgekv.conf documents each of them.
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <vector>
 
 #include "edgekv/config.h"
@@ -150,6 +152,38 @@ const DirectiveSpec kDirectives[] = {
 }  // namespace
 
 std::span<const DirectiveSpec> AllDirectives() { return kDirectives; }
+
+bool IsRedisImmutable(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      "aclfile",
+      "always-show-logo",
+      "aof_rewrite_cpulist",
+      "appenddirname",
+      "appendfilename",
+      "bgsave_cpulist",
+      "bio_cpulist",
+      "cluster-config-file",
+      "cluster-enabled",
+      "cluster-port",
+      "daemonize",
+      "disable-thp",
+      "enable-module-command",
+      "enable-protected-configs",
+      "io-threads-do-reads",
+      "pidfile",
+      "rdbchecksum",
+      "server_cpulist",
+      "set-proc-title",
+      "socket-mark-id",
+      "supervised",
+      "syslog-enabled",
+      "syslog-facility",
+      "syslog-ident",
+      "unixsocket",
+      "unixsocketperm",
+  };
+  return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
+}
 
 bool ParseMemory(std::string_view s, int64_t* out) {
   if (s.empty()) return false;

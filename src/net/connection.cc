@@ -97,6 +97,7 @@ Connection::~Connection() {
   server_->clients().Remove(&client_);
   client_.feeder.reset();
   Dispatcher::ClearTransaction(*server_, client_);
+  Dispatcher::StopMonitor(*server_, client_);
 }
 
 void Connection::Start() {
@@ -112,6 +113,7 @@ void Connection::Start() {
   client_.authenticated = server_->config().String(Cfg::kRequirepass).empty();
   std::weak_ptr<Connection> weak = shared_from_this();
   client_.request_close = [weak] { PostClose(weak); };
+  client_.request_monitor_drain = [weak] { PostMonitorDrain(weak); };
   socket_->set_option(asio::ip::tcp::no_delay(true), ec);
   socket_->non_blocking(true, ec);  // MaybeWrite sends directly
   if (int64_t ka = server_->config().Int(Cfg::kTcpKeepalive); ka > 0) {
@@ -146,9 +148,40 @@ void Connection::PostClose(std::weak_ptr<Connection> weak) {
   });
 }
 
+void Connection::PostMonitorDrain(std::weak_ptr<Connection> weak) {
+  auto self = weak.lock();
+  if (!self) return;
+  asio::post(self->set_.load()->io(), [weak] {
+    auto self = weak.lock();
+    if (!self) return;
+    if (!self->set_.load()->io().get_executor().running_in_this_thread() ||
+        !self->socket_) {
+      PostMonitorDrain(weak);
+      return;
+    }
+    self->DrainMonitor();
+  });
+}
+
+void Connection::DrainMonitor() {
+  if (closed_ || !client_.monitor) return;
+  if (client_.monitor->overflowed()) {
+    Log(LogLevel::kWarning,
+        "Closing a MONITOR client that does not read its lines: id={} addr={}",
+        client_.id, client_.addr);
+    server_->stats().client_output_limit_disconnections.fetch_add(1);
+    Close();
+    return;
+  }
+  if (out_.size() + writing_.size() >= kBackpressureBytes) return;  // after the write
+  client_.monitor->Take(&out_);
+  MaybeWrite();
+}
+
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  Dispatcher::StopMonitor(*server_, client_);
   SetPostponed(false);
   std::string().swap(out_);  // nothing more is sent: give its memory back
   // Let go of this object once the caller is done with it (not here: the
@@ -169,8 +202,8 @@ void Connection::Close() {
 bool Connection::Quiescent() const {
   return !read_in_flight_ && !write_in_flight_ && out_.empty() && writing_.empty() &&
          !reply_queued_ && !durable_wait_registered_ && !feed_wait_registered_ &&
-         !retry_pending_ && !client_.blocked && !client_.feeder && in_begin_ == in_end_ &&
-         !closing_ && !closed_;
+         !retry_pending_ && !client_.blocked && !client_.feeder && !client_.monitor &&
+         in_begin_ == in_end_ && !closing_ && !closed_;
 }
 
 // The socket leaves this thread's reactor (release(): no operation is
@@ -262,6 +295,7 @@ void Connection::OnRead(const error_code& ec, size_t n) {
   in_end_ += n;
   server_->stats().net_input_bytes.fetch_add(n, std::memory_order_relaxed);
   client_.last_interaction_ms.store(NowMs(), std::memory_order_relaxed);
+  PublishBuffers();  // during its commands, qbuf includes them (as Redis's)
   ProcessInput();
   if (closed_) return;
   // The replies leave at the end of this event-loop pass, with those of every
@@ -328,6 +362,8 @@ void Connection::ProcessInput() {
       const bool skip = client_.reply_off || client_.reply_skip > 0;
       if (skip) out_.resize(mark);
       if (client_.reply_skip > 0) --client_.reply_skip;
+      // A monitor's own command's line follows its reply, as in Redis.
+      if (client_.monitor) client_.monitor->Take(&out_);
       if (client_.blocked) {
         skip_blocked_reply_ = skip;
         client_.unblock_request.store(ClientState::kNoUnblock);
@@ -345,7 +381,6 @@ void Connection::ProcessInput() {
   // A read in flight writes at in_end_: the buffer may move only when none is.
   if (in_begin_ == in_end_ && !read_in_flight_) in_begin_ = in_end_ = 0;
   size_t buffered = in_end_ - in_begin_;
-  client_.query_buffer_bytes.store(buffered, std::memory_order_relaxed);
   if (static_cast<int64_t>(buffered) >
       server_->config().Int(Cfg::kClientQueryBufferLimit)) {
     Log(LogLevel::kWarning,
@@ -359,9 +394,10 @@ void Connection::ProcessInput() {
   // Do not keep a huge buffer after a huge request has gone.
   if (buffered == 0 && !read_in_flight_ && in_.size() > 4 * kInitialReadBuffer) {
     std::vector<char>(kInitialReadBuffer).swap(in_);
+    in_peak_ = 0;
   }
+  PublishBuffers();
   size_t pending_out = out_.size() + writing_.size();
-  client_.output_buffer_bytes.store(pending_out, std::memory_order_relaxed);
   if (pending_out > 0 &&
       !CheckOutputLimits(client_.last_interaction_ms.load(std::memory_order_relaxed))) {
     Close();
@@ -597,13 +633,28 @@ void Connection::OnWrite(const error_code& ec, size_t n) {
 void Connection::Resume() {
   ProcessInput();
   if (closed_) return;
+  DrainMonitor();
+  if (closed_) return;
   MaybeWrite();
   ResumeRead();
+}
+
+void Connection::PublishBuffers() {
+  in_peak_ = std::max(in_peak_, in_end_);
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  client_.query_buffer_bytes.store(in_end_ - in_begin_, kRelaxed);
+  client_.query_buffer_free.store(in_.size() - in_end_, kRelaxed);
+  client_.read_buffer_size.store(in_.size(), kRelaxed);
+  client_.read_buffer_peak.store(in_peak_, kRelaxed);
+  client_.output_buffer_bytes.store(out_.size() + writing_.size(), kRelaxed);
+  client_.memory_bytes.store(
+      sizeof(*this) + in_.capacity() + out_.capacity() + writing_.capacity(), kRelaxed);
 }
 
 void Connection::WriteDone() {
   writing_.clear();
   if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
+  PublishBuffers();
   if (closing_ && out_.empty()) Close();
   if (peer_eof_) CloseIfServed();
 }
@@ -638,6 +689,8 @@ void Connection::Cron(int64_t now_ms) {
     Close();
     return;
   }
+  DrainMonitor();  // also finds a sink that overflowed while backed up
+  if (closed_) return;
   // A client that sent its last request and its end of stream together,
   // and waits for us to close (see ClientSocket). Its replies are out.
   if (read_in_flight_ && socket_->PeerClosedUnseen()) peer_eof_ = true;

@@ -47,7 +47,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Asks this connection to move to `to`'s thread at its next chance (null:
   // stay). Its own thread only.
   void MoveTo(ConnectionSet* to) { move_to_ = to; }
-  bool Movable() const { return !client_.feeder && !closed_; }
+  bool Movable() const { return !client_.feeder && !client_.monitor && !closed_; }
 
  private:
   void DoRead();
@@ -64,6 +64,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnDurable();
   void OnWrite(const boost::system::error_code& ec, size_t n);
   void WriteDone();  // writing_ is sent
+  // Publishes the buffers' figures for CLIENT LIST (ClientState).
+  void PublishBuffers();
   // After the client's end of stream: closes once every request it sent has
   // run and every reply is sent.
   void CloseIfServed();
@@ -84,6 +86,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Adopt(boost::asio::ip::tcp protocol);
   // Runs Close() on the connection's thread (from any thread).
   static void PostClose(std::weak_ptr<Connection> weak);
+  // MONITOR: moves the lines its sink holds to the output (closes the
+  // connection if the sink overflowed); not while the output is backed up.
+  static void PostMonitorDrain(std::weak_ptr<Connection> weak);
+  void DrainMonitor();
 
   // Empty only while the connection moves between threads.
   std::optional<ClientSocket> socket_;
@@ -98,6 +104,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<char> in_;
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
+  size_t in_peak_ = 0;  // the most of in_ used since it was last shrunk
 
   std::string out_;      // replies not yet handed to the socket
   std::string writing_;  // replies being written

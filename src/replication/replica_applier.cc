@@ -117,12 +117,15 @@ Status ReplicaApplier::BeginFullSync(uint64_t snapshot_seq) {
   if (engine == nullptr) return Status::IOError("not loaded");
   server_->loading.store(true, std::memory_order_release);
   snapshot_seq_ = snapshot_seq;
-  // Let the applier finish what it has, then start from nothing.
-  engine->applier().WaitApplied(engine->wal().last_seq(), 30000);
+  // Start from nothing. The applier drops what it has not applied (a group
+  // it is applying stops once the wipe begins) and waits for the new log:
+  // nothing here waits for it, as this runs on an I/O thread.
+  Applier& applier = engine->applier();
+  applier.Hold(snapshot_seq);
   server_->store().DropMemory();
   Status s = engine->disk().Wipe();
-  if (!s.ok()) return s;
-  s = engine->wal().Reset(snapshot_seq + 1);
+  if (s.ok()) s = engine->wal().Reset(snapshot_seq + 1);
+  applier.Release();
   if (!s.ok()) return s;
   server_->store().DropMemory();
   return Status::Ok();

@@ -112,6 +112,23 @@ void Applier::OnReset(uint64_t last_seq) {
   backlog_bytes_ = 0;
 }
 
+void Applier::Hold(uint64_t seq) {
+  std::lock_guard<std::mutex> l(mu_);
+  held_ = true;
+  reset_ = true;
+  reset_seq_ = seq;
+  written_seq_.store(seq);
+  backlog_bytes_ = 0;
+}
+
+void Applier::Release() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    held_ = false;
+  }
+  cv_.notify_all();
+}
+
 bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
   if (disk_->applied_seq() >= seq) return true;
   if (timeout_ms == 0) {  // no lock: see OnWritten
@@ -231,7 +248,7 @@ void Applier::SetError(const std::string& message) {
   has_error_ = true;
 }
 
-bool Applier::CatchUp(uint64_t target) {
+bool Applier::CatchUp(uint64_t target, uint64_t wipes) {
   ReclaimBuffers();
   if (!positioned_) {
     Status s = cursor_.Seek(pos_);
@@ -272,7 +289,8 @@ bool Applier::CatchUp(uint64_t target) {
       payloads.emplace_back(frames.data() + off + wal::kFrameHeaderSize, len);
       off += wal::kFrameHeaderSize + len;
     }
-    Status s = disk_->Apply(payloads);
+    Status s = disk_->Apply(payloads, wipes);
+    if (s.code() == Status::Code::kAborted) return true;  // see Hold
     if (!s.ok()) {
       positioned_ = false;  // read the group again next time
       SetError("LevelDB apply failed: " + s.message());
@@ -318,6 +336,7 @@ void Applier::Loop() {
   uint64_t synced = disk_->applied_seq();
   while (true) {
     uint64_t target;
+    uint64_t wipes;
     bool stopping;
     bool woken;
     {
@@ -326,7 +345,7 @@ void Applier::Loop() {
       // group_bytes(), or someone waits; with nothing gathered, once a
       // second (to sync LevelDB). Not while paused.
       while (!stop_) {
-        if (paused_) {
+        if (paused_ || held_) {
           cv_.wait(l);
           continue;
         }
@@ -355,6 +374,7 @@ void Applier::Loop() {
         positioned_ = false;
       }
       target = written_seq_.load();
+      wipes = disk_->wipes();
       stopping = stop_;
     }
     // Idle priority for a group nobody waits for (see SetIdle). Set before
@@ -362,7 +382,7 @@ void Applier::Loop() {
     // one before it is seen here.
     SetIdle(!woken && !stopping && backlog_bytes_.load() < max_backlog_bytes() / 4);
     if (wake_.load()) SetIdle(false);
-    bool ok = pos_ >= target || CatchUp(target);
+    bool ok = pos_ >= target || CatchUp(target, wipes);
     bool busy;
     {
       std::lock_guard<std::mutex> l(mu_);  // no lost wake-up

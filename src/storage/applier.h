@@ -70,6 +70,13 @@ class Applier : public wal::WalWriter::Observer {
   void OnWritten(size_t bytes, uint64_t last_seq) override;
   void OnReset(uint64_t last_seq) override;
 
+  // A replica's full sync replaces LevelDB and the log. Hold(seq) drops what
+  // the applier has not applied and holds it until Release(), without
+  // waiting: a group being applied stops at its next LevelDB write once
+  // DiskTier::Wipe begins. After Release() it reads the log after seq.
+  void Hold(uint64_t seq);
+  void Release();
+
   // Waits until LevelDB holds seq; false when timeout_ms passed first. With
   // timeout_ms 0 it only asks the applier to hurry, without taking a lock.
   bool WaitApplied(uint64_t seq, int64_t timeout_ms = -1);
@@ -116,7 +123,7 @@ class Applier : public wal::WalWriter::Observer {
   void Loop();
   // Reads and applies the records after pos_ up to target. False on an error
   // (recorded in error_; retried by the caller).
-  bool CatchUp(uint64_t target);
+  bool CatchUp(uint64_t target, uint64_t wipes);
   // A group's buffers are tens of megabytes. When the applier goes idle it
   // hands them to FreeReleasedBuffers instead of freeing them itself:
   // freeing them unmaps them, which holds the process's memory-map lock, and
@@ -192,6 +199,7 @@ class Applier : public wal::WalWriter::Observer {
   std::atomic<bool> overloaded_{false};
   bool stop_ = false;
   bool paused_ = false;
+  bool held_ = false;  // Hold() .. Release()
   std::string error_;
   std::atomic<bool> has_error_{false};  // !error_.empty(), read without mu_
   std::thread thread_;

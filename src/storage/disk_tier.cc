@@ -293,6 +293,7 @@ std::string DiskTier::GetMeta(const std::string& name) const {
 }
 
 Status DiskTier::Wipe() {
+  wipes_.fetch_add(1, std::memory_order_acq_rel);  // before the lock: Apply stops
   std::unique_lock<std::shared_mutex> dl(db_mu_);
   db_.reset();
   leveldb::Status s = leveldb::DestroyDB(options_.path, options_for_open_);
@@ -519,10 +520,12 @@ void DiskTier::FreeReleasedApplyBuffers() {
 
 DiskTier::DiskTier() = default;
 
-Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
+Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t wipes) {
   if (payloads.empty()) return Status::Ok();
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return Closed();
+  auto wiped = [&] { return wipes != kAnyWipes && wipes_.load() != wipes; };
+  if (wiped()) return Status::Aborted("LevelDB was wiped");
   MutexLock l(&apply_mu_);
   if (scratch_ == nullptr) {  // set aside when idle: taken back if not freed yet
     MutexLock r(&released_mu_);
@@ -656,6 +659,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
       wb.Delete(dkey);
     }
     if (wb.ApproximateSize() >= chunk_bytes) {
+      if (wiped()) return Status::Aborted("LevelDB was wiped");
       leveldb::Status s = db_->Write(leveldb::WriteOptions(), &wb);
       if (!s.ok()) return FromLevelDb(s);
       wb.Clear();
@@ -672,6 +676,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads) {
   std::string seq;
   wal::PutFixed64(&seq, last);
   wb.Put(kAppliedKey, seq);
+  if (wiped()) return Status::Aborted("LevelDB was wiped");
   leveldb::Status s = db_->Write(leveldb::WriteOptions(), &wb);
   if (!s.ok()) return FromLevelDb(s);
   MutexLock m(&mu_);

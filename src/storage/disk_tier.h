@@ -64,7 +64,14 @@ class DiskTier {
 
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.
-  Status Apply(const std::vector<std::string_view>& payloads) EXCLUDES(apply_mu_, mu_);
+  // With `wipes` (a value of wipes() read before the payloads were), the
+  // group is given up (Aborted) if a Wipe began since: its records belong
+  // to the data the wipe replaces.
+  static constexpr uint64_t kAnyWipes = ~uint64_t{0};
+  Status Apply(const std::vector<std::string_view>& payloads, uint64_t wipes = kAnyWipes)
+      EXCLUDES(apply_mu_, mu_);
+  // How many Wipes have begun.
+  uint64_t wipes() const { return wipes_.load(std::memory_order_acquire); }
   // Sets aside the buffers Apply keeps from one group to the next, for
   // FreeReleasedApplyBuffers to free (or the next Apply to take back); see
   // Applier::ReleaseBuffers for why the applier does not free them itself.
@@ -95,7 +102,8 @@ class DiskTier {
   Status PutMeta(const std::string& name, std::string_view value);
   std::string GetMeta(const std::string& name) const;
 
-  // Deletes everything (a replica's full sync) and starts empty.
+  // Deletes everything (a replica's full sync) and starts empty. An Apply
+  // in progress with an older wipes() stops at its next LevelDB write.
   Status Wipe();
 
   // A consistent view of every key, for a replica's full sync: frames of
@@ -139,6 +147,7 @@ class DiskTier {
   std::unique_ptr<leveldb::DB> db_;
   leveldb::Options options_for_open_;
   std::atomic<uint64_t> applied_seq_{0};
+  std::atomic<uint64_t> wipes_{0};
 
   // Held across a whole group's Apply (LevelDB writes included), and by
   // what must not see half of one: NewSnapshot, Sync, CollectGarbage (which

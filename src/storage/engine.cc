@@ -9,11 +9,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <vector>
 
 #include "edgekv/log.h"
 #include "replication/replication.h"
 #include "util/parse_uint.h"
+#include "util/thread_name.h"
 #include "wal/wal_reader.h"
 
 namespace edgekv {
@@ -169,6 +171,14 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
 }
 
 Engine::~Engine() {
+  {
+    // A checkpoint waits for the applier: a paused one (DEBUG
+    // SET-DISK-APPLY 0) would never let it finish. Shutdown applies
+    // everything anyway.
+    applier_->SetPaused(false);
+    MutexLock l(&bg_mu_);
+    if (bg_thread_.joinable()) bg_thread_.join();
+  }
   if (store_ != nullptr) store_->set_listener(nullptr);
   {
     MutexLock l(&purge_mu_);
@@ -190,6 +200,25 @@ Status Engine::Checkpoint() {
   wal_->PurgeUpTo(disk_->applied_seq());
   last_save_ms_ = WallMs();
   return Status::Ok();
+}
+
+StatusOr<bool> Engine::StartBackgroundCheckpoint() {
+  MutexLock l(&bg_mu_);
+  if (bg_running_.exchange(true)) return false;
+  if (bg_thread_.joinable()) bg_thread_.join();  // the last one, finished
+  try {
+    bg_thread_ = std::thread([this] {
+      SetThreadName("ekv-bgsave");
+      Status s = Checkpoint();
+      if (!s.ok()) Log(LogLevel::kWarning, "Background saving error: {}", s.message());
+      bg_running_.store(false);
+    });
+  } catch (const std::system_error& e) {
+    bg_running_.store(false);
+    return Status::IOError(std::string("can't start a background checkpoint: ") +
+                           e.what());
+  }
+  return true;
 }
 
 void Engine::SaveReplicationIds() {

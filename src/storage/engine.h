@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "applier.h"
 #include "disk_tier.h"
@@ -68,6 +69,11 @@ class Engine {
 
   // SAVE: everything written, fsynced, applied to LevelDB and synced there.
   Status Checkpoint();
+  // BGSAVE: Checkpoint() on a thread the engine owns, one at a time (as
+  // Redis runs one child). Returns false when one is running already; an
+  // error when no thread can be started. The destructor waits for it.
+  StatusOr<bool> StartBackgroundCheckpoint();
+  bool background_checkpoint_running() const { return bg_running_.load(); }
   int64_t last_save_ms() const { return last_save_ms_.load(); }
   // Writes are refused (MISCONF) while this is non-empty.
   std::string PersistenceError() const;
@@ -92,6 +98,11 @@ class Engine {
   std::unique_ptr<wal::Journal> journal_;
   RecoveryInfo recovery_;
   std::atomic<int64_t> last_save_ms_{0};
+  // The background checkpoint: started by a command thread, joined by the
+  // next start or by the destructor before anything it uses is destroyed.
+  Mutex bg_mu_;
+  std::thread bg_thread_ GUARDED_BY(bg_mu_);
+  std::atomic<bool> bg_running_{false};
 };
 
 }  // namespace edgekv

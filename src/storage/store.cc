@@ -508,8 +508,8 @@ bool Store::Inspect(int db, std::string_view key, int64_t now_ms,
   return true;
 }
 
-Entry* Store::Find(int db, std::string_view key,
-                   int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+Entry* Store::Find(int db, std::string_view key, int64_t now_ms,
+                   bool touch) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   Dict& d = s.dbs[static_cast<size_t>(db)];
@@ -517,9 +517,11 @@ Entry* Store::Find(int db, std::string_view key,
   Entry* e = (link != nullptr && *link != nullptr) ? *link : nullptr;
   if (e != nullptr) {
     hot_reads_.fetch_add(1, std::memory_order_relaxed);
-    e->set_lru(LruClock());
+    if (touch) e->set_lru(LruClock());
   } else {
     e = Load(s, db, h, key);
+    // Idle for the most the clock holds: now - lru wraps to 65535.
+    if (e != nullptr && !touch) e->set_lru(static_cast<uint16_t>(LruClock() + 1));
   }
   if (e == nullptr || e->tombstone()) return nullptr;
   if (!e->ExpiredAt(now_ms)) return e;

@@ -1,0 +1,169 @@
+#include "command_meta.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <unordered_map>
+
+namespace edgekv {
+
+// clang-format off
+const std::vector<CommandMeta>& AllCommandMeta() {
+  static const std::vector<CommandMeta> kTable = {
+    {"append", "", {{"RW insert", 1, 0, 1, 0}}},
+    {"bitcount", "", {{"RO access", 1, 0, 1, 0}}},
+    {"bitfield", "", {{"RW access update variable_flags", 1, 0, 1, 0, "This command allows both access and modification of the key"}}},
+    {"bitfield_ro", "", {{"RO access", 1, 0, 1, 0}}},
+    {"bitop", "", {{"OW update", 2, 0, 1, 0}, {"RO access", 3, -1, 1, 0}}},
+    {"bitpos", "", {{"RO access", 1, 0, 1, 0}}},
+    {"client|info", "nondeterministic_output", {}},
+    {"client|list", "nondeterministic_output", {}},
+    {"command", "nondeterministic_output_order", {}},
+    {"command|docs", "nondeterministic_output_order", {}},
+    {"command|info", "nondeterministic_output_order", {}},
+    {"command|list", "nondeterministic_output_order", {}},
+    {"config|set", "request_policy:all_nodes response_policy:all_succeeded", {}},
+    {"copy", "", {{"RO access", 1, 0, 1, 0}, {"OW update", 2, 0, 1, 0}}},
+    {"dbsize", "request_policy:all_shards response_policy:agg_sum", {}},
+    {"decr", "", {{"RW access update", 1, 0, 1, 0}}},
+    {"decrby", "", {{"RW access update", 1, 0, 1, 0}}},
+    {"del", "request_policy:multi_shard response_policy:agg_sum", {{"RM delete", 1, -1, 1, 0}}},
+    {"exists", "request_policy:multi_shard response_policy:agg_sum", {{"RO", 1, -1, 1, 0}}},
+    {"expire", "", {{"RW update", 1, 0, 1, 0}}},
+    {"expireat", "", {{"RW update", 1, 0, 1, 0}}},
+    {"expiretime", "", {{"RO access", 1, 0, 1, 0}}},
+    {"flushall", "request_policy:all_shards response_policy:all_succeeded", {}},
+    {"flushdb", "request_policy:all_shards response_policy:all_succeeded", {}},
+    {"get", "", {{"RO access", 1, 0, 1, 0}}},
+    {"getbit", "", {{"RO access", 1, 0, 1, 0}}},
+    {"getdel", "", {{"RW access delete", 1, 0, 1, 0}}},
+    {"getex", "", {{"RW access update", 1, 0, 1, 0, "RW and UPDATE because it changes the TTL"}}},
+    {"getrange", "", {{"RO access", 1, 0, 1, 0}}},
+    {"getset", "", {{"RW access update", 1, 0, 1, 0}}},
+    {"incr", "", {{"RW access update", 1, 0, 1, 0}}},
+    {"incrby", "", {{"RW access update", 1, 0, 1, 0}}},
+    {"incrbyfloat", "", {{"RW access update", 1, 0, 1, 0}}},
+    {"info", "nondeterministic_output request_policy:all_shards response_policy:special", {}},
+    {"keys", "request_policy:all_shards nondeterministic_output_order", {}},
+    {"lastsave", "nondeterministic_output", {}},
+    {"latency|doctor", "nondeterministic_output request_policy:all_nodes response_policy:special", {}},
+    {"latency|graph", "nondeterministic_output request_policy:all_nodes response_policy:special", {}},
+    {"latency|histogram", "nondeterministic_output request_policy:all_nodes response_policy:special", {}},
+    {"latency|history", "nondeterministic_output request_policy:all_nodes response_policy:special", {}},
+    {"latency|latest", "nondeterministic_output request_policy:all_nodes response_policy:special", {}},
+    {"latency|reset", "request_policy:all_nodes response_policy:all_succeeded", {}},
+    {"lcs", "", {{"RO access", 1, 1, 1, 0}}},
+    {"memory|doctor", "nondeterministic_output request_policy:all_shards response_policy:special", {}},
+    {"memory|malloc-stats", "nondeterministic_output request_policy:all_shards response_policy:special", {}},
+    {"memory|purge", "request_policy:all_shards response_policy:all_succeeded", {}},
+    {"memory|stats", "nondeterministic_output request_policy:all_shards response_policy:special", {}},
+    {"memory|usage", "", {{"RO", 2, 0, 1, 0}}},
+    {"mget", "request_policy:multi_shard", {{"RO access", 1, -1, 1, 0}}},
+    {"move", "", {{"RW access update", 1, 0, 1, 0}}},
+    {"mset", "request_policy:multi_shard response_policy:all_succeeded", {{"OW update", 1, -1, 2, 0}}},
+    {"msetnx", "request_policy:multi_shard response_policy:agg_min", {{"OW insert", 1, -1, 2, 0}}},
+    {"object|encoding", "nondeterministic_output", {{"RO", 2, 0, 1, 0}}},
+    {"object|freq", "nondeterministic_output", {{"RO", 2, 0, 1, 0}}},
+    {"object|idletime", "nondeterministic_output", {{"RO", 2, 0, 1, 0}}},
+    {"object|refcount", "nondeterministic_output", {{"RO", 2, 0, 1, 0}}},
+    {"persist", "", {{"RW update", 1, 0, 1, 0}}},
+    {"pexpire", "", {{"RW update", 1, 0, 1, 0}}},
+    {"pexpireat", "", {{"RW update", 1, 0, 1, 0}}},
+    {"pexpiretime", "", {{"RO access", 1, 0, 1, 0}}},
+    {"ping", "request_policy:all_shards response_policy:all_succeeded", {}},
+    {"psetex", "", {{"OW update", 1, 0, 1, 0}}},
+    {"pttl", "nondeterministic_output", {{"RO access", 1, 0, 1, 0}}},
+    {"randomkey", "request_policy:all_shards nondeterministic_output", {}},
+    {"rename", "", {{"RW access delete", 1, 0, 1, 0}, {"OW update", 2, 0, 1, 0}}},
+    {"renamenx", "", {{"RW access delete", 1, 0, 1, 0}, {"OW insert", 2, 0, 1, 0}}},
+    {"scan", "nondeterministic_output request_policy:special", {}},
+    {"set", "", {{"RW access update variable_flags", 1, 0, 1, 0, "RW and ACCESS due to the optional `GET` argument"}}},
+    {"setbit", "", {{"RW access update", 1, 0, 1, 0}}},
+    {"setex", "", {{"OW update", 1, 0, 1, 0}}},
+    {"setnx", "", {{"OW insert", 1, 0, 1, 0}}},
+    {"setrange", "", {{"RW update", 1, 0, 1, 0}}},
+    {"slowlog|get", "request_policy:all_nodes nondeterministic_output", {}},
+    {"slowlog|len", "request_policy:all_nodes response_policy:agg_sum nondeterministic_output", {}},
+    {"slowlog|reset", "request_policy:all_nodes response_policy:all_succeeded", {}},
+    {"strlen", "", {{"RO", 1, 0, 1, 0}}},
+    {"substr", "", {{"RO access", 1, 0, 1, 0}}},
+    {"time", "nondeterministic_output", {}},
+    {"touch", "request_policy:multi_shard response_policy:agg_sum", {{"RO", 1, -1, 1, 0}}},
+    {"ttl", "nondeterministic_output", {{"RO access", 1, 0, 1, 0}}},
+    {"type", "", {{"RO", 1, 0, 1, 0}}},
+    {"unlink", "request_policy:multi_shard response_policy:agg_sum", {{"RM delete", 1, -1, 1, 0}}},
+    {"wait", "request_policy:all_shards response_policy:agg_min", {}},
+    {"watch", "", {{"RO", 1, -1, 1, 0}}},
+  };
+  return kTable;
+}
+// clang-format on
+
+namespace {
+
+// The flags of a key spec marked variable_flags, for these arguments (as
+// Redis's getkeys procedures of those commands decide them).
+std::string_view VariableFlags(std::string_view command,
+                               std::span<const std::string_view> args) {
+  auto is = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(),
+                      [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+  };
+  if (command == "set") {
+    for (size_t i = 3; i < args.size(); ++i) {
+      if (is(args[i], "GET")) return "RW access update";
+    }
+    return "OW update";
+  }
+  if (command == "bitfield") {
+    for (size_t i = 2; i < args.size(); ++i) {
+      const size_t rest = args.size() - i - 1;
+      if (is(args[i], "GET") && rest >= 2) {
+        i += 2;
+      } else if (is(args[i], "OVERFLOW") && rest >= 1) {
+        i += 1;
+      } else {
+        return "RW access update";  // SET, INCRBY, or a syntax error
+      }
+    }
+    return "RO access";
+  }
+  return "";
+}
+
+}  // namespace
+
+const CommandMeta* FindCommandMeta(std::string_view name) {
+  static const auto* by_name = [] {
+    auto* m = new std::unordered_map<std::string_view, const CommandMeta*>();
+    for (const CommandMeta& c : AllCommandMeta()) (*m)[c.name] = &c;
+    return m;
+  }();
+  auto it = by_name->find(name);
+  return it == by_name->end() ? nullptr : it->second;
+}
+
+bool KeysBySpec(const CommandMeta& meta, std::span<const std::string_view> args,
+                std::vector<KeyRef>* out) {
+  const int argc = static_cast<int>(args.size());
+  for (const KeySpec& spec : meta.key_specs) {
+    if (spec.index >= argc) continue;  // an optional key not given
+    int last = spec.lastkey >= 0 ? spec.index + spec.lastkey : argc + spec.lastkey;
+    if (spec.limit > 1 && spec.lastkey < 0) {
+      last = spec.index + (last - spec.index + 1) / spec.limit - 1;
+    }
+    if (last >= argc) return false;
+    std::string_view flags = spec.flags;
+    if (flags.find("variable_flags") != std::string_view::npos) {
+      std::string_view decided = VariableFlags(meta.name, args);
+      if (!decided.empty()) flags = decided;
+    }
+    for (int i = spec.index; i <= last; i += std::max(1, spec.keystep)) {
+      out->push_back({args[static_cast<size_t>(i)], flags});
+    }
+  }
+  return true;
+}
+
+}  // namespace edgekv
