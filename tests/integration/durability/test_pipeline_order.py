@@ -1,10 +1,9 @@
 """Replies stay in order and intact when a pipeline is paused by
 backpressure (large replies) while more requests keep arriving."""
 import socket
-import threading
 import time
 
-from server import Server
+from server import Server, Thread
 
 
 def test_backpressured_pipeline_keeps_every_reply_in_order(tmp_path):
@@ -14,7 +13,7 @@ def test_backpressured_pipeline_keeps_every_reply_in_order(tmp_path):
         big = b"x" * 4096
         c.set("big", big)
         s = socket.create_connection(("127.0.0.1", srv.port))
-        s.settimeout(20)
+        s.settimeout(120)  # a hang guard
         n = 1000
         expected = b""
         for i in range(n):
@@ -27,7 +26,7 @@ def test_backpressured_pipeline_keeps_every_reply_in_order(tmp_path):
                 if i % 100 == 0:
                     time.sleep(0.001)
 
-        t = threading.Thread(target=send)
+        t = Thread(send, name="sender")
         t.start()
         got = b""
         time.sleep(0.5)  # let the server hit backpressure first

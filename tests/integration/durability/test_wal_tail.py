@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from server import Server, server_binary, free_port
+import process_check
+from server import READY_TIMEOUT_S, Server, server_binary, free_port
 
 
 def frames(path):
@@ -66,11 +67,15 @@ def test_wal_cut_at_every_offset_of_last_record_restarts_cleanly(tmp_path):
 
 
 def start_expecting_failure(data, *args):
+    """Runs a server that must refuse to start: its exit status and output
+    (which must hold no sanitizer report)."""
     port = free_port()
     p = subprocess.run([server_binary(), "--port", str(port), "--bind", "127.0.0.1",
                         "--dir", data] + list(args),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    return p.returncode, p.stdout.decode(errors="replace")
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=READY_TIMEOUT_S)
+    out = p.stdout.decode(errors="replace")
+    assert not process_check.log_problems(out), out
+    return p.returncode, out
 
 
 def test_corrupt_record_in_the_middle_stops_startup_unless_repair(tmp_path):

@@ -21,6 +21,8 @@ CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "fuzz", "corpus")
 # in-process fuzzer, which builds a fresh server for each input.
 GLOBAL_EFFECTS = (b"shutdown", b"replicaof", b"slaveof", b"config", b"client", b"debug",
                   b"reset", b"hello", b"auth")
+# A hang guard for one input's exchange (eight run at once).
+EXCHANGE_TIMEOUT_S = 120
 
 
 def corpus(name, skip_prefix=0):
@@ -37,7 +39,7 @@ def exchange(port, data, rng):
     server sent back before it closed the connection, and whether the close
     was a reset (it closes with input unread after a protocol error, and a
     reset may drop the end of what it sent)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=EXCHANGE_TIMEOUT_S) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each piece is a read
         i = 0
         try:
@@ -55,7 +57,8 @@ def exchange(port, data, rng):
             except ConnectionResetError:
                 return out, True
             except socket.timeout:
-                raise AssertionError("the server neither answered nor closed in 10 s")
+                raise AssertionError("the server neither answered nor closed in %d s" %
+                                     EXCHANGE_TIMEOUT_S)
             if not chunk:
                 return out, False
             out += chunk

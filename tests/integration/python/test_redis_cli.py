@@ -11,7 +11,7 @@ pytestmark = pytest.mark.skipif(not shutil.which("redis-cli"), reason="redis-cli
 
 def cli(server, *args, input=None, check=True):
     proc = subprocess.run([REDIS_CLI, "-h", "127.0.0.1", "-p", str(server.port), *args],
-                          input=input, capture_output=True, timeout=20)
+                          input=input, capture_output=True, timeout=300)  # a hang guard
     if check:
         assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     return proc
