@@ -241,6 +241,19 @@ int main(int argc, char** argv) {
         "DB loaded from disk: {} keys in db0, replayed {} WAL batches (seq {}) in {} ms",
         store.DbSize(0), r.replayed, r.last_seq, r.millis);
     ctx.set_engine(engine.get());
+    if (engine->sync_incomplete()) {
+      if (ctx.replication().is_replica()) {
+        // Serving a part of the coordinator's snapshot would answer reads
+        // wrongly: LOADING until a full sync completes.
+        Log(LogLevel::kWarning,
+            "The last full sync did not finish: LOADING until a new one does");
+        return;
+      }
+      Log(LogLevel::kWarning,
+          "The last full sync did not finish: the dataset holds only a part of "
+          "the snapshot");
+      (void)engine->MarkSyncIncomplete(false);
+    }
     ctx.loading = false;
   });
   ctx.on_config_change = [&ctx](Cfg id) {

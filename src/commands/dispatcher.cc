@@ -317,8 +317,9 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
 
-  // A monitor (as a replica) may not read or write keys, as in Redis.
-  if (client.monitor && (spec->flags & (kWrite | kReadOnly))) {
+  // A replica's connection, or a monitor's, may not read or write keys, as
+  // in Redis.
+  if ((client.monitor || client.feeder) && (spec->flags & (kWrite | kReadOnly))) {
     if (client.in_multi) client.multi_error = true;
     reply.Error("ERR Replica can't interact with the keyspace");
     return;

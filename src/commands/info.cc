@@ -287,6 +287,16 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
       num("master_sync_in_progress", up.sync_in_progress ? 1 : 0);
       num("slave_read_repl_offset", static_cast<int64_t>(last));
       num("slave_repl_offset", static_cast<int64_t>(last));
+      if (up.sync_in_progress) {
+        // A snapshot's size is not known before its end: total and left are
+        // -1, as Redis reports a diskless transfer's.
+        num("master_sync_total_bytes", -1);
+        num("master_sync_read_bytes", up.sync_read_bytes);
+        num("master_sync_left_bytes", -1);
+        field("master_sync_perc", "0.00");
+        num("master_sync_last_io_seconds_ago",
+            up.sync_last_io_ms > 0 ? (NowMs() - up.sync_last_io_ms) / 1000 : -1);
+      }
       num("slave_priority", 100);
       num("slave_read_only", 1);
       num("replica_announced", 1);

@@ -21,7 +21,15 @@ void ReplicaOf(CommandContext& ctx) {
       // A new history starts here; replicas of the old coordinator that are
       // not ahead of us can still continue from our log (replid2).
       repl.NewHistory(engine != nullptr ? engine->wal().last_seq() : 0);
-      if (engine != nullptr) engine->SaveReplicationIds();
+      if (engine != nullptr) {
+        engine->SaveReplicationIds();
+        if (engine->sync_incomplete()) {
+          Log(LogLevel::kWarning,
+              "Promoted during a full sync: the dataset holds only the part of "
+              "the snapshot that had arrived");
+          (void)engine->MarkSyncIncomplete(false);
+        }
+      }
       ctx.server->store().set_delete_expired(true);
       ctx.server->loading.store(false);
       Log(LogLevel::kNotice, "MASTER MODE enabled (user request from 'id={}')",
@@ -82,9 +90,11 @@ void PSync(CommandContext& ctx) {
     ctx.reply->Error("LOADING edgekv is loading the dataset in memory");
     return;
   }
+  ClientState& c = *ctx.client;
+  if (c.feeder || c.monitor)
+    return;  // already a replica (or a monitor): ignored, as in Redis
   int64_t seq = 0;
   if (!ParseInt64(ctx.arg(2), &seq)) seq = -1;
-  ClientState& c = *ctx.client;
   ReplicaInfo info;
   info.client_id = c.id;
   info.ip = c.addr.substr(0, c.addr.rfind(':'));
@@ -134,8 +144,24 @@ void ReplConf(CommandContext& ctx) {
         if (rec_ms > 0) r.ack_record_ms = rec_ms;
       });
       return;
+    } else if (EqualsIgnoreCase(k, "getack")) {
+      // Sent by a coordinator to its replica; from anyone else ignored,
+      // without a reply, as in Redis.
+      return;
+    } else if (EqualsIgnoreCase(k, "rdb-only")) {
+      int64_t only;
+      if (!ParseInt64(v, &only)) {
+        ctx.reply->Error(errors::kNotInteger);
+        return;
+      }
+      if (only < 0 || only > 1) {
+        ctx.reply->Error("ERR value is out of range, value must between 0 and 1");
+        return;
+      }
+    } else if (!EqualsIgnoreCase(k, "capa") && !EqualsIgnoreCase(k, "ip-address")) {
+      ctx.reply->Error("ERR Unrecognized REPLCONF option: " + std::string(k));
+      return;
     }
-    // capa, ip-address, getack...: accepted.
   }
   ctx.reply->Ok();
 }

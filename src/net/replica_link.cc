@@ -86,7 +86,8 @@ class Link : public std::enable_shared_from_this<Link> {
       u.state = LinkState::kConnecting;
       u.sync_in_progress = false;
     });
-    if (full_sync_) server_->loading.store(false);  // serve what we have
+    // After a failed full sync the data is incomplete: it stays LOADING
+    // until a full sync succeeds (ReplicaApplier).
     Stop();
   }
 
@@ -286,13 +287,14 @@ class Link : public std::enable_shared_from_this<Link> {
       server_->replication().UpdateUpstream([](UpstreamInfo& u) {
         u.state = LinkState::kSync;
         u.sync_in_progress = true;
+        u.sync_read_bytes = 0;
+        u.sync_last_io_ms = NowMs();
       });
-      Status s = applier_.BeginFullSync(seq);
+      Status s = applier_.BeginFullSync(replid, seq);
       if (!s.ok()) {
         Fail("full sync: " + s.message());
         return false;
       }
-      server_->replication().SetIds(replid, "", 0);
       full_sync_ = true;
       streaming_ = true;
       return true;
@@ -316,6 +318,11 @@ class Link : public std::enable_shared_from_this<Link> {
     Status s = ReplicaApplier::ParseFrame(frame, &seq, &count, &time_ms);
     if (s.ok() && count > 0) {
       s = applier_.ApplySnapshotFrame(frame);
+      const int64_t bytes = static_cast<int64_t>(frame.size()), now = NowMs();
+      server_->replication().UpdateUpstream([bytes, now](UpstreamInfo& u) {
+        u.sync_read_bytes += bytes;
+        u.sync_last_io_ms = now;
+      });
     } else if (s.ok()) {
       s = applier_.EndFullSync();
       full_sync_ = false;
@@ -357,8 +364,15 @@ class Link : public std::enable_shared_from_this<Link> {
     uint64_t seq = wal.durable_seq();
     if (!force && seq == acked_) return;
     acked_ = seq;
-    Send(RespCommand({"REPLCONF", "ACK", std::to_string(seq), "ACK-TIME",
-                      std::to_string(last_record_ms_)}));
+    std::string ack = RespCommand({"REPLCONF", "ACK", std::to_string(seq), "ACK-TIME",
+                                   std::to_string(last_record_ms_)});
+    if (writing_) {
+      // An upstream that stops reading: the newest ACK replaces the unsent
+      // ones (they only say less), so the queue stays one ACK long.
+      outq_ = std::move(ack);
+      return;
+    }
+    Send(std::move(ack));
   }
 
   void Tick() {

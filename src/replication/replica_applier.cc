@@ -112,10 +112,11 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
   return Status::Ok();
 }
 
-Status ReplicaApplier::BeginFullSync(uint64_t snapshot_seq) {
+Status ReplicaApplier::BeginFullSync(std::string replid, uint64_t snapshot_seq) {
   Engine* engine = server_->engine();
   if (engine == nullptr) return Status::IOError("not loaded");
   server_->loading.store(true, std::memory_order_release);
+  replid_ = std::move(replid);
   snapshot_seq_ = snapshot_seq;
   // Start from nothing. The applier drops what it has not applied (a group
   // it is applying stops once the wipe begins) and waits for the new log:
@@ -128,7 +129,9 @@ Status ReplicaApplier::BeginFullSync(uint64_t snapshot_seq) {
   applier.Release();
   if (!s.ok()) return s;
   server_->store().DropMemory();
-  return Status::Ok();
+  server_->replication().SetIds(NewReplicationId(), "", 0);
+  engine->SaveReplicationIds();
+  return engine->MarkSyncIncomplete(true);
 }
 
 Status ReplicaApplier::ApplySnapshotFrame(std::string_view frame) {
@@ -147,8 +150,12 @@ Status ReplicaApplier::ApplySnapshotFrame(std::string_view frame) {
 Status ReplicaApplier::EndFullSync() {
   Engine* engine = server_->engine();
   Status s = engine->disk().Sync();
+  if (!s.ok()) return s;
   server_->store().ReloadFromDisk();
+  server_->replication().SetIds(replid_, "", 0);
   engine->SaveReplicationIds();
+  s = engine->MarkSyncIncomplete(false);
+  if (!s.ok()) return s;
   server_->loading.store(false, std::memory_order_release);
   Log(LogLevel::kNotice, "MASTER <-> REPLICA sync: finished with success at seq {}",
       snapshot_seq_);

@@ -34,13 +34,17 @@ class ReplicaApplier {
   uint64_t applied_seq() const;
 
   // Full sync: BeginFullSync wipes everything; snapshot frames go to
-  // ApplySnapshotFrame; EndFullSync makes the data visible.
-  Status BeginFullSync(uint64_t snapshot_seq);
+  // ApplySnapshotFrame; EndFullSync makes the data visible. Until then the
+  // replica answers LOADING (also after a restart) and its replication id is
+  // a new one of its own, so that a reconnect cannot resume the coordinator's
+  // history from a partial snapshot: only EndFullSync takes `replid`.
+  Status BeginFullSync(std::string replid, uint64_t snapshot_seq);
   Status ApplySnapshotFrame(std::string_view frame);
   Status EndFullSync();
 
  private:
   ServerContext* server_;
+  std::string replid_;  // the coordinator's, once the full sync ends
   uint64_t snapshot_seq_ = 0;
   // ApplyFrames' list of the keys it writes (kept for its capacity).
   struct AheadKey {

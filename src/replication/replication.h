@@ -41,6 +41,10 @@ struct UpstreamInfo {
   LinkState state = LinkState::kNone;
   int64_t last_io_ms = 0;
   bool sync_in_progress = false;
+  // Of the full sync in progress: snapshot bytes applied, and when the
+  // last arrived (INFO's master_sync_read_bytes and _last_io_seconds_ago).
+  int64_t sync_read_bytes = 0;
+  int64_t sync_last_io_ms = 0;
 };
 
 class Replication {

@@ -174,8 +174,8 @@ Engine::~Engine() {
   {
     // A checkpoint waits for the applier: a paused one (DEBUG
     // SET-DISK-APPLY 0) would never let it finish. Shutdown applies
-    // everything anyway.
-    applier_->SetPaused(false);
+    // everything anyway. (No applier yet when Open failed before it.)
+    if (applier_ != nullptr) applier_->SetPaused(false);
     MutexLock l(&bg_mu_);
     if (bg_thread_.joinable()) bg_thread_.join();
   }
@@ -220,6 +220,12 @@ StatusOr<bool> Engine::StartBackgroundCheckpoint() {
   }
   return true;
 }
+
+Status Engine::MarkSyncIncomplete(bool incomplete) {
+  return disk_->PutMeta("sync_incomplete", incomplete ? "1" : "");
+}
+
+bool Engine::sync_incomplete() const { return !disk_->GetMeta("sync_incomplete").empty(); }
 
 void Engine::SaveReplicationIds() {
   Replication* repl = options_.replication;

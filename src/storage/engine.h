@@ -79,6 +79,11 @@ class Engine {
   std::string PersistenceError() const;
   // Persists the replication ids (LevelDB meta).
   void SaveReplicationIds();
+  // A replica's full sync in progress: from its wipe until its snapshot is
+  // whole, the data is incomplete and must not be served, across restarts
+  // too (LevelDB meta, synced).
+  Status MarkSyncIncomplete(bool incomplete);
+  bool sync_incomplete() const;
   std::string InfoPersistence() const;
 
  private:

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from resp_util import RawClient, encode, read_reply
-from test_redis_differential import start_redis, stop_redis
+from redis_ref import start_redis, stop_redis
 
 
 @pytest.fixture(scope="module")
