@@ -2,9 +2,10 @@
 server and judge how it ended.
 
 A server is stopped with SIGTERM and given STOP_TIMEOUT_S to exit: a clean
-shutdown writes out the log and LevelDB, which under the sanitizers on a
-loaded machine takes far longer than the second it takes otherwise, so the
-limit only guards against a hang. What fails the test that owns the server:
+shutdown writes out the log and LevelDB, which takes about a second, but up
+to 36 s was seen for the 1.2 GB transaction's server beside two busy
+processes, and the sanitizers multiply that; the limit only guards against
+a hang. What fails the test that owns the server:
 
   - it did not exit within the limit and needed SIGKILL;
   - it exited with a status other than 0, or died by a signal (also when
@@ -21,7 +22,7 @@ import subprocess
 import time
 import warnings
 
-STOP_TIMEOUT_S = float(os.environ.get("EDGEKV_STOP_TIMEOUT", "120"))
+STOP_TIMEOUT_S = float(os.environ.get("EDGEKV_STOP_TIMEOUT", "300"))
 # A clean stop that takes longer than this is reported as a warning (it is
 # not a failure: the machine may just be slow).
 SLOW_STOP_S = 10.0
@@ -95,10 +96,12 @@ def tail(text, limit=4000):
 def run_own_pytest(path, test, mode, **env):
     """For the harnesses' own tests: runs one test of `path` in a pytest of
     its own, with $EDGEKV_HARNESS_BROKEN_MODE=mode (the test starts a fake
-    server that misbehaves so) and a 2 s stop timeout. Returns its exit
-    status and output."""
+    server that misbehaves so; one that ignores SIGTERM is waited for 2 s
+    only). Returns its exit status and output."""
     import sys
-    env = dict(os.environ, EDGEKV_HARNESS_BROKEN_MODE=mode, EDGEKV_STOP_TIMEOUT="2", **env)
+    env = dict(os.environ, EDGEKV_HARNESS_BROKEN_MODE=mode, **env)
+    if mode == "ignore-term":
+        env["EDGEKV_STOP_TIMEOUT"] = "2"
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         "%s::%s" % (path, test)],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300)

@@ -63,7 +63,7 @@ inline constexpr auto kWaitTimeout = 60000ms;    // polling for a condition
 // out the log and LevelDB); $EDGEKV_STOP_TIMEOUT seconds if set.
 inline std::chrono::milliseconds StopTimeout() {
   const char* env = std::getenv("EDGEKV_STOP_TIMEOUT");
-  return std::chrono::milliseconds(env != nullptr && *env ? std::atol(env) * 1000 : 120000);
+  return std::chrono::milliseconds(env != nullptr && *env ? std::atol(env) * 1000 : 300000);
 }
 
 // Watchdog: every test gets at most kTestWatchdogSeconds; on expiry SIGALRM's

@@ -17,7 +17,7 @@ export const COMMAND_TIMEOUT_MS = 60_000;
 const READY_TIMEOUT_MS = 120_000;
 // A clean shutdown writes out the log and LevelDB: slow under the
 // sanitizers on a loaded machine, so this only guards against a hang.
-export const STOP_TIMEOUT_MS = Number(process.env.EDGEKV_STOP_TIMEOUT ?? 120) * 1000;
+export const STOP_TIMEOUT_MS = Number(process.env.EDGEKV_STOP_TIMEOUT ?? 300) * 1000;
 
 // The first lines of sanitizer reports (UBSan: "file:line:col: runtime
 // error: ...") and the summary each ends with.
