@@ -52,12 +52,19 @@ def encode(args):
 class RawClient:
     """One connection; cmd() returns a reply's exact bytes."""
 
-    def __init__(self, port, timeout=5):
+    def __init__(self, port, timeout=60):  # a hang guard
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
 
     def cmd(self, args):
+        self.send(args)
+        return self.read()
+
+    def send(self, args):
         self.sock.sendall(encode(args))
+
+    def read(self):
+        """The next reply's exact bytes."""
         while True:
             end = read_reply(self.buf, 0) if self.buf else None
             if end is not None:
