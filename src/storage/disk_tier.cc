@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -26,6 +27,7 @@
 #include "util/malloc_arena.h"
 #include "util/thread_name.h"
 #include "wal/batch.h"
+#include "wal/sync_dir.h"
 
 namespace edgekv {
 namespace {
@@ -222,6 +224,50 @@ const char kNsMapKey[] = "mnsmap";
 
 Status Closed() { return Status::IOError("LevelDB is closed after a failed reopen"); }
 
+// LevelDB fsyncs its directory only when it syncs a manifest, and not after
+// the rename that installs CURRENT: DB::Open writes a new manifest, renames
+// CURRENT to it and deletes the old manifest, so until the next manifest
+// sync (the next memtable flush) a power loss could leave CURRENT naming a
+// deleted manifest. Nor is a log file started at a memtable switch named
+// durably until then, though writes synced into it count as durable. Called
+// after every open (with the parent: the directory may be new) and after
+// every synced write.
+Status SyncDbDir(const std::string& path, bool with_parent) {
+  Status s = with_parent ? wal::SyncDirAndParent(path) : wal::SyncDir(path);
+  return s.ok() ? s : Status::IOError("LevelDB directory: " + s.message());
+}
+
+// LevelDB's own logs ("<number>.log"), fdatasync()ed. A sync write fsyncs
+// only the log LevelDB writes now: the one it switched away from at its last
+// memtable switch is closed without an fsync, and kept until that memtable's
+// flush has ended. Writes left unsynced in it would be lost by a power cut
+// while a later sync write in the new log survived (LevelDB's recovery
+// replays both): a hole in LevelDB under a durable applied sequence. A log
+// deleted meanwhile was flushed into a table (synced) first.
+Status SyncLevelDbLogs(const std::string& path) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t digits = name.size() - std::min<size_t>(name.size(), 4);
+    if (digits == 0 || name.compare(digits, 4, ".log") != 0 ||
+        name.find_first_not_of("0123456789") != digits) {
+      continue;
+    }
+    int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;  // flushed and deleted meanwhile
+      return Status::IOError("LevelDB log " + name + ": " + std::strerror(errno));
+    }
+    int rc = ::fdatasync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0)
+      return Status::IOError("LevelDB log " + name + ": " + std::strerror(err));
+  }
+  if (ec) return Status::IOError("LevelDB directory: " + ec.message());
+  return Status::Ok();
+}
+
 // Room LevelDB needs to reopen: a new log, a manifest, a memtable flush.
 constexpr uint64_t kReopenRoomBytes = 16ull << 20;
 
@@ -271,6 +317,7 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   if (!s.ok()) return FromLevelDb(s);
   t->db_.reset(db);
   Status m = t->LoadMeta();
+  if (m.ok()) m = SyncDbDir(options.path, true);
   if (!m.ok()) return m;
   return t;
 }
@@ -280,8 +327,9 @@ Status DiskTier::PutMeta(const std::string& name, std::string_view value) {
   if (!db_) return Closed();
   leveldb::WriteOptions wo;
   wo.sync = true;
-  return FromLevelDb(
-      db_->Put(wo, "m" + name, leveldb::Slice(value.data(), value.size())));
+  Status s =
+      FromLevelDb(db_->Put(wo, "m" + name, leveldb::Slice(value.data(), value.size())));
+  return s.ok() ? SyncDbDir(options_.path, false) : s;
 }
 
 std::string DiskTier::GetMeta(const std::string& name) const {
@@ -310,7 +358,9 @@ Status DiskTier::Wipe() {
     counts_.clear();
     garbage_.clear();
   }
-  return LoadMeta();
+  Status m = LoadMeta();
+  // DestroyDB removed the directory: it is new in its parent.
+  return m.ok() ? SyncDbDir(options_.path, true) : m;
 }
 
 namespace {
@@ -415,7 +465,8 @@ Status DiskTier::Reopen() {
   leveldb::Status s = leveldb::DB::Open(options_for_open_, options_.path, &db);
   if (!s.ok()) return FromLevelDb(s);
   db_.reset(db);
-  return LoadMeta();
+  Status m = LoadMeta();
+  return m.ok() ? SyncDbDir(options_.path, false) : m;
 }
 
 Status DiskTier::EndRecovery() {
@@ -813,9 +864,15 @@ Status DiskTier::Sync() {
   // Not during an Apply: its applied sequence must not be written back to an
   // older one.
   MutexLock l(&apply_mu_);
+  // Everything written before is durable first (SyncLevelDbLogs), then the
+  // applied sequence that counts it in, then the names of the files that
+  // hold it (SyncDbDir): the log may be purged up to that sequence.
+  Status s = SyncLevelDbLogs(options_.path);
+  if (!s.ok()) return s;
   wal::PutFixed64(&seq, applied_seq());
   wb.Put(kAppliedKey, seq);
-  return FromLevelDb(db_->Write(wo, &wb));
+  s = FromLevelDb(db_->Write(wo, &wb));
+  return s.ok() ? SyncDbDir(options_.path, false) : s;
 }
 
 uint64_t DiskTier::ApproximateBytes() const {

@@ -128,7 +128,9 @@ class DiskTier {
   // Closes and reopens LevelDB after a write error (LevelDB refuses every
   // write after one until it is reopened, e.g. once a full disk has room).
   Status Reopen();
-  // Makes everything applied durable in LevelDB's own log.
+  // Makes everything written to LevelDB so far durable, with the applied
+  // sequence (a power loss leaves no hole under it): the log may be purged up
+  // to that sequence once this returns.
   Status Sync();
   uint64_t ApproximateBytes() const;
   std::string Property(const std::string& name) const;

@@ -16,6 +16,7 @@
 #include "replication/replication.h"
 #include "util/parse_uint.h"
 #include "util/thread_name.h"
+#include "wal/sync_dir.h"
 #include "wal/wal_reader.h"
 
 namespace edgekv {
@@ -60,6 +61,13 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
     return Status::IOError("can't create dir '" + options.dir + "': " + ec.message());
   Status s = e->Lock(options.dir);
   if (!s.ok()) return s;
+  // The directory may be new (the server creates a missing one): its name
+  // is made durable before anything in it counts on it. (Best effort for
+  // the parent: one the server may not read, mode 0711, cannot be synced by
+  // it, and was not written by it either.)
+  s = wal::SyncDir(options.dir);
+  if (!s.ok()) return s;
+  (void)wal::SyncDir(wal::ParentDir(options.dir));
 
   DiskOptions dopt;
   dopt.path = options.dir + "/data";

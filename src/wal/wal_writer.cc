@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "edgekv/log.h"
+#include "sync_dir.h"
 #include "util/latency_monitor.h"
 #include "util/parse_uint.h"
 #include "util/thread_name.h"
@@ -22,14 +23,6 @@ int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-void SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
 }
 
 }  // namespace
@@ -91,6 +84,10 @@ StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(WriterOptions options,
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return Status::IOError("can't create " + options.dir + ": " + ec.message());
+  // The directory's own entry is durable before any record goes into it:
+  // otherwise a power loss could take the whole log with it.
+  Status synced = SyncDirAndParent(options.dir);
+  if (!synced.ok()) return synced;
   std::unique_ptr<WalWriter> w(new WalWriter(options, next_seq));
   {
     MutexLock l(&w->mu_);
@@ -161,7 +158,13 @@ Status WalWriter::OpenSegment(uint64_t first_seq) {
     ::unlink(path.c_str());
     return Status::IOError("write " + path + ": " + std::strerror(err));
   }
-  SyncDir(options_.dir);
+  // The segment's name is durable before a record goes into it (a power
+  // loss would otherwise take fsynced records with the name).
+  if (Status synced = SyncDir(options_.dir); !synced.ok()) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return synced;
+  }
   {
     MutexLock l(&fd_mu_);
     fd_ = fd;
