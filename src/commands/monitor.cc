@@ -21,7 +21,7 @@ void MonitorSink::Push(std::string_view line) {
     }
     woken_ = true;
   }
-  if (wake) wake_();
+  if (wake && wake_) wake_();
 }
 
 void MonitorSink::Take(std::string* out) {

@@ -5,16 +5,15 @@
 #include <boost/asio.hpp>
 // clang-format on
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "commands/server_context.h"
 #include "edgekv/log.h"
-#include "edgekv/wal_format.h"
 #include "replication/replica_applier.h"
+#include "replication/replica_stream.h"
 #include "storage/engine.h"
-#include "util/parse_uint.h"
-#include "wal/batch.h"
 
 namespace edgekv {
 
@@ -36,8 +35,6 @@ constexpr uint64_t kMaxLogBacklog = 64ull << 20;
 // One connection to the upstream; replaced by a new one on any failure.
 class Link : public std::enable_shared_from_this<Link> {
  public:
-  static constexpr size_t kMaxHandshakeLine = 64 * 1024;
-
   Link(asio::io_context& io, ServerContext* server, std::string host, int port,
        uint64_t epoch)
       : io_(io),
@@ -96,19 +93,21 @@ class Link : public std::enable_shared_from_this<Link> {
     error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     std::string out;
+    int expected_ok = 0;
     std::string pass = cfg.String(Cfg::kMasterauth);
     if (!pass.empty()) {
       std::string user = cfg.String(Cfg::kMasteruser);
       out +=
           user.empty() ? RespCommand({"AUTH", pass}) : RespCommand({"AUTH", user, pass});
-      ++expected_ok_;
+      ++expected_ok;
     }
     out +=
         RespCommand({"REPLCONF", "listening-port", std::to_string(server_->tcp_port())});
-    ++expected_ok_;
+    ++expected_ok;
     Engine* engine = server_->engine();
     uint64_t seq = engine != nullptr ? engine->wal().last_seq() : 0;
     out += RespCommand({"PSYNC", server_->replication().replid(), std::to_string(seq)});
+    stream_.emplace(expected_ok);
     Send(std::move(out));
     Read();
   }
@@ -179,7 +178,7 @@ class Link : public std::enable_shared_from_this<Link> {
     Read();
   }
 
-  // Handles what arrived; false after a failure.
+  // Handles what arrived.
   // Returns -1 after a failure, 1 if frames remain (call again), 0 when
   // everything read was handled.
   int Process() {
@@ -196,111 +195,83 @@ class Link : public std::enable_shared_from_this<Link> {
       return true;
     };
     while (begin_ < end_) {
-      std::string_view data(buf_.data() + begin_, end_ - begin_);
-      if (!streaming_) {
-        size_t nl = data.find("\r\n");
-        if (nl == std::string_view::npos) {
-          // A handshake reply is a short line: an upstream that sends
-          // bytes without a line end (not edgekv, or not a server at all)
-          // would otherwise grow the buffer until memory ran out.
-          if (data.size() > kMaxHandshakeLine) {
-            Fail("reply line from upstream longer than 64 KB");
-            return -1;
-          }
-          break;
+      ReplicaStream::Item item =
+          stream_->Next(std::string_view(buf_.data() + begin_, end_ - begin_));
+      if (item.kind == ReplicaStream::Item::kNeedMore) break;
+      if (item.kind == ReplicaStream::Item::kError) {
+        if (flush()) Fail(item.error);
+        return -1;
+      }
+      begin_ += item.consumed;
+      if (item.kind == ReplicaStream::Item::kLogFrame) {
+        if (item.time_ms > 0) last_record_ms_ = item.time_ms;
+        group.push_back(item.frame);
+        if (group.size() >= 256 && !flush()) return -1;
+        if (++handled >= 4096) {
+          if (!flush()) return -1;
+          Ack(false);
+          return 1;
         }
-        std::string line(data.substr(0, nl));
-        begin_ += nl + 2;
-        if (!HandleLine(line)) return -1;
         continue;
       }
-      if (data.size() < wal::kFrameHeaderSize) break;
-      uint32_t len = wal::GetFixed32(data.data() + 4);
-      if (len > wal::kMaxPayload) {
-        Fail("bad frame from upstream");
-        return -1;
-      }
-      if (data.size() < wal::kFrameHeaderSize + len) break;
-      std::string_view frame = data.substr(0, wal::kFrameHeaderSize + len);
-      begin_ += frame.size();
-      if (full_sync_) {
-        if (!HandleSnapshotFrame(frame)) return -1;
-        continue;
-      }
-      uint64_t seq;
-      uint32_t count;
-      int64_t time_ms;
-      Status s = ReplicaApplier::ParseFrame(frame, &seq, &count, &time_ms);
-      if (!s.ok()) {
-        Fail("bad frame from upstream: " + s.message());
-        return -1;
-      }
-      if (time_ms > 0) last_record_ms_ = time_ms;
-      group.push_back(frame);
-      if (group.size() >= 256 && !flush()) return -1;
-      if (++handled >= 4096) {
-        if (!flush()) return -1;
-        Ack(false);
-        return 1;
-      }
+      if (!flush() || !Handle(item)) return -1;
     }
     if (!flush()) return -1;
     // A frame larger than the buffer grows it as its bytes arrive (Read
-    // doubles it), not at once to the length its header claims: a corrupt
-    // header or an upstream that is not edgekv (a Redis sending its RDB)
-    // would otherwise cost up to 2 GB before a byte of it came.
+    // doubles it), not at once to the length its header claims.
     if (begin_ == end_) begin_ = end_ = 0;
     Ack(false);
     return 0;
   }
 
-  bool HandleLine(const std::string& line) {
-    if (expected_ok_ > 0) {
-      --expected_ok_;
-      if (line.rfind("+OK", 0) != 0) {
-        Fail("handshake refused: " + line);
-        return false;
+  // Everything but log frames; false after a failure.
+  bool Handle(ReplicaStream::Item& item) {
+    switch (item.kind) {
+      case ReplicaStream::Item::kContinue:
+        Log(LogLevel::kNotice,
+            "MASTER <-> REPLICA sync: partial resynchronization accepted");
+        Connected();
+        return true;
+      case ReplicaStream::Item::kFullResync: {
+        Log(LogLevel::kNotice, "Full resync from master: {}:{}", item.replid, item.seq);
+        server_->replication().UpdateUpstream([](UpstreamInfo& u) {
+          u.state = LinkState::kSync;
+          u.sync_in_progress = true;
+          u.sync_read_bytes = 0;
+          u.sync_last_io_ms = NowMs();
+        });
+        Status s = applier_.BeginFullSync(std::move(item.replid), item.seq);
+        if (!s.ok()) {
+          Fail("full sync: " + s.message());
+          return false;
+        }
+        return true;
       }
-      return true;
+      case ReplicaStream::Item::kSnapshotFrame: {
+        Status s = applier_.ApplySnapshotFrame(item.frame);
+        if (!s.ok()) {
+          Fail("applying the stream: " + s.message());
+          return false;
+        }
+        const int64_t bytes = static_cast<int64_t>(item.frame.size()), now = NowMs();
+        server_->replication().UpdateUpstream([bytes, now](UpstreamInfo& u) {
+          u.sync_read_bytes += bytes;
+          u.sync_last_io_ms = now;
+        });
+        return true;
+      }
+      case ReplicaStream::Item::kSnapshotEnd: {
+        Status s = applier_.EndFullSync();
+        if (!s.ok()) {
+          Fail("applying the stream: " + s.message());
+          return false;
+        }
+        Connected();
+        return true;
+      }
+      default:  // kHandshakeOk
+        return true;
     }
-    if (line.rfind("+CONTINUE", 0) == 0) {
-      Log(LogLevel::kNotice,
-          "MASTER <-> REPLICA sync: partial resynchronization accepted");
-      streaming_ = true;
-      Connected();
-      return true;
-    }
-    if (line.rfind("+FULLRESYNC", 0) == 0) {
-      // +FULLRESYNC <replid> <seq>
-      size_t a = line.find(' '), b = line.rfind(' ');
-      if (a == std::string::npos || b == a) {
-        Fail("bad FULLRESYNC line");
-        return false;
-      }
-      std::string replid = line.substr(a + 1, b - a - 1);
-      uint64_t seq = 0;
-      if (!ParseUint64(std::string_view(line).substr(b + 1), &seq)) {
-        Fail("bad FULLRESYNC line: " + line);
-        return false;
-      }
-      Log(LogLevel::kNotice, "Full resync from master: {}:{}", replid, seq);
-      server_->replication().UpdateUpstream([](UpstreamInfo& u) {
-        u.state = LinkState::kSync;
-        u.sync_in_progress = true;
-        u.sync_read_bytes = 0;
-        u.sync_last_io_ms = NowMs();
-      });
-      Status s = applier_.BeginFullSync(replid, seq);
-      if (!s.ok()) {
-        Fail("full sync: " + s.message());
-        return false;
-      }
-      full_sync_ = true;
-      streaming_ = true;
-      return true;
-    }
-    Fail("unexpected reply from master: " + line);
-    return false;
   }
 
   void Connected() {
@@ -310,33 +281,8 @@ class Link : public std::enable_shared_from_this<Link> {
     });
   }
 
-  // During a full sync: snapshot frames, then one without operations.
-  bool HandleSnapshotFrame(std::string_view frame) {
-    uint64_t seq;
-    uint32_t count;
-    int64_t time_ms;
-    Status s = ReplicaApplier::ParseFrame(frame, &seq, &count, &time_ms);
-    if (s.ok() && count > 0) {
-      s = applier_.ApplySnapshotFrame(frame);
-      const int64_t bytes = static_cast<int64_t>(frame.size()), now = NowMs();
-      server_->replication().UpdateUpstream([bytes, now](UpstreamInfo& u) {
-        u.sync_read_bytes += bytes;
-        u.sync_last_io_ms = now;
-      });
-    } else if (s.ok()) {
-      s = applier_.EndFullSync();
-      full_sync_ = false;
-      Connected();
-    }
-    if (!s.ok()) {
-      Fail("applying the stream: " + s.message());
-      return false;
-    }
-    return true;
-  }
-
   void Ack(bool force) {
-    if (!streaming_ || full_sync_ || stopped_) return;
+    if (!stream_ || !stream_->streaming() || stream_->in_full_sync() || stopped_) return;
     Engine* engine = server_->engine();
     if (engine == nullptr) return;
     // The writer thread writes this replica's log, never this thread: a
@@ -412,9 +358,7 @@ class Link : public std::enable_shared_from_this<Link> {
   size_t begin_ = 0, end_ = 0;
   std::string outq_, wbuf_;
   bool writing_ = false;
-  int expected_ok_ = 0;
-  bool streaming_ = false;
-  bool full_sync_ = false;
+  std::optional<ReplicaStream> stream_;  // from the handshake on
   bool stopped_ = false;
   uint64_t acked_ = 0;
   bool ack_wait_ = false;  // a WhenDurable will call Ack

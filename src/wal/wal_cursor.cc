@@ -100,6 +100,14 @@ StatusOr<size_t> WalCursor::Read(uint64_t upto, size_t max_bytes, std::string* o
     if (len > kMaxPayload) return Status::Corruption("bad frame length in the log");
     uint64_t seq = GetFixed64(hdr + kFrameHeaderSize);
     if (seq > upto) break;
+    // The log's records are numbered without gaps: a record that is not
+    // the next one means what was between is gone (purged, or the log was
+    // reset by a replica's full sync). Whoever reads on must start over.
+    if (seq != last_seq_ + 1) {
+      return Status::NotFound("the log no longer holds sequence " +
+                              std::to_string(last_seq_ + 1) +
+                              " (next: " + std::to_string(seq) + ")");
+    }
     size_t total = kFrameHeaderSize + len;
     const char* frame = Bytes(total);
     if (frame == nullptr) break;  // not fully written yet

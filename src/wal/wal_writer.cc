@@ -485,8 +485,12 @@ void WalWriter::WriterLoop() {
       if (!wake_ && !stop_ && healthy()) {
         if (idle_passes >= kPassesBeforePark) {
           parked_.store(true);  // seq_cst: see Unpark
-          if (appended_seq_.load() == seen) {
-            wake_cv_.wait_for(l, std::chrono::seconds(1));
+          if (appended_seq_.load() == seen &&
+              wake_cv_.wait_for(l, std::chrono::seconds(1)) == std::cv_status::timeout &&
+              appended_seq_.load() != seen && parked_.load()) {
+            // A record appended meanwhile that did not wake it (Unpark
+            // clears parked_ before it notifies): only the backstop did.
+            missed_wakeups_.fetch_add(1, std::memory_order_relaxed);
           }
           parked_.store(false);  // parks again after this pass if still idle
         } else {
@@ -654,6 +658,8 @@ WriterStats WalWriter::stats() const {
   s.bytes = TotalBytes();
   s.pending_bytes = pending_.size();
   s.writer_passes = passes_.load(std::memory_order_relaxed);
+  s.writer_missed_wakeups = missed_wakeups_.load(std::memory_order_relaxed);
+  s.writer_parked = parked_.load(std::memory_order_relaxed);
   s.error = error_.empty() ? fsync_error_ : error_;
   return s;
 }

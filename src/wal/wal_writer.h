@@ -85,6 +85,10 @@ struct WriterStats {
   uint64_t bytes = 0;          // bytes in all segments
   uint64_t pending_bytes = 0;  // appended, not yet written
   uint64_t writer_passes = 0;  // times the writer thread has woken up
+  // Appends a parked writer thread slept through until its one-second
+  // backstop (a lost wake-up: never expected).
+  uint64_t writer_missed_wakeups = 0;
+  bool writer_parked = false;  // idle: waits for the next append
   std::string error;           // empty when healthy
 };
 
@@ -219,6 +223,7 @@ class WalWriter {
   bool wake_ GUARDED_BY(wake_mu_) = false;   // the writer thread has work now
   std::atomic<bool> parked_{false};          // it waits for the next append
   std::atomic<uint64_t> passes_{0};          // its wake-ups (stats)
+  std::atomic<uint64_t> missed_wakeups_{0};  // parked through an append (stats)
   std::string error_ GUARDED_BY(mu_);        // of the last write
   std::string fsync_error_ GUARDED_BY(mu_);  // of the last fsync
   struct Segment {

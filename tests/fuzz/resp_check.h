@@ -53,6 +53,9 @@ inline bool ReadReply(std::string_view out, size_t* pos, int depth) {
     case '|': {
       if (!number(&n) || n < -1) return false;
       if (n == -1) return type == '*';
+      // Each element takes at least 3 bytes: more than the bytes left can
+      // only be cut short (and 2n must not overflow).
+      if (n > static_cast<int64_t>(out.size())) return false;
       int64_t items = type == '%' || type == '|' ? 2 * n : n;
       for (int64_t i = 0; i < items; ++i) {
         if (!ReadReply(out, pos, depth + 1)) return false;
@@ -70,6 +73,18 @@ inline bool WellFormedReplies(std::string_view out) {
     if (!ReadReply(out, &pos, 0)) return false;
   }
   return true;
+}
+
+// How many complete, well-formed replies `out` holds, or -1 if anything in
+// it is malformed or cut short.
+inline int CountReplies(std::string_view out) {
+  size_t pos = 0;
+  int n = 0;
+  while (pos < out.size()) {
+    if (!ReadReply(out, &pos, 0)) return -1;
+    ++n;
+  }
+  return n;
 }
 
 }  // namespace edgekv::fuzz
