@@ -227,11 +227,25 @@ class Link : public std::enable_shared_from_this<Link> {
   // Everything but log frames; false after a failure.
   bool Handle(ReplicaStream::Item& item) {
     switch (item.kind) {
-      case ReplicaStream::Item::kContinue:
+      case ReplicaStream::Item::kContinue: {
         Log(LogLevel::kNotice,
             "MASTER <-> REPLICA sync: partial resynchronization accepted");
+        Replication& repl = server_->replication();
+        if (!item.replid.empty() && item.replid != repl.replid()) {
+          // The coordinator started a new history (a promotion, an unclean
+          // restart) that shares ours up to here: take its id, and keep
+          // ours for replicas of this one up to here (replid2).
+          Engine* engine = server_->engine();
+          uint64_t seq = engine != nullptr ? engine->wal().last_seq() : 0;
+          repl.SetIds(item.replid, repl.replid(), seq);
+          if (engine != nullptr) engine->SaveReplicationIds();
+          Log(LogLevel::kNotice,
+              "The master's replication id is now {} (ours up to seq {})", item.replid,
+              seq);
+        }
         Connected();
         return true;
+      }
       case ReplicaStream::Item::kFullResync: {
         Log(LogLevel::kNotice, "Full resync from master: {}:{}", item.replid, item.seq);
         server_->replication().UpdateUpstream([](UpstreamInfo& u) {

@@ -49,6 +49,8 @@ ReplicaStream::Item ReplicaStream::Line(std::string_view data) {
     return item;
   }
   if (line.substr(0, 9) == "+CONTINUE") {
+    // +CONTINUE [<replid>]: the coordinator's id, if it changed.
+    if (line.size() > 10 && line[9] == ' ') item.replid = std::string(line.substr(10));
     state_ = State::kLog;
     item.kind = Item::kContinue;
     return item;

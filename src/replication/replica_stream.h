@@ -31,7 +31,7 @@ class ReplicaStream {
     enum Kind {
       kNeedMore,       // the bytes end inside an item
       kHandshakeOk,    // one of the expected +OK
-      kContinue,       // partial resync: log frames follow
+      kContinue,       // partial resync (replid: the coordinator's); log frames follow
       kFullResync,     // replid, seq; snapshot frames follow
       kSnapshotFrame,  // frame (checked)
       kSnapshotEnd,    // the snapshot is whole; log frames follow

@@ -153,6 +153,25 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
       offset = 0;
     }
     repl->SetIds(id, id2, offset);
+    // After a crash or a power loss a coordinator's log may end before
+    // records it had sent to replicas (with appendfsync everysec, records
+    // leave once written, not fsynced), and it would give their sequence
+    // numbers to new writes: a replica holding the lost ones would continue
+    // as if they were the new ones. So an unclean stop starts a new
+    // history at what was recovered; replicas at or before it continue
+    // (replid2), a replica past it gets a full sync. A replica's own log is
+    // the coordinator's history: it keeps its ids.
+    const std::string clean_stop = e->disk_->GetMeta("clean_stop");
+    const bool fresh = e->disk_->GetMeta("replid").empty();
+    (void)e->disk_->PutMeta("clean_stop", "");  // until the next clean stop
+    if (!fresh && !repl->is_replica() &&
+        clean_stop != std::to_string(e->recovery_.last_seq)) {
+      repl->NewHistory(e->recovery_.last_seq);
+      Log(LogLevel::kNotice,
+          "Not stopped cleanly: a new replication history from seq {}; replicas "
+          "past it get a full sync",
+          e->recovery_.last_seq);
+    }
     e->SaveReplicationIds();
     e->wal_->SetRetention(options.retain_bytes, options.retain_seconds,
                           [repl] { return repl->MinNeeded(UINT64_MAX); });
@@ -192,9 +211,15 @@ Engine::~Engine() {
     MutexLock l(&purge_mu_);
     purge_wal_ = nullptr;
   }
+  // A clean stop: everything the log holds is synced (below). The next
+  // start sees it and keeps the replication history (see Open).
+  const bool clean = wal_ != nullptr && wal_->healthy();
+  const uint64_t last_seq = wal_ != nullptr ? wal_->last_seq() : 0;
   wal_.reset();      // writes and syncs what is pending, hands it to the applier
   applier_.reset();  // applies everything queued, syncs LevelDB
   journal_.reset();
+  if (clean && disk_ != nullptr)
+    (void)disk_->PutMeta("clean_stop", std::to_string(last_seq));
   disk_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -233,7 +258,9 @@ Status Engine::MarkSyncIncomplete(bool incomplete) {
   return disk_->PutMeta("sync_incomplete", incomplete ? "1" : "");
 }
 
-bool Engine::sync_incomplete() const { return !disk_->GetMeta("sync_incomplete").empty(); }
+bool Engine::sync_incomplete() const {
+  return !disk_->GetMeta("sync_incomplete").empty();
+}
 
 void Engine::SaveReplicationIds() {
   Replication* repl = options_.replication;

@@ -41,6 +41,7 @@ TEST(ReplicaStream, PartialResyncThenLogFrames) {
   ASSERT_EQ(items.size(), 6u);
   EXPECT_EQ(items[0].kind, Item::kHandshakeOk);
   EXPECT_EQ(items[1].kind, Item::kContinue);
+  EXPECT_EQ(items[1].replid, "abc");
   EXPECT_EQ(items[2].kind, Item::kLogFrame);
   EXPECT_EQ(items[2].seq, 8u);
   EXPECT_EQ(items[2].time_ms, 1008);

@@ -131,3 +131,56 @@ def test_replica_resumes_by_partial_resync_after_a_power_cut(power_loss_fs, tmp_
     assert not problems, problems
     replica.stop()
     coord.stop()
+
+
+def test_a_coordinators_power_cut_leaves_no_replica_diverged(power_loss_fs, tmp_path):
+    """With appendfsync everysec a coordinator sends its records once they
+    are written, so a replica may hold records the coordinator's power cut
+    takes from its log, and the coordinator gives their sequence numbers to
+    new writes. It starts a new history after such a stop: the replica,
+    past what was recovered, gets a full sync instead of continuing with the
+    lost records in place of the new ones."""
+    fs = power_loss_fs
+    data = fs.path("coord")
+    os.mkdir(data)
+    fs.sync_all()
+    coord = Server(data, "--appendfsync", "everysec", log_path=str(tmp_path / "coord.log"))
+    coord.start()
+    replica = Server(str(tmp_path / "replica"), "--replicaof", "127.0.0.1 %d" % coord.port)
+    replica.start_any()
+    rc = replica.client()
+    wait_link_up(rc)
+    load = Load(coord.client())
+    load.start()
+    load.wait_batches(20)
+    # The coordinator's power goes at a write to its log that finds it
+    # unsynced for half a second: the replica has had some of those records.
+    fs.arm_freeze("coord/wal/*.wal", min_unsynced_ms=500)
+    fs.wait_frozen(HANG_GUARD_S)
+    had = rc.info("replication")["slave_repl_offset"]
+    replica.stop()
+    load.stop_flag.set()  # its last writes wait for a log that cannot be written
+    fs.power_cut([coord])
+    load.join(HANG_GUARD_S)
+
+    coord.start()
+    c = coord.client()
+    recovered = c.info("replication")["master_repl_offset"]
+    assert recovered < had, "the cut took nothing the replica had: %d >= %d" % (recovered, had)
+    assert "Not stopped cleanly" in coord.log(), coord.log()
+    # New writes take the lost records' sequence numbers, and go past them.
+    pipe = c.pipeline(transaction=False)
+    for i in range(had - recovered + 100):
+        pipe.set("after:%d" % i, i)
+    pipe.execute()
+    full_before = c.info("stats")["sync_full"]
+
+    replica.start_any()
+    rc = replica.client()
+    wait_link_up(rc)
+    wait_caught_up(c, [rc])
+    problems = diff(dump(c), dump(rc))
+    assert not problems, problems
+    assert c.info("stats")["sync_full"] == full_before + 1
+    replica.stop()
+    coord.stop()
