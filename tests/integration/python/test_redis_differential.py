@@ -11,18 +11,14 @@ what depends on the server (INFO, TIME, CLIENT, CONFIG SET) and DBSIZE
 (Redis counts a key set with a time already past until it is touched;
 edgekv drops it at once).
 """
-import os
 import random
 import re
 import threading
-import shutil
-import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import free_port
+from redis_ref import start_redis, stop_redis
 from resp_util import RawClient, encode
 
 KEYS = ["a", "b", "c", "n", "f", "s", "e"]
@@ -186,33 +182,6 @@ def close_integers(a, b):
         return abs(int(a[1:-2]) - int(b[1:-2])) <= 1
     except ValueError:
         return False
-
-
-def start_redis(*extra_args):
-    """A stock redis-server on a free port: (process, port, directory)."""
-    path = shutil.which("redis-server")
-    if path is None:
-        pytest.fail("redis-server is not installed (tools/setup.sh --test installs it)")
-    d = tempfile.mkdtemp(prefix="edgekv-redis-")
-    port = free_port()
-    proc = subprocess.Popen([path, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", d] + list(extra_args),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120  # a hang guard
-    while True:
-        try:
-            RawClient(port).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    return proc, port, d
-
-
-def stop_redis(proc, d):
-    proc.terminate()
-    proc.wait(120)
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
