@@ -112,8 +112,10 @@ void Connection::Start() {
   client_.last_interaction_ms = client_.created_ms;
   client_.authenticated = server_->config().String(Cfg::kRequirepass).empty();
   std::weak_ptr<Connection> weak = shared_from_this();
-  client_.request_close = [weak] { PostClose(weak); };
-  client_.request_monitor_drain = [weak] { PostMonitorDrain(weak); };
+  client_.request_close = [weak] { PostToOwnThread(weak, &Connection::Close); };
+  client_.request_monitor_drain = [weak] {
+    PostToOwnThread(weak, &Connection::DrainMonitor);
+  };
   socket_->set_option(asio::ip::tcp::no_delay(true), ec);
   socket_->non_blocking(true, ec);  // MaybeWrite sends directly
   if (int64_t ka = server_->config().Int(Cfg::kTcpKeepalive); ka > 0) {
@@ -132,34 +134,20 @@ void Connection::Start() {
   DoRead();
 }
 
-void Connection::PostClose(std::weak_ptr<Connection> weak) {
+void Connection::PostToOwnThread(std::weak_ptr<Connection> weak,
+                                 void (Connection::*fn)()) {
   auto self = weak.lock();
   if (!self) return;
-  asio::post(self->set_.load()->io(), [weak] {
+  asio::post(self->set_.load()->io(), [weak, fn] {
     auto self = weak.lock();
     if (!self) return;
-    // It moved to another thread meanwhile (or is moving): close it there.
+    // It moved to another thread meanwhile (or is moving): run it there.
     if (!self->set_.load()->io().get_executor().running_in_this_thread() ||
         !self->socket_) {
-      PostClose(weak);
+      PostToOwnThread(weak, fn);
       return;
     }
-    self->Close();
-  });
-}
-
-void Connection::PostMonitorDrain(std::weak_ptr<Connection> weak) {
-  auto self = weak.lock();
-  if (!self) return;
-  asio::post(self->set_.load()->io(), [weak] {
-    auto self = weak.lock();
-    if (!self) return;
-    if (!self->set_.load()->io().get_executor().running_in_this_thread() ||
-        !self->socket_) {
-      PostMonitorDrain(weak);
-      return;
-    }
-    self->DrainMonitor();
+    ((*self).*fn)();
   });
 }
 

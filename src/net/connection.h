@@ -85,10 +85,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Migrate();
   void Adopt(boost::asio::ip::tcp protocol);
   // Runs Close() on the connection's thread (from any thread).
-  static void PostClose(std::weak_ptr<Connection> weak);
+  // Runs fn on the connection's thread (wherever it has moved), unless it
+  // is gone: how other threads close it (CLIENT KILL) or wake its monitor.
+  static void PostToOwnThread(std::weak_ptr<Connection> weak, void (Connection::*fn)());
   // MONITOR: moves the lines its sink holds to the output (closes the
   // connection if the sink overflowed); not while the output is backed up.
-  static void PostMonitorDrain(std::weak_ptr<Connection> weak);
   void DrainMonitor();
 
   // Empty only while the connection moves between threads.

@@ -15,6 +15,7 @@ a hang. What fails the test that owns the server:
 A process the test kills with SIGKILL on purpose (a crash test) is judged by
 its log alone.
 """
+import contextlib
 import os
 import re
 import signal
@@ -106,3 +107,19 @@ def run_own_pytest(path, test, mode, **env):
                         "%s::%s" % (path, test)],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300)
     return p.returncode, p.stdout.decode(errors="replace")
+
+
+@contextlib.contextmanager
+def hang_guard(seconds):
+    """Raises TimeoutError in the test (the main thread) after `seconds`: a
+    hang fails one test instead of the whole group at ctest's TIMEOUT."""
+    def on_alarm(signum, frame):
+        raise TimeoutError("test exceeded %d s (a hang guard)" % seconds)
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

@@ -206,15 +206,8 @@ class Thread(threading.Thread):
 
 @pytest.fixture(autouse=True)
 def watchdog():
-    """A hang fails the test instead of the whole group (ctest's TIMEOUT)."""
-    def on_alarm(signum, frame):
-        raise TimeoutError("test exceeded %d s (a hang guard)" % TEST_TIMEOUT_S)
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TEST_TIMEOUT_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+    with process_check.hang_guard(TEST_TIMEOUT_S):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ guard, far above what any test takes on a slow machine.
 """
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -168,14 +167,8 @@ class EdgekvServer:
 
 @pytest.fixture(autouse=True)
 def watchdog():
-    def on_alarm(signum, frame):
-        raise TimeoutError(f"test exceeded {TEST_TIMEOUT_S} s (a hang guard)")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TEST_TIMEOUT_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+    with process_check.hang_guard(TEST_TIMEOUT_S):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -93,10 +93,16 @@ class Link:
 
 class Proxy:
     """Forwards 127.0.0.1:port to a target port; can cut every connection or
-    stall (stop forwarding without closing). `severed` counts the links a
-    cut found open (a cut that finds none severs nothing)."""
+    stall (stop forwarding without closing), or stop one direction only:
+    `hold_down` stops what the target sends (and, with `down_limit`, each
+    link stops once that many bytes went down), `hold_up` what the client
+    sends. `severed` counts the links a cut found open (a cut that finds none
+    severs nothing)."""
 
     def __init__(self, target_port):
+        self.hold_down = threading.Event()
+        self.hold_up = threading.Event()
+        self.down_limit = None
         self.target = target_port
         self.port = free_port()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -133,14 +139,21 @@ class Proxy:
     def _pump(self, link, src, dst, counter):
         # Blocking sockets: a reader slower than the stream holds the pump
         # up in sendall (as TCP holds up a sender) instead of ending the link.
+        down = counter == "bytes_down"
+        hold = self.hold_down if down else self.hold_up
         while not self.stop_flag.is_set():
-            if self.stalled.is_set():
+            limit = self.down_limit if down else None
+            if self.stalled.is_set() or hold.is_set() or (
+                    limit is not None and link.bytes_down >= limit):
+                if not link.open:  # cut meanwhile
+                    break
                 time.sleep(0.01)
                 continue
             try:
                 if not select.select([src], [], [], 0.2)[0]:
                     continue
-                data = src.recv(65536)
+                data = src.recv(65536 if limit is None else
+                                max(1, min(65536, limit - link.bytes_down)))
             except (OSError, ValueError):  # (ValueError: closed by a cut)
                 break
             if not data:

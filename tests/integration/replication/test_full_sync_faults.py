@@ -8,12 +8,10 @@ LOADING until a full sync completes, across restarts too), never resumes the
 coordinator's history from one, never stalls its I/O threads waiting, and
 converges once the fault is gone; the coordinator keeps taking writes."""
 import os
-import select
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -35,52 +33,6 @@ def wait_for(pred, what, timeout=HANG_GUARD_S):
             return v
         assert time.monotonic() < deadline, "%s: not within %d s" % (what, timeout)
         time.sleep(0.02)
-
-
-class OneWayProxy(Proxy):
-    """A Proxy that can also stop one direction only: `hold_down` stops what
-    the coordinator sends (and, with `down_limit`, stops each link once that
-    many bytes went down), `hold_up` what the replica sends."""
-
-    def __init__(self, target_port):
-        self.hold_down = threading.Event()
-        self.hold_up = threading.Event()
-        self.down_limit = None
-        super().__init__(target_port)
-
-    def _pump(self, link, src, dst, counter):
-        down = counter == "bytes_down"
-        hold = self.hold_down if down else self.hold_up
-        while not self.stop_flag.is_set():
-            limit = self.down_limit if down else None
-            if self.stalled.is_set() or hold.is_set() or (
-                    limit is not None and link.bytes_down >= limit):
-                time.sleep(0.01)
-                if not link.open:
-                    break
-                continue
-            try:
-                if not select.select([src], [], [], 0.2)[0]:
-                    continue
-                data = src.recv(65536 if limit is None else
-                                max(1, min(65536, limit - link.bytes_down)))
-            except (OSError, ValueError):
-                break
-            if not data:
-                break
-            try:
-                dst.sendall(data)
-            except OSError:
-                break
-            with self.lock:
-                setattr(link, counter, getattr(link, counter) + len(data))
-        with self.lock:
-            link.open = False
-        for s in (src, dst):
-            try:
-                s.close()
-            except OSError:
-                pass
 
 
 def sync_stats(coord):
@@ -115,6 +67,20 @@ def assert_same(coord, replica):
     problems = diff(want, got)
     assert not problems, "\n".join(problems)
     return want
+
+
+def through_proxy(tmp_path, *replica_args, keys=20_000):
+    """A coordinator with `keys` keys of 1 KB, and a replica that reaches it
+    through a proxy letting 2 MB of its link's first full sync through:
+    (coordinator, keys, proxy, replica)."""
+    coord = Server(str(tmp_path / "coord")).start()
+    keys = preload(coord, keys)
+    proxy = Proxy(coord.port)
+    proxy.down_limit = 2 << 20
+    replica = Server(str(tmp_path / "replica"), "--replicaof", "127.0.0.1 %d" % proxy.port,
+                     *replica_args)
+    replica.start_any()
+    return coord, keys, proxy, replica
 
 
 def mid_full_sync(proxy, replica_client, coord):
@@ -156,12 +122,7 @@ def test_failed_full_syncs_are_retried_without_stalling_the_replica(tmp_path):
 
 
 def test_link_cut_during_a_full_sync_starts_a_new_one(tmp_path):
-    coord = Server(str(tmp_path / "coord")).start()
-    keys = preload(coord)
-    proxy = OneWayProxy(coord.port)
-    proxy.down_limit = 2 << 20
-    replica = Server(str(tmp_path / "replica"), "--replicaof", "127.0.0.1 %d" % proxy.port)
-    replica.start_any()
+    coord, keys, proxy, replica = through_proxy(tmp_path)
     try:
         rc = replica.client()
         mid_full_sync(proxy, rc, coord)
@@ -182,14 +143,7 @@ def test_link_cut_during_a_full_sync_starts_a_new_one(tmp_path):
 
 
 def test_coordinator_killed_during_a_full_sync(tmp_path):
-    coord = Server(str(tmp_path / "coord"))
-    coord.start()
-    keys = preload(coord)
-    proxy = OneWayProxy(coord.port)
-    proxy.down_limit = 2 << 20
-    replica = Server(str(tmp_path / "replica"), "--replicaof", "127.0.0.1 %d" % proxy.port,
-                     "--repl-timeout", "2")
-    replica.start_any()
+    coord, keys, proxy, replica = through_proxy(tmp_path, "--repl-timeout", "2")
     try:
         rc = replica.client()
         mid_full_sync(proxy, rc, coord)
@@ -214,12 +168,7 @@ def test_coordinator_killed_during_a_full_sync(tmp_path):
 
 
 def test_replica_killed_during_a_full_sync_is_loading_after_its_restart(tmp_path):
-    coord = Server(str(tmp_path / "coord")).start()
-    keys = preload(coord)
-    proxy = OneWayProxy(coord.port)
-    proxy.down_limit = 2 << 20
-    replica = Server(str(tmp_path / "replica"), "--replicaof", "127.0.0.1 %d" % proxy.port)
-    replica.start_any()
+    coord, keys, proxy, replica = through_proxy(tmp_path)
     try:
         mid_full_sync(proxy, replica.client(), coord)
         replica.kill()
@@ -273,7 +222,7 @@ def test_replica_disk_full_during_a_full_sync(tmp_path, small_fs):
 
 def partition_test(tmp_path, direction):
     coord = Server(str(tmp_path / "coord"), "--repl-timeout", "2").start()
-    proxy = OneWayProxy(coord.port)
+    proxy = Proxy(coord.port)
     hold = proxy.hold_down if direction == "down" else proxy.hold_up
     replica = start_replica(str(tmp_path / "replica"), proxy.port, "--repl-timeout", "2")
     try:
@@ -359,7 +308,7 @@ def write_refused(client):
 def test_min_replicas_refuse_writes_when_the_replica_lags_or_leaves(tmp_path):
     coord = Server(str(tmp_path / "coord"), "--min-replicas-to-write", "1",
                    "--min-replicas-max-lag", "2").start()
-    proxy = OneWayProxy(coord.port)
+    proxy = Proxy(coord.port)
     replica = start_replica(str(tmp_path / "replica"), proxy.port, "--repl-timeout", "60")
     try:
         c = coord.client()
