@@ -43,6 +43,10 @@ enum CommandFlag : uint32_t {
   kAllKeys = 1u << 25,  // touches whole databases (FLUSHDB, SWAPDB, KEYS...)
   kConnection = 1u << 26,
   kDiskWalk = 1u << 27,  // walks LevelDB (SCAN, KEYS, RANDOMKEY): waits for the applier
+  // Allowed while a replica's data is LOADING from a full sync (not while
+  // the log is replayed at start): REPLICAOF, to promote a replica whose
+  // coordinator went away in the middle of one, or point it elsewhere.
+  kWhileSyncing = 1u << 28,
 };
 
 struct CommandContext {

@@ -11,6 +11,7 @@ CommandTable::CommandTable() {
   RegisterKeyFamily(this);
   RegisterTransactionFamily(this);
   RegisterServerFamily(this);
+  RegisterCommandFamily(this);
   RegisterPersistenceFamily(this);
   RegisterReplicationFamily(this);
 }

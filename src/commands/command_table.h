@@ -40,6 +40,7 @@ void RegisterLatencyFamily(CommandTable* t);
 void RegisterKeyFamily(CommandTable* t);
 void RegisterTransactionFamily(CommandTable* t);
 void RegisterServerFamily(CommandTable* t);
+void RegisterCommandFamily(CommandTable* t);
 void RegisterPersistenceFamily(CommandTable* t);
 void RegisterReplicationFamily(CommandTable* t);
 

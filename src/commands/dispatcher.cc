@@ -96,11 +96,13 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
   return spec;
 }
 
-// enable-debug-command (no/yes/local) allows this client's DEBUG.
+// enable-debug-command (no/yes/local) allows this client's DEBUG; "local"
+// is a client from 127.0.0.1 or ::1, as Redis has it.
 static bool ProtectedAllowed(ServerContext& server, const ClientState& client) {
   int64_t mode = server.config().Int(Cfg::kEnableDebugCommand);  // no/yes/local
-  bool local = client.addr.rfind("127.", 0) == 0 || client.addr.rfind("[::1]", 0) == 0 ||
-               client.addr.rfind("::1", 0) == 0;
+  std::string_view host(client.addr);
+  host = host.substr(0, host.rfind(':'));
+  bool local = host == "127.0.0.1" || host == "[::1]" || host == "::1";
   return mode == 1 || (mode == 2 && local);
 }
 
@@ -114,7 +116,15 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   // The one place every command's changes are committed to the write-ahead
   // log: after the handler, while the keys' stripes are still held, so the
   // log's order is the memory's order for every key.
+  // MONITOR's line goes out there too, so that monitors see the commands on
+  // a key in the order they took effect. Administrative commands are not
+  // shown, as in Redis.
   auto commit = [&] {
+    if (server.monitors().active() && !(spec.flags & (kAdmin | kSkipMonitor))) {
+      server.monitors().Feed(MonitorLine(NowUs(),
+                                         ctx.client->db.load(std::memory_order_relaxed),
+                                         ctx.client->addr, ctx.args, ctx.redacted));
+    }
     MutationListener* journal = store.listener();
     if (journal == nullptr || ctx.in_exec) return;
     uint64_t seq = journal->Commit();
@@ -150,12 +160,6 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   ctx.reply->set_error_mark(ctx.reply->errors());
   MaybeLogSlow(spec, ctx, usec);
   server.latency().Add((spec.flags & kFast) ? "fast-command" : "command", usec / 1000);
-  // Administrative commands are not shown, as in Redis.
-  if (server.monitors().active() && !(spec.flags & (kAdmin | kSkipMonitor))) {
-    server.monitors().Feed(MonitorLine(NowUs(),
-                                       ctx.client->db.load(std::memory_order_relaxed),
-                                       ctx.client->addr, ctx.args, ctx.redacted));
-  }
 }
 
 namespace {
@@ -335,7 +339,8 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
 
-  if (server_->loading.load(std::memory_order_acquire) && !(spec->flags & kLoading)) {
+  if (server_->loading.load(std::memory_order_acquire) && !(spec->flags & kLoading) &&
+      !((spec->flags & kWhileSyncing) && server_->engine() != nullptr)) {
     if (client.in_multi) client.multi_error = true;
     reply.Error("LOADING edgekv is loading the dataset in memory");
     return;

@@ -686,10 +686,11 @@ void Connection::Cron(int64_t now_ms) {
     CloseIfServed();
     if (closed_) return;
   }
-  // As Redis: a client blocked (WAIT, a CLIENT PAUSE) or feeding a replica
-  // is not idle.
+  // As Redis: a client blocked (WAIT, a CLIENT PAUSE), feeding a replica
+  // or monitoring is not idle.
   int64_t timeout = server_->config().Int(Cfg::kTimeout);
   if (timeout > 0 && !client_.blocked && !postponed_ && !client_.feeder &&
+      !client_.monitor &&
       now_ms - client_.last_interaction_ms.load(std::memory_order_relaxed) >
           timeout * 1000) {
     Log(LogLevel::kVerbose, "Closing idle client id={}", client_.id);

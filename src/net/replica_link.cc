@@ -182,6 +182,13 @@ class Link : public std::enable_shared_from_this<Link> {
   // Returns -1 after a failure, 1 if frames remain (call again), 0 when
   // everything read was handled.
   int Process() {
+    // REPLICAOF (another thread) replaced or ended this link: nothing more
+    // of it is applied, its full sync's end included.
+    Replication& repl = server_->replication();
+    if (!repl.is_replica() || repl.upstream_epoch() != epoch_) {
+      Stop();
+      return -1;
+    }
     size_t handled = 0;
     std::vector<std::string_view> group;
     auto flush = [&]() -> bool {
@@ -239,6 +246,7 @@ class Link : public std::enable_shared_from_this<Link> {
           uint64_t seq = engine != nullptr ? engine->wal().last_seq() : 0;
           repl.SetIds(item.replid, repl.replid(), seq);
           if (engine != nullptr) engine->SaveReplicationIds();
+          applier_.DropReplicas("the master's replication id changed");
           Log(LogLevel::kNotice,
               "The master's replication id is now {} (ours up to seq {})", item.replid,
               seq);
@@ -275,6 +283,11 @@ class Link : public std::enable_shared_from_this<Link> {
         return true;
       }
       case ReplicaStream::Item::kSnapshotEnd: {
+        Replication& repl = server_->replication();
+        if (!repl.is_replica() || repl.upstream_epoch() != epoch_) {
+          Stop();  // promoted or pointed elsewhere meanwhile
+          return false;
+        }
         Status s = applier_.EndFullSync();
         if (!s.ok()) {
           Fail("applying the stream: " + s.message());

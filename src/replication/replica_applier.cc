@@ -112,12 +112,28 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
   return Status::Ok();
 }
 
+void ReplicaApplier::DropReplicas(const char* why) {
+  size_t dropped = 0;
+  server_->clients().ForEach([&](ClientState& c) {
+    if (!c.is_replica.load(std::memory_order_relaxed) || !c.request_close) return;
+    c.kill_requested.store(true);
+    c.request_close();
+    ++dropped;
+  });
+  if (dropped > 0) Log(LogLevel::kNotice, "Dropped {} replica link(s): {}", dropped, why);
+}
+
 Status ReplicaApplier::BeginFullSync(std::string replid, uint64_t snapshot_seq) {
   Engine* engine = server_->engine();
   if (engine == nullptr) return Status::IOError("not loaded");
+  DropReplicas("a full sync replaces this replica's data");
   server_->loading.store(true, std::memory_order_release);
   replid_ = std::move(replid);
   snapshot_seq_ = snapshot_seq;
+  // Marked before anything is destroyed: a crash from here on leaves a
+  // replica that answers LOADING until a full sync completes.
+  Status marked = engine->MarkSyncIncomplete(true);
+  if (!marked.ok()) return marked;
   // Start from nothing. The applier drops what it has not applied (a group
   // it is applying stops once the wipe begins) and waits for the new log:
   // nothing here waits for it, as this runs on an I/O thread.
@@ -131,7 +147,7 @@ Status ReplicaApplier::BeginFullSync(std::string replid, uint64_t snapshot_seq) 
   server_->store().DropMemory();
   server_->replication().SetIds(NewReplicationId(), "", 0);
   engine->SaveReplicationIds();
-  return engine->MarkSyncIncomplete(true);
+  return Status::Ok();
 }
 
 Status ReplicaApplier::ApplySnapshotFrame(std::string_view frame) {
@@ -152,10 +168,14 @@ Status ReplicaApplier::EndFullSync() {
   Status s = engine->disk().Sync();
   if (!s.ok()) return s;
   server_->store().ReloadFromDisk();
-  server_->replication().SetIds(replid_, "", 0);
-  engine->SaveReplicationIds();
+  // The mark goes first: a crash between the two then restarts with the
+  // whole snapshot and an id of its own (a full sync next time), never with
+  // the coordinator's id and the mark (LOADING for ever after a partial
+  // resync).
   s = engine->MarkSyncIncomplete(false);
   if (!s.ok()) return s;
+  server_->replication().SetIds(replid_, "", 0);
+  engine->SaveReplicationIds();
   server_->loading.store(false, std::memory_order_release);
   Log(LogLevel::kNotice, "MASTER <-> REPLICA sync: finished with success at seq {}",
       snapshot_seq_);

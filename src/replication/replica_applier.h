@@ -39,6 +39,10 @@ class ReplicaApplier {
   // a new one of its own, so that a reconnect cannot resume the coordinator's
   // history from a partial snapshot: only EndFullSync takes `replid`.
   Status BeginFullSync(std::string replid, uint64_t snapshot_seq);
+  // Closes the links of this server's own replicas (chained ones): their
+  // position means nothing in a history that was replaced (a full sync) or
+  // renamed; they come back and ask again, as Redis's replicas do.
+  void DropReplicas(const char* why);
   Status ApplySnapshotFrame(std::string_view frame);
   Status EndFullSync();
 

@@ -1,11 +1,26 @@
 #include "replica_stream.h"
 
+#include <cctype>
+
 #include "edgekv/wal_format.h"
 #include "replica_applier.h"
 #include "util/parse_uint.h"
 #include "wal/batch.h"
 
 namespace edgekv {
+namespace {
+
+// A replication id as servers make them (40 hex digits; any 1 to 64
+// letters and digits are taken): it goes into INFO and the persisted ids.
+bool ValidId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 ReplicaStream::Item ReplicaStream::Fail(std::string error) {
   state_ = State::kFailed;
@@ -50,7 +65,10 @@ ReplicaStream::Item ReplicaStream::Line(std::string_view data) {
   }
   if (line.substr(0, 9) == "+CONTINUE") {
     // +CONTINUE [<replid>]: the coordinator's id, if it changed.
-    if (line.size() > 10 && line[9] == ' ') item.replid = std::string(line.substr(10));
+    if (line.size() > 10 && line[9] == ' ') {
+      item.replid = std::string(line.substr(10));
+      if (!ValidId(item.replid)) return Fail("bad CONTINUE line: " + std::string(line));
+    }
     state_ = State::kLog;
     item.kind = Item::kContinue;
     return item;
@@ -63,6 +81,7 @@ ReplicaStream::Item ReplicaStream::Line(std::string_view data) {
       return Fail("bad FULLRESYNC line: " + std::string(line));
     }
     item.replid = std::string(line.substr(a + 1, b - a - 1));
+    if (!ValidId(item.replid)) return Fail("bad FULLRESYNC line: " + std::string(line));
     state_ = State::kSnapshot;
     item.kind = Item::kFullResync;
     return item;

@@ -105,20 +105,28 @@ void Applier::SetIdle(bool idle) {
 }
 
 void Applier::OnReset(uint64_t last_seq) {
-  std::lock_guard<std::mutex> l(mu_);
-  reset_ = true;
-  reset_seq_ = last_seq;
-  written_seq_.store(last_seq);
-  backlog_bytes_ = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    reset_ = true;
+    reset_seq_ = last_seq;
+    written_seq_.store(last_seq);
+    backlog_bytes_ = 0;
+    ++resets_;
+  }
+  applied_cv_.notify_all();
 }
 
 void Applier::Hold(uint64_t seq) {
-  std::lock_guard<std::mutex> l(mu_);
-  held_ = true;
-  reset_ = true;
-  reset_seq_ = seq;
-  written_seq_.store(seq);
-  backlog_bytes_ = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    held_ = true;
+    reset_ = true;
+    reset_seq_ = seq;
+    written_seq_.store(seq);
+    backlog_bytes_ = 0;
+    ++resets_;
+  }
+  applied_cv_.notify_all();
 }
 
 void Applier::Release() {
@@ -136,13 +144,26 @@ bool Applier::WaitApplied(uint64_t seq, int64_t timeout_ms) {
     return false;
   }
   std::unique_lock<std::mutex> l(mu_);
-  auto ready = [&] { return disk_->applied_seq() >= seq || stop_; };
+  const uint64_t resets = resets_;
+  // Given up when the log is reset (a replica's full sync: seq belongs to
+  // the history it replaced) or waits are cancelled (shutdown).
+  auto given_up = [&] { return resets_ != resets || waits_cancelled_ || stop_; };
+  auto ready = [&] { return disk_->applied_seq() >= seq || given_up(); };
   if (!ready()) Nudge();  // someone waits: apply now
   if (timeout_ms < 0) {
     applied_cv_.wait(l, ready);
-    return true;
+  } else if (!applied_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), ready)) {
+    return false;
   }
-  return applied_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), ready);
+  return disk_->applied_seq() >= seq && resets_ == resets;
+}
+
+void Applier::CancelWaits() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    waits_cancelled_ = true;
+  }
+  applied_cv_.notify_all();
 }
 
 void Applier::SetPaused(bool paused) {

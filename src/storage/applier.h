@@ -77,9 +77,13 @@ class Applier : public wal::WalWriter::Observer {
   void Hold(uint64_t seq);
   void Release();
 
-  // Waits until LevelDB holds seq; false when timeout_ms passed first. With
+  // Waits until LevelDB holds seq; false when timeout_ms passed first, the
+  // log was reset meanwhile (Hold, OnReset) or CancelWaits was called. With
   // timeout_ms 0 it only asks the applier to hurry, without taking a lock.
   bool WaitApplied(uint64_t seq, int64_t timeout_ms = -1);
+  // Every WaitApplied from now on returns at once (shutdown: a checkpoint
+  // waiting for a LevelDB that cannot be written must not hold it up).
+  void CancelWaits();
   uint64_t applied_seq() const;
   uint64_t queued_bytes() const {  // in the log, not yet in LevelDB
     return backlog_bytes_.load(std::memory_order_relaxed);
@@ -199,7 +203,9 @@ class Applier : public wal::WalWriter::Observer {
   std::atomic<bool> overloaded_{false};
   bool stop_ = false;
   bool paused_ = false;
-  bool held_ = false;  // Hold() .. Release()
+  bool held_ = false;    // Hold() .. Release()
+  uint64_t resets_ = 0;  // Holds and OnResets: a wait from before gives up
+  bool waits_cancelled_ = false;
   std::string error_;
   std::atomic<bool> has_error_{false};  // !error_.empty(), read without mu_
   std::thread thread_;

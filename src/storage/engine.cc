@@ -163,9 +163,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
     // the coordinator's history: it keeps its ids.
     const std::string clean_stop = e->disk_->GetMeta("clean_stop");
     const bool fresh = e->disk_->GetMeta("replid").empty();
-    (void)e->disk_->PutMeta("clean_stop", "");  // until the next clean stop
+    // Cleared until the next clean stop; if it cannot be, a later crash
+    // could look clean: this start counts as unclean then.
+    const bool cleared = e->disk_->PutMeta("clean_stop", "").ok();
     if (!fresh && !repl->is_replica() &&
-        clean_stop != std::to_string(e->recovery_.last_seq)) {
+        (!cleared || clean_stop != std::to_string(e->recovery_.last_seq))) {
       repl->NewHistory(e->recovery_.last_seq);
       Log(LogLevel::kNotice,
           "Not stopped cleanly: a new replication history from seq {}; replicas "
@@ -199,10 +201,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
 
 Engine::~Engine() {
   {
-    // A checkpoint waits for the applier: a paused one (DEBUG
-    // SET-DISK-APPLY 0) would never let it finish. Shutdown applies
-    // everything anyway. (No applier yet when Open failed before it.)
-    if (applier_ != nullptr) applier_->SetPaused(false);
+    // A background checkpoint waits for the applier, which may never get
+    // there (paused by DEBUG SET-DISK-APPLY 0, or LevelDB failing to write):
+    // it gives up now. Shutdown applies and syncs everything anyway, below.
+    // (No applier yet when Open failed before it.)
+    if (applier_ != nullptr) applier_->CancelWaits();
     MutexLock l(&bg_mu_);
     if (bg_thread_.joinable()) bg_thread_.join();
   }
@@ -227,7 +230,10 @@ Engine::~Engine() {
 Status Engine::Checkpoint() {
   Status s = wal_->Sync();
   if (!s.ok()) return s;
-  applier_->WaitApplied(wal_->last_seq());
+  if (!applier_->WaitApplied(wal_->last_seq())) {
+    return Status::IOError(
+        "the checkpoint was given up (shutdown, or the log was reset)");
+  }
   s = disk_->Sync();
   if (!s.ok()) return s;
   wal_->PurgeUpTo(disk_->applied_seq());
@@ -254,12 +260,27 @@ StatusOr<bool> Engine::StartBackgroundCheckpoint() {
   return true;
 }
 
+// A file beside data/, not in LevelDB: a full sync destroys LevelDB first
+// thing, and the mark must be there before that.
+std::string Engine::SyncMarkPath() const {
+  return options_.dir + "/full-sync-incomplete";
+}
+
 Status Engine::MarkSyncIncomplete(bool incomplete) {
-  return disk_->PutMeta("sync_incomplete", incomplete ? "1" : "");
+  const std::string path = SyncMarkPath();
+  if (incomplete) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return Status::IOError("can't create " + path + ": " + std::strerror(errno));
+    ::close(fd);
+  } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::IOError("can't remove " + path + ": " + std::strerror(errno));
+  }
+  return wal::SyncDir(options_.dir);
 }
 
 bool Engine::sync_incomplete() const {
-  return !disk_->GetMeta("sync_incomplete").empty();
+  return ::access(SyncMarkPath().c_str(), F_OK) == 0;
 }
 
 void Engine::SaveReplicationIds() {

@@ -79,9 +79,9 @@ class Engine {
   std::string PersistenceError() const;
   // Persists the replication ids (LevelDB meta).
   void SaveReplicationIds();
-  // A replica's full sync in progress: from its wipe until its snapshot is
-  // whole, the data is incomplete and must not be served, across restarts
-  // too (LevelDB meta, synced).
+  // A replica's full sync in progress: from before its wipe until its
+  // snapshot is whole, the data is incomplete and must not be served, across
+  // restarts too (a file in dir, made durable).
   Status MarkSyncIncomplete(bool incomplete);
   bool sync_incomplete() const;
   std::string InfoPersistence() const;
@@ -89,6 +89,7 @@ class Engine {
  private:
   Engine() = default;
   Status Lock(const std::string& dir);
+  std::string SyncMarkPath() const;
 
   EngineOptions options_;
   Store* store_ = nullptr;

@@ -90,9 +90,15 @@ struct Coordinator {
   }
 };
 
+Coordinator* coordinator = nullptr;  // lives for the run
+
 Coordinator& Coord() {
-  static Coordinator* c = new Coordinator();  // lives for the run
-  return *c;
+  if (coordinator == nullptr) {
+    coordinator = new Coordinator();
+    // Its threads stopped and its directory removed when the run ends.
+    std::atexit([] { delete coordinator; });
+  }
+  return *coordinator;
 }
 
 uint64_t U64(std::string_view in) {

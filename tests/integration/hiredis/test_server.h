@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,8 +30,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <chrono>
@@ -63,7 +62,8 @@ inline constexpr auto kWaitTimeout = 60000ms;    // polling for a condition
 // out the log and LevelDB); $EDGEKV_STOP_TIMEOUT seconds if set.
 inline std::chrono::milliseconds StopTimeout() {
   const char* env = std::getenv("EDGEKV_STOP_TIMEOUT");
-  return std::chrono::milliseconds(env != nullptr && *env ? std::atol(env) * 1000 : 300000);
+  return std::chrono::milliseconds(env != nullptr && *env ? std::atol(env) * 1000
+                                                          : 300000);
 }
 
 // Watchdog: every test gets at most kTestWatchdogSeconds; on expiry SIGALRM's
@@ -387,14 +387,26 @@ class RawConn {
     char t = (*line)[0];
     std::string rest = line->substr(1);
     switch (t) {
-      case '+': case '-': case ':': case '_': case ',': case '#': case '(':
+      case '+':
+      case '-':
+      case ':':
+      case '_':
+      case ',':
+      case '#':
+      case '(':
         return true;
-      case '$': case '=': case '!': {
+      case '$':
+      case '=':
+      case '!': {
         long n = std::stol(rest);
         if (n < 0) return true;
         return ReadExactly(static_cast<size_t>(n) + 2).has_value();
       }
-      case '*': case '~': case '>': case '%': case '|': {
+      case '*':
+      case '~':
+      case '>':
+      case '%':
+      case '|': {
         long n = std::stol(rest);
         if (n < 0) return true;
         if (t == '%' || t == '|') n *= 2;
@@ -440,7 +452,8 @@ struct ReplyFree {
 };
 using Reply = std::unique_ptr<redisReply, ReplyFree>;
 
-inline RedisConn ConnectHiredis(int port, std::chrono::milliseconds timeout = kIoTimeout) {
+inline RedisConn ConnectHiredis(int port,
+                                std::chrono::milliseconds timeout = kIoTimeout) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
@@ -472,11 +485,16 @@ inline Reply Cmd(redisContext* c, const std::vector<std::string>& args) {
 inline std::string Describe(const redisReply* r) {
   if (r == nullptr) return "<no reply>";
   switch (r->type) {
-    case REDIS_REPLY_STATUS: return "+" + std::string(r->str, r->len);
-    case REDIS_REPLY_ERROR: return "-" + std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER: return ":" + std::to_string(r->integer);
-    case REDIS_REPLY_NIL: return "$nil";
-    case REDIS_REPLY_STRING: return "$" + std::string(r->str, r->len);
+    case REDIS_REPLY_STATUS:
+      return "+" + std::string(r->str, r->len);
+    case REDIS_REPLY_ERROR:
+      return "-" + std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+      return ":" + std::to_string(r->integer);
+    case REDIS_REPLY_NIL:
+      return "$nil";
+    case REDIS_REPLY_STRING:
+      return "$" + std::string(r->str, r->len);
     case REDIS_REPLY_ARRAY: {
       std::string s = "*[";
       for (size_t i = 0; i < r->elements; ++i) {
@@ -485,7 +503,8 @@ inline std::string Describe(const redisReply* r) {
       }
       return s + "]";
     }
-    default: return "<type " + std::to_string(r->type) + ">";
+    default:
+      return "<type " + std::to_string(r->type) + ">";
   }
 }
 
@@ -514,10 +533,9 @@ class TestServer {
     // The port may be taken between picking and binding: retry a few times.
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = PickFreePort();
-      std::vector<std::string> argv{binary, "--port", std::to_string(port_),
-                                    "--bind",       "127.0.0.1",
-                                    "--dir",        dir_ + "/data",
-                                    "--save",       ""};
+      std::vector<std::string> argv{binary,         "--port",    std::to_string(port_),
+                                    "--bind",       "127.0.0.1", "--dir",
+                                    dir_ + "/data", "--save",    ""};
       argv.insert(argv.end(), extra.begin(), extra.end());
       pid_ = Spawn(argv, log_);
       if (WaitReady(kReadyTimeout, &last_error)) return;
@@ -612,9 +630,9 @@ class TestServer {
   void set_stop_timeout(std::chrono::milliseconds t) { stop_timeout_ = t; }
 
  private:
-  // Ready means: accepting connections and done loading its data. EXISTS is
-  // refused with -LOADING while the server still recovers its dataset (PING
-  // is not), so that is the probe; AUTH first when a password is set.
+  // Ready means: accepting connections and done loading its data. EXISTS, a
+  // data command, is refused with -LOADING while the server still recovers
+  // its dataset, so that is the probe; AUTH first when a password is set.
   bool WaitReady(std::chrono::milliseconds timeout, std::string* err) {
     auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {

@@ -52,7 +52,8 @@ function resp(args) {
 }
 
 // Resolves true once the server accepts connections and has finished loading
-// its data: EXISTS is refused with -LOADING during recovery (PING is not).
+// its data: EXISTS is refused with -LOADING during recovery (a data command:
+// the probe says so whatever PING does).
 // AUTH first when a password is set.
 function probe(port, password) {
   return new Promise((resolve) => {

@@ -98,8 +98,8 @@ class EdgekvServer:
         return None
 
     def _wait_ready(self, timeout):
-        """Accepting connections and done loading: EXISTS is refused with
-        -LOADING while the dataset is still being recovered (PING is not)."""
+        """Accepting connections and done loading: EXISTS, a data command,
+        is refused with -LOADING while the dataset is still being recovered."""
         password = self._password()
         probe = b""
         if password:

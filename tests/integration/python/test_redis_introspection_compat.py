@@ -249,6 +249,17 @@ def client_line(call, client_id):
     raise AssertionError("client %s not listed" % client_id)
 
 
+def first_reply(sock):
+    """The first reply's line, from a raw socket (a hang guard: 60 s)."""
+    sock.settimeout(60)
+    buf = b""
+    while b"\r\n" not in buf:
+        chunk = sock.recv(4096)
+        assert chunk, "closed after %r" % buf
+        buf += chunk
+    return buf.split(b"\r\n")[0]
+
+
 def test_client_list_reports_the_buffers_as_redis_does(server, redis_port):
     for port in (server.port, redis_port):
         call = parsed(port)
@@ -260,7 +271,7 @@ def test_client_list_reports_the_buffers_as_redis_does(server, redis_port):
         # A client half-way through a large request holds it in its buffer.
         half = socket.create_connection(("127.0.0.1", port))
         half.sendall(encode(["CLIENT", "ID"]))
-        half_id = int(half.recv(100)[1:].split(b"\r\n")[0])
+        half_id = int(first_reply(half)[1:])
         half.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n" + b"x" * 100000)
         deadline = time.monotonic() + 60  # a hang guard
         while True:
@@ -283,8 +294,7 @@ def test_client_list_reports_the_buffers_as_redis_does(server, redis_port):
         slow = socket.create_connection(("127.0.0.1", port))
         slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         slow.sendall(encode(["CLIENT", "ID"]))
-        time.sleep(0.1)
-        slow_id = int(slow.recv(100)[1:].split(b"\r\n")[0])
+        slow_id = int(first_reply(slow)[1:])
         call("SET", "big", "x" * 4000000)
         slow.sendall(encode(["GET", "big"]) * 3)
         deadline = time.monotonic() + 60  # a hang guard
@@ -315,7 +325,9 @@ def monitor(port):
     s.sendall(encode(["MONITOR"]))
     buf = b""
     while b"\r\n" not in buf:
-        buf += s.recv(4096)
+        chunk = s.recv(4096)
+        assert chunk, "closed after %r" % buf
+        buf += chunk
     assert buf.startswith(b"+OK\r\n"), buf
     return s, buf[5:]
 
