@@ -34,13 +34,18 @@ class ReplyBuilder {
   // `msg` is the whole error line without '-': "ERR syntax error",
   // "WRONGTYPE ...". A message without an upper-case code gets "ERR ".
   void Error(std::string_view msg);
+  // `msg` as it is, its first word the code whatever its case (a script's
+  // {err = "..."}, as Redis sends it).
+  void ErrorVerbatim(std::string_view msg);
   void Integer(int64_t v);
   void Bulk(std::string_view s);
   void Null();                        // missing value: $-1 / _
   void NullArray();                   // missing aggregate: *-1 / _
   void Double(double v);              // RESP3 ',' else a bulk string
   void Bool(bool v);                  // RESP3 '#' else an integer
-  void Verbatim(std::string_view s);  // RESP3 "=txt:" else a bulk string
+  // RESP3 "=txt:" (another three-letter format if given) else a bulk string.
+  void Verbatim(std::string_view s, std::string_view format = "txt");
+  void BigNumber(std::string_view digits);  // RESP3 '(' else a bulk string
   void ArrayHeader(size_t n);
   void MapHeader(size_t pairs);  // RESP3 '%' else an array of 2*pairs
   void SetHeader(size_t n);      // RESP3 '~' else an array

@@ -77,6 +77,18 @@ void ReplyKeySpec(ReplyBuilder& r, const KeySpec& k) {
   r.Bulk("find_keys");
   r.MapHeader(2);
   r.Bulk("type");
+  if (k.keynum()) {
+    r.Bulk("keynum");
+    r.Bulk("spec");
+    r.MapHeader(3);
+    r.Bulk("keynumidx");
+    r.Integer(k.keynumidx);
+    r.Bulk("firstkey");
+    r.Integer(k.firstkey);
+    r.Bulk("keystep");
+    r.Integer(k.keystep);
+    return;
+  }
   r.Bulk("range");
   r.Bulk("spec");
   r.MapHeader(3);
@@ -129,7 +141,9 @@ void ReplyCommandInfo(ReplyBuilder& r, const CommandSpec& s) {
   r.ArrayHeader(10);
   r.Bulk(s.name);
   r.Integer(s.arity);
+  const CommandMeta* meta = FindCommandMeta(s.name);
   auto flags = FlagNames(IsContainer(s) ? 0 : s.flags);
+  if (meta != nullptr && HasMovableKeys(*meta)) flags.push_back("movablekeys");
   r.SetHeader(flags.size());
   for (auto& f : flags) r.SimpleString(f);
   r.Integer(s.first_key);
@@ -138,7 +152,6 @@ void ReplyCommandInfo(ReplyBuilder& r, const CommandSpec& s) {
   auto categories = AclCategories(s);
   r.SetHeader(categories.size());
   for (auto& c : categories) r.SimpleString(c);
-  const CommandMeta* meta = FindCommandMeta(s.name);
   auto tips = Words(meta != nullptr ? meta->tips : "");
   r.SetHeader(tips.size());
   for (auto t : tips) r.Bulk(t);

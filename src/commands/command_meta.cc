@@ -31,6 +31,10 @@ const std::vector<CommandMeta>& AllCommandMeta() {
     {"exists", "request_policy:multi_shard response_policy:agg_sum", {{"RO", 1, -1, 1, 0}}},
     {"expire", "", {{"RW update", 1, 0, 1, 0}}},
     {"expireat", "", {{"RW update", 1, 0, 1, 0}}},
+    {"eval", "", {{"RW access update", 2, 0, 1, 0, "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE", 0, 1}}},
+    {"eval_ro", "", {{"RO access", 2, 0, 1, 0, "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS", 0, 1}}},
+    {"evalsha", "", {{"RW access update", 2, 0, 1, 0, nullptr, 0, 1}}},
+    {"evalsha_ro", "", {{"RO access", 2, 0, 1, 0, nullptr, 0, 1}}},
     {"expiretime", "", {{"RO access", 1, 0, 1, 0}}},
     {"flushall", "request_policy:all_shards response_policy:all_succeeded", {}},
     {"flushdb", "request_policy:all_shards response_policy:all_succeeded", {}},
@@ -77,6 +81,10 @@ const std::vector<CommandMeta>& AllCommandMeta() {
     {"rename", "", {{"RW access delete", 1, 0, 1, 0}, {"OW update", 2, 0, 1, 0}}},
     {"renamenx", "", {{"RW access delete", 1, 0, 1, 0}, {"OW insert", 2, 0, 1, 0}}},
     {"scan", "nondeterministic_output request_policy:special", {}},
+    {"script|exists", "request_policy:all_shards response_policy:agg_logical_and", {}},
+    {"script|flush", "request_policy:all_nodes response_policy:all_succeeded", {}},
+    {"script|kill", "request_policy:all_shards response_policy:one_succeeded", {}},
+    {"script|load", "request_policy:all_nodes response_policy:all_succeeded", {}},
     {"set", "", {{"RW access update variable_flags", 1, 0, 1, 0, "RW and ACCESS due to the optional `GET` argument"}}},
     {"setbit", "", {{"RW access update", 1, 0, 1, 0}}},
     {"setex", "", {{"OW update", 1, 0, 1, 0}}},
@@ -144,10 +152,33 @@ const CommandMeta* FindCommandMeta(std::string_view name) {
   return it == by_name->end() ? nullptr : it->second;
 }
 
+bool HasMovableKeys(const CommandMeta& meta) {
+  return std::any_of(meta.key_specs.begin(), meta.key_specs.end(),
+                     [](const KeySpec& k) { return k.keynum(); });
+}
+
 bool KeysBySpec(const CommandMeta& meta, std::span<const std::string_view> args,
                 std::vector<KeyRef>* out) {
   const int argc = static_cast<int>(args.size());
   for (const KeySpec& spec : meta.key_specs) {
+    if (spec.keynum()) {
+      const int at = spec.index + spec.keynumidx;
+      if (at >= argc) return false;
+      int64_t n = 0;
+      std::string_view text = args[static_cast<size_t>(at)];
+      if (text.empty() || text.size() > 18) return false;
+      for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        n = n * 10 + (c - '0');
+      }
+      const int64_t first = spec.index + spec.firstkey;
+      const int64_t step = std::max(1, spec.keystep);
+      if (first + (n - 1) * step >= argc) return false;
+      for (int64_t i = 0; i < n; ++i) {
+        out->push_back({args[static_cast<size_t>(first + i * step)], spec.flags});
+      }
+      continue;
+    }
     if (spec.index >= argc) continue;  // an optional key not given
     int last = spec.lastkey >= 0 ? spec.index + spec.lastkey : argc + spec.lastkey;
     if (spec.limit > 1 && spec.lastkey < 0) {

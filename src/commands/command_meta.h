@@ -12,14 +12,19 @@
 namespace edgekv {
 
 // A key specification with Redis's begin_search "index" and find_keys
-// "range" (the only kinds edgekv's commands need so far).
+// "range" or, with keynumidx set, "keynum" (EVAL's numkeys).
 struct KeySpec {
   const char* flags;  // Redis's key-spec flags, space-separated: "RW access update"
-  int index;          // the first key's argument position
+  int index;          // the first key's argument position (keynum: where to begin)
   int lastkey;        // the last key, after the first; negative: from the end
   int keystep;
   int limit;
   const char* notes = nullptr;
+  // keynum: the number of keys is at index + keynumidx, the first key at
+  // index + firstkey.
+  int keynumidx = -1;
+  int firstkey = 0;
+  bool keynum() const { return keynumidx >= 0; }
 };
 
 struct CommandMeta {
@@ -27,6 +32,10 @@ struct CommandMeta {
   const char* tips;  // space-separated; "" for none
   std::vector<KeySpec> key_specs;
 };
+
+// Whether a command's keys depend on its arguments (COMMAND INFO's
+// movablekeys): a keynum key spec.
+bool HasMovableKeys(const CommandMeta& meta);
 
 // Null for a command Redis gives neither tips nor key specs.
 const CommandMeta* FindCommandMeta(std::string_view name);

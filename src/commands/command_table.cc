@@ -14,6 +14,7 @@ CommandTable::CommandTable() {
   RegisterCommandFamily(this);
   RegisterPersistenceFamily(this);
   RegisterReplicationFamily(this);
+  RegisterScriptingFamily(this);
 }
 
 void CommandTable::Add(CommandSpec spec) {

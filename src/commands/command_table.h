@@ -43,5 +43,6 @@ void RegisterServerFamily(CommandTable* t);
 void RegisterCommandFamily(CommandTable* t);
 void RegisterPersistenceFamily(CommandTable* t);
 void RegisterReplicationFamily(CommandTable* t);
+void RegisterScriptingFamily(CommandTable* t);
 
 }  // namespace edgekv

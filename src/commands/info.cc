@@ -13,6 +13,7 @@
 
 #include "command.h"
 #include "command_table.h"
+#include "scripting/lua_vm.h"
 #include "storage/engine.h"
 #include "util/latency_histogram.h"
 #include "util/latency_percentiles.h"
@@ -200,6 +201,12 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     field("used_memory_peak_perc", peak_perc);
     num("used_memory_startup", m.startup);
     num("used_memory_dataset", server.store().used_bytes());
+    const int64_t lua = LuaVm::AllStatesBytes();
+    num("used_memory_lua", lua);
+    num("used_memory_vm_eval", lua);
+    field("used_memory_lua_human", BytesToHuman(lua));
+    num("used_memory_scripts_eval", static_cast<int64_t>(server.scripts().body_bytes()));
+    num("number_of_cached_scripts", static_cast<int64_t>(server.scripts().size()));
     const int64_t system_memory = PhysicalMemoryBytes();
     num("total_system_memory", system_memory);
     field("total_system_memory_human", BytesToHuman(system_memory));

@@ -18,6 +18,7 @@
 #include "monitor.h"
 #include "replication/forward.h"
 #include "replication/replication.h"
+#include "scripting/script_cache.h"
 #include "slowlog.h"
 #include "util/latency_monitor.h"
 #include "util/rate_sampler.h"
@@ -80,6 +81,8 @@ class ServerContext {
   // LATENCY's events; its threshold follows latency-monitor-threshold
   // (FollowConfig).
   LatencyMonitor& latency() { return latency_; }
+  // The scripts EVAL and SCRIPT LOAD cached.
+  ScriptCache& scripts() { return scripts_; }
   // After CONFIG SET changed a directive: the parts of the context that keep
   // a copy follow (the context installs this as the config's change hook),
   // then on_config_change (set by main: the engine's parts).
@@ -152,6 +155,7 @@ class ServerContext {
   CommandStats command_stats_;
   ErrorStats error_stats_;
   LatencyMonitor latency_;
+  ScriptCache scripts_;
   RateSampler ops_rate_, input_rate_, output_rate_;
   std::atomic<int64_t> pause_end_ms_{0};
   std::atomic<PauseMode> pause_mode_{PauseMode::kNone};

@@ -52,6 +52,28 @@ void ReplyBuilder::Error(std::string_view msg) {
   out_->append("\r\n");
 }
 
+void ReplyBuilder::ErrorVerbatim(std::string_view msg) {
+  out_->push_back('-');
+  ++errors_;
+  if (sink_ != nullptr) sink_->OnError(msg.substr(0, msg.find(' ')));
+  size_t start = out_->size();
+  out_->append(msg);
+  for (size_t i = start; i < out_->size(); ++i) {
+    if ((*out_)[i] == '\r' || (*out_)[i] == '\n') (*out_)[i] = ' ';
+  }
+  out_->append("\r\n");
+}
+
+void ReplyBuilder::BigNumber(std::string_view digits) {
+  if (resp_ >= 3) {
+    out_->push_back('(');
+    out_->append(digits);
+    out_->append("\r\n");
+  } else {
+    Bulk(digits);
+  }
+}
+
 std::string ReplyBuilder::TakeBackError(size_t mark) {
   std::string error = out_->substr(mark + 1);
   if (error.size() >= 2) error.resize(error.size() - 2);
@@ -106,11 +128,13 @@ void ReplyBuilder::Bool(bool v) {
   }
 }
 
-void ReplyBuilder::Verbatim(std::string_view s) {
+void ReplyBuilder::Verbatim(std::string_view s, std::string_view format) {
+  if (format.size() != 3) format = "txt";
   if (resp_ >= 3) {
     if (!Fits(s.size())) return;
     Header('=', static_cast<int64_t>(s.size() + 4));
-    out_->append("txt:");
+    out_->append(format);
+    out_->push_back(':');
     out_->append(s);
     out_->append("\r\n");
   } else {

@@ -1,0 +1,230 @@
+// EVAL EVALSHA EVAL_RO EVALSHA_RO and SCRIPT. A script runs on the calling
+// client's I/O thread, in that thread's Lua state (scripting/lua_vm.h),
+// holding every stripe: no other client sees a state between two of its
+// commands, whichever keys it reaches (declared in KEYS or not), and its
+// writes are one batch in the write-ahead log, as EXEC's are.
+#include <memory>
+#include <string>
+
+#include "args.h"
+#include "command_table.h"
+#include "dispatcher.h"
+#include "keyspace.h"
+#include "scripting/lua_vm.h"
+#include "scripting/script_cache.h"
+#include "storage/engine.h"
+
+namespace edgekv {
+namespace {
+
+// Redis's scriptPrepareForRun: a script that declares its flags (a shebang)
+// and may write is refused up front where a write would be.
+bool AdmitScript(CommandContext& ctx, const Script& script, bool ro_command) {
+  if (!(script.flags & kScriptHasShebang) || (script.flags & kScriptNoWrites)) return true;
+  ServerContext& server = *ctx.server;
+  if (ro_command) {
+    ctx.reply->Error("ERR Can not execute a script with write flag using *_ro command.");
+    return false;
+  }
+  if (server.replication().is_replica()) {
+    ctx.reply->Error("READONLY You can't write against a read only replica.");
+    return false;
+  }
+  const int64_t min_replicas = server.config().Int(Cfg::kMinReplicasToWrite);
+  if (min_replicas > 0 &&
+      server.replication().CountGood(NowMs(), server.config().Int(Cfg::kMinReplicasMaxLag)) <
+          min_replicas) {
+    ctx.reply->Error("NOREPLICAS Not enough good replicas to write.");
+    return false;
+  }
+  if (Engine* engine = server.engine()) {
+    std::string err = engine->PersistenceError();
+    if (!err.empty()) {
+      ctx.reply->Error("MISCONF " + err);
+      return false;
+    }
+  }
+  const int64_t maxmemory = server.config().Int(Cfg::kMaxmemory);
+  if (!(script.flags & kScriptAllowOom) && maxmemory > 0 && !server.store().has_disk() &&
+      server.store().used_bytes() > maxmemory) {
+    ctx.reply->Error(errors::kOom);
+    return false;
+  }
+  return true;
+}
+
+// The cached script for this body, compiled in `vm`; null after replying
+// the error.
+std::shared_ptr<const Script> ScriptFor(CommandContext& ctx, LuaVm& vm,
+                                        std::string_view body, bool loaded) {
+  ScriptCache& cache = ctx.server->scripts();
+  std::string sha = Sha1Hex(body);
+  std::string error;
+  std::shared_ptr<const Script> script = cache.Find(sha);
+  if (script == nullptr) {
+    std::shared_ptr<Script> fresh = ScriptCache::Prepare(body, std::move(sha), &error);
+    if (fresh == nullptr || !vm.Compile(*fresh, &error)) {
+      ctx.reply->Error(error);
+      return nullptr;
+    }
+    return cache.Insert(std::move(fresh), loaded);
+  }
+  if (loaded) script = cache.Insert(script, true);
+  if (!vm.Compile(*script, &error)) {
+    ctx.reply->Error(error);
+    return nullptr;
+  }
+  return script;
+}
+
+void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
+  int64_t numkeys = 0;
+  if (!ParseInt64(ctx.arg(2), &numkeys)) {
+    ctx.reply->Error(errors::kNotInteger);
+    return;
+  }
+  if (numkeys > static_cast<int64_t>(ctx.argc()) - 3) {
+    ctx.reply->Error("ERR Number of keys can't be greater than number of args");
+    return;
+  }
+  if (numkeys < 0) {
+    ctx.reply->Error("ERR Number of keys can't be negative");
+    return;
+  }
+  ServerContext& server = *ctx.server;
+  ScriptCache& cache = server.scripts();
+  LuaVm& vm = LuaVm::ForThread(cache);
+  std::shared_ptr<const Script> script;
+  if (by_sha) {
+    script = cache.Find(ctx.arg(1));
+    std::string error;
+    if (script == nullptr) {
+      ctx.reply->Error("NOSCRIPT No matching script. Please use EVAL.");
+      return;
+    }
+    if (!vm.Compile(*script, &error)) {
+      ctx.reply->Error(error);
+      return;
+    }
+  } else {
+    script = ScriptFor(ctx, vm, ctx.arg(1), false);
+    if (script == nullptr) return;
+  }
+  if (!AdmitScript(ctx, *script, ro_command)) return;
+
+  ScriptRun run;
+  run.script = script.get();
+  run.ctx = &ctx;
+  run.cache = &cache;
+  run.keys = ctx.args.subspan(3, static_cast<size_t>(numkeys));
+  run.args = ctx.args.subspan(3 + static_cast<size_t>(numkeys));
+  run.read_only = ro_command || (script->flags & kScriptNoWrites);
+  if (server.monitors().active()) {
+    // Before the commands it runs, as Redis shows a script.
+    server.monitors().Feed(MonitorLine(NowUs(), ctx.client->db.load(std::memory_order_relaxed),
+                                       ctx.client->addr, ctx.args, ctx.redacted));
+  }
+  Store& store = StoreOf(ctx);
+  auto execute = [&] {
+    cache.BeginRun();
+    vm.Run(run, cache);
+    cache.EndRun();
+    // The script's writes are one batch in the log (inside EXEC, EXEC's).
+    if (ctx.in_exec) return;
+    if (MutationListener* journal = store.listener()) {
+      uint64_t seq = journal->Commit();
+      if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
+      if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
+    }
+  };
+  if (ctx.all_locked) {
+    execute();
+  } else {
+    StripeGuard all(&store, true);
+    execute();
+  }
+}
+
+void Eval(CommandContext& ctx) { EvalGeneric(ctx, false, false); }
+void EvalSha(CommandContext& ctx) { EvalGeneric(ctx, true, false); }
+void EvalRo(CommandContext& ctx) { EvalGeneric(ctx, false, true); }
+void EvalShaRo(CommandContext& ctx) { EvalGeneric(ctx, true, true); }
+
+void ScriptLoad(CommandContext& ctx) {
+  LuaVm& vm = LuaVm::ForThread(ctx.server->scripts());
+  std::shared_ptr<const Script> script = ScriptFor(ctx, vm, ctx.arg(2), true);
+  if (script != nullptr) ctx.reply->Bulk(script->sha);
+}
+
+void ScriptExists(CommandContext& ctx) {
+  ScriptCache& cache = ctx.server->scripts();
+  ctx.reply->ArrayHeader(ctx.argc() - 2);
+  for (size_t i = 2; i < ctx.argc(); ++i) ctx.reply->Integer(cache.Exists(ctx.arg(i)) ? 1 : 0);
+}
+
+void ScriptFlush(CommandContext& ctx) {
+  if (ctx.argc() > 3 || (ctx.argc() == 3 && !EqualsIgnoreCase(ctx.arg(2), "sync") &&
+                         !EqualsIgnoreCase(ctx.arg(2), "async"))) {
+    ctx.reply->Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+    return;
+  }
+  ctx.server->scripts().Flush();
+  ctx.reply->Ok();
+}
+
+void ScriptKill(CommandContext& ctx) {
+  ScriptCache& cache = ctx.server->scripts();
+  if (!cache.running()) {
+    ctx.reply->Error("NOTBUSY No scripts in execution right now.");
+  } else if (cache.running_wrote()) {
+    ctx.reply->Error(
+        "UNKILLABLE Sorry the script already executed write commands against the dataset. "
+        "You can either wait the script termination or kill the server in a hard way using "
+        "the SHUTDOWN NOSAVE command.");
+  } else {
+    cache.RequestKill();
+    ctx.reply->Ok();
+  }
+}
+
+void ScriptHelp(CommandContext& ctx) {
+  static constexpr std::string_view kLines[] = {
+      "EXISTS <sha1> [<sha1> ...]",
+      "    Return information about the existence of the scripts in the script cache.",
+      "FLUSH [ASYNC|SYNC]",
+      "    Flush the Lua scripts cache. Very dangerous on replicas.",
+      "    When called without the optional mode argument, the behavior is determined by the",
+      "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+      "    * ASYNC: Asynchronously flush the scripts cache.",
+      "    * SYNC: Synchronously flush the scripts cache.",
+      "KILL",
+      "    Kill the currently executing Lua script.",
+      "LOAD <script>",
+      "    Load a script into the scripts cache without executing it.",
+  };
+  ReplyHelp(ctx.reply, "SCRIPT", kLines);
+}
+
+}  // namespace
+
+void RegisterScriptingFamily(CommandTable* t) {
+  const uint32_t eval = kNoScript | kStale | kSkipMonitor | kNoMandatoryKeys;
+  // clang-format off
+  t->Add({"eval", -3, eval, 0, 0, 0, Eval, "scripting", "Run a Lua script", "scripting", {}});
+  t->Add({"evalsha", -3, eval, 0, 0, 0, EvalSha, "scripting", "Run a cached Lua script", "scripting", {}});
+  t->Add({"eval_ro", -3, eval | kReadOnly, 0, 0, 0, EvalRo, "scripting",
+          "Run a read-only Lua script", "scripting", {}});
+  t->Add({"evalsha_ro", -3, eval | kReadOnly, 0, 0, 0, EvalShaRo, "scripting",
+          "Run a cached read-only Lua script", "scripting", {}});
+  t->Add({"script", -2, 0, 0, 0, 0, nullptr, "scripting", "Script cache", nullptr, {
+      {"exists", -3, kNoScript, 0, 0, 0, ScriptExists, "scripting", "Are scripts cached", "scripting", {}},
+      {"flush", -2, kNoScript, 0, 0, 0, ScriptFlush, "scripting", "Forget every script", "scripting", {}},
+      {"help", 2, kLoading | kStale, 0, 0, 0, ScriptHelp, "scripting", "Show help", "scripting", {}},
+      {"kill", 2, kNoScript | kAllowBusy, 0, 0, 0, ScriptKill, "scripting",
+       "End the running script", "scripting", {}},
+      {"load", 3, kNoScript | kStale, 0, 0, 0, ScriptLoad, "scripting", "Cache a script", "scripting", {}},
+  }});
+  // clang-format on
+}
+
+}  // namespace edgekv

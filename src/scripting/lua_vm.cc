@@ -1,0 +1,712 @@
+#include "lua_vm.h"
+
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "commands/client_state.h"
+#include "commands/command_table.h"
+#include "commands/dispatcher.h"
+#include "commands/server_context.h"
+#include "commands/version.h"
+#include "edgekv/log.h"
+#include "edgekv/reply.h"
+#include "lua_libs.h"
+#include "lua_reply.h"
+
+extern "C" {
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+int luaopen_cjson(lua_State* L);
+int luaopen_bit(lua_State* L);
+}
+
+// Lua reports errors with longjmp: no function below calls into Lua in a way
+// that may raise (lua_error, an allocation) while a C++ object with a
+// destructor is alive in its frame. What must outlive such calls lives in
+// ScriptRun or LuaVm.
+
+namespace edgekv {
+namespace {
+
+thread_local ScriptRun* tl_run = nullptr;
+
+// Every thread's state, for INFO.
+struct StateRegistry {
+  Mutex mu;
+  std::set<const LuaVm*> states GUARDED_BY(mu);
+};
+StateRegistry& States() {
+  static auto* registry = new StateRegistry();
+  return *registry;
+}
+
+// The client a script's commands run as (Redis's "lua" client): its own
+// database (SELECT in a script does not change the caller's) and RESP
+// version (redis.setresp).
+ClientState& LuaClient() {
+  thread_local ClientState* client = [] {
+    auto* c = new ClientState();
+    c->addr = "lua";
+    c->authenticated = true;
+    return c;
+  }();
+  return *client;
+}
+
+// Raises {err = msg} (a Redis error, as redis.call raises one).
+int RaiseError(lua_State* L, const char* msg) {
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "err");
+  return lua_error(L);
+}
+
+// What redis.call decided before touching Lua again.
+enum class CallOutcome { kReply, kError };
+
+// Resolves and runs one command for the script (no Lua calls here). The
+// reply is in run.scratch, or the error text in run.error.
+CallOutcome RunForScript(ScriptRun& run) {
+  ServerContext& server = *run.ctx->server;
+  std::span<const std::string_view> argv(run.argv);
+  run.scratch.clear();
+  ReplyBuilder quiet(&run.scratch);
+  const CommandSpec* refused = nullptr;
+  const CommandSpec* spec = ResolveCommand(server.commands(), argv, quiet, &refused);
+  run.scratch.clear();
+  if (spec == nullptr) {
+    run.error = refused != nullptr ? "ERR Wrong number of args calling Redis command from script"
+                                   : "ERR Unknown Redis command called from script";
+    return CallOutcome::kError;
+  }
+  if (spec->flags & kNoScript) {
+    run.error = "ERR This Redis command is not allowed from script";
+    return CallOutcome::kError;
+  }
+  if (spec->flags & kWrite) {
+    if (run.read_only) {
+      run.error = "ERR Write commands are not allowed from read-only scripts.";
+      return CallOutcome::kError;
+    }
+    if (server.replication().is_replica()) {
+      run.error = "READONLY You can't write against a read only replica.";
+      return CallOutcome::kError;
+    }
+  }
+  ClientState& client = LuaClient();
+  ReplyBuilder reply(&run.scratch);
+  reply.set_resp(run.resp);
+  client.resp.store(run.resp, std::memory_order_relaxed);
+  CommandContext sub{argv, &reply, &client, &server, NowMs(), true, true};
+  RunCommand(*spec, sub);
+  if (spec->flags & kWrite) {
+    run.wrote = true;
+    if (run.cache != nullptr) run.cache->MarkWrote();
+  }
+  return CallOutcome::kReply;
+}
+
+// redis.call (raise = true) and redis.pcall.
+int GenericCall(lua_State* L, bool raise) {
+  ScriptRun* run = tl_run;
+  const int argc = lua_gettop(L);
+  if (run == nullptr) return RaiseError(L, "ERR redis.call is only available in a script");
+  if (argc == 0) {
+    PushErrorTable(L, "Please specify at least one argument for this redis lib call", 60);
+    return raise ? lua_error(L) : 1;
+  }
+  run->argv.clear();
+  run->numbers.clear();
+  run->numbers.reserve(static_cast<size_t>(argc));
+  for (int i = 1; i <= argc; ++i) {
+    int type = lua_type(L, i);
+    if (type == LUA_TNUMBER) {
+      // %.17g, as Redis: Lua's own conversion loses precision.
+      char buf[64];
+      int n = std::snprintf(buf, sizeof(buf), "%.17g", lua_tonumber(L, i));
+      run->numbers.emplace_back(buf, static_cast<size_t>(n));
+      run->argv.push_back(run->numbers.back());
+    } else if (type == LUA_TSTRING) {
+      size_t len = 0;
+      const char* s = lua_tolstring(L, i, &len);
+      run->argv.emplace_back(s, len);
+    } else {
+      run->argv.clear();
+      run->numbers.clear();
+      static constexpr char kMsg[] = "Lua redis lib command arguments must be strings or integers";
+      PushErrorTable(L, kMsg, sizeof(kMsg) - 1);
+      return raise ? lua_error(L) : 1;
+    }
+  }
+  CallOutcome outcome = RunForScript(*run);
+  run->argv.clear();
+  run->numbers.clear();
+  if (outcome == CallOutcome::kError) {
+    std::string error = "-" + run->error;
+    run->error.swap(error);
+    PushErrorTable(L, run->error.data(), run->error.size());
+    return raise ? lua_error(L) : 1;
+  }
+  bool is_error = PushRespAsLua(L, run->scratch.data(), run->scratch.size());
+  if (is_error && raise) return lua_error(L);
+  return 1;
+}
+
+// Every kHookInstructions instructions: SCRIPT KILL ends a script that has
+// not written.
+constexpr int kHookInstructions = 100000;
+void Hook(lua_State* L, lua_Debug*) {
+  ScriptRun* run = tl_run;
+  if (run == nullptr || run->cache == nullptr || run->wrote) return;
+  if (run->cache->TakeKill()) RaiseError(L, "ERR Script killed by user with SCRIPT KILL...");
+}
+
+int RedisCall(lua_State* L) { return GenericCall(L, true); }
+int RedisPcall(lua_State* L) { return GenericCall(L, false); }
+
+int RedisSha1Hex(lua_State* L) {
+  if (lua_gettop(L) != 1) return RaiseError(L, "ERR wrong number of arguments");
+  size_t len = 0;
+  const char* s = lua_tolstring(L, 1, &len);
+  if (s == nullptr) {
+    s = "";
+    len = 0;
+  }
+  char hex[41];
+  {
+    std::string h = Sha1Hex(std::string_view(s, len));
+    std::memcpy(hex, h.data(), 40);
+  }
+  hex[40] = '\0';
+  lua_pushlstring(L, hex, 40);
+  return 1;
+}
+
+// A wrong call returns the error (it is not raised), as Redis's does.
+int ReturnArgumentError(lua_State* L) {
+  static constexpr char kMsg[] = "-ERR wrong number or type of arguments";
+  PushErrorTable(L, kMsg, sizeof(kMsg) - 1);
+  return 1;
+}
+
+int RedisErrorReply(lua_State* L) {
+  if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) return ReturnArgumentError(L);
+  size_t len = 0;
+  const char* s = lua_tolstring(L, 1, &len);
+  if (len == 0 || s[0] != '-') {
+    // "-" is added first, as Redis does: the first word is then the code.
+    lua_pushliteral(L, "-");
+    lua_pushvalue(L, 1);
+    lua_concat(L, 2);
+    s = lua_tolstring(L, -1, &len);
+  }
+  PushErrorTable(L, s, len);
+  return 1;
+}
+
+int RedisStatusReply(lua_State* L) {
+  if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) return ReturnArgumentError(L);
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "ok");
+  return 1;
+}
+
+int RedisLog(lua_State* L) {
+  const int argc = lua_gettop(L);
+  if (argc < 2) return RaiseError(L, "ERR redis.log() requires two arguments or more.");
+  if (!lua_isnumber(L, 1)) return RaiseError(L, "ERR First argument must be a number (log level).");
+  const lua_Number level = lua_tonumber(L, 1);
+  if (level < 0 || level > 3) return RaiseError(L, "ERR Invalid debug level.");
+  for (int i = 2; i <= argc; ++i) {
+    if (i > 2) lua_pushliteral(L, " ");
+    lua_pushvalue(L, i);
+    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+      lua_pop(L, 1);
+      lua_pushliteral(L, "");
+    }
+  }
+  lua_concat(L, 2 * (argc - 1) - 1);
+  size_t len = 0;
+  const char* msg = lua_tolstring(L, -1, &len);
+  LogLevel lv = static_cast<LogLevel>(static_cast<int>(level));
+  if (LogEnabled(lv)) LogWrite(lv, std::string_view(msg, len));
+  return 0;
+}
+
+int RedisSetResp(lua_State* L) {
+  if (lua_gettop(L) != 1) return RaiseError(L, "ERR redis.setresp() requires one argument.");
+  lua_Number v = lua_tonumber(L, 1);
+  if (v != 2 && v != 3) return RaiseError(L, "ERR RESP version must be 2 or 3.");
+  if (tl_run != nullptr) tl_run->resp = static_cast<int>(v);
+  return 0;
+}
+
+// Scripts' effects are what edgekv replicates, always: accepted, no effect.
+int RedisSetRepl(lua_State* L) {
+  if (lua_gettop(L) != 1) return RaiseError(L, "ERR redis.set_repl() requires one argument.");
+  lua_Number v = lua_tonumber(L, 1);
+  if (v < 0 || v > 3 || v != static_cast<int>(v)) {
+    return RaiseError(
+        L, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+  }
+  return 0;
+}
+
+int RedisReplicateCommands(lua_State* L) {
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+// Every user may run every command until edgekv has ACL users.
+int RedisAclCheckCmd(lua_State* L) {
+  ScriptRun* run = tl_run;
+  const int argc = lua_gettop(L);
+  if (argc == 0) return RaiseError(L, "ERR Please specify at least one argument for this redis lib call");
+  size_t len = 0;
+  const char* name = lua_tolstring(L, 1, &len);
+  bool known = false;
+  if (name != nullptr && run != nullptr) {
+    known = run->ctx->server->commands().Find(std::string_view(name, len)) != nullptr;
+  }
+  if (!known) return RaiseError(L, "ERR Invalid command passed to redis.acl_check_cmd()");
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int RedisBreakpoint(lua_State* L) {
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
+int RedisDebug(lua_State*) { return 0; }
+
+// Lua's pcall, as Redis replaces it: an error raised as a Redis error
+// table ({err = ...}) is caught as its message, as scripts written for
+// Redis before 7.0 expect.
+int Pcall(lua_State* L) {
+  const int argc = lua_gettop(L);
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, 1);
+  lua_insert(L, 1);
+  if (lua_pcall(L, argc - 1, LUA_MULTRET, 0) != 0) {
+    lua_remove(L, 1);
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "err");
+      if (lua_isstring(L, -1)) {
+        lua_replace(L, -2);
+      } else {
+        lua_pop(L, 1);
+      }
+    }
+    lua_pushboolean(L, 0);
+    lua_insert(L, 1);
+  }
+  return lua_gettop(L);
+}
+
+// The error handler every script runs under (Redis's
+// __redis__err__handler): a string error becomes {err = "ERR " .. msg}; the
+// table gets the source and line of the script where it was raised.
+int ErrorHandler(lua_State* L) {
+  // As Redis: the function that raised it, or its caller when that is a C
+  // function. The sandbox's own functions (its read-only guards) stand for
+  // C functions there.
+  lua_Debug ar;
+  int level = 1;
+  bool have = false;
+  bool skipped_c = false;
+  while (lua_getstack(L, level, &ar) && lua_getinfo(L, "Sl", &ar)) {
+    ++level;
+    if (std::strcmp(ar.source, "=sandbox") == 0) continue;
+    if (std::strcmp(ar.what, "C") == 0 && !skipped_c) {
+      skipped_c = true;
+      continue;
+    }
+    have = true;
+    break;
+  }
+  if (!lua_istable(L, 1)) {
+    lua_getglobal(L, "tostring");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    lua_pushliteral(L, "ERR ");
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+    lua_createtable(L, 0, 3);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "err");
+    lua_replace(L, 1);
+  }
+  if (have) {
+    lua_pushstring(L, ar.source);
+    lua_setfield(L, 1, "source");
+    lua_pushinteger(L, ar.currentline);
+    lua_setfield(L, 1, "line");
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+// Run with the real globals once, when the state is made: makes every
+// global and library read-only (a proxy whose reads pass through), hides
+// what Redis does not offer, refuses bytecode, and returns the proxy of the
+// globals, which becomes the globals of every script.
+constexpr char kSandbox[] = R"lua(
+local G = _G
+local real_rawset, real_rawget, real_next, real_pairs = rawset, rawget, next, pairs
+local setmetatable, getmetatable, error, tostring, type = setmetatable, getmetatable, error, tostring, type
+local real_loadstring, concat = loadstring, table.concat
+local proxies = {}
+local function readonly() error("Attempt to modify a readonly table", 2) end
+local function protect(t)
+  local p = {}
+  proxies[p] = t
+  setmetatable(p, {__index = t, __newindex = readonly, __metatable = false})
+  return p
+end
+for _, name in ipairs({"dofile", "loadfile", "print", "require", "module", "getfenv",
+                       "setfenv", "newproxy", "package", "os", "io", "debug", "_VERSION"}) do
+  G[name] = nil
+end
+G._VERSION = "Lua 5.1"
+local function binary(s) return type(s) == "string" and s:byte(1) == 27 end
+G.loadstring = function(s, name)
+  if binary(s) then return nil, "attempt to load a binary chunk" end
+  return real_loadstring(s, name)
+end
+G.load = function(f, name)
+  if type(f) ~= "function" then return real_loadstring(f, name) end
+  local parts = {}
+  while true do
+    local piece = f()
+    if piece == nil or piece == "" then break end
+    if type(piece) ~= "string" then return nil, "reader function must return a string" end
+    parts[#parts + 1] = piece
+  end
+  local s = concat(parts)
+  if binary(s) then return nil, "attempt to load a binary chunk" end
+  return real_loadstring(s, name or "=(load)")
+end
+G.rawset = function(t, k, v)
+  if proxies[t] then error("Attempt to modify a readonly table", 0) end
+  return real_rawset(t, k, v)
+end
+G.rawget = function(t, k) return real_rawget(proxies[t] or t, k) end
+G.next = function(t, k) return real_next(proxies[t] or t, k) end
+G.pairs = function(t)
+  local r = proxies[t]
+  if r then return real_next, r, nil end
+  return real_pairs(t)
+end
+for _, name in ipairs({"string", "table", "math", "coroutine", "cjson", "bit", "struct",
+                       "cmsgpack", "redis"}) do
+  if G[name] ~= nil then G[name] = protect(G[name]) end
+end
+local smt = getmetatable("")
+smt.__index = G.string
+smt.__metatable = protect(smt)
+setmetatable(G, {
+  __index = function(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end,
+  __newindex = readonly,
+  __metatable = false})
+local env = protect(G)
+real_rawset(G, "_G", env)
+return env
+)lua";
+
+void SetField(lua_State* L, const char* name, lua_CFunction fn) {
+  lua_pushcfunction(L, fn);
+  lua_setfield(L, -2, name);
+}
+
+void OpenLib(lua_State* L, const char* name, lua_CFunction open) {
+  lua_pushcfunction(L, open);
+  lua_pushstring(L, name);
+  lua_call(L, 1, 1);
+  if (lua_istable(L, -1)) {
+    lua_setglobal(L, name);
+  } else {
+    lua_pop(L, 1);
+  }
+}
+
+// Writes a script's result (the registry slot `ref`) as the reply; run
+// under lua_cpcall so that a Lua error cannot escape.
+struct WriteJob {
+  int ref;
+  ReplyBuilder* reply;
+  int script_resp;
+};
+int WriteResult(lua_State* L) {
+  auto* job = static_cast<WriteJob*>(lua_touserdata(L, 1));
+  lua_rawgeti(L, LUA_REGISTRYINDEX, job->ref);
+  WriteLuaAsReply(L, *job->reply, job->script_resp);
+  return 0;
+}
+
+// Sets KEYS and ARGV in the real globals.
+struct ArgsJob {
+  int globals_ref;
+  ScriptRun* run;
+};
+void PushArray(lua_State* L, std::span<const std::string_view> items) {
+  lua_createtable(L, static_cast<int>(items.size()), 0);
+  for (size_t i = 0; i < items.size(); ++i) {
+    lua_pushlstring(L, items[i].data(), items[i].size());
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+}
+int SetArgs(lua_State* L) {
+  auto* job = static_cast<ArgsJob*>(lua_touserdata(L, 1));
+  lua_rawgeti(L, LUA_REGISTRYINDEX, job->globals_ref);
+  lua_pushliteral(L, "KEYS");
+  PushArray(L, job->run->keys);
+  lua_rawset(L, -3);
+  lua_pushliteral(L, "ARGV");
+  PushArray(L, job->run->args);
+  lua_rawset(L, -3);
+  return 0;
+}
+
+}  // namespace
+
+void* LuaVm::Alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
+  auto* vm = static_cast<LuaVm*>(ud);
+  if (nsize == 0) {
+    vm->used_bytes_ -= static_cast<int64_t>(osize);
+    std::free(ptr);
+    return nullptr;
+  }
+  const int64_t grow = static_cast<int64_t>(nsize) - static_cast<int64_t>(osize);
+  if (grow > 0 && vm->used_bytes_ + grow > kMaxBytes && vm->L_ != nullptr) return nullptr;
+  void* p = std::realloc(ptr, nsize);
+  if (p != nullptr) vm->used_bytes_ += grow;
+  return p;
+}
+
+LuaVm::LuaVm(uint64_t generation) : generation_(generation) {
+  L_ = lua_newstate(Alloc, this);
+  lua_State* L = L_;
+  const std::pair<const char*, lua_CFunction> libs[] = {
+      {"", luaopen_base},           {LUA_TABLIBNAME, luaopen_table},
+      {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math}};
+  for (const auto& [name, open] : libs) {
+    lua_pushcfunction(L, open);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 0);
+  }
+  OpenLib(L, "cjson", luaopen_cjson);
+  OpenLib(L, "bit", luaopen_bit);
+  OpenLib(L, "struct", luaopen_struct);
+  OpenLib(L, "cmsgpack", luaopen_cmsgpack);
+
+  lua_newtable(L);
+  SetField(L, "call", RedisCall);
+  SetField(L, "pcall", RedisPcall);
+  SetField(L, "sha1hex", RedisSha1Hex);
+  SetField(L, "error_reply", RedisErrorReply);
+  SetField(L, "status_reply", RedisStatusReply);
+  SetField(L, "log", RedisLog);
+  SetField(L, "setresp", RedisSetResp);
+  SetField(L, "set_repl", RedisSetRepl);
+  SetField(L, "replicate_commands", RedisReplicateCommands);
+  SetField(L, "acl_check_cmd", RedisAclCheckCmd);
+  SetField(L, "breakpoint", RedisBreakpoint);
+  SetField(L, "debug", RedisDebug);
+  const std::pair<const char*, int> constants[] = {
+      {"LOG_DEBUG", 0},    {"LOG_VERBOSE", 1},  {"LOG_NOTICE", 2},   {"LOG_WARNING", 3},
+      {"REPL_NONE", 0},    {"REPL_AOF", 1},     {"REPL_SLAVE", 2},   {"REPL_REPLICA", 2},
+      {"REPL_ALL", 3}};
+  for (const auto& [name, v] : constants) {
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, name);
+  }
+  lua_pushstring(L, kRedisCompatVersion);
+  lua_setfield(L, -2, "REDIS_VERSION");
+  {
+    int major = 0, minor = 0, patch = 0;
+    std::sscanf(kRedisCompatVersion, "%d.%d.%d", &major, &minor, &patch);
+    lua_pushinteger(L, (major << 16) | (minor << 8) | patch);
+  }
+  lua_setfield(L, -2, "REDIS_VERSION_NUM");
+  lua_setglobal(L, "redis");
+  lua_pushcfunction(L, Pcall);
+  lua_setglobal(L, "pcall");
+  lua_pushcfunction(L, ErrorHandler);
+  lua_setglobal(L, "__redis__err__handler");
+
+  lua_pushvalue(L, LUA_GLOBALSINDEX);
+  globals_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  functions_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushcfunction(L, ErrorHandler);
+  handler_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushboolean(L, 0);
+  result_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  // Interned for good: the reply writer's field names never allocate.
+  lua_newtable(L);
+  for (const char* name : {"err", "ok", "double", "big_number", "map", "set",
+                           "verbatim_string", "format", "string"}) {
+    lua_pushstring(L, name);
+    lua_rawseti(L, -2, static_cast<int>(lua_objlen(L, -2) + 1));
+  }
+  names_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  if (luaL_loadbuffer(L, kSandbox, sizeof(kSandbox) - 1, "=sandbox") != 0 ||
+      lua_pcall(L, 0, 1, 0) != 0) {
+    Log(LogLevel::kWarning, "Lua sandbox setup failed: {}", lua_tostring(L, -1));
+    std::abort();
+  }
+  lua_replace(L, LUA_GLOBALSINDEX);
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInstructions);
+  published_bytes_.store(used_bytes_, std::memory_order_relaxed);
+  StateRegistry& registry = States();
+  MutexLock lock(&registry.mu);
+  registry.states.insert(this);
+}
+
+LuaVm::~LuaVm() {
+  {
+    StateRegistry& registry = States();
+    MutexLock lock(&registry.mu);
+    registry.states.erase(this);
+  }
+  lua_close(L_);
+}
+
+int64_t LuaVm::AllStatesBytes() {
+  StateRegistry& registry = States();
+  MutexLock lock(&registry.mu);
+  int64_t total = 0;
+  for (const LuaVm* vm : registry.states) {
+    total += vm->published_bytes_.load(std::memory_order_relaxed);
+  }
+  return total;
+}
+
+LuaVm& LuaVm::ForThread(const ScriptCache& cache) {
+  thread_local std::unique_ptr<LuaVm> vm;
+  const uint64_t gen = cache.generation();
+  if (vm == nullptr || vm->generation_ != gen) {
+    vm.reset();
+    vm.reset(new LuaVm(gen));
+  }
+  return *vm;
+}
+
+bool LuaVm::Compile(const Script& script, std::string* error) {
+  lua_State* L = L_;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
+  lua_getfield(L, -1, script.sha.c_str());
+  const bool have = lua_isfunction(L, -1);
+  lua_pop(L, 1);
+  if (have) {
+    lua_pop(L, 1);
+    return true;
+  }
+  if (luaL_loadbuffer(L, script.code.data(), script.code.size(), "@user_script") != 0) {
+    const char* msg = lua_tostring(L, -1);
+    *error = std::string("ERR Error compiling script (new function): ") +
+             (msg != nullptr ? msg : "?");
+    lua_pop(L, 2);
+    return false;
+  }
+  lua_setfield(L, -2, script.sha.c_str());
+  lua_pop(L, 1);
+  ++compiled_;
+  return true;
+}
+
+void LuaVm::Sweep(const ScriptCache& cache) {
+  lua_State* L = L_;
+  std::vector<std::string> gone;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
+  lua_pushnil(L);
+  size_t n = 0;
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    ++n;
+    size_t len = 0;
+    const char* sha = lua_tolstring(L, -1, &len);
+    if (!cache.Exists(std::string_view(sha, len))) gone.emplace_back(sha, len);
+  }
+  for (const std::string& sha : gone) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, sha.c_str());
+  }
+  lua_pop(L, 1);
+  compiled_ = n - gone.size();
+}
+
+void LuaVm::Run(ScriptRun& run, const ScriptCache& cache) {
+  lua_State* L = L_;
+  ReplyBuilder& reply = *run.ctx->reply;
+  ClientState& lua_client = LuaClient();
+  lua_client.db.store(run.ctx->client->db.load(std::memory_order_relaxed),
+                      std::memory_order_relaxed);
+  run.resp = 2;
+  ArgsJob args{globals_ref_, &run};
+  if (lua_cpcall(L, SetArgs, &args) != 0) {
+    lua_pop(L, 1);
+    reply.Error("ERR not enough memory for the script's KEYS and ARGV");
+    return;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, handler_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
+  lua_getfield(L, -1, run.script->sha.c_str());
+  lua_remove(L, -2);
+  ScriptRun* outer = tl_run;
+  tl_run = &run;
+  const int status = lua_pcall(L, 0, 1, -2);
+  tl_run = outer;
+  if (status == 0) {
+    lua_rawseti(L, LUA_REGISTRYINDEX, result_ref_);
+    lua_pop(L, 1);  // the handler
+    const size_t mark = reply.buffer()->size();
+    WriteJob job{result_ref_, &reply, run.resp};
+    if (lua_cpcall(L, WriteResult, &job) != 0) {
+      lua_pop(L, 1);
+      reply.buffer()->resize(mark);
+      reply.Error("ERR reached lua stack limit");
+    }
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, LUA_REGISTRYINDEX, result_ref_);
+  } else {
+    // {err, source, line} from the handler, or Lua's own message when the
+    // handler could not run (out of memory).
+    std::string msg;
+    std::string where;
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "err");
+      if (lua_isstring(L, -1)) msg = lua_tostring(L, -1);
+      lua_pop(L, 1);
+      lua_getfield(L, -1, "source");
+      lua_getfield(L, -2, "line");
+      if (lua_type(L, -2) == LUA_TSTRING && lua_isnumber(L, -1)) {
+        where = std::string(lua_tostring(L, -2)) + ":" +
+                std::to_string(static_cast<int64_t>(lua_tonumber(L, -1)));
+      }
+      lua_pop(L, 2);
+    } else if (const char* s = lua_tostring(L, -1)) {
+      msg = std::string("ERR ") + s;
+    }
+    lua_pop(L, 2);  // the error and the handler
+    if (msg.empty()) msg = "ERR unknown error";
+    msg += " script: " + run.script->sha;
+    if (!where.empty()) msg += ", on " + where + ".";
+    reply.ErrorVerbatim(msg);
+  }
+  if (used_bytes_ > (int64_t{64} << 20)) lua_gc(L, LUA_GCCOLLECT, 0);
+  if (compiled_ > cache.size() + 64) Sweep(cache);
+  published_bytes_.store(used_bytes_, std::memory_order_relaxed);
+}
+
+}  // namespace edgekv

@@ -1,0 +1,86 @@
+// One Lua 5.1 state per I/O thread, for EVAL and its family: Redis's
+// sandbox (read-only globals and libraries, no os/io/require/loadfile, no
+// bytecode), Redis's libraries (cjson, cmsgpack, bit, struct) and the
+// `redis` table (call, pcall, error_reply, status_reply, sha1hex, log,
+// setresp, set_repl, replicate_commands, acl_check_cmd, REDIS_VERSION).
+// The caller holds every stripe while a script runs (scripting_family.cc):
+// the commands a script calls run as inside EXEC, one batch in the log.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commands/command.h"
+#include "script_cache.h"
+
+struct lua_State;
+
+namespace edgekv {
+
+// One EVAL: what the script sees and may do.
+struct ScriptRun {
+  const Script* script = nullptr;
+  CommandContext* ctx = nullptr;  // the EVAL's own
+  ScriptCache* cache = nullptr;   // SCRIPT KILL's flags
+  std::span<const std::string_view> keys;
+  std::span<const std::string_view> args;
+  bool read_only = false;  // EVAL_RO/EVALSHA_RO, or the no-writes flag
+  bool wrote = false;      // a write command ran
+  int resp = 2;            // redis.setresp
+
+  // redis.call's working space (kept here: Lua errors unwind with longjmp,
+  // past the destructors of the C function's locals).
+  std::vector<std::string_view> argv;
+  std::vector<std::string> numbers;
+  std::string scratch;
+  std::string error;
+};
+
+class LuaVm {
+ public:
+  // The calling thread's state, rebuilt when SCRIPT FLUSH has run since.
+  static LuaVm& ForThread(const ScriptCache& cache);
+  ~LuaVm();
+  LuaVm(const LuaVm&) = delete;
+  LuaVm& operator=(const LuaVm&) = delete;
+
+  // Compiles the script in this state unless it is already; false with
+  // Redis's "ERR Error compiling script ..." in *error.
+  bool Compile(const Script& script, std::string* error);
+  // Runs a compiled script and writes its reply to run.ctx->reply.
+  void Run(ScriptRun& run, const ScriptCache& cache);
+
+  int64_t used_bytes() const { return used_bytes_; }
+  // What every thread's state holds (INFO used_memory_lua), as each last
+  // published it (after it was made and after each script).
+  static int64_t AllStatesBytes();
+
+  // What one state may allocate: past it the script fails with Lua's "not
+  // enough memory" and the state gives the memory back.
+  static constexpr int64_t kMaxBytes = int64_t{512} << 20;
+
+ private:
+  explicit LuaVm(uint64_t generation);
+  static void* Alloc(void* ud, void* ptr, size_t osize, size_t nsize);
+  void Sandbox();
+  // Forgets compiled scripts the cache no longer has (EVAL's evicted ones).
+  void Sweep(const ScriptCache& cache);
+
+  lua_State* L_ = nullptr;
+  uint64_t generation_;
+  int64_t used_bytes_ = 0;
+  std::atomic<int64_t> published_bytes_{0};
+  size_t compiled_ = 0;
+  int globals_ref_ = 0;    // the real globals table (KEYS and ARGV go there)
+  int functions_ref_ = 0;  // sha -> compiled function
+  int handler_ref_ = 0;    // the error handler
+  int result_ref_ = 0;     // a script's result while it is written out
+  int names_ref_ = 0;      // field names the reply writer reads
+};
+
+}  // namespace edgekv

@@ -1,0 +1,110 @@
+// The scripts the server knows, by SHA1 of their body: those SCRIPT LOAD
+// added stay until SCRIPT FLUSH; those EVAL added are kept for EVALSHA too,
+// the least recently used evicted past kMaxEvalScripts, so that EVAL of
+// ever-new texts cannot grow memory without bound (as Redis 7.4 does).
+// Shared by every I/O thread; each thread compiles a script in its own Lua
+// state on first use (lua_vm.h).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "edgekv/thread_annotations.h"
+
+namespace edgekv {
+
+// A script's "#!lua flags=..." line (absent: a script without one, which
+// Redis runs with the pre-7.0 rules: writes allowed, and out of memory
+// checked only when it writes).
+enum ScriptFlag : uint32_t {
+  kScriptNoWrites = 1u << 0,
+  kScriptAllowOom = 1u << 1,
+  kScriptAllowStale = 1u << 2,
+  kScriptNoCluster = 1u << 3,
+  kScriptAllowCrossSlot = 1u << 4,
+  kScriptHasShebang = 1u << 5,
+};
+
+struct Script {
+  std::string sha;   // 40 lower-case hex digits
+  std::string body;  // as given
+  // What the Lua compiler reads: the body, its shebang line turned into a
+  // comment (line numbers stay those of the body).
+  std::string code;
+  uint32_t flags = 0;
+};
+
+// Parses a body's shebang into *flags (ScriptFlag) and *code; false with
+// Redis's error text in *error.
+bool ParseShebang(std::string_view body, uint32_t* flags, std::string* code,
+                  std::string* error);
+
+// 40 lower-case hex digits.
+std::string Sha1Hex(std::string_view data);
+
+class ScriptCache {
+ public:
+  static constexpr size_t kMaxEvalScripts = 500;
+
+  // A script for this body (its SHA1 given), not yet cached; null with
+  // Redis's error in *error for a bad shebang.
+  static std::shared_ptr<Script> Prepare(std::string_view body, std::string sha,
+                                         std::string* error);
+  // Caches a prepared script (once it compiled) and returns the cached one
+  // (another thread's, if it came first). `loaded`: SCRIPT LOAD's, kept
+  // until FLUSH (a script EVAL cached first becomes one); else EVAL's.
+  std::shared_ptr<const Script> Insert(std::shared_ptr<const Script> script, bool loaded)
+      EXCLUDES(mu_);
+  // By SHA1 (any case); null if unknown. Counts as a use.
+  std::shared_ptr<const Script> Find(std::string_view sha) EXCLUDES(mu_);
+  bool Exists(std::string_view sha) const EXCLUDES(mu_);
+  // SCRIPT FLUSH: forgets every script; Lua states rebuild themselves when
+  // they see the generation change.
+  void Flush() EXCLUDES(mu_);
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+  size_t size() const EXCLUDES(mu_);
+  size_t body_bytes() const EXCLUDES(mu_);  // INFO used_memory_scripts_eval
+  uint64_t evicted() const EXCLUDES(mu_);
+
+ private:
+  struct Slot {
+    std::shared_ptr<const Script> script;
+    bool loaded = false;
+    std::list<std::string>::iterator lru;  // EVAL's only
+  };
+  static std::string Lower(std::string_view sha);
+  mutable Mutex mu_;
+  std::unordered_map<std::string, Slot> by_sha_ GUARDED_BY(mu_);
+  std::list<std::string> eval_lru_ GUARDED_BY(mu_);  // most recent first
+  size_t body_bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t evicted_ GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> generation_{0};
+
+ public:
+  // The script running now, if any (scripts run one at a time: each holds
+  // every stripe), for SCRIPT KILL: it asks; the script's hook looks.
+  void BeginRun() {
+    kill_.store(false, std::memory_order_relaxed);
+    wrote_.store(false, std::memory_order_relaxed);
+    running_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  void EndRun() { running_.fetch_sub(1, std::memory_order_acq_rel); }
+  bool running() const { return running_.load(std::memory_order_acquire) > 0; }
+  void MarkWrote() { wrote_.store(true, std::memory_order_relaxed); }
+  bool running_wrote() const { return wrote_.load(std::memory_order_relaxed); }
+  void RequestKill() { kill_.store(true, std::memory_order_release); }
+  bool TakeKill() { return kill_.exchange(false, std::memory_order_acq_rel); }
+
+ private:
+  std::atomic<int> running_{0};
+  std::atomic<bool> wrote_{false};
+  std::atomic<bool> kill_{false};
+};
+
+}  // namespace edgekv
