@@ -31,5 +31,11 @@ fi
 
 if [[ "${1:-}" == "--test" ]]; then
   # The Node.js client libraries the integration tests use (ioredis, redis).
-  (cd tests/integration/node && { [[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error; })
+  # Installed again when package-lock.json changed since the last install.
+  (cd tests/integration/node && {
+    cmp -s package-lock.json node_modules/.edgekv-installed-lock 2>/dev/null || {
+      npm ci --no-audit --no-fund --loglevel=error &&
+        cp package-lock.json node_modules/.edgekv-installed-lock
+    }
+  })
 fi

@@ -47,6 +47,9 @@ enum CommandFlag : uint32_t {
   // the log is replayed at start): REPLICAOF, to promote a replica whose
   // coordinator went away in the middle of one, or point it elsewhere.
   kWhileSyncing = 1u << 28,
+  // May write without being a write command (EVAL, EVALSHA: Redis's
+  // may_replicate): held by CLIENT PAUSE WRITE and paced as a write.
+  kMayReplicate = 1u << 29,
 };
 
 struct CommandContext {

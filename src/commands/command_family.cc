@@ -123,7 +123,9 @@ std::vector<std::string> AclCategories(const CommandSpec& s) {
   std::vector<std::string_view> have = Words(named);
   uint32_t f = IsContainer(s) ? 0 : s.flags;
   if (f & kWrite) have.push_back("write");
-  if (f & kReadOnly) have.push_back("read");
+  // Redis leaves scripting commands (EVAL_RO) out of @read.
+  if ((f & kReadOnly) && std::find(have.begin(), have.end(), "scripting") == have.end())
+    have.push_back("read");
   if (f & kAdmin) {
     have.push_back("admin");
     have.push_back("dangerous");

@@ -96,6 +96,28 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
   return spec;
 }
 
+std::string RefuseWrite(ServerContext& server, uint32_t flags, bool check_oom) {
+  if (check_oom && (flags & kDenyOom)) {
+    const int64_t maxmemory = server.config().Int(Cfg::kMaxmemory);
+    if (maxmemory > 0 && !server.store().has_disk() &&
+        server.store().used_bytes() > maxmemory) {
+      return std::string(errors::kOom);
+    }
+  }
+  if (!(flags & kWrite)) return {};
+  if (Engine* engine = server.engine()) {
+    std::string err = engine->PersistenceError();
+    if (!err.empty()) return "MISCONF " + err;
+  }
+  const int64_t min_replicas = server.config().Int(Cfg::kMinReplicasToWrite);
+  if (min_replicas > 0 &&
+      server.replication().CountGood(
+          NowMs(), server.config().Int(Cfg::kMinReplicasMaxLag)) < min_replicas) {
+    return "NOREPLICAS Not enough good replicas to write.";
+  }
+  return {};
+}
+
 // enable-debug-command (no/yes/local) allows this client's DEBUG; "local"
 // is a client from 127.0.0.1 or ::1, as Redis has it.
 static bool ProtectedAllowed(ServerContext& server, const ClientState& client) {
@@ -262,7 +284,7 @@ bool Dispatcher::Postponed(const ClientState& client,
   if (spec == nullptr || (!client.authenticated && !(spec->flags & kNoAuth)))
     return false;
   if (mode == ServerContext::PauseMode::kAll) return true;
-  if (spec->flags & kWrite) return true;
+  if (spec->flags & (kWrite | kMayReplicate)) return true;
   if (spec->name != "exec" || !client.in_multi) return false;
   for (const auto& queued : client.queued) {
     std::vector<std::string_view> q(queued.begin(), queued.end());
@@ -346,6 +368,32 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
 
+  // A transaction is admitted as its writes would be: queued ones one by
+  // one (a refusal discards the transaction at EXEC), and EXEC again.
+  uint32_t effective = spec->flags;
+  const bool is_exec = spec->name == "exec";
+  if (is_exec && client.in_multi && !client.multi_error) {
+    std::string scratch;
+    ReplyBuilder quiet(&scratch);
+    for (const auto& queued : client.queued) {
+      std::vector<std::string_view> q(queued.begin(), queued.end());
+      if (const CommandSpec* s = ResolveCommand(server_->commands(), q, quiet))
+        effective |= s->flags & (kWrite | kDenyOom);
+    }
+  }
+  if (effective & (kWrite | kDenyOom)) {
+    std::string refusal = RefuseWrite(*server_, effective);
+    if (!refusal.empty()) {
+      if (is_exec && client.in_multi) {
+        AbortExec(client, refusal, reply);
+        return;
+      }
+      if (client.in_multi) client.multi_error = true;
+      reply.Error(refusal);
+      return;
+    }
+  }
+
   if ((spec->flags & kWrite) && server_->replication().is_replica()) {
     if (server_->config().Bool(Cfg::kReplicaWriteForward) && !client.in_multi &&
         server_->forwarder) {
@@ -366,52 +414,32 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
 
-  if (spec->flags & kWrite) {
-    Replication& repl = server_->replication();
-    int64_t min_replicas = server_->config().Int(Cfg::kMinReplicasToWrite);
-    if (min_replicas > 0 &&
-        repl.CountGood(NowMs(), server_->config().Int(Cfg::kMinReplicasMaxLag)) <
-            min_replicas) {
-      reply.Error("NOREPLICAS Not enough good replicas to write.");
-      return;
-    }
-    if (Engine* engine = server_->engine()) {
-      std::string err = engine->PersistenceError();
-      if (!err.empty()) {
-        reply.Error("MISCONF " + err);
-        return;
-      }
-    }
-  }
-
-  int64_t maxmemory = server_->config().Int(Cfg::kMaxmemory);
-  if ((spec->flags & kDenyOom) && maxmemory > 0 && !server_->store().has_disk() &&
-      server_->store().used_bytes() > maxmemory) {
-    reply.Error(errors::kOom);
-    return;
-  }
+  const int64_t maxmemory = server_->config().Int(Cfg::kMaxmemory);
   count_refusal.armed = false;  // what follows runs it (now or once it may)
   // Writes outpace the disk (memory over maxmemory holds writes not yet in
   // LevelDB, or LevelDB is far behind the log): this client waits (its later
   // commands too) until they may run, at most repl-timeout. The thread goes on
   // serving the others.
+  // EXEC of writes and a script that may write are paced as writes.
+  const uint32_t paced =
+      effective | ((spec->flags & kMayReplicate) ? kWrite | kDenyOom : 0);
   size_t log_bytes = 32;  // about what the write adds to the log
-  if (spec->flags & kWrite) {
+  if (paced & kWrite) {
     for (std::string_view a : args) log_bytes += a.size() + 8;
   }
   uint64_t walk_seq = 0;
   if ((spec->flags & kDiskWalk) && server_->engine() != nullptr) {
     walk_seq = server_->engine()->wal().last_seq();
   }
-  auto may_run = [server = server_, spec, maxmemory, log_bytes, walk_seq] {
+  auto may_run = [server = server_, paced, maxmemory, log_bytes, walk_seq] {
     if (walk_seq != 0 && !DiskHolds(*server, walk_seq)) return false;
-    if ((spec->flags & kWrite) && !DiskKeepsUp(*server)) return false;
-    if ((spec->flags & kDenyOom) && maxmemory > 0 && server->store().has_disk() &&
+    if ((paced & kWrite) && !DiskKeepsUp(*server)) return false;
+    if ((paced & kDenyOom) && maxmemory > 0 && server->store().has_disk() &&
         !MakeRoom(*server, maxmemory)) {
       return false;
     }
     // Last: it takes its share of the pace only if it runs now.
-    if ((spec->flags & kWrite) && !PaceWrite(*server, log_bytes)) return false;
+    if ((paced & kWrite) && !PaceWrite(*server, log_bytes)) return false;
     return true;
   };
   if (!may_run()) {

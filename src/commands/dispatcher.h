@@ -50,6 +50,14 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
 // calls the handler, and counts it.
 void RunCommand(const CommandSpec& spec, CommandContext& ctx);
 
+// The one admission decision for writes, Redis's order: OOM (a kDenyOom
+// command above maxmemory without a disk tier to spill to, when
+// `check_oom`), MISCONF (the log cannot be written), NOREPLICAS
+// (min-replicas-to-write). The error to refuse with, or "" to run. Single
+// commands, queued ones, EXEC of a transaction holding writes, scripts and
+// the commands scripts call all ask here.
+std::string RefuseWrite(ServerContext& server, uint32_t flags, bool check_oom = true);
+
 // Common error texts, as Redis words them.
 namespace errors {
 inline constexpr std::string_view kSyntax = "ERR syntax error";

@@ -12,7 +12,6 @@
 #include "keyspace.h"
 #include "scripting/lua_vm.h"
 #include "scripting/script_cache.h"
-#include "storage/engine.h"
 
 namespace edgekv {
 namespace {
@@ -20,7 +19,8 @@ namespace {
 // Redis's scriptPrepareForRun: a script that declares its flags (a shebang)
 // and may write is refused up front where a write would be.
 bool AdmitScript(CommandContext& ctx, const Script& script, bool ro_command) {
-  if (!(script.flags & kScriptHasShebang) || (script.flags & kScriptNoWrites)) return true;
+  if (!(script.flags & kScriptHasShebang) || (script.flags & kScriptNoWrites))
+    return true;
   ServerContext& server = *ctx.server;
   if (ro_command) {
     ctx.reply->Error("ERR Can not execute a script with write flag using *_ro command.");
@@ -30,24 +30,11 @@ bool AdmitScript(CommandContext& ctx, const Script& script, bool ro_command) {
     ctx.reply->Error("READONLY You can't write against a read only replica.");
     return false;
   }
-  const int64_t min_replicas = server.config().Int(Cfg::kMinReplicasToWrite);
-  if (min_replicas > 0 &&
-      server.replication().CountGood(NowMs(), server.config().Int(Cfg::kMinReplicasMaxLag)) <
-          min_replicas) {
-    ctx.reply->Error("NOREPLICAS Not enough good replicas to write.");
-    return false;
-  }
-  if (Engine* engine = server.engine()) {
-    std::string err = engine->PersistenceError();
-    if (!err.empty()) {
-      ctx.reply->Error("MISCONF " + err);
-      return false;
-    }
-  }
-  const int64_t maxmemory = server.config().Int(Cfg::kMaxmemory);
-  if (!(script.flags & kScriptAllowOom) && maxmemory > 0 && !server.store().has_disk() &&
-      server.store().used_bytes() > maxmemory) {
-    ctx.reply->Error(errors::kOom);
+  std::string refusal =
+      RefuseWrite(server, (script.flags & kScriptAllowOom) ? uint32_t{kWrite}
+                                                           : uint32_t{kWrite | kDenyOom});
+  if (!refusal.empty()) {
+    ctx.reply->Error(refusal);
     return false;
   }
   return true;
@@ -121,7 +108,8 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
   run.read_only = ro_command || (script->flags & kScriptNoWrites);
   if (server.monitors().active()) {
     // Before the commands it runs, as Redis shows a script.
-    server.monitors().Feed(MonitorLine(NowUs(), ctx.client->db.load(std::memory_order_relaxed),
+    server.monitors().Feed(MonitorLine(NowUs(),
+                                       ctx.client->db.load(std::memory_order_relaxed),
                                        ctx.client->addr, ctx.args, ctx.redacted));
   }
   Store& store = StoreOf(ctx);
@@ -159,7 +147,8 @@ void ScriptLoad(CommandContext& ctx) {
 void ScriptExists(CommandContext& ctx) {
   ScriptCache& cache = ctx.server->scripts();
   ctx.reply->ArrayHeader(ctx.argc() - 2);
-  for (size_t i = 2; i < ctx.argc(); ++i) ctx.reply->Integer(cache.Exists(ctx.arg(i)) ? 1 : 0);
+  for (size_t i = 2; i < ctx.argc(); ++i)
+    ctx.reply->Integer(cache.Exists(ctx.arg(i)) ? 1 : 0);
 }
 
 void ScriptFlush(CommandContext& ctx) {
@@ -178,8 +167,10 @@ void ScriptKill(CommandContext& ctx) {
     ctx.reply->Error("NOTBUSY No scripts in execution right now.");
   } else if (cache.running_wrote()) {
     ctx.reply->Error(
-        "UNKILLABLE Sorry the script already executed write commands against the dataset. "
-        "You can either wait the script termination or kill the server in a hard way using "
+        "UNKILLABLE Sorry the script already executed write commands against the "
+        "dataset. "
+        "You can either wait the script termination or kill the server in a hard way "
+        "using "
         "the SHUTDOWN NOSAVE command.");
   } else {
     cache.RequestKill();
@@ -193,7 +184,8 @@ void ScriptHelp(CommandContext& ctx) {
       "    Return information about the existence of the scripts in the script cache.",
       "FLUSH [ASYNC|SYNC]",
       "    Flush the Lua scripts cache. Very dangerous on replicas.",
-      "    When called without the optional mode argument, the behavior is determined by the",
+      "    When called without the optional mode argument, the behavior is determined by "
+      "the",
       "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
       "    * ASYNC: Asynchronously flush the scripts cache.",
       "    * SYNC: Synchronously flush the scripts cache.",
@@ -210,8 +202,8 @@ void ScriptHelp(CommandContext& ctx) {
 void RegisterScriptingFamily(CommandTable* t) {
   const uint32_t eval = kNoScript | kStale | kSkipMonitor | kNoMandatoryKeys;
   // clang-format off
-  t->Add({"eval", -3, eval, 0, 0, 0, Eval, "scripting", "Run a Lua script", "scripting", {}});
-  t->Add({"evalsha", -3, eval, 0, 0, 0, EvalSha, "scripting", "Run a cached Lua script", "scripting", {}});
+  t->Add({"eval", -3, eval | kMayReplicate, 0, 0, 0, Eval, "scripting", "Run a Lua script", "scripting", {}});
+  t->Add({"evalsha", -3, eval | kMayReplicate, 0, 0, 0, EvalSha, "scripting", "Run a cached Lua script", "scripting", {}});
   t->Add({"eval_ro", -3, eval | kReadOnly, 0, 0, 0, EvalRo, "scripting",
           "Run a read-only Lua script", "scripting", {}});
   t->Add({"evalsha_ro", -3, eval | kReadOnly, 0, 0, 0, EvalShaRo, "scripting",

@@ -27,7 +27,8 @@ struct RespReader {
   const char* end;
 
   std::string_view Line() {
-    const char* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p)));
+    const char* cr =
+        static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p)));
     if (cr == nullptr) cr = end;
     std::string_view line(p, static_cast<size_t>(cr - p));
     p = cr + 2 <= end ? cr + 2 : end;

@@ -79,8 +79,9 @@ CallOutcome RunForScript(ScriptRun& run) {
   const CommandSpec* spec = ResolveCommand(server.commands(), argv, quiet, &refused);
   run.scratch.clear();
   if (spec == nullptr) {
-    run.error = refused != nullptr ? "ERR Wrong number of args calling Redis command from script"
-                                   : "ERR Unknown Redis command called from script";
+    run.error = refused != nullptr
+                    ? "ERR Wrong number of args calling Redis command from script"
+                    : "ERR Unknown Redis command called from script";
     return CallOutcome::kError;
   }
   if (spec->flags & kNoScript) {
@@ -96,6 +97,13 @@ CallOutcome RunForScript(ScriptRun& run) {
       run.error = "READONLY You can't write against a read only replica.";
       return CallOutcome::kError;
     }
+  }
+  // As Redis: out of memory only refuses a script's first write (a script
+  // is not left half done for it); the flags' allow-oom skips it.
+  if (spec->flags & (kWrite | kDenyOom)) {
+    const bool check_oom = !run.wrote && !(run.script->flags & kScriptAllowOom);
+    run.error = RefuseWrite(server, spec->flags, check_oom);
+    if (!run.error.empty()) return CallOutcome::kError;
   }
   ClientState& client = LuaClient();
   ReplyBuilder reply(&run.scratch);
@@ -114,7 +122,8 @@ CallOutcome RunForScript(ScriptRun& run) {
 int GenericCall(lua_State* L, bool raise) {
   ScriptRun* run = tl_run;
   const int argc = lua_gettop(L);
-  if (run == nullptr) return RaiseError(L, "ERR redis.call is only available in a script");
+  if (run == nullptr)
+    return RaiseError(L, "ERR redis.call is only available in a script");
   if (argc == 0) {
     PushErrorTable(L, "Please specify at least one argument for this redis lib call", 60);
     return raise ? lua_error(L) : 1;
@@ -137,7 +146,8 @@ int GenericCall(lua_State* L, bool raise) {
     } else {
       run->argv.clear();
       run->numbers.clear();
-      static constexpr char kMsg[] = "Lua redis lib command arguments must be strings or integers";
+      static constexpr char kMsg[] =
+          "Lua redis lib command arguments must be strings or integers";
       PushErrorTable(L, kMsg, sizeof(kMsg) - 1);
       return raise ? lua_error(L) : 1;
     }
@@ -162,7 +172,8 @@ constexpr int kHookInstructions = 100000;
 void Hook(lua_State* L, lua_Debug*) {
   ScriptRun* run = tl_run;
   if (run == nullptr || run->cache == nullptr || run->wrote) return;
-  if (run->cache->TakeKill()) RaiseError(L, "ERR Script killed by user with SCRIPT KILL...");
+  if (run->cache->TakeKill())
+    RaiseError(L, "ERR Script killed by user with SCRIPT KILL...");
 }
 
 int RedisCall(lua_State* L) { return GenericCall(L, true); }
@@ -219,7 +230,8 @@ int RedisStatusReply(lua_State* L) {
 int RedisLog(lua_State* L) {
   const int argc = lua_gettop(L);
   if (argc < 2) return RaiseError(L, "ERR redis.log() requires two arguments or more.");
-  if (!lua_isnumber(L, 1)) return RaiseError(L, "ERR First argument must be a number (log level).");
+  if (!lua_isnumber(L, 1))
+    return RaiseError(L, "ERR First argument must be a number (log level).");
   const lua_Number level = lua_tonumber(L, 1);
   if (level < 0 || level > 3) return RaiseError(L, "ERR Invalid debug level.");
   for (int i = 2; i <= argc; ++i) {
@@ -239,7 +251,8 @@ int RedisLog(lua_State* L) {
 }
 
 int RedisSetResp(lua_State* L) {
-  if (lua_gettop(L) != 1) return RaiseError(L, "ERR redis.setresp() requires one argument.");
+  if (lua_gettop(L) != 1)
+    return RaiseError(L, "ERR redis.setresp() requires one argument.");
   lua_Number v = lua_tonumber(L, 1);
   if (v != 2 && v != 3) return RaiseError(L, "ERR RESP version must be 2 or 3.");
   if (tl_run != nullptr) tl_run->resp = static_cast<int>(v);
@@ -248,11 +261,13 @@ int RedisSetResp(lua_State* L) {
 
 // Scripts' effects are what edgekv replicates, always: accepted, no effect.
 int RedisSetRepl(lua_State* L) {
-  if (lua_gettop(L) != 1) return RaiseError(L, "ERR redis.set_repl() requires one argument.");
+  if (lua_gettop(L) != 1)
+    return RaiseError(L, "ERR redis.set_repl() requires one argument.");
   lua_Number v = lua_tonumber(L, 1);
   if (v < 0 || v > 3 || v != static_cast<int>(v)) {
-    return RaiseError(
-        L, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+    return RaiseError(L,
+                      "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+                      "REPL_ALL or REPL_NONE.");
   }
   return 0;
 }
@@ -266,7 +281,9 @@ int RedisReplicateCommands(lua_State* L) {
 int RedisAclCheckCmd(lua_State* L) {
   ScriptRun* run = tl_run;
   const int argc = lua_gettop(L);
-  if (argc == 0) return RaiseError(L, "ERR Please specify at least one argument for this redis lib call");
+  if (argc == 0)
+    return RaiseError(L,
+                      "ERR Please specify at least one argument for this redis lib call");
   size_t len = 0;
   const char* name = lua_tolstring(L, 1, &len);
   bool known = false;
@@ -494,9 +511,10 @@ void* LuaVm::Alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
 LuaVm::LuaVm(uint64_t generation) : generation_(generation) {
   L_ = lua_newstate(Alloc, this);
   lua_State* L = L_;
-  const std::pair<const char*, lua_CFunction> libs[] = {
-      {"", luaopen_base},           {LUA_TABLIBNAME, luaopen_table},
-      {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math}};
+  const std::pair<const char*, lua_CFunction> libs[] = {{"", luaopen_base},
+                                                        {LUA_TABLIBNAME, luaopen_table},
+                                                        {LUA_STRLIBNAME, luaopen_string},
+                                                        {LUA_MATHLIBNAME, luaopen_math}};
   for (const auto& [name, open] : libs) {
     lua_pushcfunction(L, open);
     lua_pushstring(L, name);
@@ -521,9 +539,9 @@ LuaVm::LuaVm(uint64_t generation) : generation_(generation) {
   SetField(L, "breakpoint", RedisBreakpoint);
   SetField(L, "debug", RedisDebug);
   const std::pair<const char*, int> constants[] = {
-      {"LOG_DEBUG", 0},    {"LOG_VERBOSE", 1},  {"LOG_NOTICE", 2},   {"LOG_WARNING", 3},
-      {"REPL_NONE", 0},    {"REPL_AOF", 1},     {"REPL_SLAVE", 2},   {"REPL_REPLICA", 2},
-      {"REPL_ALL", 3}};
+      {"LOG_DEBUG", 0},   {"LOG_VERBOSE", 1},  {"LOG_NOTICE", 2},
+      {"LOG_WARNING", 3}, {"REPL_NONE", 0},    {"REPL_AOF", 1},
+      {"REPL_SLAVE", 2},  {"REPL_REPLICA", 2}, {"REPL_ALL", 3}};
   for (const auto& [name, v] : constants) {
     lua_pushinteger(L, v);
     lua_setfield(L, -2, name);

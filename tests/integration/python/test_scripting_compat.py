@@ -390,3 +390,66 @@ def test_monitor_shows_the_script_then_its_commands_as_the_lua_client(server):
     assert b"[0 lua]" in lines[1] and b'"set" "mk" "v"' in lines[1], lines
     assert b"[0 lua]" in lines[2] and b'"get" "mk"' in lines[2], lines
     m.close()
+
+
+ADMISSION_CASES = [
+    ["MULTI"], ["SET", "a", "2"], ["GET", "a"], ["EXEC"],
+    ["MULTI"], ["GET", "a"], ["EXEC"],
+    ["MULTI"], ["INCR", "a"], ["EVAL", "return 1", "0"], ["EXEC"],
+    ["SET", "a", "1"],
+    ev("return 1"),
+    ev("return redis.call('get', 'a')"),
+    ev("return redis.call('set', 'a', 'b')"),
+    ev("return redis.pcall('set', 'a', 'b')"),
+    ev("#!lua\nreturn 1"),
+    ev("#!lua flags=no-writes\nreturn redis.call('get', 'a')"),
+    ev("#!lua flags=allow-oom\nreturn 1"),
+    ["EVAL_RO", "return redis.call('get', 'a')", "0"],
+    ["GET", "a"],
+]
+
+
+def test_writes_in_transactions_and_scripts_are_admitted_as_redis_admits_them(
+        server, redis_port):
+    """min-replicas-to-write 1 and no replica: a queued write is refused and
+    its transaction discarded; scripts are refused where their writes
+    would be; reads go on."""
+    ours, theirs = RawClient(server.port), RawClient(redis_port)
+    bad = []
+    try:
+        for c in (ours, theirs):
+            c.cmd(["FLUSHALL"])
+            c.cmd(["SET", "a", "0"])
+            assert c.cmd(["CONFIG", "SET", "min-replicas-to-write", "1"]) == b"+OK\r\n"
+        for cmd in ADMISSION_CASES:
+            a, b = ours.cmd(cmd), theirs.cmd(cmd)
+            if a != b:
+                bad.append("%r\n  edgekv: %r\n  redis:  %r" % (cmd, a, b))
+    finally:
+        for c in (ours, theirs):
+            c.cmd(["CONFIG", "SET", "min-replicas-to-write", "0"])
+            c.close()
+    assert not bad, "\n".join(bad)
+    assert redis.Redis(port=server.port).get("a") == b"0"
+
+
+def test_client_pause_write_holds_scripts_that_may_write(server):
+    r = redis.Redis(port=server.port)
+    r.set("p", "1")
+    sha = r.script_load("return redis.call('incr', 'p')")
+    admin = redis.Redis(port=server.port)
+    admin.execute_command("CLIENT", "PAUSE", "600000", "WRITE")
+    try:
+        # A read-only script runs during the pause.
+        assert r.eval_ro("return redis.call('get', 'p')", 0) == b"1"
+        done = []
+        t = threading.Thread(target=lambda: done.append(
+            redis.Redis(port=server.port).evalsha(sha, 0)))
+        t.start()
+        t.join(0.5)
+        assert not done, "EVALSHA of a writing script ran during CLIENT PAUSE WRITE"
+        assert r.get("p") == b"1"
+    finally:
+        admin.execute_command("CLIENT", "UNPAUSE")
+    t.join(600)  # a hang guard
+    assert done == [2]
