@@ -453,3 +453,18 @@ def test_client_pause_write_holds_scripts_that_may_write(server):
         admin.execute_command("CLIENT", "UNPAUSE")
     t.join(600)  # a hang guard
     assert done == [2]
+
+
+def test_a_scripts_writes_are_one_batch_in_the_log(server):
+    """Five writes to five keys (two of them not declared) take one log
+    sequence number, as a MULTI/EXEC does: disk and replicas get them as one
+    record or not at all."""
+    r = redis.Redis(port=server.port)
+    before = r.info("persistence")["wal_last_seq"]
+    r.eval("for i = 1, 3 do redis.call('set', KEYS[i], i) end "
+           "redis.call('incr', 'undeclared1') redis.call('del', 'undeclared2')",
+           3, "b1", "b2", "b3")
+    assert r.info("persistence")["wal_last_seq"] == before + 1
+    # A script that writes nothing logs nothing.
+    r.eval("return redis.call('get', 'b1')", 0)
+    assert r.info("persistence")["wal_last_seq"] == before + 1
