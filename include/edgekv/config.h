@@ -63,6 +63,7 @@ enum class Cfg {
   kLatencyMonitorThreshold,
   kLatencyTracking,
   kLatencyTrackingInfoPercentiles,
+  kBusyReplyThreshold,
   kCount  // not a directive
 };
 

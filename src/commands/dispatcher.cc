@@ -153,9 +153,17 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
     if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
   };
+  // While a script holds every stripe, waiting for them gives up once the
+  // script has run past busy-reply-threshold: this command is answered BUSY.
+  const auto busy = [&server] { return server.ScriptBusy(NowMs()); };
+  const auto refuse_busy = [&] {
+    ctx.reply->Error(errors::kBusy);
+    server.command_stats().Rejected(spec.id);
+  };
   if (!ctx.all_locked && (spec.flags & kWrite) && (spec.flags & kAllKeys)) {
     // FLUSHDB, FLUSHALL, SWAPDB: one point in every key's history.
-    StripeGuard all(&store, true);
+    StripeGuard all(&store, true, busy);
+    if (!all.held()) return refuse_busy();
     ctx.all_locked = true;
     spec.handler(ctx);
     commit();
@@ -168,7 +176,8 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     std::vector<size_t> stripes;
     stripes.reserve(keys.size());
     for (auto k : keys) stripes.push_back(store.StripeOf(k));
-    StripeGuard guard(&store, std::move(stripes));
+    StripeGuard guard(&store, std::move(stripes), busy);
+    if (!guard.held()) return refuse_busy();
     spec.handler(ctx);
     commit();
   }
@@ -358,6 +367,12 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
         "to \"local\", you can run it from a local connection, otherwise you need "
         "to set this option in the configuration file, and then restart the "
         "server.");
+    return;
+  }
+
+  if (!(spec->flags & kAllowBusy) && server_->ScriptBusy(NowMs())) {
+    if (client.in_multi) client.multi_error = true;
+    reply.Error(errors::kBusy);
     return;
   }
 

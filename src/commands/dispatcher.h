@@ -60,6 +60,9 @@ std::string RefuseWrite(ServerContext& server, uint32_t flags, bool check_oom = 
 
 // Common error texts, as Redis words them.
 namespace errors {
+inline constexpr std::string_view kBusy =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+    "NOSAVE.";
 inline constexpr std::string_view kSyntax = "ERR syntax error";
 inline constexpr std::string_view kNotInteger =
     "ERR value is not an integer or out of range";

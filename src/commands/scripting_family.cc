@@ -114,12 +114,18 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
   }
   Store& store = StoreOf(ctx);
   auto execute = [&] {
-    cache.BeginRun();
+    cache.BeginRun(NowMs());
     vm.Run(run, cache);
     cache.EndRun();
-    // The script's writes are one batch in the log (inside EXEC, EXEC's).
+    // The script's writes are one batch in the log (inside EXEC, EXEC's);
+    // none of a script the server stopped in the middle.
+    MutationListener* journal = store.listener();
+    if (run.aborted && journal != nullptr) {
+      journal->Discard();
+      return;
+    }
     if (ctx.in_exec) return;
-    if (MutationListener* journal = store.listener()) {
+    if (journal != nullptr) {
       uint64_t seq = journal->Commit();
       if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
       if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
@@ -127,10 +133,20 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
   };
   if (ctx.all_locked) {
     execute();
-  } else {
-    StripeGuard all(&store, true);
-    execute();
+    return;
   }
+  // Others waiting for a stripe meanwhile may give up with BUSY; so does
+  // this script, waiting for another that is past busy-reply-threshold.
+  store.BeginLongHold();
+  {
+    StripeGuard all(&store, true, [&server] { return server.ScriptBusy(NowMs()); });
+    if (all.held()) {
+      execute();
+    } else {
+      ctx.reply->Error(errors::kBusy);
+    }
+  }
+  store.EndLongHold();
 }
 
 void Eval(CommandContext& ctx) { EvalGeneric(ctx, false, false); }

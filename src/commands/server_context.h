@@ -81,8 +81,14 @@ class ServerContext {
   // LATENCY's events; its threshold follows latency-monitor-threshold
   // (FollowConfig).
   LatencyMonitor& latency() { return latency_; }
-  // The scripts EVAL and SCRIPT LOAD cached.
+  // The scripts EVAL and SCRIPT LOAD cached, and the one running.
   ScriptCache& scripts() { return scripts_; }
+  // A script has run for busy-reply-threshold or longer: other clients'
+  // commands are answered BUSY (all but kAllowBusy ones).
+  bool ScriptBusy(int64_t now_ms) {
+    const int64_t since = scripts_.running_since();
+    return since != 0 && now_ms - since >= config_->Int(Cfg::kBusyReplyThreshold);
+  }
   // After CONFIG SET changed a directive: the parts of the context that keep
   // a copy follow (the context installs this as the config's change hook),
   // then on_config_change (set by main: the engine's parts).

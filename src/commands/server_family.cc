@@ -372,6 +372,7 @@ void Monitor(CommandContext& ctx) {
 }
 
 void Shutdown(CommandContext& ctx) {
+  bool nosave = false;
   for (size_t i = 1; i < ctx.argc(); ++i) {
     std::string_view a = ctx.arg(i);
     if (!EqualsIgnoreCase(a, "NOSAVE") && !EqualsIgnoreCase(a, "SAVE") &&
@@ -379,6 +380,13 @@ void Shutdown(CommandContext& ctx) {
       ctx.reply->Error(errors::kSyntax);
       return;
     }
+    nosave = nosave || EqualsIgnoreCase(a, "NOSAVE");
+  }
+  // Past busy-reply-threshold, only SHUTDOWN NOSAVE (which ends the script,
+  // its writes unlogged) may stop the server, as in Redis.
+  if (!nosave && ctx.server->ScriptBusy(NowMs())) {
+    ctx.reply->Error(errors::kBusy);
+    return;
   }
   // No reply on success: the server goes away, as Redis's does.
   ctx.client->close_after_reply = true;

@@ -45,6 +45,7 @@ bool Config::IsSensitive(std::string_view name) {
 const DirectiveSpec* Config::Find(std::string_view name) {
   std::string n = Lower(name);
   if (n == "slaveof") n = "replicaof";
+  if (n == "lua-time-limit") n = "busy-reply-threshold";
   for (const auto& spec : AllDirectives()) {
     if (n == spec.name) return &spec;
   }
@@ -217,6 +218,10 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
       out.emplace_back(spec.name, spec.normalize ? spec.normalize(text) : text);
     } else if (spec.id == Cfg::kReplicaof && GlobMatch(pattern, "slaveof", true)) {
       out.emplace_back("slaveof", GetText(spec.id));
+    }
+    if (spec.id == Cfg::kBusyReplyThreshold &&
+        GlobMatch(pattern, "lua-time-limit", true)) {
+      out.emplace_back("lua-time-limit", GetText(spec.id));
     }
   }
   return out;

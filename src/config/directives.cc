@@ -141,6 +141,10 @@ const DirectiveSpec kDirectives[] = {
      -1, kLongMax, true},
     {Cfg::kSlowlogMaxLen, "slowlog-max-len", DirectiveType::kInt, "128", 0, kLongMax,
      true},
+    // How long a script runs before other clients are answered BUSY (Redis's
+    // lua-time-limit, its old name, is accepted too).
+    {Cfg::kBusyReplyThreshold, "busy-reply-threshold", DirectiveType::kInt, "5000", 0,
+     kLongMax, true},
     {Cfg::kLatencyMonitorThreshold, "latency-monitor-threshold", DirectiveType::kInt, "0",
      0, kLongMax, true},
     {Cfg::kLatencyTracking, "latency-tracking", DirectiveType::kBool, "yes", 0, 0, true},

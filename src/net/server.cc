@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -41,8 +42,14 @@ struct NetServer::Impl {
       guards.push_back(asio::make_work_guard(*io));
       crons.push_back(std::make_unique<asio::steady_timer>(*io));
     }
-    signals = std::make_unique<asio::signal_set>(*ios[0], SIGINT, SIGTERM);
+    accept_io = std::make_unique<asio::io_context>(1);
+    accept_guard.emplace(asio::make_work_guard(*accept_io));
+    signals = std::make_unique<asio::signal_set>(*accept_io, SIGINT, SIGTERM);
   }
+  // The I/O thread for a new connection: the balancer's choice, but not the
+  // thread a script has held past busy-reply-threshold (a client connecting
+  // then, to send SCRIPT KILL, must be served).
+  size_t PlaceNew();
 
   void Accept(tcp::acceptor* acceptor);
   void OnAccepted(size_t idx, tcp::socket socket);
@@ -72,6 +79,10 @@ struct NetServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> ios;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::unique_ptr<asio::steady_timer>> crons;
+  // Accepting and signals have a thread of their own, which never runs a
+  // command: a script that holds an I/O thread cannot stop either.
+  std::unique_ptr<asio::io_context> accept_io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> accept_guard;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<ReplicaLinkManager> links;
@@ -79,20 +90,42 @@ struct NetServer::Impl {
   std::atomic<bool> stopping{false};
 };
 
-void NetServer::Impl::Accept(tcp::acceptor* acceptor) {
+size_t NetServer::Impl::PlaceNew() {
   size_t idx = static_cast<size_t>(balancer.PlaceNew());
-  acceptor->async_accept(
-      *ios[idx], [this, acceptor, idx](const error_code& ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || stopping) return;
-        if (!ec) {
-          asio::post(*ios[idx], [this, idx, s = std::move(socket)]() mutable {
-            OnAccepted(idx, std::move(s));
-          });
-        } else {
-          Log(LogLevel::kWarning, "Accepting client connection: {}", ec.message());
-        }
-        Accept(acceptor);
-      });
+  const int held = ctx->scripts().running_thread();
+  if (held >= 0 && static_cast<size_t>(held) == idx && ios.size() > 1 &&
+      ctx->ScriptBusy(NowMs())) {
+    idx = (idx + 1) % ios.size();
+  }
+  return idx;
+}
+
+void NetServer::Impl::Accept(tcp::acceptor* acceptor) {
+  acceptor->async_accept([this, acceptor](const error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopping) return;
+    if (!ec) {
+      // Accepted on the accept thread; served by the I/O thread chosen now.
+      error_code e;
+      const auto protocol = socket.local_endpoint(e).protocol();
+      const int fd = e ? -1 : socket.release(e);
+      if (!e && fd >= 0) {
+        size_t idx = PlaceNew();
+        asio::post(*ios[idx], [this, idx, protocol, fd] {
+          error_code e2;
+          tcp::socket s(*ios[idx]);
+          s.assign(protocol, fd, e2);
+          if (e2) {
+            ::close(fd);
+            return;
+          }
+          OnAccepted(idx, std::move(s));
+        });
+      }
+    } else {
+      Log(LogLevel::kWarning, "Accepting client connection: {}", ec.message());
+    }
+    Accept(acceptor);
+  });
 }
 
 void NetServer::Impl::OnAccepted(size_t idx, tcp::socket socket) {
@@ -260,7 +293,7 @@ Status NetServer::Listen() {
     error_code ec;
     auto ip = asio::ip::make_address(addr, ec);
     if (ec) return Status::InvalidArgument("bind: invalid address '" + addr + "'");
-    auto acceptor = std::make_unique<tcp::acceptor>(*impl_->ios[0]);
+    auto acceptor = std::make_unique<tcp::acceptor>(*impl_->accept_io);
     tcp::endpoint ep(ip, static_cast<unsigned short>(bound_port));
     acceptor->open(ep.protocol(), ec);
     if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -305,20 +338,31 @@ void NetServer::Run() {
     threads.emplace_back([this, i] {
       SetThreadName("ekv-io-" + std::to_string(i));
       ReserveMallocArena(kArenaReserve);
+      ScriptCache::SetThreadIndex(static_cast<int>(i));
       impl_->ios[i]->run();
     });
   }
+  std::thread acceptor_thread([this] {
+    SetThreadName("ekv-accept");
+    impl_->accept_io->run();
+  });
   SetThreadName("ekv-io-0");
+  ScriptCache::SetThreadIndex(0);
   impl_->ios[0]->run();
   for (auto& t : threads) t.join();
+  acceptor_thread.join();
 }
 
 void NetServer::Stop() {
+  // A script running on an I/O thread ends at its next hook (its writes
+  // unlogged): that thread must come back to its loop to stop.
+  impl_->ctx->scripts().AbortAll();
   if (impl_->stopping.exchange(true)) return;
-  asio::post(*impl_->ios[0], [this] {
+  asio::post(*impl_->accept_io, [this] {
     error_code ec;
     for (auto& a : impl_->acceptors) a->close(ec);
     impl_->signals->cancel(ec);
+    impl_->accept_guard.reset();
     // The link is stopped on its own thread; then every thread stops.
     asio::post(*impl_->ios.back(), [this] {
       if (impl_->links) impl_->links->Stop();

@@ -171,9 +171,14 @@ int GenericCall(lua_State* L, bool raise) {
 constexpr int kHookInstructions = 100000;
 void Hook(lua_State* L, lua_Debug*) {
   ScriptRun* run = tl_run;
-  if (run == nullptr || run->cache == nullptr || run->wrote) return;
-  if (run->cache->TakeKill())
+  if (run == nullptr || run->cache == nullptr) return;
+  if (run->cache->aborting()) {
+    run->aborted = true;
+    RaiseError(L, "ERR Script killed by user with SHUTDOWN NOSAVE...");
+  }
+  if (!run->wrote && run->cache->TakeKill()) {
     RaiseError(L, "ERR Script killed by user with SCRIPT KILL...");
+  }
 }
 
 int RedisCall(lua_State* L) { return GenericCall(L, true); }

@@ -31,6 +31,7 @@ struct ScriptRun {
   std::span<const std::string_view> args;
   bool read_only = false;  // EVAL_RO/EVALSHA_RO, or the no-writes flag
   bool wrote = false;      // a write command ran
+  bool aborted = false;    // ended by the server stopping: its writes are not logged
   int resp = 2;            // redis.setresp
 
   // redis.call's working space (kept here: Lua errors unwind with longjmp,

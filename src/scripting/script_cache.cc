@@ -6,6 +6,8 @@
 
 namespace edgekv {
 
+thread_local int ScriptCache::tl_thread_index = -1;
+
 std::string Sha1Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -88,23 +88,41 @@ class ScriptCache {
 
  public:
   // The script running now, if any (scripts run one at a time: each holds
-  // every stripe), for SCRIPT KILL: it asks; the script's hook looks.
-  void BeginRun() {
+  // every stripe): for BUSY, SCRIPT KILL and the placement of new
+  // connections. The script's hook looks at the kill and abort requests.
+  void BeginRun(int64_t now_ms) {
     kill_.store(false, std::memory_order_relaxed);
     wrote_.store(false, std::memory_order_relaxed);
-    running_.fetch_add(1, std::memory_order_acq_rel);
+    thread_.store(tl_thread_index, std::memory_order_relaxed);
+    since_ms_.store(now_ms, std::memory_order_release);
   }
-  void EndRun() { running_.fetch_sub(1, std::memory_order_acq_rel); }
-  bool running() const { return running_.load(std::memory_order_acquire) > 0; }
+  void EndRun() {
+    since_ms_.store(0, std::memory_order_release);
+    thread_.store(-1, std::memory_order_relaxed);
+  }
+  bool running() const { return since_ms_.load(std::memory_order_acquire) != 0; }
+  // When the running script began (unix ms), 0 when none.
+  int64_t running_since() const { return since_ms_.load(std::memory_order_acquire); }
+  // The I/O thread that runs it (see SetThreadIndex), -1 when none.
+  int running_thread() const { return thread_.load(std::memory_order_relaxed); }
   void MarkWrote() { wrote_.store(true, std::memory_order_relaxed); }
   bool running_wrote() const { return wrote_.load(std::memory_order_relaxed); }
   void RequestKill() { kill_.store(true, std::memory_order_release); }
   bool TakeKill() { return kill_.exchange(false, std::memory_order_acq_rel); }
+  // The server stops: a running script ends at its next hook, written or
+  // not, and so does any script started later.
+  void AbortAll() { abort_.store(true, std::memory_order_release); }
+  bool aborting() const { return abort_.load(std::memory_order_acquire); }
+  // The network layer numbers its I/O threads.
+  static void SetThreadIndex(int index) { tl_thread_index = index; }
 
  private:
-  std::atomic<int> running_{0};
+  static thread_local int tl_thread_index;
+  std::atomic<int64_t> since_ms_{0};
+  std::atomic<int> thread_{-1};
   std::atomic<bool> wrote_{false};
   std::atomic<bool> kill_{false};
+  std::atomic<bool> abort_{false};
 };
 
 }  // namespace edgekv

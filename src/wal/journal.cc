@@ -95,6 +95,12 @@ void Journal::OnSwap(int a, int b) {
   }
 }
 
+void Journal::Discard() {
+  Pending& p = Tls();
+  p.batch.Clear();
+  p.keys.clear();
+}
+
 uint64_t Journal::Commit() {
   Pending& p = Tls();
   uint64_t seq;

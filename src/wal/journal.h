@@ -33,6 +33,7 @@ class Journal : public MutationListener {
   void OnFlush(int db, uint32_t new_namespace) override;
   void OnSwap(int a, int b) override;
   uint64_t Commit() override;
+  void Discard() override;
 
   // Replicas: the changes made on this thread until the next Commit() are
   // the coordinator's record `frame` with sequence `seq`; Commit() appends
