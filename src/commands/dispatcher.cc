@@ -32,6 +32,8 @@ std::string UnknownCommand(std::span<const std::string_view> args) {
   return "ERR unknown command '" + name + "', with args beginning with: " + a;
 }
 
+}  // namespace
+
 // replica-write-forward: the coordinator runs the write; the reply comes
 // back through the blocked-call mechanism (the client's next commands wait).
 void ForwardWrite(ServerContext& server, ClientState& client,
@@ -51,8 +53,6 @@ void ForwardWrite(ServerContext& server, ClientState& client,
     return true;
   };
 }
-
-}  // namespace
 
 const CommandSpec* ResolveCommand(const CommandTable& table,
                                   std::span<const std::string_view> args,

@@ -46,6 +46,11 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
                                   ReplyBuilder& reply,
                                   const CommandSpec** refused = nullptr);
 
+// replica-write-forward: sends args to the coordinator, whose reply becomes
+// the client's (the client waits for it, as for WAIT).
+void ForwardWrite(ServerContext& server, ClientState& client,
+                  std::span<const std::string_view> args);
+
 // Runs a resolved command: locks its keys' stripes (unless all are held),
 // calls the handler, and counts it.
 void RunCommand(const CommandSpec& spec, CommandContext& ctx);

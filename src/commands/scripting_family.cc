@@ -5,6 +5,7 @@
 // writes are one batch in the write-ahead log, as EXEC's are.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "args.h"
 #include "command_table.h"
@@ -106,6 +107,12 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
   run.keys = ctx.args.subspan(3, static_cast<size_t>(numkeys));
   run.args = ctx.args.subspan(3 + static_cast<size_t>(numkeys));
   run.read_only = ro_command || (script->flags & kScriptNoWrites);
+  // A replica runs a script itself until it writes; with
+  // replica-write-forward the coordinator then runs all of it, sent as EVAL
+  // with its body (the coordinator need not have it cached).
+  run.forward_writes = !run.read_only && !ctx.in_exec && server.forwarder != nullptr &&
+                       server.replication().is_replica() &&
+                       server.config().Bool(Cfg::kReplicaWriteForward);
   if (server.monitors().active()) {
     // Before the commands it runs, as Redis shows a script.
     server.monitors().Feed(MonitorLine(NowUs(),
@@ -113,10 +120,20 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
                                        ctx.client->addr, ctx.args, ctx.redacted));
   }
   Store& store = StoreOf(ctx);
+  const size_t mark = ctx.reply->buffer()->size();
   auto execute = [&] {
     cache.BeginRun(NowMs());
     vm.Run(run, cache);
     cache.EndRun();
+    if (run.forward) {
+      // What the script answered here is not the answer.
+      if (ctx.reply->buffer()->size() > mark && (*ctx.reply->buffer())[mark] == '-') {
+        ctx.reply->TakeBackError(mark);
+      } else {
+        ctx.reply->buffer()->resize(mark);
+      }
+      return;
+    }
     // The script's writes are one batch in the log (inside EXEC, EXEC's);
     // none of a script the server stopped in the middle.
     MutationListener* journal = store.listener();
@@ -147,6 +164,12 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
     }
   }
   store.EndLongHold();
+  if (run.forward) {
+    std::vector<std::string_view> eval(ctx.args.begin(), ctx.args.end());
+    eval[0] = "EVAL";
+    eval[1] = script->body;
+    ForwardWrite(server, *ctx.client, eval);
+  }
 }
 
 void Eval(CommandContext& ctx) { EvalGeneric(ctx, false, false); }

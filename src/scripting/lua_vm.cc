@@ -94,6 +94,7 @@ CallOutcome RunForScript(ScriptRun& run) {
       return CallOutcome::kError;
     }
     if (server.replication().is_replica()) {
+      run.forward = run.forward_writes;
       run.error = "READONLY You can't write against a read only replica.";
       return CallOutcome::kError;
     }
@@ -159,7 +160,8 @@ int GenericCall(lua_State* L, bool raise) {
     std::string error = "-" + run->error;
     run->error.swap(error);
     PushErrorTable(L, run->error.data(), run->error.size());
-    return raise ? lua_error(L) : 1;
+    // A script to forward stops here, even under redis.pcall.
+    return raise || run->forward ? lua_error(L) : 1;
   }
   bool is_error = PushRespAsLua(L, run->scratch.data(), run->scratch.size());
   if (is_error && raise) return lua_error(L);

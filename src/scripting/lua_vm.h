@@ -32,6 +32,11 @@ struct ScriptRun {
   bool read_only = false;  // EVAL_RO/EVALSHA_RO, or the no-writes flag
   bool wrote = false;      // a write command ran
   bool aborted = false;    // ended by the server stopping: its writes are not logged
+  // On a replica with replica-write-forward: a write ends the script here
+  // (nothing was written: a replica's scripts cannot write) and `forward`
+  // says to run it on the coordinator instead.
+  bool forward_writes = false;
+  bool forward = false;
   int resp = 2;            // redis.setresp
 
   // redis.call's working space (kept here: Lua errors unwind with longjmp,

@@ -50,3 +50,35 @@ def test_a_replica_runs_read_only_scripts_and_refuses_writing_ones(pair):
     with pytest.raises(redis.ResponseError, match="Write commands are not allowed"):
         r.eval_ro("return redis.call('set', 'flag', 'off')", 0)
     assert r.get("flag") == b"on" and coord.client().get("flag") == b"on"
+
+
+def test_with_write_forwarding_a_writing_script_runs_on_the_coordinator(tmp_path):
+    """A replica runs a script itself until it writes; then the coordinator
+    runs the whole script, sent with its body: EVALSHA of a script only the
+    replica has cached works too. Reads stay local."""
+    coord = Server(str(tmp_path / "coord")).start()
+    replica = start_replica(str(tmp_path / "r1"), coord.port,
+                            "--replica-write-forward", "yes")
+    try:
+        c, r = coord.client(), replica.client()
+        c.set("hits", "10")
+        wait_caught_up(c, [r])
+        sha = r.script_load("local n = redis.call('incr', KEYS[1]) "
+                            "redis.call('set', 'last', ARGV[1]) return n")
+        assert c.script_exists(sha) == [False]
+        assert r.evalsha(sha, 1, "hits", "pop-1") == 11
+        # Read your writes at the PoP, and the coordinator has them.
+        assert r.get("hits") == b"11" and r.get("last") == b"pop-1"
+        assert c.get("hits") == b"11"
+        # A script that only reads is answered by the replica itself.
+        forwarded = coord.client().info("commandstats").get("cmdstat_eval", {}).get("calls", 0)
+        assert r.eval("return redis.call('get', 'hits')", 0) == b"11"
+        assert coord.client().info("commandstats").get(
+            "cmdstat_eval", {}).get("calls", 0) == forwarded
+        # Its errors come back as the coordinator's.
+        with pytest.raises(redis.ResponseError, match="not an integer"):
+            r.eval("redis.call('set', 'x', '1') return redis.call('incr', 'last')", 0)
+        assert c.get("x") == b"1"
+    finally:
+        replica.stop()
+        coord.stop()
