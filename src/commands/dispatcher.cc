@@ -370,7 +370,8 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
 
-  if (!(spec->flags & kAllowBusy) && server_->ScriptBusy(NowMs())) {
+  if (!(spec->flags & kAllowBusy) && server_->scripts().running() &&
+      server_->ScriptBusy(NowMs())) {
     if (client.in_multi) client.multi_error = true;
     reply.Error(errors::kBusy);
     return;
