@@ -190,6 +190,17 @@ std::string_view NoNewlines(lua_State* L, int index) {
   return *buf;
 }
 
+// The pairs of the table on top of the stack.
+size_t CountPairs(lua_State* L) {
+  size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    ++n;
+  }
+  return n;
+}
+
 void Write(lua_State* L, ReplyBuilder& reply, int resp, int depth) {
   if (depth > kMaxDepth) luaL_error(L, "reached lua stack limit");
   luaL_checkstack(L, 4, "reached lua stack limit");
@@ -259,13 +270,7 @@ void Write(lua_State* L, ReplyBuilder& reply, int resp, int depth) {
         if (written) break;
       }
       if (FieldIs(L, -1, "map", LUA_TTABLE)) {
-        size_t n = 0;
-        lua_pushnil(L);
-        while (lua_next(L, -2) != 0) {
-          lua_pop(L, 1);
-          ++n;
-        }
-        reply.MapHeader(n);
+        reply.MapHeader(CountPairs(L));
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
           lua_pushvalue(L, -2);
@@ -278,13 +283,7 @@ void Write(lua_State* L, ReplyBuilder& reply, int resp, int depth) {
         break;
       }
       if (FieldIs(L, -1, "set", LUA_TTABLE)) {
-        size_t n = 0;
-        lua_pushnil(L);
-        while (lua_next(L, -2) != 0) {
-          lua_pop(L, 1);
-          ++n;
-        }
-        reply.SetHeader(n);
+        reply.SetHeader(CountPairs(L));
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
           lua_pop(L, 1);

@@ -445,11 +445,6 @@ real_rawset(G, "_G", env)
 return env
 )lua";
 
-void SetField(lua_State* L, const char* name, lua_CFunction fn) {
-  lua_pushcfunction(L, fn);
-  lua_setfield(L, -2, name);
-}
-
 void OpenLib(lua_State* L, const char* name, lua_CFunction open) {
   lua_pushcfunction(L, open);
   lua_pushstring(L, name);
@@ -533,18 +528,23 @@ LuaVm::LuaVm(uint64_t generation) : generation_(generation) {
   OpenLib(L, "cmsgpack", luaopen_cmsgpack);
 
   lua_newtable(L);
-  SetField(L, "call", RedisCall);
-  SetField(L, "pcall", RedisPcall);
-  SetField(L, "sha1hex", RedisSha1Hex);
-  SetField(L, "error_reply", RedisErrorReply);
-  SetField(L, "status_reply", RedisStatusReply);
-  SetField(L, "log", RedisLog);
-  SetField(L, "setresp", RedisSetResp);
-  SetField(L, "set_repl", RedisSetRepl);
-  SetField(L, "replicate_commands", RedisReplicateCommands);
-  SetField(L, "acl_check_cmd", RedisAclCheckCmd);
-  SetField(L, "breakpoint", RedisBreakpoint);
-  SetField(L, "debug", RedisDebug);
+  const std::pair<const char*, lua_CFunction> functions[] = {
+      {"call", RedisCall},
+      {"pcall", RedisPcall},
+      {"sha1hex", RedisSha1Hex},
+      {"error_reply", RedisErrorReply},
+      {"status_reply", RedisStatusReply},
+      {"log", RedisLog},
+      {"setresp", RedisSetResp},
+      {"set_repl", RedisSetRepl},
+      {"replicate_commands", RedisReplicateCommands},
+      {"acl_check_cmd", RedisAclCheckCmd},
+      {"breakpoint", RedisBreakpoint},
+      {"debug", RedisDebug}};
+  for (const auto& [name, fn] : functions) {
+    lua_pushcfunction(L, fn);
+    lua_setfield(L, -2, name);
+  }
   const std::pair<const char*, int> constants[] = {
       {"LOG_DEBUG", 0},   {"LOG_VERBOSE", 1},  {"LOG_NOTICE", 2},
       {"LOG_WARNING", 3}, {"REPL_NONE", 0},    {"REPL_AOF", 1},
