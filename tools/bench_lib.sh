@@ -192,7 +192,7 @@ wait_caught_up() {  # master_port replica_port... ; limit 60 s -> prints seconds
 run_rbench() {  # port args... -> "TEST RPS" lines
   local port=$1 out; shift
   local TIMEFORMAT='%U %S'
-  { time timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" "$@" -q --csv \
+  { time timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -q --csv "$@" \
       >"$TMP/rbench.out" 2>"$TMP/rbench.err"; } 2>"$TMP/rbench.time" ||
     die "redis-benchmark -p $port $* failed: $(cat "$TMP/rbench.err")"
   awk '{printf "%.3f\n", $1 + $2}' "$TMP/rbench.time" >"$TMP/rbench.cpu"

@@ -78,10 +78,10 @@ for p in $PIPELINES; do
       check_time
       # shellcheck disable=SC2086
       e+=("$(run_rbench "$E_PORT" -c 50 -n "$n" -r 100000 -P "$p" \
-        EVALSHA "${SHA[$t]}" 1 "bs:$t:__rand_int__" ${ARGS[$t]} | awk '{print $2}')")
+        EVALSHA "${SHA[$t]}" 1 "bs:$t:__rand_int__" ${ARGS[$t]} | awk '{print $NF}')")
       # shellcheck disable=SC2086
       r+=("$(run_rbench "$R_PORT" -c 50 -n "$n" -r 100000 -P "$p" \
-        EVALSHA "${SHA[$t]}" 1 "bs:$t:__rand_int__" ${ARGS[$t]} | awk '{print $2}')")
+        EVALSHA "${SHA[$t]}" 1 "bs:$t:__rand_int__" ${ARGS[$t]} | awk '{print $NF}')")
     done
     em=$(printf '%s\n' "${e[@]}" | median)
     rm_=$(printf '%s\n' "${r[@]}" | median)
