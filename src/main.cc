@@ -76,6 +76,7 @@ class Maintenance {
       // Upkeep deletes expired keys: CLIENT PAUSE waits for it as for a
       // command.
       ctx_->EnterCommand();
+      ctx_->WaitForScript([] { return false; });  // a script runs alone
       if (!ctx_->loading.load()) {
         int64_t now = NowMs();
         {

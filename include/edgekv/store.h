@@ -192,15 +192,6 @@ class Store {
   void UnlockStripes(const std::vector<size_t>& stripes);
   void LockAll();
   void UnlockAll();
-  // The same, except while a long holder of every stripe (a script) is
-  // running: then a stripe another holds is polled for, and the locking
-  // gives up (holding nothing, returning false) once give_up() says so.
-  bool LockStripesUnless(std::vector<size_t>* stripes,
-                         const std::function<bool()>& give_up);
-  bool LockAllUnless(const std::function<bool()>& give_up);
-  // Around a long holder's LockAll ... UnlockAll.
-  void BeginLongHold() { long_holds_.fetch_add(1, std::memory_order_acq_rel); }
-  void EndLongHold() { long_holds_.fetch_sub(1, std::memory_order_acq_rel); }
 
   // --- Key operations: the key's stripe must be held -------------------------
   // The live entry for key, or nullptr. An expired entry is never returned
@@ -355,8 +346,6 @@ class Store {
   std::atomic<int64_t> watchers_{0};
   std::atomic<uint64_t> hot_reads_{0}, cold_reads_{0}, disk_misses_{0}, evicted_{0};
   std::atomic<bool> delete_expired_{true};
-  std::atomic<int> long_holds_{0};
-  bool LockOneUnless(size_t i, const std::function<bool()>& give_up);
   void FlushInternal(int db, const uint32_t* ns, bool all_locked);
   // Disk expiry scan position: db and last key examined.
   Mutex disk_expire_mu_;
@@ -370,20 +359,13 @@ class StripeGuard {
  public:
   StripeGuard(Store* store, std::vector<size_t> stripes);
   StripeGuard(Store* store, bool all);
-  // As above, giving up when give_up() says so while a script holds every
-  // stripe (Store::LockStripesUnless): held() is false then.
-  StripeGuard(Store* store, std::vector<size_t> stripes,
-              const std::function<bool()>& give_up);
-  StripeGuard(Store* store, bool all, const std::function<bool()>& give_up);
   ~StripeGuard();
-  bool held() const { return held_; }
   StripeGuard(const StripeGuard&) = delete;
   StripeGuard& operator=(const StripeGuard&) = delete;
 
  private:
   Store* store_;
   bool all_;
-  bool held_ = true;
   std::vector<size_t> stripes_;
 };
 

@@ -153,17 +153,18 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
     if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
   };
-  // While a script holds every stripe, waiting for them gives up once the
-  // script has run past busy-reply-threshold: this command is answered BUSY.
-  const auto busy = [&server] { return server.ScriptBusy(NowMs()); };
-  const auto refuse_busy = [&] {
+  // A script running alone holds every other command back (not those
+  // allowed while it is busy, nor its own, nor EXEC's queued ones); past
+  // busy-reply-threshold the wait ends in BUSY.
+  if (!ctx.in_exec && !(spec.flags & kAllowBusy) &&
+      !server.WaitForScript([&server] { return server.ScriptBusy(NowMs()); })) {
     ctx.reply->Error(errors::kBusy);
     server.command_stats().Rejected(spec.id);
-  };
+    return;
+  }
   if (!ctx.all_locked && (spec.flags & kWrite) && (spec.flags & kAllKeys)) {
     // FLUSHDB, FLUSHALL, SWAPDB: one point in every key's history.
-    StripeGuard all(&store, true, busy);
-    if (!all.held()) return refuse_busy();
+    StripeGuard all(&store, true);
     ctx.all_locked = true;
     spec.handler(ctx);
     commit();
@@ -176,8 +177,7 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     std::vector<size_t> stripes;
     stripes.reserve(keys.size());
     for (auto k : keys) stripes.push_back(store.StripeOf(k));
-    StripeGuard guard(&store, std::move(stripes), busy);
-    if (!guard.held()) return refuse_busy();
+    StripeGuard guard(&store, std::move(stripes));
     spec.handler(ctx);
     commit();
   }

@@ -149,21 +149,13 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
     }
   };
   if (ctx.all_locked) {
+    execute();  // inside EXEC, which holds every stripe
+  } else {
+    // Alone among commands; the script's own commands lock their keys.
+    server.BeginScriptExclusive();
     execute();
-    return;
+    server.EndScriptExclusive();
   }
-  // Others waiting for a stripe meanwhile may give up with BUSY; so does
-  // this script, waiting for another that is past busy-reply-threshold.
-  store.BeginLongHold();
-  {
-    StripeGuard all(&store, true, [&server] { return server.ScriptBusy(NowMs()); });
-    if (all.held()) {
-      execute();
-    } else {
-      ctx.reply->Error(errors::kBusy);
-    }
-  }
-  store.EndLongHold();
   if (run.forward) {
     std::vector<std::string_view> eval(ctx.args.begin(), ctx.args.end());
     eval[0] = "EVAL";

@@ -1,5 +1,6 @@
 #include "server_context.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -80,6 +81,48 @@ void ServerContext::EnterCommand() { gate_[MyGateSlot(kGateSlots)].busy.store(1)
 
 void ServerContext::LeaveCommand() {
   gate_[MyGateSlot(kGateSlots)].busy.store(0, std::memory_order_release);
+}
+
+void ServerContext::BeginScriptExclusive() NO_THREAD_SAFETY_ANALYSIS {
+  const size_t mine = MyGateSlot(kGateSlots);
+  const int was = gate_[mine].busy.load();
+  gate_[mine].busy.store(2);  // waiting: not in the way of another script
+  script_mu_.Lock();
+  script_alone_.store(true);
+  const size_t used = std::min(g_next_gate_slot.load(), kGateSlots);
+  for (size_t i = 0; i < used; ++i) {
+    if (i == mine) continue;
+    while (gate_[i].busy.load() == 1) std::this_thread::yield();
+  }
+  gate_[mine].busy.store(was);
+}
+
+void ServerContext::EndScriptExclusive() NO_THREAD_SAFETY_ANALYSIS {
+  script_alone_.store(false);
+  script_mu_.Unlock();
+}
+
+bool ServerContext::WaitForScript(const std::function<bool()>& give_up) {
+  if (!script_alone_.load()) return true;
+  const size_t mine = MyGateSlot(kGateSlots);
+  const int was = gate_[mine].busy.load();
+  // Most scripts take microseconds: yield first, then sleep in short steps.
+  for (int tries = 1;; ++tries) {
+    gate_[mine].busy.store(2);
+    if (tries < 1000) {
+      std::this_thread::yield();
+    } else {
+      if (give_up()) {
+        gate_[mine].busy.store(was);
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (!script_alone_.load()) {
+      gate_[mine].busy.store(was);
+      if (!script_alone_.load()) return true;
+    }
+  }
 }
 
 void ServerContext::WaitForCommandsInFlight() {

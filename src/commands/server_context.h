@@ -138,6 +138,15 @@ class ServerContext {
   bool MaybePaused() const { return pause_end_ms_.load() != 0; }
   void EnterCommand();
   void LeaveCommand();
+  // A script runs alone among commands, as in Redis: Begin waits for the
+  // commands in flight (the gate above) and holds back those that start
+  // later (WaitForScript) until End. Its own commands lock their keys as
+  // any command does. Scripts take turns.
+  void BeginScriptExclusive() EXCLUDES(script_mu_);
+  void EndScriptExclusive();
+  // At the start of a command: waits while a script runs alone; false (the
+  // command is answered BUSY) once give_up() says so.
+  bool WaitForScript(const std::function<bool()>& give_up);
   // Once a pause has ended (the maintenance thread asks): deleting expired
   // keys resumes.
   void EndPauseIfOver(int64_t now_ms) EXCLUDES(pause_mu_);
@@ -172,6 +181,8 @@ class ServerContext {
   };
   std::unique_ptr<GateSlot[]> gate_{new GateSlot[kGateSlots]};
   void WaitForCommandsInFlight();
+  Mutex script_mu_;  // held by the script running alone
+  std::atomic<bool> script_alone_{false};
   Mutex pause_mu_;  // orders turning expired-key deletion off and back on
   bool expiry_held_ GUARDED_BY(pause_mu_) = false;  // a pause turned it off
   std::string run_id_;

@@ -45,10 +45,8 @@ void Exec(CommandContext& ctx) {
   Store& store = StoreOf(ctx);
   {
     // Holding every stripe, check WATCH and run the queue atomically.
-    StripeGuard all(&store, true, [&ctx] { return ctx.server->ScriptBusy(NowMs()); });
-    if (!all.held()) {
-      ctx.reply->Error(errors::kBusy);
-    } else if (c.watch_flag.dirty.load(std::memory_order_relaxed)) {
+    StripeGuard all(&store, true);
+    if (c.watch_flag.dirty.load(std::memory_order_relaxed)) {
       ctx.reply->NullArray();
     } else {
       ctx.reply->ArrayHeader(queued.size());

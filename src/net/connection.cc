@@ -476,7 +476,11 @@ void Connection::PollBlocked() {
   if (unblock == ClientState::kUnblockError) {
     rb.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
   } else {
+    // A command that replies later runs between these too, so that CLIENT
+    // PAUSE and a script running alone see it.
+    server_->EnterCommand();
     done = client_.blocked(rb, timed_out);
+    server_->LeaveCommand();
   }
   if (done) {
     if (client_.reply_off || skip_blocked_reply_) out_.resize(mark);

@@ -110,7 +110,9 @@ CallOutcome RunForScript(ScriptRun& run) {
   ReplyBuilder reply(&run.scratch);
   reply.set_resp(run.resp);
   client.resp.store(run.resp, std::memory_order_relaxed);
-  CommandContext sub{argv, &reply, &client, &server, NowMs(), true, true};
+  // Inside EXEC every stripe is held already; otherwise each command locks
+  // its keys, the script running alone among commands.
+  CommandContext sub{argv, &reply, &client, &server, NowMs(), run.ctx->all_locked, true};
   RunCommand(*spec, sub);
   if (spec->flags & kWrite) {
     run.wrote = true;

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <new>
 #include <random>
-#include <thread>
 #include <unordered_map>
 
 #include "disk_tier.h"
@@ -328,46 +327,6 @@ void Store::LockStripes(std::vector<size_t>* stripes) NO_THREAD_SAFETY_ANALYSIS 
 
 void Store::UnlockStripes(const std::vector<size_t>& stripes) NO_THREAD_SAFETY_ANALYSIS {
   for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) stripes_[*it]->mu.Unlock();
-}
-
-bool Store::LockOneUnless(size_t i, const std::function<bool()>& give_up)
-    NO_THREAD_SAFETY_ANALYSIS {
-  Mutex& mu = stripes_[i]->mu;
-  if (mu.TryLock()) return true;
-  for (;;) {
-    if (long_holds_.load(std::memory_order_acquire) == 0) {
-      mu.Lock();  // held by a command: briefly
-      return true;
-    }
-    if (give_up()) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-    if (mu.TryLock()) return true;
-  }
-}
-
-bool Store::LockStripesUnless(std::vector<size_t>* stripes,
-                              const std::function<bool()>& give_up)
-    NO_THREAD_SAFETY_ANALYSIS {
-  std::sort(stripes->begin(), stripes->end());
-  stripes->erase(std::unique(stripes->begin(), stripes->end()), stripes->end());
-  for (size_t n = 0; n < stripes->size(); ++n) {
-    if (!LockOneUnless((*stripes)[n], give_up)) {
-      while (n > 0) stripes_[(*stripes)[--n]]->mu.Unlock();
-      return false;
-    }
-  }
-  return true;
-}
-
-bool Store::LockAllUnless(const std::function<bool()>& give_up)
-    NO_THREAD_SAFETY_ANALYSIS {
-  for (size_t n = 0; n < stripes_.size(); ++n) {
-    if (!LockOneUnless(n, give_up)) {
-      while (n > 0) stripes_[--n]->mu.Unlock();
-      return false;
-    }
-  }
-  return true;
 }
 
 void Store::LockAll() NO_THREAD_SAFETY_ANALYSIS {
@@ -1200,19 +1159,7 @@ StripeGuard::StripeGuard(Store* store, bool all) : store_(store), all_(all) {
   if (all_) store_->LockAll();
 }
 
-StripeGuard::StripeGuard(Store* store, std::vector<size_t> stripes,
-                         const std::function<bool()>& give_up)
-    : store_(store), all_(false), stripes_(std::move(stripes)) {
-  held_ = store_->LockStripesUnless(&stripes_, give_up);
-}
-
-StripeGuard::StripeGuard(Store* store, bool all, const std::function<bool()>& give_up)
-    : store_(store), all_(all) {
-  if (all_) held_ = store_->LockAllUnless(give_up);
-}
-
 StripeGuard::~StripeGuard() {
-  if (!held_) return;
   if (all_) {
     store_->UnlockAll();
   } else {
