@@ -1,8 +1,9 @@
 // EVAL EVALSHA EVAL_RO EVALSHA_RO and SCRIPT. A script runs on the calling
 // client's I/O thread, in that thread's Lua state (scripting/lua_vm.h),
-// holding every stripe: no other client sees a state between two of its
-// commands, whichever keys it reaches (declared in KEYS or not), and its
-// writes are one batch in the write-ahead log, as EXEC's are.
+// alone among commands (ServerContext::BeginScriptExclusive): no other
+// client sees a state between two of its commands, whichever keys it
+// reaches (declared in KEYS or not), and its writes are one batch in the
+// write-ahead log, as EXEC's are.
 #include <memory>
 #include <string>
 #include <vector>

@@ -3,8 +3,8 @@
 // bytecode), Redis's libraries (cjson, cmsgpack, bit, struct) and the
 // `redis` table (call, pcall, error_reply, status_reply, sha1hex, log,
 // setresp, set_repl, replicate_commands, acl_check_cmd, REDIS_VERSION).
-// The caller holds every stripe while a script runs (scripting_family.cc):
-// the commands a script calls run as inside EXEC, one batch in the log.
+// The caller runs a script alone among commands (scripting_family.cc); the
+// commands it calls lock their keys and are logged as one batch, as EXEC's.
 #pragma once
 
 #include <atomic>

@@ -87,8 +87,8 @@ class ScriptCache {
   std::atomic<uint64_t> generation_{0};
 
  public:
-  // The script running now, if any (scripts run one at a time: each holds
-  // every stripe): for BUSY, SCRIPT KILL and the placement of new
+  // The script running now, if any (scripts run one at a time, alone
+  // among commands): for BUSY, SCRIPT KILL and the placement of new
   // connections. The script's hook looks at the kill and abort requests.
   void BeginRun(int64_t now_ms) {
     kill_.store(false, std::memory_order_relaxed);
