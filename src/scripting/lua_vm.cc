@@ -48,13 +48,12 @@ StateRegistry& States() {
 // database (SELECT in a script does not change the caller's) and RESP
 // version (redis.setresp).
 ClientState& LuaClient() {
-  thread_local ClientState* client = [] {
-    auto* c = new ClientState();
-    c->addr = "lua";
-    c->authenticated = true;
-    return c;
-  }();
-  return *client;
+  thread_local ClientState client;
+  if (!client.authenticated) {
+    client.addr = "lua";
+    client.authenticated = true;
+  }
+  return client;
 }
 
 // Raises {err = msg} (a Redis error, as redis.call raises one).
