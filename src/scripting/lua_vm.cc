@@ -158,8 +158,7 @@ int GenericCall(lua_State* L, bool raise) {
   run->argv.clear();
   run->numbers.clear();
   if (outcome == CallOutcome::kError) {
-    std::string error = "-" + run->error;
-    run->error.swap(error);
+    run->error.insert(0, 1, '-');  // no local string: lua_error skips destructors
     PushErrorTable(L, run->error.data(), run->error.size());
     // A script to forward stops here, even under redis.pcall.
     return raise || run->forward ? lua_error(L) : 1;
@@ -368,10 +367,12 @@ int ErrorHandler(lua_State* L) {
     lua_replace(L, 1);
   }
   if (have) {
+    lua_pushliteral(L, "source");
     lua_pushstring(L, ar.source);
-    lua_setfield(L, 1, "source");
+    lua_rawset(L, 1);
+    lua_pushliteral(L, "line");
     lua_pushinteger(L, ar.currentline);
-    lua_setfield(L, 1, "line");
+    lua_rawset(L, 1);
   }
   lua_settop(L, 1);
   return 1;
@@ -711,11 +712,15 @@ void LuaVm::Run(ScriptRun& run, const ScriptCache& cache) {
     std::string msg;
     std::string where;
     if (lua_istable(L, -1)) {
-      lua_getfield(L, -1, "err");
+      // Raw reads: the table may be the script's own, with a metatable.
+      lua_pushliteral(L, "err");
+      lua_rawget(L, -2);
       if (lua_isstring(L, -1)) msg = lua_tostring(L, -1);
       lua_pop(L, 1);
-      lua_getfield(L, -1, "source");
-      lua_getfield(L, -2, "line");
+      lua_pushliteral(L, "source");
+      lua_rawget(L, -2);
+      lua_pushliteral(L, "line");
+      lua_rawget(L, -3);
       if (lua_type(L, -2) == LUA_TSTRING && lua_isnumber(L, -1)) {
         where = std::string(lua_tostring(L, -2)) + ":" +
                 std::to_string(static_cast<int64_t>(lua_tonumber(L, -1)));
