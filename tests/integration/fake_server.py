@@ -64,6 +64,10 @@ def reply(args):
 
 
 def serve(conn, first_connection):
+    # SIGTERM goes to the main thread: a signal the kernel gives a worker
+    # thread would leave the main one blocked in accept(), its Python
+    # handler never run.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     first_connection.set()
     try:
         f = conn.makefile("rb")
