@@ -39,10 +39,10 @@ class ReplyBuilder {
   void ErrorVerbatim(std::string_view msg);
   void Integer(int64_t v);
   void Bulk(std::string_view s);
-  void Null();                        // missing value: $-1 / _
-  void NullArray();                   // missing aggregate: *-1 / _
-  void Double(double v);              // RESP3 ',' else a bulk string
-  void Bool(bool v);                  // RESP3 '#' else an integer
+  void Null();            // missing value: $-1 / _
+  void NullArray();       // missing aggregate: *-1 / _
+  void Double(double v);  // RESP3 ',' else a bulk string
+  void Bool(bool v);      // RESP3 '#' else an integer
   // RESP3 "=txt:" (another three-letter format if given) else a bulk string.
   void Verbatim(std::string_view s, std::string_view format = "txt");
   void BigNumber(std::string_view digits);  // RESP3 '(' else a bulk string

@@ -246,7 +246,8 @@ void Wait(CommandContext& ctx) {
 void RegisterReplicationFamily(CommandTable* t) {
   const uint32_t adm = kAdmin | kNoScript;
   const uint32_t replicaof = adm | kStale | kNoAsyncLoading | kWhileSyncing;
-  t->Add({"replicaof", 3, replicaof, 0, 0, 0, ReplicaOf, "server", "Make this a replica"});
+  t->Add(
+      {"replicaof", 3, replicaof, 0, 0, 0, ReplicaOf, "server", "Make this a replica"});
   t->Add({"slaveof", 3, replicaof, 0, 0, 0, ReplicaOf, "server", "Alias of REPLICAOF"});
   t->Add({"role", 1, kNoScript | kLoading | kStale | kFast, 0, 0, 0, Role, "server",
           "Replication role", "admin dangerous"});

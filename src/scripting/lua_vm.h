@@ -37,7 +37,7 @@ struct ScriptRun {
   // says to run it on the coordinator instead.
   bool forward_writes = false;
   bool forward = false;
-  int resp = 2;            // redis.setresp
+  int resp = 2;  // redis.setresp
 
   // redis.call's working space (kept here: Lua errors unwind with longjmp,
   // past the destructors of the C function's locals).
