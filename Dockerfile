@@ -15,7 +15,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config libboost-dev libleveldb-dev libsnappy-dev \
       libisal-dev libfmt-dev libxxhash-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev \
-      libssl-dev \
+      libssl-dev liblzf-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -32,7 +32,7 @@ FROM debian:12
 # base image).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libfmt9 libxxhash0 libleveldb1d libsnappy1v5 libisal2 liblua5.1-0 libssl3 \
+      libfmt9 libxxhash0 libleveldb1d libsnappy1v5 libisal2 liblua5.1-0 libssl3 liblzf1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /data --shell /usr/sbin/nologin edgekv \
  && mkdir -p /data /etc/edgekv \

@@ -21,6 +21,7 @@
 #include "edgekv/log.h"
 #include "edgekv/store.h"
 #include "net/server.h"
+#include "scripting/library_loader.h"
 #include "storage/engine.h"
 #include "util/malloc_arena.h"
 #include "util/thread_name.h"
@@ -241,6 +242,7 @@ int main(int argc, char** argv) {
     Log(LogLevel::kNotice,
         "DB loaded from disk: {} keys in db0, replayed {} WAL batches (seq {}) in {} ms",
         store.DbSize(0), r.replayed, r.last_seq, r.millis);
+    LoadLibraries(ctx.functions(), engine->disk().Libraries());
     ctx.set_engine(engine.get());
     if (engine->sync_incomplete()) {
       if (ctx.replication().is_replica()) {

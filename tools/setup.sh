@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libleveldb-dev libsnappy-dev libisal-dev libfmt-dev
-            libxxhash-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev libssl-dev)
+            libxxhash-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev libssl-dev liblzf-dev)
 test_pkgs=(libgtest-dev libgmock-dev libhiredis-dev redis-server redis-tools
            python3 python3-redis python3-pytest python3-fusepy nodejs npm
            clang libclang-rt-14-dev)  # fuzzers, sanitizers, thread-safety analysis

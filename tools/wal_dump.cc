@@ -68,6 +68,15 @@ int main(int argc, char** argv) {
             case wal::Op::kSwapDb:
               lines += "  SWAPDB " + std::to_string(op.db) + " " + std::to_string(op.db2) + "\n";
               break;
+            case wal::Op::kLibraryPut:
+              lines += "  LIBRARY_PUT " + Printable(op.key) + " " + Printable(op.value) + "\n";
+              break;
+            case wal::Op::kLibraryDelete:
+              lines += "  LIBRARY_DELETE " + Printable(op.key) + "\n";
+              break;
+            case wal::Op::kLibraryFlush:
+              lines += "  LIBRARY_FLUSH\n";
+              break;
           }
         });
         std::printf("batch seq=%llu time_ms=%lld ops=%u\n%s", static_cast<unsigned long long>(seq),

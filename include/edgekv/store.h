@@ -106,6 +106,11 @@ class MutationListener {
   virtual void OnErase(int db, std::string_view key, uint8_t flags) = 0;
   virtual void OnFlush(int db, uint32_t new_namespace) = 0;
   virtual void OnSwap(int a, int b) = 0;
+  // Function libraries (server-wide, not in the store): FUNCTION LOAD,
+  // DELETE, FLUSH and RESTORE log what they changed with the group.
+  virtual void OnLibraryPut(std::string_view /*name*/, std::string_view /*code*/) {}
+  virtual void OnLibraryDelete(std::string_view /*name*/) {}
+  virtual void OnLibraryFlush() {}
   // Ends the current group of changes (one command, one EXEC, one expiry
   // round); returns its sequence number, 0 if there was nothing to log. The
   // stripes of the changed keys must still be held.

@@ -9,7 +9,10 @@ namespace edgekv::wal {
 
 // Segment file: "<dir>/wal/<first sequence, 20 digits>.wal".
 inline constexpr char kMagic[6] = {'E', 'K', 'V', 'W', 'A', 'L'};
-inline constexpr uint8_t kVersion = 1;
+// Version 2 added the function library operations; version 1 segments are
+// still read (their operations are a subset).
+inline constexpr uint8_t kVersion = 2;
+inline constexpr uint8_t kOldestReadableVersion = 1;
 // magic(6) version(1) reserved(1) first_seq(8, little endian)
 inline constexpr size_t kSegmentHeaderSize = 16;
 
@@ -28,6 +31,11 @@ enum class Op : uint8_t {
   kErase = 2,    // db(2) flags(1) key
   kFlushDb = 3,  // db(2) namespace(4): the db's keys now live in a new, empty namespace
   kSwapDb = 4,   // a(2) b(2)
+  // Function libraries (FUNCTION LOAD/DELETE/FLUSH/RESTORE): server-wide,
+  // no db. The code is the whole FUNCTION LOAD text, "#!lua name=" included.
+  kLibraryPut = 5,     // name(varint + bytes) code(varint + bytes)
+  kLibraryDelete = 6,  // name
+  kLibraryFlush = 7,   // nothing: every library is gone
 };
 
 // Flags on key operations: how the operation changed the key counts, so that

@@ -15,6 +15,7 @@ CommandTable::CommandTable() {
   RegisterPersistenceFamily(this);
   RegisterReplicationFamily(this);
   RegisterScriptingFamily(this);
+  RegisterFunctionFamily(this);
 }
 
 void CommandTable::Add(CommandSpec spec) {

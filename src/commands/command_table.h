@@ -44,5 +44,6 @@ void RegisterCommandFamily(CommandTable* t);
 void RegisterPersistenceFamily(CommandTable* t);
 void RegisterReplicationFamily(CommandTable* t);
 void RegisterScriptingFamily(CommandTable* t);
+void RegisterFunctionFamily(CommandTable* t);
 
 }  // namespace edgekv

@@ -128,6 +128,10 @@ static bool ProtectedAllowed(ServerContext& server, const ClientState& client) {
   return mode == 1 || (mode == 2 && local);
 }
 
+std::string_view BusyError(ServerContext& server) {
+  return server.scripts().running_function() ? errors::kBusyFunction : errors::kBusy;
+}
+
 void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   ServerContext& server = *ctx.server;
   const auto started = std::chrono::steady_clock::now();
@@ -158,7 +162,7 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   // busy-reply-threshold the wait ends in BUSY.
   if (!ctx.in_exec && !(spec.flags & kAllowBusy) &&
       !server.WaitForScript([&server] { return server.ScriptBusy(NowMs()); })) {
-    ctx.reply->Error(errors::kBusy);
+    ctx.reply->Error(BusyError(server));
     server.command_stats().Rejected(spec.id);
     return;
   }
@@ -373,7 +377,7 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   if (!(spec->flags & kAllowBusy) && server_->scripts().running() &&
       server_->ScriptBusy(NowMs())) {
     if (client.in_multi) client.multi_error = true;
-    reply.Error(errors::kBusy);
+    reply.Error(BusyError(*server_));
     return;
   }
 

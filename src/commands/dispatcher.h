@@ -63,10 +63,16 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx);
 // the commands scripts call all ask here.
 std::string RefuseWrite(ServerContext& server, uint32_t flags, bool check_oom = true);
 
+// BUSY as Redis words it for the script running now (EVAL's or a function).
+std::string_view BusyError(ServerContext& server);
+
 // Common error texts, as Redis words them.
 namespace errors {
 inline constexpr std::string_view kBusy =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+    "NOSAVE.";
+inline constexpr std::string_view kBusyFunction =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN "
     "NOSAVE.";
 inline constexpr std::string_view kSyntax = "ERR syntax error";
 inline constexpr std::string_view kNotInteger =

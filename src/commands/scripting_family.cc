@@ -12,35 +12,12 @@
 #include "command_table.h"
 #include "dispatcher.h"
 #include "keyspace.h"
+#include "script_runner.h"
 #include "scripting/lua_vm.h"
 #include "scripting/script_cache.h"
 
 namespace edgekv {
 namespace {
-
-// Redis's scriptPrepareForRun: a script that declares its flags (a shebang)
-// and may write is refused up front where a write would be.
-bool AdmitScript(CommandContext& ctx, const Script& script, bool ro_command) {
-  if (!(script.flags & kScriptHasShebang) || (script.flags & kScriptNoWrites))
-    return true;
-  ServerContext& server = *ctx.server;
-  if (ro_command) {
-    ctx.reply->Error("ERR Can not execute a script with write flag using *_ro command.");
-    return false;
-  }
-  if (server.replication().is_replica()) {
-    ctx.reply->Error("READONLY You can't write against a read only replica.");
-    return false;
-  }
-  std::string refusal =
-      RefuseWrite(server, (script.flags & kScriptAllowOom) ? uint32_t{kWrite}
-                                                           : uint32_t{kWrite | kDenyOom});
-  if (!refusal.empty()) {
-    ctx.reply->Error(refusal);
-    return false;
-  }
-  return true;
-}
 
 // The cached script for this body, compiled in `vm`; null after replying
 // the error.
@@ -99,69 +76,30 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
     script = ScriptFor(ctx, vm, ctx.arg(1), false);
     if (script == nullptr) return;
   }
-  if (!AdmitScript(ctx, *script, ro_command)) return;
-
-  ScriptRun run;
-  run.script = script.get();
-  run.ctx = &ctx;
-  run.cache = &cache;
-  run.keys = ctx.args.subspan(3, static_cast<size_t>(numkeys));
-  run.args = ctx.args.subspan(3 + static_cast<size_t>(numkeys));
-  run.read_only = ro_command || (script->flags & kScriptNoWrites);
-  // A replica runs a script itself until it writes; with
-  // replica-write-forward the coordinator then runs all of it, sent as EVAL
-  // with its body (the coordinator need not have it cached).
-  run.forward_writes = !run.read_only && !ctx.in_exec && server.forwarder != nullptr &&
-                       server.replication().is_replica() &&
-                       server.config().Bool(Cfg::kReplicaWriteForward);
-  if (server.monitors().active()) {
-    // Before the commands it runs, as Redis shows a script.
-    server.monitors().Feed(MonitorLine(NowUs(),
-                                       ctx.client->db.load(std::memory_order_relaxed),
-                                       ctx.client->addr, ctx.args, ctx.redacted));
+  const Admission admission = AdmitScript(ctx, script->flags, ro_command);
+  if (admission == Admission::kRefused) return;
+  bool forward = admission == Admission::kForward;
+  if (!forward) {
+    ScriptRun run;
+    run.script = script.get();
+    run.name = script->sha;
+    run.flags = script->flags;
+    run.ctx = &ctx;
+    run.cache = &cache;
+    run.keys = ctx.args.subspan(3, static_cast<size_t>(numkeys));
+    run.args = ctx.args.subspan(3 + static_cast<size_t>(numkeys));
+    run.read_only = ro_command || (script->flags & kScriptNoWrites);
+    // A replica runs a script itself until it writes; with
+    // replica-write-forward the coordinator then runs all of it, sent as EVAL
+    // with its body (the coordinator need not have it cached).
+    run.forward_writes = ForwardsScriptWrites(ctx, run.read_only);
+    forward = RunScriptAlone(ctx, run, [&] { vm.Run(run, cache); });
   }
-  Store& store = StoreOf(ctx);
-  const size_t mark = ctx.reply->buffer()->size();
-  auto execute = [&] {
-    cache.BeginRun(NowMs());
-    vm.Run(run, cache);
-    cache.EndRun();
-    if (run.forward) {
-      // What the script answered here is not the answer.
-      if (ctx.reply->buffer()->size() > mark && (*ctx.reply->buffer())[mark] == '-') {
-        ctx.reply->TakeBackError(mark);
-      } else {
-        ctx.reply->buffer()->resize(mark);
-      }
-      return;
-    }
-    // The script's writes are one batch in the log (inside EXEC, EXEC's);
-    // none of a script the server stopped in the middle.
-    MutationListener* journal = store.listener();
-    if (run.aborted && journal != nullptr) {
-      journal->Discard();
-      return;
-    }
-    if (ctx.in_exec) return;
-    if (journal != nullptr) {
-      uint64_t seq = journal->Commit();
-      if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
-      if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
-    }
-  };
-  if (ctx.all_locked) {
-    execute();  // inside EXEC, which holds every stripe
-  } else {
-    // Alone among commands; the script's own commands lock their keys.
-    server.BeginScriptExclusive();
-    execute();
-    server.EndScriptExclusive();
-  }
-  if (run.forward) {
+  if (forward) {
     std::vector<std::string_view> eval(ctx.args.begin(), ctx.args.end());
     eval[0] = "EVAL";
     eval[1] = script->body;
-    ForwardWrite(server, *ctx.client, eval);
+    ForwardWrite(*ctx.server, *ctx.client, eval);
   }
 }
 
@@ -193,22 +131,7 @@ void ScriptFlush(CommandContext& ctx) {
   ctx.reply->Ok();
 }
 
-void ScriptKill(CommandContext& ctx) {
-  ScriptCache& cache = ctx.server->scripts();
-  if (!cache.running()) {
-    ctx.reply->Error("NOTBUSY No scripts in execution right now.");
-  } else if (cache.running_wrote()) {
-    ctx.reply->Error(
-        "UNKILLABLE Sorry the script already executed write commands against the "
-        "dataset. "
-        "You can either wait the script termination or kill the server in a hard way "
-        "using "
-        "the SHUTDOWN NOSAVE command.");
-  } else {
-    cache.RequestKill();
-    ctx.reply->Ok();
-  }
-}
+void ScriptKill(CommandContext& ctx) { KillRunningScript(ctx, true); }
 
 void ScriptHelp(CommandContext& ctx) {
   static constexpr std::string_view kLines[] = {

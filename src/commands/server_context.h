@@ -18,6 +18,7 @@
 #include "monitor.h"
 #include "replication/forward.h"
 #include "replication/replication.h"
+#include "scripting/function_registry.h"
 #include "scripting/script_cache.h"
 #include "slowlog.h"
 #include "util/latency_monitor.h"
@@ -83,6 +84,7 @@ class ServerContext {
   LatencyMonitor& latency() { return latency_; }
   // The scripts EVAL and SCRIPT LOAD cached, and the one running.
   ScriptCache& scripts() { return scripts_; }
+  FunctionRegistry& functions() { return functions_; }
   // A script has run for busy-reply-threshold or longer: other clients'
   // commands are answered BUSY (all but kAllowBusy ones).
   bool ScriptBusy(int64_t now_ms) {
@@ -171,6 +173,7 @@ class ServerContext {
   ErrorStats error_stats_;
   LatencyMonitor latency_;
   ScriptCache scripts_;
+  FunctionRegistry functions_;
   RateSampler ops_rate_, input_rate_, output_rate_;
   std::atomic<int64_t> pause_end_ms_{0};
   std::atomic<PauseMode> pause_mode_{PauseMode::kNone};

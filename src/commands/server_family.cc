@@ -385,7 +385,7 @@ void Shutdown(CommandContext& ctx) {
   // Past busy-reply-threshold, only SHUTDOWN NOSAVE (which ends the script,
   // its writes unlogged) may stop the server, as in Redis.
   if (!nosave && ctx.server->ScriptBusy(NowMs())) {
-    ctx.reply->Error(errors::kBusy);
+    ctx.reply->Error(BusyError(*ctx.server));
     return;
   }
   // No reply on success: the server goes away, as Redis's does.

@@ -6,11 +6,18 @@
 #include "edgekv/log.h"
 #include "edgekv/wal_format.h"
 #include "replication.h"
+#include "scripting/library_loader.h"
 #include "storage/engine.h"
 #include "wal/batch.h"
 #include "wal/journal.h"
 
 namespace edgekv {
+namespace {
+bool IsLibraryOp(wal::Op op) {
+  return op == wal::Op::kLibraryPut || op == wal::Op::kLibraryDelete ||
+         op == wal::Op::kLibraryFlush;
+}
+}  // namespace
 
 Status ReplicaApplier::ParseFrame(std::string_view frame, uint64_t* seq, uint32_t* count,
                                   int64_t* time_ms) {
@@ -56,6 +63,8 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
         frame.substr(wal::kFrameHeaderSize), &h, [&](const wal::OpView& op) {
           if (op.op == wal::Op::kFlushDb || op.op == wal::Op::kSwapDb) {
             all = true;
+          } else if (IsLibraryOp(op.op)) {
+            // Server-wide, no key.
           } else if (op.db >= 0 && op.db < dbs) {
             uint64_t hash = store.KeyHash(op.key);
             if (!all) stripes.push_back(store.StripeOfHash(hash));
@@ -86,26 +95,37 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
     if (seq <= applied) continue;  // a heartbeat or a repeat
     applied = seq;
     wal::Journal::BeginReplicated(frame, seq);
-    Status s = wal::DecodeBatch(frame.substr(wal::kFrameHeaderSize), &h,
-                                [&](const wal::OpView& op) {
-                                  if (op.db < 0 || op.db >= dbs) return;
-                                  switch (op.op) {
-                                    case wal::Op::kPut:
-                                      prefetch();
-                                      store.Put(op.db, op.key, op.value, op.expire_ms);
-                                      break;
-                                    case wal::Op::kErase:
-                                      prefetch();
-                                      store.Erase(op.db, op.key, INT64_MIN);
-                                      break;
-                                    case wal::Op::kFlushDb:
-                                      store.ApplyFlush(op.db, op.ns, true);
-                                      break;
-                                    case wal::Op::kSwapDb:
-                                      if (op.db2 < dbs) store.SwapDb(op.db, op.db2, true);
-                                      break;
-                                  }
-                                });
+    Status s = wal::DecodeBatch(
+        frame.substr(wal::kFrameHeaderSize), &h, [&](const wal::OpView& op) {
+          if (op.db < 0 || op.db >= dbs) return;
+          switch (op.op) {
+            case wal::Op::kPut:
+              prefetch();
+              store.Put(op.db, op.key, op.value, op.expire_ms);
+              break;
+            case wal::Op::kErase:
+              prefetch();
+              store.Erase(op.db, op.key, INT64_MIN);
+              break;
+            case wal::Op::kFlushDb:
+              store.ApplyFlush(op.db, op.ns, true);
+              break;
+            case wal::Op::kSwapDb:
+              if (op.db2 < dbs) store.SwapDb(op.db, op.db2, true);
+              break;
+            case wal::Op::kLibraryPut:
+              ApplyLibraryChange(server_->functions(), LibraryChange::kPut, op.key,
+                                 op.value);
+              break;
+            case wal::Op::kLibraryDelete:
+              ApplyLibraryChange(server_->functions(), LibraryChange::kDelete, op.key,
+                                 {});
+              break;
+            case wal::Op::kLibraryFlush:
+              ApplyLibraryChange(server_->functions(), LibraryChange::kFlush, {}, {});
+              break;
+          }
+        });
     if (journal != nullptr) journal->Commit();
     if (!s.ok()) return s;
   }
@@ -168,6 +188,7 @@ Status ReplicaApplier::EndFullSync() {
   Status s = engine->disk().Sync();
   if (!s.ok()) return s;
   server_->store().ReloadFromDisk();
+  LoadLibraries(server_->functions(), engine->disk().Libraries());
   // The mark goes first: a crash between the two then restarts with the
   // whole snapshot and an id of its own (a full sync next time), never with
   // the coordinator's id and the mark (LOADING for ever after a partial

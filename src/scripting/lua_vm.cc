@@ -1,5 +1,6 @@
 #include "lua_vm.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -13,6 +14,7 @@
 #include "commands/version.h"
 #include "edgekv/log.h"
 #include "edgekv/reply.h"
+#include "function_registry.h"
 #include "lua_libs.h"
 #include "lua_reply.h"
 
@@ -101,7 +103,7 @@ CallOutcome RunForScript(ScriptRun& run) {
   // As Redis: out of memory only refuses a script's first write (a script
   // is not left half done for it); the flags' allow-oom skips it.
   if (spec->flags & (kWrite | kDenyOom)) {
-    const bool check_oom = !run.wrote && !(run.script->flags & kScriptAllowOom);
+    const bool check_oom = !run.wrote && !(run.flags & kScriptAllowOom);
     run.error = RefuseWrite(server, spec->flags, check_oom);
     if (!run.error.empty()) return CallOutcome::kError;
   }
@@ -168,10 +170,154 @@ int GenericCall(lua_State* L, bool raise) {
   return 1;
 }
 
+// A library's code running for FUNCTION LOAD (or a thread's first use).
+struct LoadContext {
+  std::vector<FunctionDef>* functions;
+  int callbacks_ref;  // registry slot of the table of the library's callbacks
+  std::chrono::steady_clock::time_point deadline;
+};
+thread_local LoadContext* tl_load = nullptr;
+// As Redis: a library's code has half a second to register its functions.
+constexpr auto kLoadTimeout = std::chrono::milliseconds(500);
+
+// redis.register_function(name, callback) or ({function_name=, callback=,
+// flags=, description=}). Raises before anything with a destructor exists.
+int RegisterFunction(lua_State* L) {
+  LoadContext* load = tl_load;
+  if (load == nullptr)
+    return RaiseError(
+        L, "ERR redis.register_function can only be called on FUNCTION LOAD command");
+  const int argc = lua_gettop(L);
+  int name_index = 0, callback_index = 0, description_index = 0;
+  uint32_t flags = kScriptHasShebang;
+  if (argc == 1) {
+    if (!lua_istable(L, 1)) {
+      return RaiseError(
+          L,
+          "ERR calling redis.register_function with a single argument is only "
+          "applicable to Lua table (representing named arguments).");
+    }
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+      // key at -2, value at -1; the values stay on the stack, found by index.
+      const char* key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : nullptr;
+      const int value = lua_gettop(L);
+      if (key == nullptr)
+        return RaiseError(L, "ERR unknown argument given to redis.register_function");
+      if (std::strcmp(key, "function_name") == 0) {
+        if (!lua_isstring(L, value)) {
+          return RaiseError(L,
+                            "ERR function_name argument given to redis.register_function "
+                            "must be a string");
+        }
+        name_index = value;
+      } else if (std::strcmp(key, "description") == 0) {
+        if (!lua_isstring(L, value)) {
+          return RaiseError(L,
+                            "ERR description argument given to redis.register_function "
+                            "must be a string");
+        }
+        description_index = value;
+      } else if (std::strcmp(key, "callback") == 0) {
+        if (!lua_isfunction(L, value)) {
+          return RaiseError(L,
+                            "ERR callback argument given to redis.register_function must "
+                            "be a function");
+        }
+        callback_index = value;
+      } else if (std::strcmp(key, "flags") == 0) {
+        if (!lua_istable(L, value)) {
+          return RaiseError(
+              L,
+              "ERR flags argument to redis.register_function must be a table "
+              "representing function flags");
+        }
+        for (int i = 1;; ++i) {
+          lua_rawgeti(L, value, i);
+          if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+          }
+          const char* flag = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+          uint32_t bit = 0;
+          if (std::strcmp(flag, "no-writes") == 0) {
+            bit = kScriptNoWrites;
+          } else if (std::strcmp(flag, "allow-oom") == 0) {
+            bit = kScriptAllowOom;
+          } else if (std::strcmp(flag, "allow-stale") == 0) {
+            bit = kScriptAllowStale;
+          } else if (std::strcmp(flag, "no-cluster") == 0) {
+            bit = kScriptNoCluster;
+          } else if (std::strcmp(flag, "allow-cross-slot-keys") == 0) {
+            bit = kScriptAllowCrossSlot;
+          }
+          if (bit == 0) return RaiseError(L, "ERR unknown flag given");
+          flags |= bit;
+          lua_pop(L, 1);
+        }
+      } else {
+        return RaiseError(L, "ERR unknown argument given to redis.register_function");
+      }
+      lua_pushvalue(L, -2);  // the key again, for lua_next
+    }
+    if (name_index == 0)
+      return RaiseError(L,
+                        "ERR redis.register_function must get a function name argument");
+    if (callback_index == 0)
+      return RaiseError(L, "ERR redis.register_function must get a callback argument");
+  } else if (argc == 2) {
+    if (!lua_isstring(L, 1)) {
+      return RaiseError(L,
+                        "ERR first argument to redis.register_function must be a string");
+    }
+    if (!lua_isfunction(L, 2)) {
+      return RaiseError(
+          L, "ERR second argument to redis.register_function must be a function");
+    }
+    name_index = 1;
+    callback_index = 2;
+  } else {
+    return RaiseError(L, "ERR wrong number of arguments to redis.register_function");
+  }
+  size_t name_len = 0;
+  const char* name = lua_tolstring(L, name_index, &name_len);
+  if (!ValidFunctionName(std::string_view(name, name_len))) {
+    // Redis 7.0 says "Library" here too.
+    return RaiseError(L,
+                      "ERR Library names can only contain letters, numbers, or "
+                      "underscores(_) and must be at least one character long");
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, load->callbacks_ref);
+  const int callbacks = lua_gettop(L);
+  lua_pushvalue(L, name_index);
+  lua_rawget(L, callbacks);
+  const bool taken = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (taken) return RaiseError(L, "ERR Function already exists in the library");
+  lua_pushvalue(L, name_index);
+  lua_pushvalue(L, callback_index);
+  lua_rawset(L, callbacks);
+  size_t description_len = 0;
+  const char* description = description_index != 0
+                                ? lua_tolstring(L, description_index, &description_len)
+                                : nullptr;
+  FunctionDef& def = load->functions->emplace_back();
+  def.name.assign(name, name_len);
+  if (description != nullptr) {
+    def.description.assign(description, description_len);
+    def.has_description = true;
+  }
+  def.flags = flags;
+  return 0;
+}
+
 // Every kHookInstructions instructions: SCRIPT KILL ends a script that has
 // not written.
 constexpr int kHookInstructions = 100000;
 void Hook(lua_State* L, lua_Debug*) {
+  if (tl_load != nullptr && std::chrono::steady_clock::now() > tl_load->deadline) {
+    RaiseError(L, "ERR FUNCTION LOAD timeout");
+  }
   ScriptRun* run = tl_run;
   if (run == nullptr || run->cache == nullptr) return;
   if (run->cache->aborting()) {
@@ -333,6 +479,8 @@ int Pcall(lua_State* L) {
   return lua_gettop(L);
 }
 
+constexpr char kTostringKey[] = "edgekv.tostring";
+
 // The error handler every script runs under (Redis's
 // __redis__err__handler): a string error becomes {err = "ERR " .. msg}; the
 // table gets the source and line of the script where it was raised.
@@ -355,7 +503,9 @@ int ErrorHandler(lua_State* L) {
     break;
   }
   if (!lua_istable(L, 1)) {
-    lua_getglobal(L, "tostring");
+    // Lua's own tostring, whatever the globals show now (a function
+    // library's code runs with almost none).
+    lua_getfield(L, LUA_REGISTRYINDEX, kTostringKey);
     lua_pushvalue(L, 1);
     lua_call(L, 1, 1);
     lua_pushliteral(L, "ERR ");
@@ -447,6 +597,37 @@ real_rawset(G, "_G", env)
 return env
 )lua";
 
+// Functions' states, after the sandbox: the globals become an empty table
+// whose reads go to what a library's code may see while it loads (only a
+// `redis` with register_function, log and the version, as Redis) or, when
+// functions run, to the sandbox's globals. Returns the globals, their
+// metatable (whose __index switches) and the load-time view.
+constexpr char kFunctionEnv[] = R"lua(
+local env, register = ...
+local redis = env.redis
+local error, tostring, setmetatable = error, tostring, setmetatable
+local function readonly() error("Attempt to modify a readonly table", 2) end
+local function api(t)
+  return setmetatable({}, {
+    __index = function(_, k)
+      local v = t[k]
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = readonly,
+    __metatable = false})
+end
+local load_redis = api({register_function = register, log = redis.log,
+  LOG_DEBUG = redis.LOG_DEBUG, LOG_VERBOSE = redis.LOG_VERBOSE, LOG_NOTICE = redis.LOG_NOTICE,
+  LOG_WARNING = redis.LOG_WARNING, REDIS_VERSION = redis.REDIS_VERSION,
+  REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM})
+local load_api = api({redis = load_redis})
+local meta = {__index = env, __newindex = readonly, __metatable = false}
+return setmetatable({}, meta), meta, load_api
+)lua";
+
 void OpenLib(lua_State* L, const char* name, lua_CFunction open) {
   lua_pushcfunction(L, open);
   lua_pushstring(L, name);
@@ -496,6 +677,22 @@ int SetArgs(lua_State* L) {
   return 0;
 }
 
+// A function's two arguments (KEYS and ARGV as tables), kept in the
+// registry slots `keys_ref` and `args_ref`.
+struct FunctionArgsJob {
+  int keys_ref;
+  int args_ref;
+  ScriptRun* run;
+};
+int SetFunctionArgs(lua_State* L) {
+  auto* job = static_cast<FunctionArgsJob*>(lua_touserdata(L, 1));
+  PushArray(L, job->run->keys);
+  lua_rawseti(L, LUA_REGISTRYINDEX, job->keys_ref);
+  PushArray(L, job->run->args);
+  lua_rawseti(L, LUA_REGISTRYINDEX, job->args_ref);
+  return 0;
+}
+
 }  // namespace
 
 void* LuaVm::Alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
@@ -512,7 +709,8 @@ void* LuaVm::Alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
   return p;
 }
 
-LuaVm::LuaVm(uint64_t generation) : generation_(generation) {
+LuaVm::LuaVm(uint64_t generation, bool function_state)
+    : generation_(generation), functions_mode_(function_state) {
   L_ = lua_newstate(Alloc, this);
   lua_State* L = L_;
   const std::pair<const char*, lua_CFunction> libs[] = {{"", luaopen_base},
@@ -569,6 +767,8 @@ LuaVm::LuaVm(uint64_t generation) : generation_(generation) {
   lua_pushcfunction(L, ErrorHandler);
   lua_setglobal(L, "__redis__err__handler");
 
+  lua_getglobal(L, "tostring");
+  lua_setfield(L, LUA_REGISTRYINDEX, kTostringKey);
   lua_pushvalue(L, LUA_GLOBALSINDEX);
   globals_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
@@ -592,12 +792,38 @@ LuaVm::LuaVm(uint64_t generation) : generation_(generation) {
     std::abort();
   }
   lua_replace(L, LUA_GLOBALSINDEX);
+  if (functions_mode_) SetUpFunctions();
   lua_gc(L, LUA_GCCOLLECT, 0);
   lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInstructions);
   published_bytes_.store(used_bytes_, std::memory_order_relaxed);
   StateRegistry& registry = States();
   MutexLock lock(&registry.mu);
   registry.states.insert(this);
+}
+
+void LuaVm::SetUpFunctions() {
+  lua_State* L = L_;
+  lua_pushvalue(L, LUA_GLOBALSINDEX);
+  run_api_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (luaL_loadbuffer(L, kFunctionEnv, sizeof(kFunctionEnv) - 1, "=sandbox") != 0) {
+    Log(LogLevel::kWarning, "Lua function setup failed: {}", lua_tostring(L, -1));
+    std::abort();
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, run_api_ref_);
+  lua_pushcfunction(L, RegisterFunction);
+  if (lua_pcall(L, 2, 3, 0) != 0) {
+    Log(LogLevel::kWarning, "Lua function setup failed: {}", lua_tostring(L, -1));
+    std::abort();
+  }
+  load_api_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  env_meta_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_replace(L, LUA_GLOBALSINDEX);
+  lua_newtable(L);
+  libraries_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushboolean(L, 0);
+  keys_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushboolean(L, 0);
+  args_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 LuaVm::~LuaVm() {
@@ -624,9 +850,149 @@ LuaVm& LuaVm::ForThread(const ScriptCache& cache) {
   const uint64_t gen = cache.generation();
   if (vm == nullptr || vm->generation_ != gen) {
     vm.reset();
-    vm.reset(new LuaVm(gen));
+    vm.reset(new LuaVm(gen, false));
   }
   return *vm;
+}
+
+LuaVm& LuaVm::ForFunctions() {
+  thread_local std::unique_ptr<LuaVm> vm(new LuaVm(0, true));
+  return *vm;
+}
+
+namespace {
+// Points the function state's globals at `api_ref`'s table.
+void SwitchGlobals(lua_State* L, int meta_ref, int api_ref) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, meta_ref);
+  lua_pushliteral(L, "__index");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, api_ref);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+}  // namespace
+
+bool LuaVm::LoadLibrary(const Library& library, std::vector<FunctionDef>* functions,
+                        std::string* error) {
+  lua_State* L = L_;
+  functions->clear();
+  if (!lua_checkstack(L, 8)) {
+    *error = "ERR Error registering functions: not enough memory";
+    return false;
+  }
+  lua_newtable(L);  // the callbacks
+  const int callbacks = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, handler_ref_);
+  if (luaL_loadbuffer(L, library.body.data(), library.body.size(), "@user_function") !=
+      0) {
+    const char* msg = lua_tostring(L, -1);
+    *error = std::string("ERR Error compiling function: ") + (msg != nullptr ? msg : "?");
+    lua_settop(L, callbacks - 1);
+    return false;
+  }
+  SwitchGlobals(L, env_meta_ref_, load_api_ref_);
+  lua_pushvalue(L, callbacks);
+  LoadContext load{functions, luaL_ref(L, LUA_REGISTRYINDEX),
+                   std::chrono::steady_clock::now() + kLoadTimeout};
+  tl_load = &load;
+  const int status = lua_pcall(L, 0, 0, callbacks + 1);
+  tl_load = nullptr;
+  luaL_unref(L, LUA_REGISTRYINDEX, load.callbacks_ref);
+  SwitchGlobals(L, env_meta_ref_, run_api_ref_);
+  if (status != 0) {
+    std::string msg;
+    if (lua_istable(L, -1)) {
+      lua_pushliteral(L, "err");
+      lua_rawget(L, -2);
+      if (lua_isstring(L, -1)) msg = lua_tostring(L, -1);
+      lua_pop(L, 1);
+    } else if (const char* m = lua_tostring(L, -1)) {
+      msg = m;
+    }
+    *error = "ERR Error registering functions: " + msg;
+    lua_settop(L, callbacks - 1);
+    functions->clear();
+    return false;
+  }
+  if (functions->empty()) {
+    *error = "ERR No functions registered";
+    lua_settop(L, callbacks - 1);
+    return false;
+  }
+  std::sort(functions->begin(), functions->end(),
+            [](const FunctionDef& a, const FunctionDef& b) { return a.name < b.name; });
+  lua_rawgeti(L, LUA_REGISTRYINDEX, libraries_ref_);
+  lua_pushnumber(L, static_cast<lua_Number>(library.id));
+  lua_pushvalue(L, callbacks);
+  lua_rawset(L, -3);
+  lua_settop(L, callbacks - 1);
+  published_bytes_.store(used_bytes_, std::memory_order_relaxed);
+  return true;
+}
+
+bool LuaVm::EnsureLibrary(const Library& library, std::string* error) {
+  lua_State* L = L_;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, libraries_ref_);
+  lua_pushnumber(L, static_cast<lua_Number>(library.id));
+  lua_rawget(L, -2);
+  const bool have = !lua_isnil(L, -1);
+  lua_pop(L, 2);
+  if (have) return true;
+  std::vector<FunctionDef> functions;
+  return LoadLibrary(library, &functions, error);
+}
+
+void LuaVm::SweepLibraries(const FunctionRegistry& registry) {
+  const uint64_t generation = registry.generation();
+  if (generation == libraries_generation_) return;
+  libraries_generation_ = generation;
+  std::set<uint64_t> live;
+  for (const auto& lib : registry.All()) live.insert(lib->id);
+  lua_State* L = L_;
+  std::vector<lua_Number> gone;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, libraries_ref_);
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    lua_Number id = lua_tonumber(L, -1);
+    if (live.count(static_cast<uint64_t>(id)) == 0) gone.push_back(id);
+  }
+  for (lua_Number id : gone) {
+    lua_pushnumber(L, id);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+  }
+  lua_pop(L, 1);
+}
+
+void LuaVm::RunFunction(ScriptRun& run, const Library& library) {
+  lua_State* L = L_;
+  ClientState& lua_client = LuaClient();
+  lua_client.db.store(run.ctx->client->db.load(std::memory_order_relaxed),
+                      std::memory_order_relaxed);
+  run.resp = 2;
+  FunctionArgsJob args{keys_ref_, args_ref_, &run};
+  if (lua_cpcall(L, SetFunctionArgs, &args) != 0) {
+    lua_pop(L, 1);
+    run.ctx->reply->Error("ERR not enough memory for the function's keys and arguments");
+    return;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, handler_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, libraries_ref_);
+  lua_pushnumber(L, static_cast<lua_Number>(library.id));
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  lua_pushlstring(L, run.function->name.data(), run.function->name.size());
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, keys_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, args_ref_);
+  CallAndReply(run, 2);
+  lua_pushboolean(L, 0);
+  lua_rawseti(L, LUA_REGISTRYINDEX, keys_ref_);
+  lua_pushboolean(L, 0);
+  lua_rawseti(L, LUA_REGISTRYINDEX, args_ref_);
+  if (used_bytes_ > (int64_t{64} << 20)) lua_gc(L, LUA_GCCOLLECT, 0);
+  published_bytes_.store(used_bytes_, std::memory_order_relaxed);
 }
 
 bool LuaVm::Compile(const Script& script, std::string* error) {
@@ -690,9 +1056,18 @@ void LuaVm::Run(ScriptRun& run, const ScriptCache& cache) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
   lua_getfield(L, -1, run.script->sha.c_str());
   lua_remove(L, -2);
+  CallAndReply(run, 0);
+  if (used_bytes_ > (int64_t{64} << 20)) lua_gc(L, LUA_GCCOLLECT, 0);
+  if (compiled_ > cache.size() + 64) Sweep(cache);
+  published_bytes_.store(used_bytes_, std::memory_order_relaxed);
+}
+
+void LuaVm::CallAndReply(ScriptRun& run, int nargs) {
+  lua_State* L = L_;
+  ReplyBuilder& reply = *run.ctx->reply;
   ScriptRun* outer = tl_run;
   tl_run = &run;
-  const int status = lua_pcall(L, 0, 1, -2);
+  const int status = lua_pcall(L, nargs, 1, -(nargs + 2));
   tl_run = outer;
   if (status == 0) {
     lua_rawseti(L, LUA_REGISTRYINDEX, result_ref_);
@@ -731,13 +1106,11 @@ void LuaVm::Run(ScriptRun& run, const ScriptCache& cache) {
     }
     lua_pop(L, 2);  // the error and the handler
     if (msg.empty()) msg = "ERR unknown error";
-    msg += " script: " + run.script->sha;
+    msg += " script: ";
+    msg += run.name;
     if (!where.empty()) msg += ", on " + where + ".";
     reply.ErrorVerbatim(msg);
   }
-  if (used_bytes_ > (int64_t{64} << 20)) lua_gc(L, LUA_GCCOLLECT, 0);
-  if (compiled_ > cache.size() + 64) Sweep(cache);
-  published_bytes_.store(used_bytes_, std::memory_order_relaxed);
 }
 
 }  // namespace edgekv

@@ -22,11 +22,18 @@ struct lua_State;
 
 namespace edgekv {
 
-// One EVAL: what the script sees and may do.
+struct FunctionDef;
+struct Library;
+class FunctionRegistry;
+
+// One EVAL or FCALL: what the script sees and may do.
 struct ScriptRun {
-  const Script* script = nullptr;
-  CommandContext* ctx = nullptr;  // the EVAL's own
-  ScriptCache* cache = nullptr;   // SCRIPT KILL's flags
+  const Script* script = nullptr;         // EVAL's
+  const FunctionDef* function = nullptr;  // FCALL's
+  std::string_view name;                  // in error texts: the SHA1 or the function
+  uint32_t flags = 0;                     // ScriptFlag bits
+  CommandContext* ctx = nullptr;          // the EVAL's own
+  ScriptCache* cache = nullptr;           // SCRIPT KILL's flags
   std::span<const std::string_view> keys;
   std::span<const std::string_view> args;
   bool read_only = false;  // EVAL_RO/EVALSHA_RO, or the no-writes flag
@@ -51,6 +58,10 @@ class LuaVm {
  public:
   // The calling thread's state, rebuilt when SCRIPT FLUSH has run since.
   static LuaVm& ForThread(const ScriptCache& cache);
+  // The calling thread's state for functions (as Redis, not EVAL's: no
+  // KEYS or ARGV; a library's code runs with only redis.register_function,
+  // redis.log and the version at hand).
+  static LuaVm& ForFunctions();
   ~LuaVm();
   LuaVm(const LuaVm&) = delete;
   LuaVm& operator=(const LuaVm&) = delete;
@@ -60,6 +71,18 @@ class LuaVm {
   bool Compile(const Script& script, std::string* error);
   // Runs a compiled script and writes its reply to run.ctx->reply.
   void Run(ScriptRun& run, const ScriptCache& cache);
+
+  // Functions' states: runs a library's code, which registers its functions
+  // (kept in this state for the library's id); *functions gets what it
+  // registered, sorted by name. False with Redis's error in *error.
+  bool LoadLibrary(const Library& library, std::vector<FunctionDef>* functions,
+                   std::string* error);
+  // Loads the library here unless it is already (another thread loaded it).
+  bool EnsureLibrary(const Library& library, std::string* error);
+  // Runs one of a loaded library's functions and writes its reply.
+  void RunFunction(ScriptRun& run, const Library& library);
+  // Forgets libraries the registry no longer has.
+  void SweepLibraries(const FunctionRegistry& registry);
 
   int64_t used_bytes() const { return used_bytes_; }
   // What every thread's state holds (INFO used_memory_lua), as each last
@@ -71,7 +94,11 @@ class LuaVm {
   static constexpr int64_t kMaxBytes = int64_t{512} << 20;
 
  private:
-  explicit LuaVm(uint64_t generation);
+  LuaVm(uint64_t generation, bool functions);
+  void SetUpFunctions();
+  // Runs the function on the stack (under the handler, below it) with
+  // `nargs` arguments above it, and writes the reply or the error.
+  void CallAndReply(ScriptRun& run, int nargs);
   static void* Alloc(void* ud, void* ptr, size_t osize, size_t nsize);
   void Sandbox();
   // Forgets compiled scripts the cache no longer has (EVAL's evicted ones).
@@ -87,6 +114,15 @@ class LuaVm {
   int handler_ref_ = 0;    // the error handler
   int result_ref_ = 0;     // a script's result while it is written out
   int names_ref_ = 0;      // field names the reply writer reads
+  // Functions' states only.
+  bool functions_mode_ = false;
+  int libraries_ref_ = 0;  // library id -> {function name -> callback}
+  int env_meta_ref_ = 0;   // the globals' metatable: __index switches for loads
+  int load_api_ref_ = 0;   // what a library's code sees while it loads
+  int run_api_ref_ = 0;    // what functions see when they run
+  int keys_ref_ = 0;       // a function's two arguments while it runs
+  int args_ref_ = 0;
+  uint64_t libraries_generation_ = 0;
 };
 
 }  // namespace edgekv

@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "edgekv/thread_annotations.h"
 
@@ -90,7 +92,15 @@ class ScriptCache {
   // The script running now, if any (scripts run one at a time, alone
   // among commands): for BUSY, SCRIPT KILL and the placement of new
   // connections. The script's hook looks at the kill and abort requests.
-  void BeginRun(int64_t now_ms) {
+  // `function`: FCALL's (its name), for FUNCTION STATS with `command`.
+  void BeginRun(int64_t now_ms, std::string_view function = {},
+                std::span<const std::string_view> command = {}) {
+    if (!function.empty()) {
+      MutexLock lock(&function_mu_);
+      function_name_.assign(function);
+      function_command_.assign(command.begin(), command.end());
+    }
+    function_.store(!function.empty(), std::memory_order_relaxed);
     kill_.store(false, std::memory_order_relaxed);
     wrote_.store(false, std::memory_order_relaxed);
     thread_.store(tl_thread_index, std::memory_order_relaxed);
@@ -101,6 +111,18 @@ class ScriptCache {
     thread_.store(-1, std::memory_order_relaxed);
   }
   bool running() const { return since_ms_.load(std::memory_order_acquire) != 0; }
+  // The running script is a function (FCALL), not EVAL's.
+  bool running_function() const { return function_.load(std::memory_order_relaxed); }
+  // FUNCTION STATS: false when no function runs.
+  bool RunningFunction(std::string* name, std::vector<std::string>* command,
+                       int64_t* since_ms) const EXCLUDES(function_mu_) {
+    *since_ms = since_ms_.load(std::memory_order_acquire);
+    if (*since_ms == 0 || !running_function()) return false;
+    MutexLock lock(&function_mu_);
+    *name = function_name_;
+    *command = function_command_;
+    return true;
+  }
   // When the running script began (unix ms), 0 when none.
   int64_t running_since() const { return since_ms_.load(std::memory_order_acquire); }
   // The I/O thread that runs it (see SetThreadIndex), -1 when none.
@@ -123,6 +145,10 @@ class ScriptCache {
   std::atomic<bool> wrote_{false};
   std::atomic<bool> kill_{false};
   std::atomic<bool> abort_{false};
+  std::atomic<bool> function_{false};
+  mutable Mutex function_mu_;
+  std::string function_name_ GUARDED_BY(function_mu_);
+  std::vector<std::string> function_command_ GUARDED_BY(function_mu_);
 };
 
 }  // namespace edgekv

@@ -17,10 +17,14 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "edgekv/log.h"
 #include "last_writes.h"
@@ -332,6 +336,18 @@ Status DiskTier::PutMeta(const std::string& name, std::string_view value) {
   return s.ok() ? SyncDbDir(options_.path, false) : s;
 }
 
+std::vector<std::pair<std::string, std::string>> DiskTier::Libraries() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return out;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek("f"); it->Valid() && it->key()[0] == 'f'; it->Next()) {
+    leveldb::Slice k = it->key(), v = it->value();
+    out.emplace_back(std::string(k.data() + 1, k.size() - 1), v.ToString());
+  }
+  return out;
+}
+
 std::string DiskTier::GetMeta(const std::string& name) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return {};
@@ -382,6 +398,7 @@ class SnapshotImpl : public DiskTier::Snapshot {
     }
     it_.reset(db_->NewIterator(ro));
     it_->Seek("d");
+    ro_ = ro;
   }
   ~SnapshotImpl() override {
     it_.reset();
@@ -396,6 +413,13 @@ class SnapshotImpl : public DiskTier::Snapshot {
     if (!sent_namespaces_) {
       for (size_t db = 0; db < nsmap_.size(); ++db)
         b.FlushDb(static_cast<int>(db), nsmap_[db]);
+      b.LibraryFlush();
+      std::unique_ptr<leveldb::Iterator> lib(db_->NewIterator(ro_));
+      for (lib->Seek("f"); lib->Valid() && lib->key()[0] == 'f'; lib->Next()) {
+        leveldb::Slice k = lib->key(), v = lib->value();
+        b.LibraryPut(std::string_view(k.data() + 1, k.size() - 1),
+                     std::string_view(v.data(), v.size()));
+      }
       sent_namespaces_ = true;
     }
     for (; it_->Valid() && bytes < max_bytes; it_->Next()) {
@@ -433,6 +457,7 @@ class SnapshotImpl : public DiskTier::Snapshot {
   leveldb::DB* db_;
   const leveldb::Snapshot* snap_ = nullptr;
   std::unique_ptr<leveldb::Iterator> it_;
+  leveldb::ReadOptions ro_;
   std::vector<uint32_t> nsmap_;
   uint64_t seq_ = 0;
   bool sent_namespaces_ = false;
@@ -628,9 +653,26 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
     }
     return *ns_counts;
   };
+  // Library changes in log order: after a flush, only what follows counts.
+  bool libraries_flushed = false;
+  std::map<std::string, std::optional<std::string>, std::less<>> libraries;
   for (std::string_view payload : payloads) {
     wal::BatchHeader h;
     Status s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
+      switch (op.op) {
+        case wal::Op::kLibraryPut:
+          libraries[std::string(op.key)] = std::string(op.value);
+          return;
+        case wal::Op::kLibraryDelete:
+          libraries[std::string(op.key)] = std::nullopt;
+          return;
+        case wal::Op::kLibraryFlush:
+          libraries_flushed = true;
+          libraries.clear();
+          return;
+        default:
+          break;
+      }
       if (op.db < 0 || static_cast<size_t>(op.db) >= nsmap.size()) return;
       switch (op.op) {
         case wal::Op::kPut: {
@@ -680,6 +722,8 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
             nsmap_changed = true;
           }
           break;
+        default:
+          break;
       }
     });
     if (!s.ok()) return s;
@@ -717,6 +761,19 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
     }
   }
   wb.Append(meta);
+  if (libraries_flushed) {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+    for (it->Seek("f"); it->Valid() && it->key()[0] == 'f'; it->Next()) {
+      wb.Delete(it->key());
+    }
+  }
+  for (const auto& [name, code] : libraries) {
+    if (code.has_value()) {
+      wb.Put("f" + name, *code);
+    } else {
+      wb.Delete("f" + name);
+    }
+  }
   for (uint32_t ns : touched) wb.Put(Prefix('c', ns), EncodeCounts(counts[ns]));
   if (nsmap_changed) {
     std::string v;

@@ -7,6 +7,7 @@
 //   'm' "nsmap"                      -> namespace of each db (4 each), next ns (4)
 //   'c' ns(4)                        -> keys(8) expires(8) of that namespace
 //   'g' ns(4)                        -> a flushed namespace still being deleted
+//   'f' library name                 -> a function library's code (FUNCTION LOAD)
 // A database's keys live under a namespace number: FLUSHDB moves the database
 // to a fresh namespace (O(1)), SWAPDB swaps two numbers; dead namespaces are
 // deleted in the background.
@@ -25,6 +26,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "edgekv/status.h"
@@ -98,6 +100,9 @@ class DiskTier {
 
   // Deletes up to `budget` keys of dead (flushed) namespaces; returns how many.
   size_t CollectGarbage(size_t budget) EXCLUDES(apply_mu_, mu_);
+  // The function libraries (name, code) as of the latest Apply, by name.
+  std::vector<std::pair<std::string, std::string>> Libraries() const;
+
   // Small named values (replication ids); empty when absent.
   Status PutMeta(const std::string& name, std::string_view value);
   std::string GetMeta(const std::string& name) const;
@@ -108,7 +113,8 @@ class DiskTier {
 
   // A consistent view of every key, for a replica's full sync: frames of
   // batches with sequence seq() (the snapshot's applied sequence). The
-  // first batch sets each database's namespace; the rest are PUTs.
+  // first batch sets each database's namespace and the function libraries;
+  // the rest are PUTs.
   class Snapshot {
    public:
     virtual ~Snapshot() = default;

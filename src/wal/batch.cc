@@ -143,6 +143,24 @@ void BatchBuilder::SwapDb(int a, int b) {
   ++count_;
 }
 
+void BatchBuilder::LibraryPut(std::string_view name, std::string_view code) {
+  ops_.push_back(static_cast<char>(Op::kLibraryPut));
+  PutString(&ops_, name);
+  PutString(&ops_, code);
+  ++count_;
+}
+
+void BatchBuilder::LibraryDelete(std::string_view name) {
+  ops_.push_back(static_cast<char>(Op::kLibraryDelete));
+  PutString(&ops_, name);
+  ++count_;
+}
+
+void BatchBuilder::LibraryFlush() {
+  ops_.push_back(static_cast<char>(Op::kLibraryFlush));
+  ++count_;
+}
+
 void BatchBuilder::AppendFrame(uint64_t seq, int64_t time_ms, std::string* out) const {
   size_t start = out->size();
   uint32_t len = static_cast<uint32_t>(kBatchHeaderSize + ops_.size());
@@ -184,6 +202,14 @@ Status DecodeBatch(std::string_view payload, BatchHeader* header,
         break;
       case Op::kSwapDb:
         ok = r.Db(&op.db) && r.Db(&op.db2);
+        break;
+      case Op::kLibraryPut:
+        ok = r.String(&op.key) && r.String(&op.value);
+        break;
+      case Op::kLibraryDelete:
+        ok = r.String(&op.key);
+        break;
+      case Op::kLibraryFlush:
         break;
       default:
         return Status::Corruption("unknown operation type " + std::to_string(type));

@@ -19,8 +19,8 @@ struct OpView {
   int db2 = 0;      // SWAPDB's second db
   uint32_t ns = 0;  // FLUSHDB's new namespace
   uint8_t flags = 0;
-  std::string_view key;
-  std::string_view value;
+  std::string_view key;    // a library's name for the library operations
+  std::string_view value;  // a library's code for kLibraryPut
   int64_t expire_ms = -1;
 };
 
@@ -32,6 +32,9 @@ class BatchBuilder {
   void Erase(int db, std::string_view key, uint8_t flags);
   void FlushDb(int db, uint32_t ns);
   void SwapDb(int a, int b);
+  void LibraryPut(std::string_view name, std::string_view code);
+  void LibraryDelete(std::string_view name);
+  void LibraryFlush();
 
   bool empty() const { return count_ == 0; }
   uint32_t count() const { return count_; }

@@ -95,6 +95,24 @@ void Journal::OnSwap(int a, int b) {
   }
 }
 
+void Journal::OnLibraryPut(std::string_view name, std::string_view code) {
+  Pending& p = Tls();
+  if (!p.replicated) {
+    SplitIfFull(name.size() + code.size() + 16);
+    p.batch.LibraryPut(name, code);
+  }
+}
+
+void Journal::OnLibraryDelete(std::string_view name) {
+  Pending& p = Tls();
+  if (!p.replicated) p.batch.LibraryDelete(name);
+}
+
+void Journal::OnLibraryFlush() {
+  Pending& p = Tls();
+  if (!p.replicated) p.batch.LibraryFlush();
+}
+
 void Journal::Discard() {
   Pending& p = Tls();
   p.batch.Clear();

@@ -32,6 +32,9 @@ class Journal : public MutationListener {
   void OnErase(int db, std::string_view key, uint8_t flags) override;
   void OnFlush(int db, uint32_t new_namespace) override;
   void OnSwap(int a, int b) override;
+  void OnLibraryPut(std::string_view name, std::string_view code) override;
+  void OnLibraryDelete(std::string_view name) override;
+  void OnLibraryFlush() override;
   uint64_t Commit() override;
   void Discard() override;
 

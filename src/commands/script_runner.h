@@ -1,0 +1,37 @@
+// What EVAL's family and FCALL's share: the admission of a script that
+// declares its flags, and running one alone among commands with its writes
+// logged as one batch (or, on a replica with replica-write-forward, handed
+// to the coordinator).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "command.h"
+#include "scripting/lua_vm.h"
+
+namespace edgekv {
+
+enum class Admission { kRun, kRefused, kForward };
+
+// Redis's scriptPrepareForRun for a script with declared flags (a shebang,
+// or a function): a script that may write is refused up front where a write
+// would be (the error is replied), or, on a replica that forwards writes,
+// goes to the coordinator whole.
+Admission AdmitScript(CommandContext& ctx, uint32_t flags, bool ro_command);
+
+// Whether a replica runs this script itself until its first write and then
+// forwards it (replica-write-forward).
+bool ForwardsScriptWrites(const CommandContext& ctx, bool read_only);
+
+// Runs `call` (which runs `run` in a Lua state) alone among commands
+// (ServerContext::BeginScriptExclusive; inside EXEC, under EXEC's locks)
+// and logs its writes as one batch. True when the script must run on the
+// coordinator instead: what it replied here is taken back.
+bool RunScriptAlone(CommandContext& ctx, ScriptRun& run,
+                    const std::function<void()>& call);
+
+// SCRIPT KILL (is_eval) and FUNCTION KILL: each ends only its own kind.
+void KillRunningScript(CommandContext& ctx, bool is_eval);
+
+}  // namespace edgekv
