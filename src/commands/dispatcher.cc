@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "command_table.h"
+#include "script_runner.h"
 #include "storage/engine.h"
 
 namespace edgekv {
@@ -390,7 +391,8 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
 
   // A transaction is admitted as its writes would be: queued ones one by
   // one (a refusal discards the transaction at EXEC), and EXEC again.
-  uint32_t effective = spec->flags;
+  uint32_t effective =
+      client.in_multi ? AdmissionFlags(*server_, *spec, args) : spec->flags;
   const bool is_exec = spec->name == "exec";
   if (is_exec && client.in_multi && !client.multi_error) {
     std::string scratch;
@@ -398,7 +400,7 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     for (const auto& queued : client.queued) {
       std::vector<std::string_view> q(queued.begin(), queued.end());
       if (const CommandSpec* s = ResolveCommand(server_->commands(), q, quiet))
-        effective |= s->flags & (kWrite | kDenyOom);
+        effective |= AdmissionFlags(*server_, *s, q) & (kWrite | kDenyOom);
     }
   }
   if (effective & (kWrite | kDenyOom)) {

@@ -118,8 +118,18 @@ void FunctionDelete(CommandContext& ctx) {
   ctx.reply->Ok();
 }
 
+// Redis's addReplySubcommandSyntaxError.
+void SubcommandSyntaxError(CommandContext& ctx) {
+  ctx.reply->Error("ERR unknown subcommand or wrong number of arguments for '" +
+                   std::string(ctx.arg(1)) + "'. Try FUNCTION HELP.");
+}
+
 void FunctionFlush(CommandContext& ctx) {
-  if (ctx.argc() > 3 || (ctx.argc() == 3 && !EqualsIgnoreCase(ctx.arg(2), "sync") &&
+  if (ctx.argc() > 3) {
+    SubcommandSyntaxError(ctx);
+    return;
+  }
+  if ((ctx.argc() == 3 && !EqualsIgnoreCase(ctx.arg(2), "sync") &&
                          !EqualsIgnoreCase(ctx.arg(2), "async"))) {
     ctx.reply->Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     return;
@@ -166,7 +176,7 @@ void FunctionList(CommandContext& ctx) {
   }
   std::vector<std::shared_ptr<const Library>> libs = ctx.server->functions().All();
   if (have_pattern) {
-    std::erase_if(libs, [&](const auto& lib) { return !GlobMatch(pattern, lib->name); });
+    std::erase_if(libs, [&](const auto& lib) { return !GlobMatch(pattern, lib->name, true); });
   }
   ReplyBuilder* reply = ctx.reply;
   reply->ArrayHeader(libs.size());
@@ -209,7 +219,7 @@ void FunctionDump(CommandContext& ctx) {
 void FunctionRestore(CommandContext& ctx) {
   enum class Policy { kFlush, kAppend, kReplace } policy = Policy::kAppend;
   if (ctx.argc() > 4) {
-    ctx.reply->Error(errors::kSyntax);
+    SubcommandSyntaxError(ctx);
     return;
   }
   if (ctx.argc() == 4) {

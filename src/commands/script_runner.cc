@@ -30,6 +30,33 @@ Admission AdmitScript(CommandContext& ctx, uint32_t flags, bool ro_command) {
   return Admission::kRun;
 }
 
+uint32_t AdmissionFlags(ServerContext& server, const CommandSpec& spec,
+                        std::span<const std::string_view> args) {
+  if (args.size() < 2) return spec.flags;
+  const std::string& name = spec.name;
+  uint32_t script = 0;
+  if (name == "fcall" || name == "fcall_ro") {
+    FunctionRegistry::Found found = server.functions().Find(args[1]);
+    if (found.function == nullptr) return spec.flags;
+    script = found.function->flags;
+  } else if (name == "evalsha" || name == "evalsha_ro") {
+    std::shared_ptr<const Script> cached = server.scripts().Find(args[1]);
+    if (cached == nullptr) return spec.flags;
+    script = cached->flags;
+  } else if (name == "eval" || name == "eval_ro") {
+    std::string code, error;
+    if (!ParseShebang(args[1], &script, &code, &error)) return spec.flags;
+  } else {
+    return spec.flags;
+  }
+  if (!(script & kScriptHasShebang)) return spec.flags;
+  uint32_t flags = spec.flags & ~(kStale | kDenyOom | kWrite | kMayReplicate);
+  if (!(script & (kScriptAllowOom | kScriptNoWrites))) flags |= kDenyOom;
+  if (!(script & kScriptNoWrites)) flags |= kWrite;
+  if (script & kScriptAllowStale) flags |= kStale;
+  return flags;
+}
+
 bool ForwardsScriptWrites(const CommandContext& ctx, bool read_only) {
   ServerContext& server = *ctx.server;
   return !read_only && !ctx.in_exec && server.forwarder != nullptr &&

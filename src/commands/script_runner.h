@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
+#include <string_view>
 
 #include "command.h"
 #include "scripting/lua_vm.h"
@@ -19,6 +21,13 @@ enum class Admission { kRun, kRefused, kForward };
 // would be (the error is replied), or, on a replica that forwards writes,
 // goes to the coordinator whole.
 Admission AdmitScript(CommandContext& ctx, uint32_t flags, bool ro_command);
+
+// A command's flags for admission, as Redis's getCommandFlags: EVAL's
+// family and FCALL take those of the script or function they run when it
+// declares its flags (write and deny-oom unless no-writes / allow-oom,
+// stale with allow-stale); otherwise the command's own.
+uint32_t AdmissionFlags(ServerContext& server, const CommandSpec& spec,
+                        std::span<const std::string_view> args);
 
 // Whether a replica runs this script itself until its first write and then
 // forwards it (replica-write-forward).

@@ -10,11 +10,90 @@
 namespace edgekv {
 
 const FunctionDef* Library::Find(std::string_view function) const {
-  auto it = std::lower_bound(
-      functions.begin(), functions.end(), function,
-      [](const FunctionDef& f, std::string_view name) { return f.name < name; });
-  return it != functions.end() && it->name == function ? &*it : nullptr;
+  for (const FunctionDef& f : functions) {
+    if (EqualsIgnoreCase(f.name, function)) return &f;
+  }
+  return nullptr;
 }
+
+bool FunctionRegistry::NoCase::operator()(std::string_view a, std::string_view b) const {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) <
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+namespace {
+
+// Redis's sdssplitargs: words split at white space; double quotes (with
+// escapes \n \r \t \b \a \xHH) and single quotes (with \') may start
+// anywhere in a word and must be followed by white space or the end. False on
+// unbalanced quotes.
+bool SplitArgs(std::string_view line, std::vector<std::string>* out) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  size_t i = 0;
+  const size_t n = line.size();
+  while (true) {
+    while (i < n && space(line[i])) ++i;
+    if (i >= n) return true;
+    std::string word;
+    bool in_double = false, in_single = false, done = false;
+    while (!done) {
+      if (in_double) {
+        if (i >= n) return false;
+        if (line[i] == '\\' && i + 3 < n && line[i + 1] == 'x' && hex(line[i + 2]) >= 0 &&
+            hex(line[i + 3]) >= 0) {
+          word.push_back(static_cast<char>(hex(line[i + 2]) * 16 + hex(line[i + 3])));
+          i += 3;
+        } else if (line[i] == '\\' && i + 1 < n) {
+          char c = line[++i];
+          switch (c) {
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'b': c = '\b'; break;
+            case 'a': c = '\a'; break;
+            default: break;
+          }
+          word.push_back(c);
+        } else if (line[i] == '"') {
+          if (i + 1 < n && !space(line[i + 1])) return false;
+          done = true;
+        } else {
+          word.push_back(line[i]);
+        }
+      } else if (in_single) {
+        if (i >= n) return false;
+        if (line[i] == '\\' && i + 1 < n && line[i + 1] == '\'') {
+          ++i;
+          word.push_back('\'');
+        } else if (line[i] == '\'') {
+          if (i + 1 < n && !space(line[i + 1])) return false;
+          done = true;
+        } else {
+          word.push_back(line[i]);
+        }
+      } else if (i >= n || space(line[i])) {
+        done = true;
+      } else if (line[i] == '"') {
+        in_double = true;
+      } else if (line[i] == '\'') {
+        in_single = true;
+      } else {
+        word.push_back(line[i]);
+      }
+      if (i < n) ++i;
+    }
+    out->push_back(std::move(word));
+  }
+}
+
+}  // namespace
 
 bool ValidFunctionName(std::string_view name) {
   if (name.empty()) return false;
@@ -33,25 +112,16 @@ std::unique_ptr<Library> ParseLibrary(std::string_view code, std::string* error)
     *error = "Invalid library metadata";
     return nullptr;
   }
-  std::string_view line = code.substr(0, eol);
-  std::vector<std::string_view> parts;
-  for (size_t i = 0; i < line.size();) {
-    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
-    size_t end = i;
-    while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end])))
-      ++end;
-    if (end > i) parts.push_back(line.substr(i, end - i));
-    i = end;
-  }
-  if (parts.empty()) {
+  std::vector<std::string> parts;
+  if (!SplitArgs(code.substr(0, eol), &parts) || parts.empty()) {
     *error = "Invalid library metadata";
     return nullptr;
   }
   auto lib = std::make_unique<Library>();
-  lib->engine.assign(parts[0].substr(2));
+  lib->engine.assign(std::string_view(parts[0]).substr(2));
   bool named = false;
   for (size_t p = 1; p < parts.size(); ++p) {
-    std::string_view part = parts[p];
+    std::string_view part = parts[p];  // NOLINT: parts outlives it
     if (part.size() >= 5 && EqualsIgnoreCase(part.substr(0, 5), "name=")) {
       if (named) {
         *error = "Invalid metadata value, name argument was given multiple times";
@@ -128,10 +198,12 @@ void FunctionRegistry::Remove(State& next, std::string_view name) {
 }
 
 bool FunctionRegistry::AddTo(State& next, std::shared_ptr<const Library> library,
-                             bool replace, std::string* error) {
+                             bool replace, bool join, std::string* error) {
   if (next.libraries.count(library->name) != 0) {
     if (!replace) {
-      *error = "Library '" + library->name + "' already exists";
+      // FUNCTION LOAD quotes the name, RESTORE's join does not (Redis 7.0).
+      *error = join ? "Library " + library->name + " already exists"
+                    : "Library '" + library->name + "' already exists";
       return false;
     }
     Remove(next, library->name);
@@ -151,7 +223,7 @@ bool FunctionRegistry::Add(std::shared_ptr<const Library> library, bool replace,
                            std::string* error) {
   MutexLock lock(&mu_);
   auto next = std::make_shared<State>(*state_);
-  if (!AddTo(*next, std::move(library), replace, error)) return false;
+  if (!AddTo(*next, std::move(library), replace, false, error)) return false;
   state_ = std::move(next);
   ++generation_;
   return true;
@@ -163,7 +235,7 @@ bool FunctionRegistry::AddAll(
   MutexLock lock(&mu_);
   auto next = flush ? std::make_shared<State>() : std::make_shared<State>(*state_);
   for (const auto& lib : libraries) {
-    if (!AddTo(*next, lib, replace, error)) return false;
+    if (!AddTo(*next, lib, replace, !flush, error)) return false;
   }
   state_ = std::move(next);
   ++generation_;

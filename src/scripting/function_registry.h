@@ -33,6 +33,7 @@ struct Library {
   std::vector<FunctionDef> functions;  // sorted by name
   uint64_t id = 0;                     // unique per load, for the Lua states' caches
 
+  // By name, case-insensitively.
   const FunctionDef* Find(std::string_view function) const;
 };
 
@@ -73,13 +74,19 @@ class FunctionRegistry {
   static uint64_t NewLibraryId();
 
  private:
+  // Function names are case-insensitive (FCALL F1 runs f1), library names
+  // are not, as in Redis.
+  struct NoCase {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const;
+  };
   struct State {
     std::map<std::string, std::shared_ptr<const Library>, std::less<>> libraries;
-    std::map<std::string, const Library*, std::less<>> functions;
+    std::map<std::string, const Library*, NoCase> functions;
   };
   // Checks and applies to `next`; false with the error.
   static bool AddTo(State& next, std::shared_ptr<const Library> library, bool replace,
-                    std::string* error);
+                    bool join, std::string* error);
   static void Remove(State& next, std::string_view name);
   std::shared_ptr<const State> Current() const EXCLUDES(mu_);
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <strings.h>
 #include <set>
 #include <string>
 #include <vector>
@@ -200,32 +201,35 @@ int RegisterFunction(lua_State* L) {
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
       // key at -2, value at -1; the values stay on the stack, found by index.
-      const char* key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : nullptr;
+      if (!lua_isstring(L, -2)) {
+        return RaiseError(
+            L, "ERR named argument key given to redis.register_function is not a string");
+      }
+      // A number key is only unknown (lua_tostring would change it in place).
+      const char* key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
       const int value = lua_gettop(L);
-      if (key == nullptr)
-        return RaiseError(L, "ERR unknown argument given to redis.register_function");
-      if (std::strcmp(key, "function_name") == 0) {
+      if (strcasecmp(key, "function_name") == 0) {
         if (!lua_isstring(L, value)) {
           return RaiseError(L,
                             "ERR function_name argument given to redis.register_function "
                             "must be a string");
         }
         name_index = value;
-      } else if (std::strcmp(key, "description") == 0) {
+      } else if (strcasecmp(key, "description") == 0) {
         if (!lua_isstring(L, value)) {
           return RaiseError(L,
                             "ERR description argument given to redis.register_function "
                             "must be a string");
         }
         description_index = value;
-      } else if (std::strcmp(key, "callback") == 0) {
+      } else if (strcasecmp(key, "callback") == 0) {
         if (!lua_isfunction(L, value)) {
           return RaiseError(L,
                             "ERR callback argument given to redis.register_function must "
                             "be a function");
         }
         callback_index = value;
-      } else if (std::strcmp(key, "flags") == 0) {
+      } else if (strcasecmp(key, "flags") == 0) {
         if (!lua_istable(L, value)) {
           return RaiseError(
               L,
@@ -240,15 +244,15 @@ int RegisterFunction(lua_State* L) {
           }
           const char* flag = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
           uint32_t bit = 0;
-          if (std::strcmp(flag, "no-writes") == 0) {
+          if (strcasecmp(flag, "no-writes") == 0) {
             bit = kScriptNoWrites;
-          } else if (std::strcmp(flag, "allow-oom") == 0) {
+          } else if (strcasecmp(flag, "allow-oom") == 0) {
             bit = kScriptAllowOom;
-          } else if (std::strcmp(flag, "allow-stale") == 0) {
+          } else if (strcasecmp(flag, "allow-stale") == 0) {
             bit = kScriptAllowStale;
-          } else if (std::strcmp(flag, "no-cluster") == 0) {
+          } else if (strcasecmp(flag, "no-cluster") == 0) {
             bit = kScriptNoCluster;
-          } else if (std::strcmp(flag, "allow-cross-slot-keys") == 0) {
+          } else if (strcasecmp(flag, "allow-cross-slot-keys") == 0) {
             bit = kScriptAllowCrossSlot;
           }
           if (bit == 0) return RaiseError(L, "ERR unknown flag given");
