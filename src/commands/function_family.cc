@@ -130,7 +130,7 @@ void FunctionFlush(CommandContext& ctx) {
     return;
   }
   if ((ctx.argc() == 3 && !EqualsIgnoreCase(ctx.arg(2), "sync") &&
-                         !EqualsIgnoreCase(ctx.arg(2), "async"))) {
+       !EqualsIgnoreCase(ctx.arg(2), "async"))) {
     ctx.reply->Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     return;
   }
@@ -176,7 +176,8 @@ void FunctionList(CommandContext& ctx) {
   }
   std::vector<std::shared_ptr<const Library>> libs = ctx.server->functions().All();
   if (have_pattern) {
-    std::erase_if(libs, [&](const auto& lib) { return !GlobMatch(pattern, lib->name, true); });
+    std::erase_if(libs,
+                  [&](const auto& lib) { return !GlobMatch(pattern, lib->name, true); });
   }
   ReplyBuilder* reply = ctx.reply;
   reply->ArrayHeader(libs.size());

@@ -1,9 +1,10 @@
 #include "lua_vm.h"
 
+#include <strings.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <strings.h>
 #include <set>
 #include <string>
 #include <vector>

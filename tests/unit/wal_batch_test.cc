@@ -57,5 +57,38 @@ TEST(BatchFrameTest, DecodesWhatWasBuiltAndCarriesAValidCrc) {
   EXPECT_EQ(ops[1].key, "gone");
 }
 
+TEST(BatchFrameTest, LibraryOperationsRoundTripWithoutADatabase) {
+  BatchBuilder b;
+  b.LibraryFlush();
+  b.LibraryPut("lib", "#!lua name=lib\nredis.register_function('f', function() end)");
+  b.LibraryDelete("old");
+  std::string frame;
+  b.AppendFrame(7, 0, &frame);
+  BatchHeader h;
+  std::vector<OpView> ops;
+  Status s = DecodeBatch(std::string_view(frame).substr(kFrameHeaderSize), &h,
+                         [&](const OpView& op) { ops.push_back(op); });
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(ops.size(), 3u);
+  EXPECT_EQ(ops[0].op, Op::kLibraryFlush);
+  EXPECT_EQ(ops[1].op, Op::kLibraryPut);
+  EXPECT_EQ(ops[1].key, "lib");
+  EXPECT_EQ(ops[1].value, "#!lua name=lib\nredis.register_function('f', function() end)");
+  EXPECT_EQ(ops[2].op, Op::kLibraryDelete);
+  EXPECT_EQ(ops[2].key, "old");
+}
+
+TEST(BatchFrameTest, ATruncatedLibraryOperationIsCorruption) {
+  BatchBuilder b;
+  b.LibraryPut("lib", "code");
+  std::string frame;
+  b.AppendFrame(7, 0, &frame);
+  std::string payload = frame.substr(kFrameHeaderSize);
+  payload.resize(payload.size() - 2);
+  BatchHeader h;
+  Status s = DecodeBatch(payload, &h, [](const OpView&) {});
+  EXPECT_FALSE(s.ok());
+}
+
 }  // namespace
 }  // namespace edgekv::wal

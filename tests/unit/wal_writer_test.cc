@@ -370,6 +370,34 @@ TEST_F(WalWriterTest, AnFsyncErrorClearsUnderAnyPolicyOnceTheDiskWorks) {
   }
 }
 
+// A log written before the function library operations (format version 1)
+// is still read at start; a version from the future is refused.
+TEST_F(WalWriterTest, SegmentsOfTheFormerVersionAreStillRead) {
+  Open(FsyncPolicy::kAlways);
+  AppendOne(1);
+  AppendOne(2);
+  writer_.reset();
+  std::filesystem::path seg;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) seg = e.path();
+  std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(6);
+  f.put(static_cast<char>(1));
+  f.close();
+  EXPECT_EQ(Replayed(), (std::vector<uint64_t>{1, 2}));
+
+  f.open(seg, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(6);
+  f.put(static_cast<char>(kVersion + 1));
+  f.close();
+  ReplayOptions ro;
+  ro.truncate_torn_tail = false;
+  ReplayResult rr;
+  Status s = Replay(
+      dir_.string(), ro, [](uint64_t, std::string_view) { return Status::Ok(); }, &rr);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("version 1 to 2"), std::string::npos) << s.message();
+}
+
 TEST_F(WalWriterTest, ListingSkipsNamesThatAreNotSegments) {
   std::filesystem::create_directories(dir_);
   for (const char* name : {"00000000000000000001.wal", "99999999999999999999.wal",

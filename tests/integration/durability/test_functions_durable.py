@@ -22,14 +22,19 @@ def lib(name, fn):
 
 
 def libraries(client):
-    return sorted(l[b"library_name"].decode() for l in client.function_list())
+    return sorted(pairs(l)[b"library_name"].decode() for l in client.function_list())
+
+
+def pairs(flat):
+    """A RESP2 map (a flat list of keys and values) as a dict."""
+    return dict(zip(flat[::2], flat[1::2]))
 
 
 def test_libraries_survive_a_clean_restart(tmp_path):
     s = Server(str(tmp_path / "d")).start()
     try:
         c = s.client()
-        assert c.function_load(COUNTER) == "counters"
+        assert c.function_load(COUNTER) == b"counters"
         assert c.fcall("bump", 1, "n", 5) == 5
         c.function_load(lib("gone", "gone_fn"))
         c.function_load(lib("kept", "kept_fn"))
@@ -43,7 +48,7 @@ def test_libraries_survive_a_clean_restart(tmp_path):
         assert c.fcall_ro("peek", 1, "n") == b"7"
         assert c.fcall("kept_fn2", 0) == b"kept"
         (entry,) = c.function_list(library="counters")
-        peek = [f for f in entry[b"functions"] if f[b"name"] == b"peek"][0]
+        peek = [pairs(f) for f in pairs(entry)[b"functions"] if pairs(f)[b"name"] == b"peek"][0]
         assert peek[b"description"] == b"read one" and peek[b"flags"] == [b"no-writes"]
         try:
             c.fcall("kept_fn", 0)

@@ -82,3 +82,84 @@ def test_with_write_forwarding_a_writing_script_runs_on_the_coordinator(tmp_path
     finally:
         replica.stop()
         coord.stop()
+
+
+LIBRARY = """#!lua name=edge
+redis.register_function('hit', function(keys, args)
+  return redis.call('incrby', keys[1], args[1]) end)
+redis.register_function{function_name='look', callback=function(keys)
+  return redis.call('get', keys[1]) end, flags={'no-writes'}}
+"""
+
+
+def names(client):
+    return sorted(pairs(l)[b"library_name"].decode() for l in client.function_list())
+
+
+def pairs(flat):
+    """A RESP2 map (a flat list of keys and values) as a dict."""
+    return dict(zip(flat[::2], flat[1::2]))
+
+
+def test_libraries_reach_replicas_in_full_sync_and_in_the_stream(tmp_path):
+    coord = Server(str(tmp_path / "coord")).start()
+    replica = None
+    try:
+        c = coord.client()
+        c.function_load(LIBRARY)
+        c.function_load("#!lua name=old\nredis.register_function('old_fn', "
+                        "function() return 'old' end)")
+        # Loaded before the replica exists: the full sync brings them.
+        replica = start_replica(str(tmp_path / "r1"), coord.port)
+        r = replica.client()
+        wait_caught_up(c, [r])
+        assert names(r) == ["edge", "old"]
+        # Then every change comes with the stream.
+        assert c.fcall("hit", 1, "n", 3) == 3
+        c.function_delete("old")
+        c.function_load("#!lua name=late\nredis.register_function{function_name='late_fn', "
+                        "callback=function() return 'late' end, flags={'no-writes'}}")
+        wait_caught_up(c, [r])
+        assert names(r) == ["edge", "late"]
+        assert r.fcall_ro("look", 1, "n") == b"3"
+        assert r.fcall("late_fn", 0) == b"late"
+        # A writing function is refused on a replica, as in Redis.
+        with pytest.raises(redis.exceptions.ReadOnlyError):
+            r.fcall("hit", 1, "n", 1)
+        with pytest.raises(redis.exceptions.ReadOnlyError):
+            r.function_load("#!lua name=mine\nredis.register_function('m', "
+                            "function() return 1 end)")
+        # A replica restarted from its own disk has them too.
+        replica.stop()
+        replica.start()
+        r = replica.client()
+        wait_caught_up(c, [r])
+        assert names(r) == ["edge", "late"]
+        c.function_flush()
+        wait_caught_up(c, [r])
+        assert names(r) == []
+    finally:
+        if replica is not None:
+            replica.stop()
+        coord.stop()
+
+
+def test_with_write_forwarding_a_writing_function_runs_on_the_coordinator(tmp_path):
+    coord = Server(str(tmp_path / "coord")).start()
+    replica = start_replica(str(tmp_path / "r1"), coord.port,
+                            "--replica-write-forward", "yes")
+    try:
+        c, r = coord.client(), replica.client()
+        c.function_load(LIBRARY)
+        wait_caught_up(c, [r])
+        assert r.fcall("hit", 1, "visits", 5) == 5
+        assert r.get("visits") == b"5" and c.get("visits") == b"5"
+        # FUNCTION LOAD at a PoP is a write: the coordinator takes it, and it
+        # comes back to every replica.
+        assert r.function_load("#!lua name=popfn\nredis.register_function('p', "
+                               "function() return 'p' end)") == b"popfn"
+        wait_caught_up(c, [r])
+        assert names(c) == names(r) == ["edge", "popfn"]
+    finally:
+        replica.stop()
+        coord.stop()
