@@ -266,6 +266,9 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("keys_moved_to_disk", static_cast<int64_t>(tiers.evicted));
     num("keyspace_hits", ld(st.keyspace_hits));
     num("keyspace_misses", ld(st.keyspace_misses));
+    num("scripts_keyed", ld(st.scripts_keyed));
+    num("scripts_alone", ld(st.scripts_alone));
+    num("scripts_rerun_alone", ld(st.scripts_rerun_alone));
     num("total_error_replies", static_cast<int64_t>(server.error_stats().total()));
     uint64_t full = 0, ok = 0, err = 0;
     server.replication().SyncCounts(&full, &ok, &err);

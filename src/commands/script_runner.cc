@@ -64,6 +64,75 @@ bool ForwardsScriptWrites(const CommandContext& ctx, bool read_only) {
          server.config().Bool(Cfg::kReplicaWriteForward);
 }
 
+namespace {
+
+// Puts back what a keyed run changed (the saved states, newest first): the
+// undo is logged with the changes, in one batch, so the log's net effect of
+// the attempt is nothing.
+void Undo(Store& store, const ScriptRun& run) {
+  const int64_t now = NowMs();
+  for (auto it = run.saved.rbegin(); it != run.saved.rend(); ++it) {
+    if (it->existed) {
+      store.Put(it->db, it->key, it->value, it->expire_ms);
+    } else {
+      store.Erase(it->db, it->key, now);
+    }
+  }
+}
+
+// Commits the script's writes as one batch (inside EXEC, EXEC does); none
+// of a script the server stopped in the middle.
+void Commit(CommandContext& ctx, const ScriptRun& run) {
+  MutationListener* journal = StoreOf(ctx).listener();
+  if (journal == nullptr) return;
+  if (run.aborted) {
+    journal->Discard();
+    return;
+  }
+  if (ctx.in_exec) return;
+  uint64_t seq = journal->Commit();
+  if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
+  if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
+}
+
+// Keyed mode: the script runs beside other commands, holding the stripes of
+// its KEYS (taken up front, in order, as any multi-key command takes them)
+// and those of other keys it reaches while they are free (never waiting
+// while holding). Nothing else can see or change those keys until its
+// writes are logged. False when it must run alone after all: what it
+// changed is undone (and that is logged), its reply taken back.
+bool RunKeyed(CommandContext& ctx, ScriptRun& run, const std::function<void()>& call) {
+  Store& store = StoreOf(ctx);
+  std::vector<size_t> stripes;
+  stripes.reserve(run.keys.size());
+  for (std::string_view key : run.keys) stripes.push_back(store.StripeOf(key));
+  store.LockStripes(&stripes);
+  run.held = std::move(stripes);
+  run.keyed = true;
+  run.keyed_deadline_us = NowUs() + kKeyedBudgetUs;
+  const size_t mark = ctx.reply->buffer()->size();
+  call();
+  const bool done = !run.escalate;
+  if (!done) {
+    ctx.reply->buffer()->resize(mark);
+    Undo(store, run);
+    if (run.escalate_always && run.alone != nullptr) run.alone->store(true);
+  }
+  Commit(ctx, run);
+  store.UnlockStripes(run.held);
+  if (!done) {
+    // As new, for the run alone.
+    run.keyed = run.escalate = run.escalate_always = false;
+    run.wrote = false;
+    run.held.clear();
+    run.saved.clear();
+    run.saved_bytes = 0;
+  }
+  return done;
+}
+
+}  // namespace
+
 bool RunScriptAlone(CommandContext& ctx, ScriptRun& run,
                     const std::function<void()>& call) {
   ServerContext& server = *ctx.server;
@@ -74,7 +143,21 @@ bool RunScriptAlone(CommandContext& ctx, ScriptRun& run,
                                        ctx.client->db.load(std::memory_order_relaxed),
                                        ctx.client->addr, ctx.args, ctx.redacted));
   }
-  Store& store = StoreOf(ctx);
+  // A script that declares its keys tries keyed mode first (not inside
+  // EXEC, which holds every stripe, nor on a replica, nor while MONITOR
+  // would see its commands twice).
+  const bool keyed = !ctx.all_locked && !ctx.in_exec && !run.keys.empty() &&
+                     (run.alone == nullptr || !run.alone->load(std::memory_order_relaxed)) &&
+                     !server.replication().is_replica() && !server.monitors().active() &&
+                     !cache.aborting();
+  if (keyed) {
+    if (RunKeyed(ctx, run, call)) {
+      server.stats().scripts_keyed.fetch_add(1, std::memory_order_relaxed);
+      return run.forward;
+    }
+    server.stats().scripts_rerun_alone.fetch_add(1, std::memory_order_relaxed);
+  }
+  server.stats().scripts_alone.fetch_add(1, std::memory_order_relaxed);
   const size_t mark = ctx.reply->buffer()->size();
   auto execute = [&] {
     if (run.function != nullptr) {
@@ -93,19 +176,7 @@ bool RunScriptAlone(CommandContext& ctx, ScriptRun& run,
       }
       return;
     }
-    // The script's writes are one batch in the log (inside EXEC, EXEC's);
-    // none of a script the server stopped in the middle.
-    MutationListener* journal = store.listener();
-    if (run.aborted && journal != nullptr) {
-      journal->Discard();
-      return;
-    }
-    if (ctx.in_exec) return;
-    if (journal != nullptr) {
-      uint64_t seq = journal->Commit();
-      if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
-      if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
-    }
+    Commit(ctx, run);
   };
   if (ctx.all_locked) {
     execute();  // inside EXEC, which holds every stripe

@@ -40,8 +40,14 @@ struct Stats {
   std::atomic<uint64_t> client_output_limit_disconnections{0};
   std::atomic<uint64_t> client_query_buffer_limit_disconnections{0};
   std::atomic<uint64_t> io_thread_migrations{0};  // connections moved (IoBalancer)
+  // Scripts and functions: run beside other commands on their keys, run
+  // alone, and run again alone after a keyed attempt (script_runner.h).
+  std::atomic<uint64_t> scripts_keyed{0};
+  std::atomic<uint64_t> scripts_alone{0};
+  std::atomic<uint64_t> scripts_rerun_alone{0};
   void Reset() {
     for (auto* c : {&commands_processed, &connections_received, &rejected_connections,
+                    &scripts_keyed, &scripts_alone, &scripts_rerun_alone,
                     &keyspace_hits, &keyspace_misses, &net_input_bytes, &net_output_bytes,
                     &client_output_limit_disconnections,
                     &client_query_buffer_limit_disconnections, &io_thread_migrations}) {

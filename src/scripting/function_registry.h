@@ -5,6 +5,7 @@
 // Lua state on first use (lua_vm.h).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -21,6 +22,8 @@ struct FunctionDef {
   std::string description;
   bool has_description = false;
   uint32_t flags = 0;  // ScriptFlag bits (script_cache.h)
+  // As Script::alone: runs go alone at once (shared by copies).
+  std::shared_ptr<std::atomic<bool>> alone = std::make_shared<std::atomic<bool>>(false);
 };
 
 struct Library {

@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -68,6 +69,56 @@ int RaiseError(lua_State* L, const char* msg) {
   return lua_error(L);
 }
 
+// Keyed mode (ScriptRun::keyed): whether the command may run with the
+// stripes the script holds, taking free ones its keys need, and, for a
+// write, the keys' states saved to undo it. False: the script must run
+// alone (escalate_always when that holds for any run of it).
+constexpr size_t kMaxSavedBytes = size_t{4} << 20;
+bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec, std::span<const std::string_view> argv,
+                int db) {
+  static constexpr std::string_view kKeyless[] = {"ping", "echo", "time", "select"};
+  if (NowUs() > run.keyed_deadline_us || (spec.flags & (kAllKeys | kDiskWalk)) ||
+      spec.name == "move" || spec.name == "copy") {
+    run.escalate_always = true;
+    return false;
+  }
+  if (spec.first_key <= 0) {
+    for (std::string_view name : kKeyless) {
+      if (spec.name == name) return true;
+    }
+    run.escalate_always = true;
+    return false;
+  }
+  Store& store = run.ctx->server->store();
+  std::vector<std::string_view> keys = CommandKeys(spec, argv);
+  for (std::string_view key : keys) {
+    const size_t stripe = store.StripeOf(key);
+    if (std::find(run.held.begin(), run.held.end(), stripe) != run.held.end()) continue;
+    if (!store.TryLockStripe(stripe)) return false;  // busy now, maybe not next time
+    run.held.push_back(stripe);
+  }
+  if (!(spec.flags & kWrite)) return true;
+  const int64_t now = NowMs();
+  for (std::string_view key : keys) {
+    bool have = false;
+    for (const ScriptRun::Saved& s : run.saved) have = have || (s.db == db && s.key == key);
+    if (have) continue;
+    ScriptRun::Saved saved{db, std::string(key), false, {}, kNoExpire};
+    if (const Entry* e = store.Find(db, key, now, false)) {
+      saved.existed = true;
+      saved.value.assign(e->value());
+      saved.expire_ms = e->expire_ms();
+    }
+    run.saved_bytes += saved.key.size() + saved.value.size();
+    run.saved.push_back(std::move(saved));
+    if (run.saved_bytes > kMaxSavedBytes) {
+      run.escalate_always = true;
+      return false;
+    }
+  }
+  return true;
+}
+
 // What redis.call decided before touching Lua again.
 enum class CallOutcome { kReply, kError };
 
@@ -110,16 +161,25 @@ CallOutcome RunForScript(ScriptRun& run) {
     if (!run.error.empty()) return CallOutcome::kError;
   }
   ClientState& client = LuaClient();
+  // Inside EXEC every stripe is held already; alone among commands, each
+  // command locks its keys; in keyed mode the script holds them.
+  bool locked = run.ctx->all_locked;
+  if (run.keyed) {
+    if (!KeyedAdmit(run, *spec, argv, client.db.load(std::memory_order_relaxed))) {
+      run.escalate = true;
+      run.error = "ERR the script runs again alone";
+      return CallOutcome::kError;
+    }
+    locked = spec->first_key > 0;
+  }
   ReplyBuilder reply(&run.scratch);
   reply.set_resp(run.resp);
   client.resp.store(run.resp, std::memory_order_relaxed);
-  // Inside EXEC every stripe is held already; otherwise each command locks
-  // its keys, the script running alone among commands.
-  CommandContext sub{argv, &reply, &client, &server, NowMs(), run.ctx->all_locked, true};
+  CommandContext sub{argv, &reply, &client, &server, NowMs(), locked, true};
   RunCommand(*spec, sub);
   if (spec->flags & kWrite) {
     run.wrote = true;
-    if (run.cache != nullptr) run.cache->MarkWrote();
+    if (run.cache != nullptr && !run.keyed) run.cache->MarkWrote();
   }
   return CallOutcome::kReply;
 }
@@ -130,6 +190,7 @@ int GenericCall(lua_State* L, bool raise) {
   const int argc = lua_gettop(L);
   if (run == nullptr)
     return RaiseError(L, "ERR redis.call is only available in a script");
+  if (run->escalate) return RaiseError(L, "ERR the script runs again alone");
   if (argc == 0) {
     PushErrorTable(L, "Please specify at least one argument for this redis lib call", 60);
     return raise ? lua_error(L) : 1;
@@ -164,8 +225,9 @@ int GenericCall(lua_State* L, bool raise) {
   if (outcome == CallOutcome::kError) {
     run->error.insert(0, 1, '-');  // no local string: lua_error skips destructors
     PushErrorTable(L, run->error.data(), run->error.size());
-    // A script to forward stops here, even under redis.pcall.
-    return raise || run->forward ? lua_error(L) : 1;
+    // A script to forward or to run again alone stops here, even under
+    // redis.pcall.
+    return raise || run->forward || run->escalate ? lua_error(L) : 1;
   }
   bool is_error = PushRespAsLua(L, run->scratch.data(), run->scratch.size());
   if (is_error && raise) return lua_error(L);
@@ -325,11 +387,16 @@ void Hook(lua_State* L, lua_Debug*) {
   }
   ScriptRun* run = tl_run;
   if (run == nullptr || run->cache == nullptr) return;
+  if (run->keyed && (run->escalate || NowUs() > run->keyed_deadline_us)) {
+    run->escalate = true;
+    run->escalate_always = true;
+    RaiseError(L, "ERR the script runs again alone");
+  }
   if (run->cache->aborting()) {
     run->aborted = true;
     RaiseError(L, "ERR Script killed by user with SHUTDOWN NOSAVE...");
   }
-  if (!run->wrote && run->cache->TakeKill()) {
+  if (!run->keyed && !run->wrote && run->cache->TakeKill()) {
     RaiseError(L, "ERR Script killed by user with SCRIPT KILL...");
   }
 }

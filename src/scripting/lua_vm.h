@@ -46,6 +46,28 @@ struct ScriptRun {
   bool forward = false;
   int resp = 2;  // redis.setresp
 
+  // Keyed mode (commands/script_runner.h): the script runs beside other
+  // commands holding the stripes of its keys, those of KEYS taken first and
+  // any other one only if free. When that cannot go on (a stripe another
+  // thread holds, a command that needs more than its keys, the time budget)
+  // `escalate` stops the script, its changes are undone from `saved`, and
+  // it runs again alone.
+  std::atomic<bool>* alone = nullptr;  // the script's hint (Script::alone)
+  bool keyed = false;
+  bool escalate = false;
+  bool escalate_always = false;  // the reason holds for every run of this script
+  std::vector<size_t> held;      // stripes held
+  struct Saved {
+    int db;
+    std::string key;
+    bool existed;
+    std::string value;
+    int64_t expire_ms;
+  };
+  std::vector<Saved> saved;  // each key's state before the script's first change of it
+  size_t saved_bytes = 0;
+  int64_t keyed_deadline_us = 0;
+
   // redis.call's working space (kept here: Lua errors unwind with longjmp,
   // past the destructors of the C function's locals).
   std::vector<std::string_view> argv;
@@ -53,6 +75,10 @@ struct ScriptRun {
   std::string scratch;
   std::string error;
 };
+
+// Keyed mode's time budget: past it a script runs again alone, where
+// busy-reply-threshold, BUSY and SCRIPT KILL apply.
+inline constexpr int64_t kKeyedBudgetUs = 2000;
 
 class LuaVm {
  public:

@@ -329,6 +329,10 @@ void Store::UnlockStripes(const std::vector<size_t>& stripes) NO_THREAD_SAFETY_A
   for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) stripes_[*it]->mu.Unlock();
 }
 
+bool Store::TryLockStripe(size_t stripe) NO_THREAD_SAFETY_ANALYSIS {
+  return stripes_[stripe]->mu.TryLock();
+}
+
 void Store::LockAll() NO_THREAD_SAFETY_ANALYSIS {
   for (auto& s : stripes_) s->mu.Lock();
 }
