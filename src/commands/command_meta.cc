@@ -84,7 +84,6 @@ const std::vector<CommandMeta>& AllCommandMeta() {
     {"renamenx", "", {{"RW access delete", 1, 0, 1, 0}, {"OW insert", 2, 0, 1, 0}}},
     {"scan", "nondeterministic_output request_policy:special", {}},
     {"function|delete", "request_policy:all_shards response_policy:all_succeeded", {}},
-    {"function|dump", "nondeterministic_output", {}},
     {"function|flush", "request_policy:all_shards response_policy:all_succeeded", {}},
     {"function|kill", "request_policy:all_shards response_policy:one_succeeded", {}},
     {"function|list", "nondeterministic_output_order", {}},

@@ -60,7 +60,7 @@ void FcallGeneric(CommandContext& ctx, bool ro_command) {
     run.function = &function;
     run.name = function.name;
     run.flags = function.flags;
-    run.alone = function.alone.get();
+    run.strikes = function.strikes.get();
     run.ctx = &ctx;
     run.cache = &server.scripts();
     run.keys = ctx.args.subspan(3, static_cast<size_t>(numkeys));

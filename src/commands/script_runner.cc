@@ -116,13 +116,16 @@ bool RunKeyed(CommandContext& ctx, ScriptRun& run, const std::function<void()>& 
   if (!done) {
     ctx.reply->buffer()->resize(mark);
     Undo(store, run);
-    if (run.escalate_always && run.alone != nullptr) run.alone->store(true);
+    if (run.strikes != nullptr && (run.escalate_always || run.overran)) {
+      run.strikes->fetch_add(run.escalate_always ? kAloneStrikes : 1,
+                             std::memory_order_relaxed);
+    }
   }
   Commit(ctx, run);
   store.UnlockStripes(run.held);
   if (!done) {
     // As new, for the run alone.
-    run.keyed = run.escalate = run.escalate_always = false;
+    run.keyed = run.escalate = run.escalate_always = run.overran = false;
     run.wrote = false;
     run.held.clear();
     run.saved.clear();
@@ -147,12 +150,21 @@ bool RunScriptAlone(CommandContext& ctx, ScriptRun& run,
   // EXEC, which holds every stripe, nor on a replica, nor while MONITOR
   // would see its commands twice).
   const bool keyed = !ctx.all_locked && !ctx.in_exec && !run.keys.empty() &&
-                     (run.alone == nullptr || !run.alone->load(std::memory_order_relaxed)) &&
+                     (run.strikes == nullptr ||
+                      run.strikes->load(std::memory_order_relaxed) < kAloneStrikes) &&
                      !server.replication().is_replica() && !server.monitors().active() &&
                      !cache.aborting();
   if (keyed) {
     if (RunKeyed(ctx, run, call)) {
       server.stats().scripts_keyed.fetch_add(1, std::memory_order_relaxed);
+      // Strikes count overruns in a row: a loaded machine's pauses do not
+      // add up to sending a short script alone for good.
+      if (run.strikes != nullptr) {
+        const uint32_t strikes = run.strikes->load(std::memory_order_relaxed);
+        if (strikes != 0 && strikes < kAloneStrikes) {
+          run.strikes->store(0, std::memory_order_relaxed);
+        }
+      }
       return run.forward;
     }
     server.stats().scripts_rerun_alone.fetch_add(1, std::memory_order_relaxed);

@@ -84,7 +84,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
     run.script = script.get();
     run.name = script->sha;
     run.flags = script->flags;
-    run.alone = &script->alone;
+    run.strikes = &script->strikes;
     run.ctx = &ctx;
     run.cache = &cache;
     run.keys = ctx.args.subspan(3, static_cast<size_t>(numkeys));

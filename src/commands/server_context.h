@@ -47,8 +47,8 @@ struct Stats {
   std::atomic<uint64_t> scripts_rerun_alone{0};
   void Reset() {
     for (auto* c : {&commands_processed, &connections_received, &rejected_connections,
-                    &scripts_keyed, &scripts_alone, &scripts_rerun_alone,
-                    &keyspace_hits, &keyspace_misses, &net_input_bytes, &net_output_bytes,
+                    &scripts_keyed, &scripts_alone, &scripts_rerun_alone, &keyspace_hits,
+                    &keyspace_misses, &net_input_bytes, &net_output_bytes,
                     &client_output_limit_disconnections,
                     &client_query_buffer_limit_disconnections, &io_thread_migrations}) {
       c->store(0, std::memory_order_relaxed);

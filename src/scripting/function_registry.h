@@ -22,8 +22,9 @@ struct FunctionDef {
   std::string description;
   bool has_description = false;
   uint32_t flags = 0;  // ScriptFlag bits (script_cache.h)
-  // As Script::alone: runs go alone at once (shared by copies).
-  std::shared_ptr<std::atomic<bool>> alone = std::make_shared<std::atomic<bool>>(false);
+  // As Script::strikes (shared by copies).
+  std::shared_ptr<std::atomic<uint32_t>> strikes =
+      std::make_shared<std::atomic<uint32_t>>(0);
 };
 
 struct Library {

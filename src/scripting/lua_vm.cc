@@ -74,11 +74,15 @@ int RaiseError(lua_State* L, const char* msg) {
 // write, the keys' states saved to undo it. False: the script must run
 // alone (escalate_always when that holds for any run of it).
 constexpr size_t kMaxSavedBytes = size_t{4} << 20;
-bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec, std::span<const std::string_view> argv,
-                int db) {
+bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec,
+                std::span<const std::string_view> argv, int db) {
   static constexpr std::string_view kKeyless[] = {"ping", "echo", "time", "select"};
-  if (NowUs() > run.keyed_deadline_us || (spec.flags & (kAllKeys | kDiskWalk)) ||
-      spec.name == "move" || spec.name == "copy") {
+  if (NowUs() > run.keyed_deadline_us) {
+    run.overran = true;
+    return false;
+  }
+  if ((spec.flags & (kAllKeys | kDiskWalk)) || spec.name == "move" ||
+      spec.name == "copy") {
     run.escalate_always = true;
     return false;
   }
@@ -101,7 +105,8 @@ bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec, std::span<const std::st
   const int64_t now = NowMs();
   for (std::string_view key : keys) {
     bool have = false;
-    for (const ScriptRun::Saved& s : run.saved) have = have || (s.db == db && s.key == key);
+    for (const ScriptRun::Saved& s : run.saved)
+      have = have || (s.db == db && s.key == key);
     if (have) continue;
     ScriptRun::Saved saved{db, std::string(key), false, {}, kNoExpire};
     if (const Entry* e = store.Find(db, key, now, false)) {
@@ -389,7 +394,7 @@ void Hook(lua_State* L, lua_Debug*) {
   if (run == nullptr || run->cache == nullptr) return;
   if (run->keyed && (run->escalate || NowUs() > run->keyed_deadline_us)) {
     run->escalate = true;
-    run->escalate_always = true;
+    run->overran = true;
     RaiseError(L, "ERR the script runs again alone");
   }
   if (run->cache->aborting()) {

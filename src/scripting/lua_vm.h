@@ -52,10 +52,11 @@ struct ScriptRun {
   // thread holds, a command that needs more than its keys, the time budget)
   // `escalate` stops the script, its changes are undone from `saved`, and
   // it runs again alone.
-  std::atomic<bool>* alone = nullptr;  // the script's hint (Script::alone)
+  std::atomic<uint32_t>* strikes = nullptr;  // the script's (Script::strikes)
   bool keyed = false;
   bool escalate = false;
   bool escalate_always = false;  // the reason holds for every run of this script
+  bool overran = false;          // past the time budget (this run, maybe not the next)
   std::vector<size_t> held;      // stripes held
   struct Saved {
     int db;
@@ -79,6 +80,9 @@ struct ScriptRun {
 // Keyed mode's time budget: past it a script runs again alone, where
 // busy-reply-threshold, BUSY and SCRIPT KILL apply.
 inline constexpr int64_t kKeyedBudgetUs = 2000;
+// A script that overran the budget this many times, or once met a command
+// that needs more than its keys, runs alone at once from then on.
+inline constexpr uint32_t kAloneStrikes = 16;
 
 class LuaVm {
  public:

@@ -39,9 +39,9 @@ struct Script {
   // comment (line numbers stay those of the body).
   std::string code;
   uint32_t flags = 0;
-  // Set once a run found it cannot run beside other commands (keyed mode,
-  // commands/script_runner.h): later runs go alone at once.
-  mutable std::atomic<bool> alone{false};
+  // Keyed mode's strikes (commands/script_runner.h): past kAloneStrikes
+  // its runs go alone at once.
+  mutable std::atomic<uint32_t> strikes{0};
 };
 
 // Parses a body's shebang into *flags (ScriptFlag) and *code; false with
