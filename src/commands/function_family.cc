@@ -1,10 +1,11 @@
 // FUNCTION and FCALL/FCALL_RO. Libraries are server-wide
 // (scripting/function_registry.h); every change to them is logged with the
 // command (wal_format.h's library operations), so they survive restarts and
-// reach replicas. The changing subcommands run with every stripe held, so a
-// change and its record take one place in the log's order. A function runs
-// as EVAL's scripts do (script_runner.h), in the thread's function state.
+// reach replicas; see ChangeLibraries for their place in the log's order. A
+// function runs as EVAL's scripts do (script_runner.h), in the thread's
+// function state.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,24 @@
 namespace edgekv {
 namespace {
 
-MutationListener* Journal(CommandContext& ctx) { return StoreOf(ctx).listener(); }
+// A change to the libraries and its log record take one place in the log's
+// order: `change` (which changes the registry and tells the journal, or
+// replies an error and returns false) runs with every stripe held (inside
+// EXEC they are), and the record is committed before they are released.
+// The library's code ran before, without them.
+template <typename Change>
+bool ChangeLibraries(CommandContext& ctx, Change&& change) {
+  Store& store = StoreOf(ctx);
+  std::optional<StripeGuard> all;
+  if (!ctx.all_locked) all.emplace(&store, true);
+  if (!change(store.listener())) return false;
+  if (MutationListener* journal = store.listener(); journal != nullptr && !ctx.in_exec) {
+    uint64_t seq = journal->Commit();
+    if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
+    if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
+  }
+  return true;
+}
 
 void FcallGeneric(CommandContext& ctx, bool ro_command) {
   ServerContext& server = *ctx.server;
@@ -56,7 +74,7 @@ void FcallGeneric(CommandContext& ctx, bool ro_command) {
   if (admission == Admission::kRefused) return;
   bool forward = admission == Admission::kForward;
   if (!forward) {
-    ScriptRun run;
+    ScriptRun& run = NewScriptRun();
     run.function = &function;
     run.name = function.name;
     run.flags = function.flags;
@@ -102,20 +120,33 @@ void FunctionLoad(CommandContext& ctx) {
     return;
   }
   const std::string name = lib->name;
-  if (!registry.Add(std::move(lib), replace, &error)) {
+  const uint64_t id = lib->id;
+  LuaVm& vm = LuaVm::ForFunctions();
+  std::shared_ptr<const Library> loaded = std::move(lib);
+  const bool added = ChangeLibraries(ctx, [&](MutationListener* journal) {
+    if (!registry.Add(loaded, replace, &error)) return false;
+    if (journal != nullptr) journal->OnLibraryPut(name, code);
+    return true;
+  });
+  if (!added) {
+    vm.ForgetLibrary(id);
     ctx.reply->Error("ERR " + error);
     return;
   }
-  if (MutationListener* journal = Journal(ctx)) journal->OnLibraryPut(name, code);
+  vm.SweepLibraries(registry);
   ctx.reply->Bulk(name);
 }
 
 void FunctionDelete(CommandContext& ctx) {
-  if (!ctx.server->functions().Delete(ctx.arg(2))) {
+  const bool deleted = ChangeLibraries(ctx, [&](MutationListener* journal) {
+    if (!ctx.server->functions().Delete(ctx.arg(2))) return false;
+    if (journal != nullptr) journal->OnLibraryDelete(ctx.arg(2));
+    return true;
+  });
+  if (!deleted) {
     ctx.reply->Error("ERR Library not found");
     return;
   }
-  if (MutationListener* journal = Journal(ctx)) journal->OnLibraryDelete(ctx.arg(2));
   ctx.reply->Ok();
 }
 
@@ -135,8 +166,11 @@ void FunctionFlush(CommandContext& ctx) {
     ctx.reply->Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     return;
   }
-  ctx.server->functions().Flush();
-  if (MutationListener* journal = Journal(ctx)) journal->OnLibraryFlush();
+  ChangeLibraries(ctx, [&](MutationListener* journal) {
+    ctx.server->functions().Flush();
+    if (journal != nullptr) journal->OnLibraryFlush();
+    return true;
+  });
   ctx.reply->Ok();
 }
 
@@ -248,28 +282,40 @@ void FunctionRestore(CommandContext& ctx) {
   // The payload's libraries must stand together before they join the rest.
   std::vector<std::shared_ptr<const Library>> libs;
   FunctionRegistry staged;
+  LuaVm& vm = LuaVm::ForFunctions();
+  auto refuse = [&](const std::string& text) {
+    for (const auto& lib : libs) vm.ForgetLibrary(lib->id);
+    ctx.reply->Error(text);
+  };
   for (const std::string& code : codes) {
     std::shared_ptr<const Library> lib = CompileLibrary(code, &error);
     if (lib == nullptr) {
-      ctx.reply->Error(error);
+      refuse(error);
       return;
     }
+    libs.push_back(lib);
     if (!staged.Add(lib, false, &error)) {
-      ctx.reply->Error("ERR " + error);
+      refuse("ERR " + error);
       return;
     }
-    libs.push_back(std::move(lib));
   }
   FunctionRegistry& registry = ctx.server->functions();
-  if (!registry.AddAll(libs, policy == Policy::kFlush, policy == Policy::kReplace,
-                       &error)) {
-    ctx.reply->Error("ERR " + error);
+  const bool restored = ChangeLibraries(ctx, [&](MutationListener* journal) {
+    if (!registry.AddAll(libs, policy == Policy::kFlush, policy == Policy::kReplace,
+                         &error)) {
+      return false;
+    }
+    if (journal != nullptr) {
+      if (policy == Policy::kFlush) journal->OnLibraryFlush();
+      for (const auto& lib : libs) journal->OnLibraryPut(lib->name, lib->code);
+    }
+    return true;
+  });
+  if (!restored) {
+    refuse("ERR " + error);
     return;
   }
-  if (MutationListener* journal = Journal(ctx)) {
-    if (policy == Policy::kFlush) journal->OnLibraryFlush();
-    for (const auto& lib : libs) journal->OnLibraryPut(lib->name, lib->code);
-  }
+  vm.SweepLibraries(registry);
   ctx.reply->Ok();
 }
 
@@ -364,8 +410,8 @@ void FunctionHelp(CommandContext& ctx) {
 }  // namespace
 
 void RegisterFunctionFamily(CommandTable* t) {
-  // The changing subcommands hold every stripe (kAllKeys): see the top.
-  const uint32_t change = kWrite | kNoScript | kAllKeys;
+  // The changing subcommands take every stripe themselves (ChangeLibraries).
+  const uint32_t change = kWrite | kNoScript;
   const uint32_t fcall = kNoScript | kStale | kSkipMonitor | kNoMandatoryKeys;
   // clang-format off
   t->Add({"fcall", -3, fcall | kMayReplicate, 0, 0, 0, Fcall, "scripting", "Invoke a function", "scripting", {}});

@@ -101,26 +101,32 @@ void Commit(CommandContext& ctx, const ScriptRun& run) {
 // while holding). Nothing else can see or change those keys until its
 // writes are logged. False when it must run alone after all: what it
 // changed is undone (and that is logged), its reply taken back.
-bool RunKeyed(CommandContext& ctx, ScriptRun& run, const std::function<void()>& call) {
+bool RunKeyed(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   Store& store = StoreOf(ctx);
-  std::vector<size_t> stripes;
-  stripes.reserve(run.keys.size());
-  for (std::string_view key : run.keys) stripes.push_back(store.StripeOf(key));
-  store.LockStripes(&stripes);
-  run.held = std::move(stripes);
+  run.held.clear();
+  for (std::string_view key : run.keys) run.held.push_back(store.StripeOf(key));
+  store.LockStripes(&run.held);
   run.keyed = true;
   run.keyed_deadline_us = NowUs() + kKeyedBudgetUs;
   const size_t mark = ctx.reply->buffer()->size();
   call();
   const bool done = !run.escalate;
   if (!done) {
-    ctx.reply->buffer()->resize(mark);
+    // Not an error of the script's: neither replied nor counted.
+    if (ctx.reply->buffer()->size() > mark && (*ctx.reply->buffer())[mark] == '-') {
+      ctx.reply->TakeBackError(mark);
+    } else {
+      ctx.reply->buffer()->resize(mark);
+    }
     Undo(store, run);
     if (run.strikes != nullptr && (run.escalate_always || run.overran)) {
       run.strikes->fetch_add(run.escalate_always ? kAloneStrikes : 1,
                              std::memory_order_relaxed);
     }
   }
+  // Stopped by SHUTDOWN: nothing of it is logged, and nothing of it shows
+  // meanwhile either.
+  if (run.aborted) Undo(store, run);
   Commit(ctx, run);
   store.UnlockStripes(run.held);
   if (!done) {
@@ -136,8 +142,7 @@ bool RunKeyed(CommandContext& ctx, ScriptRun& run, const std::function<void()>& 
 
 }  // namespace
 
-bool RunScriptAlone(CommandContext& ctx, ScriptRun& run,
-                    const std::function<void()>& call) {
+bool RunScriptAlone(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   ServerContext& server = *ctx.server;
   ScriptCache& cache = server.scripts();
   if (server.monitors().active()) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "command.h"
 #include "scripting/lua_vm.h"
@@ -37,8 +38,22 @@ bool ForwardsScriptWrites(const CommandContext& ctx, bool read_only);
 // (ServerContext::BeginScriptExclusive; inside EXEC, under EXEC's locks)
 // and logs its writes as one batch. True when the script must run on the
 // coordinator instead: what it replied here is taken back.
-bool RunScriptAlone(CommandContext& ctx, ScriptRun& run,
-                    const std::function<void()>& call);
+// What runs the script: a callable's address, no allocation (the callable
+// outlives the call it is passed to).
+class ScriptCall {
+ public:
+  template <typename F>
+  ScriptCall(F&& f)  // NOLINT: implicit, from a lambda
+      : obj_(const_cast<void*>(static_cast<const void*>(&f))),
+        call_([](void* o) { (*static_cast<std::remove_reference_t<F>*>(o))(); }) {}
+  void operator()() const { call_(obj_); }
+
+ private:
+  void* obj_;
+  void (*call_)(void*);
+};
+
+bool RunScriptAlone(CommandContext& ctx, ScriptRun& run, ScriptCall call);
 
 // SCRIPT KILL (is_eval) and FUNCTION KILL: each ends only its own kind.
 void KillRunningScript(CommandContext& ctx, bool is_eval);

@@ -80,7 +80,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
   if (admission == Admission::kRefused) return;
   bool forward = admission == Admission::kForward;
   if (!forward) {
-    ScriptRun run;
+    ScriptRun& run = NewScriptRun();
     run.script = script.get();
     run.name = script->sha;
     run.flags = script->flags;

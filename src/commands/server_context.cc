@@ -86,7 +86,10 @@ void ServerContext::LeaveCommand() {
 void ServerContext::BeginScriptExclusive() NO_THREAD_SAFETY_ANALYSIS {
   const size_t mine = MyGateSlot(kGateSlots);
   const int was = gate_[mine].busy.load();
-  gate_[mine].busy.store(2);  // waiting: not in the way of another script
+  // Waiting: not in the way of another script; but a command that waits is
+  // still in flight for CLIENT PAUSE (3), which must not answer before it is
+  // done.
+  gate_[mine].busy.store(was == 1 ? 3 : 2);
   script_mu_.Lock();
   script_alone_.store(true);
   const size_t used = std::min(g_next_gate_slot.load(), kGateSlots);
@@ -108,7 +111,7 @@ bool ServerContext::WaitForScript(const std::function<bool()>& give_up) {
   const int was = gate_[mine].busy.load();
   // Most scripts take microseconds: yield first, then sleep in short steps.
   for (int tries = 1;; ++tries) {
-    gate_[mine].busy.store(2);
+    gate_[mine].busy.store(was == 1 ? 3 : 2);
     if (tries < 1000) {
       std::this_thread::yield();
     } else {
@@ -134,7 +137,9 @@ void ServerContext::WaitForCommandsInFlight() {
     if (i == mine) continue;
     // A command is microseconds; a long one (KEYS, FLUSHALL) holds this
     // thread as long, as it would hold Redis.
-    while (gate_[i].busy.load() == 1) std::this_thread::yield();
+    for (int b = gate_[i].busy.load(); b == 1 || b == 3; b = gate_[i].busy.load()) {
+      std::this_thread::yield();
+    }
   }
   gate_[mine].busy.store(1);
 }

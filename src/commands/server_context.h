@@ -185,6 +185,9 @@ class ServerContext {
   std::atomic<PauseMode> pause_mode_{PauseMode::kNone};
   // Commands in flight, a slot per thread (threads past kGateSlots share).
   static constexpr size_t kGateSlots = 256;
+  // busy: 0 idle, 1 in a command, 2 waiting for the script gate outside a
+  // command (a pause, the upkeep thread), 3 a command waiting for it. A
+  // script waits for 1 only; CLIENT PAUSE for 1 and 3.
   struct alignas(64) GateSlot {
     std::atomic<int> busy{0};
   };

@@ -19,7 +19,11 @@ namespace {
 void Put(FunctionRegistry& registry, std::string_view name, std::string_view code) {
   std::string error;
   std::shared_ptr<const Library> lib = CompileLibrary(code, &error);
-  if (lib == nullptr || !registry.Add(lib, true, &error)) {
+  if (lib != nullptr && !registry.Add(lib, true, &error)) {
+    LuaVm::ForFunctions().ForgetLibrary(lib->id);
+    lib = nullptr;
+  }
+  if (lib == nullptr) {
     Log(LogLevel::kWarning, "Function library '{}' could not be loaded: {}", name, error);
   }
 }
@@ -45,6 +49,7 @@ void ApplyLibraryChange(FunctionRegistry& registry, LibraryChange change,
       registry.Flush();
       break;
   }
+  LuaVm::ForFunctions().SweepLibraries(registry);
 }
 
 }  // namespace edgekv

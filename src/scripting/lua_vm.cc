@@ -266,9 +266,12 @@ int RegisterFunction(lua_State* L) {
           "ERR calling redis.register_function with a single argument is only "
           "applicable to Lua table (representing named arguments).");
     }
+    // Four fixed slots (2..5) keep the values found; the loop's stack stays
+    // the key and its value, however many keys the table has.
+    lua_settop(L, 5);
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
-      // key at -2, value at -1; the values stay on the stack, found by index.
+      // key at -2, value at -1.
       if (!lua_isstring(L, -2)) {
         return RaiseError(
             L, "ERR named argument key given to redis.register_function is not a string");
@@ -282,21 +285,21 @@ int RegisterFunction(lua_State* L) {
                             "ERR function_name argument given to redis.register_function "
                             "must be a string");
         }
-        name_index = value;
+        name_index = 2;
       } else if (strcasecmp(key, "description") == 0) {
         if (!lua_isstring(L, value)) {
           return RaiseError(L,
                             "ERR description argument given to redis.register_function "
                             "must be a string");
         }
-        description_index = value;
+        description_index = 3;
       } else if (strcasecmp(key, "callback") == 0) {
         if (!lua_isfunction(L, value)) {
           return RaiseError(L,
                             "ERR callback argument given to redis.register_function must "
                             "be a function");
         }
-        callback_index = value;
+        callback_index = 4;
       } else if (strcasecmp(key, "flags") == 0) {
         if (!lua_istable(L, value)) {
           return RaiseError(
@@ -330,7 +333,15 @@ int RegisterFunction(lua_State* L) {
       } else {
         return RaiseError(L, "ERR unknown argument given to redis.register_function");
       }
-      lua_pushvalue(L, -2);  // the key again, for lua_next
+      if (strcasecmp(key, "function_name") == 0) {
+        lua_replace(L, 2);
+      } else if (strcasecmp(key, "description") == 0) {
+        lua_replace(L, 3);
+      } else if (strcasecmp(key, "callback") == 0) {
+        lua_replace(L, 4);
+      } else {
+        lua_pop(L, 1);  // flags: read already
+      }
     }
     if (name_index == 0)
       return RaiseError(L,
@@ -392,16 +403,24 @@ void Hook(lua_State* L, lua_Debug*) {
   }
   ScriptRun* run = tl_run;
   if (run == nullptr || run->cache == nullptr) return;
-  if (run->keyed && (run->escalate || NowUs() > run->keyed_deadline_us)) {
-    run->escalate = true;
-    run->overran = true;
-    RaiseError(L, "ERR the script runs again alone");
-  }
+  // A script being stopped is stopped at every instruction from then on
+  // (CallAndReply restores the count): a pcall in a loop cannot outlast it.
   if (run->cache->aborting()) {
     run->aborted = true;
+    lua_sethook(L, Hook, LUA_MASKCOUNT, 1);
     RaiseError(L, "ERR Script killed by user with SHUTDOWN NOSAVE...");
   }
-  if (!run->keyed && !run->wrote && run->cache->TakeKill()) {
+  if (run->keyed && !run->escalate && NowUs() > run->keyed_deadline_us) {
+    run->escalate = true;
+    run->overran = true;
+  }
+  if (run->escalate) {
+    lua_sethook(L, Hook, LUA_MASKCOUNT, 1);
+    RaiseError(L, "ERR the script runs again alone");
+  }
+  if (run->killed || (!run->keyed && !run->wrote && run->cache->TakeKill())) {
+    run->killed = true;
+    lua_sethook(L, Hook, LUA_MASKCOUNT, 1);
     RaiseError(L, "ERR Script killed by user with SCRIPT KILL...");
   }
 }
@@ -464,6 +483,8 @@ int RedisLog(lua_State* L) {
     return RaiseError(L, "ERR First argument must be a number (log level).");
   const lua_Number level = lua_tonumber(L, 1);
   if (level < 0 || level > 3) return RaiseError(L, "ERR Invalid debug level.");
+  if (!lua_checkstack(L, 2 * argc))
+    return RaiseError(L, "ERR too many arguments to redis.log");
   for (int i = 2; i <= argc; ++i) {
     if (i > 2) lua_pushliteral(L, " ");
     lua_pushvalue(L, i);
@@ -541,6 +562,11 @@ int Pcall(lua_State* L) {
   lua_pushboolean(L, 1);
   lua_insert(L, 1);
   if (lua_pcall(L, argc - 1, LUA_MULTRET, 0) != 0) {
+    // Stopping the script is not an error it may catch.
+    if (const ScriptRun* run = tl_run;
+        run != nullptr && (run->escalate || run->aborted || run->killed)) {
+      return lua_error(L);
+    }
     lua_remove(L, 1);
     if (lua_istable(L, -1)) {
       lua_getfield(L, -1, "err");
@@ -932,6 +958,33 @@ LuaVm& LuaVm::ForThread(const ScriptCache& cache) {
   return *vm;
 }
 
+ScriptRun& NewScriptRun() {
+  thread_local ScriptRun run;
+  run.script = nullptr;
+  run.function = nullptr;
+  run.name = {};
+  run.flags = 0;
+  run.ctx = nullptr;
+  run.cache = nullptr;
+  run.keys = {};
+  run.args = {};
+  run.read_only = run.wrote = run.aborted = false;
+  run.forward_writes = run.forward = false;
+  run.resp = 2;
+  run.argv.clear();
+  run.numbers.clear();
+  run.scratch.clear();
+  run.error.clear();
+  run.strikes = nullptr;
+  run.keyed = run.escalate = run.escalate_always = run.overran = false;
+  run.killed = false;
+  run.held.clear();
+  run.saved.clear();
+  run.saved_bytes = 0;
+  run.keyed_deadline_us = 0;
+  return run;
+}
+
 LuaVm& LuaVm::ForFunctions() {
   thread_local std::unique_ptr<LuaVm> vm(new LuaVm(0, true));
   return *vm;
@@ -1016,6 +1069,15 @@ bool LuaVm::EnsureLibrary(const Library& library, std::string* error) {
   if (have) return true;
   std::vector<FunctionDef> functions;
   return LoadLibrary(library, &functions, error);
+}
+
+void LuaVm::ForgetLibrary(uint64_t id) {
+  lua_State* L = L_;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, libraries_ref_);
+  lua_pushnumber(L, static_cast<lua_Number>(id));
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
 }
 
 void LuaVm::SweepLibraries(const FunctionRegistry& registry) {
@@ -1129,6 +1191,14 @@ void LuaVm::Run(ScriptRun& run, const ScriptCache& cache) {
     reply.Error("ERR not enough memory for the script's KEYS and ARGV");
     return;
   }
+  {
+    // Compiled unless a sweep since (a keyed attempt's) dropped it.
+    std::string error;
+    if (!Compile(*run.script, &error)) {
+      reply.Error(error);
+      return;
+    }
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, handler_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
   lua_getfield(L, -1, run.script->sha.c_str());
@@ -1146,6 +1216,7 @@ void LuaVm::CallAndReply(ScriptRun& run, int nargs) {
   tl_run = &run;
   const int status = lua_pcall(L, nargs, 1, -(nargs + 2));
   tl_run = outer;
+  lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInstructions);
   if (status == 0) {
     lua_rawseti(L, LUA_REGISTRYINDEX, result_ref_);
     lua_pop(L, 1);  // the handler

@@ -39,6 +39,7 @@ struct ScriptRun {
   bool read_only = false;  // EVAL_RO/EVALSHA_RO, or the no-writes flag
   bool wrote = false;      // a write command ran
   bool aborted = false;    // ended by the server stopping: its writes are not logged
+  bool killed = false;     // ended by SCRIPT KILL / FUNCTION KILL
   // On a replica with replica-write-forward: a write ends the script here
   // (nothing was written: a replica's scripts cannot write) and `forward`
   // says to run it on the coordinator instead.
@@ -84,6 +85,11 @@ inline constexpr int64_t kKeyedBudgetUs = 2000;
 // that needs more than its keys, runs alone at once from then on.
 inline constexpr uint32_t kAloneStrikes = 16;
 
+// The calling thread's ScriptRun, as new for the next script (its buffers
+// keep their capacity: no allocation per script). One script runs on a
+// thread at a time (EVAL and FCALL are not allowed inside scripts).
+ScriptRun& NewScriptRun();
+
 class LuaVm {
  public:
   // The calling thread's state, rebuilt when SCRIPT FLUSH has run since.
@@ -113,6 +119,8 @@ class LuaVm {
   void RunFunction(ScriptRun& run, const Library& library);
   // Forgets libraries the registry no longer has.
   void SweepLibraries(const FunctionRegistry& registry);
+  // Forgets a library LoadLibrary loaded that the registry then refused.
+  void ForgetLibrary(uint64_t id);
 
   int64_t used_bytes() const { return used_bytes_; }
   // What every thread's state holds (INFO used_memory_lua), as each last

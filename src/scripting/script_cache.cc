@@ -127,11 +127,32 @@ std::shared_ptr<const Script> ScriptCache::Insert(std::shared_ptr<const Script> 
 
 std::shared_ptr<const Script> ScriptCache::Find(std::string_view sha) {
   if (sha.size() != 40) return nullptr;
+  // SCRIPT LOAD's scripts stay until SCRIPT FLUSH (a new generation): each
+  // thread keeps those it found, by the SHA1 as asked, without the lock.
+  struct Local {
+    const ScriptCache* owner = nullptr;
+    uint64_t generation = 0;
+    std::unordered_map<std::string, std::shared_ptr<const Script>> loaded;
+  };
+  thread_local Local local;
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (local.owner != this || local.generation != generation) {
+    local.owner = this;
+    local.generation = generation;
+    local.loaded.clear();
+  }
+  thread_local std::string asked;
+  asked.assign(sha);
+  if (auto hit = local.loaded.find(asked); hit != local.loaded.end()) return hit->second;
   std::string key = Lower(sha);
   MutexLock lock(&mu_);
   auto it = by_sha_.find(key);
   if (it == by_sha_.end()) return nullptr;
-  if (!it->second.loaded) eval_lru_.splice(eval_lru_.begin(), eval_lru_, it->second.lru);
+  if (!it->second.loaded) {
+    eval_lru_.splice(eval_lru_.begin(), eval_lru_, it->second.lru);
+  } else if (local.loaded.size() < kMaxEvalScripts) {
+    local.loaded.emplace(asked, it->second.script);
+  }
   return it->second.script;
 }
 

@@ -126,3 +126,58 @@ def test_sigterm_ends_a_running_script_and_the_server_stops_cleanly(busy_server)
     assert loop.error is not None
     srv.start()
     assert srv.client().get("partial") is None
+
+
+class Call(threading.Thread):
+    """Runs one command on its own connection; keeps its reply or error."""
+
+    def __init__(self, srv, *args):
+        super().__init__(daemon=True)
+        self.srv, self.args = srv, args
+        self.reply = self.error = None
+
+    def run(self):
+        try:
+            self.reply = self.srv.client().execute_command(*self.args)
+        except Exception as e:  # noqa: BLE001 - the test reads it
+            self.error = e
+
+
+def test_a_script_catching_errors_in_a_loop_still_ends_at_script_kill(busy_server):
+    """Declaring a key, it first runs beside other commands, outlasts its
+    budget there and runs again alone; a pcall in a loop catches neither that
+    nor SCRIPT KILL."""
+    srv = busy_server
+    loop = Call(srv, "EVAL", "while true do pcall(function() while true do end end) end",
+                "1", "mine")
+    loop.start()
+    until(lambda: answered_busy(srv), "a new client answered BUSY")
+    until(lambda: fresh(srv).script_kill(), "SCRIPT KILL answered")
+    loop.join(HANG_GUARD_S)
+    assert not loop.is_alive()
+    assert "Script killed by user with SCRIPT KILL" in str(loop.error), loop.error
+    assert srv.client().ping()
+
+
+def test_a_long_function_answers_as_redis_busy_stats_and_function_kill(busy_server):
+    srv = busy_server
+    srv.client().function_load(
+        "#!lua name=spin\nredis.register_function('spin', function() "
+        "while true do end end)")
+    loop = Call(srv, "FCALL", "spin", "1", "k1", "arg")
+    loop.start()
+    until(lambda: answered_busy(srv), "a new client answered BUSY")
+    with pytest.raises(redis.ResponseError, match="You can only call FUNCTION KILL"):
+        fresh(srv).get("x")
+    # SCRIPT KILL is EVAL's: it answers BUSY for a function, as Redis does.
+    with pytest.raises(redis.ResponseError, match="You can only call FUNCTION KILL"):
+        fresh(srv).script_kill()
+    stats = fresh(srv).execute_command("FUNCTION", "STATS")
+    running = dict(zip(stats[1][::2], stats[1][1::2]))
+    assert running[b"name"] == b"spin"
+    assert running[b"command"] == [b"FCALL", b"spin", b"1", b"k1", b"arg"]
+    until(lambda: fresh(srv).execute_command("FUNCTION", "KILL"), "FUNCTION KILL answered")
+    loop.join(HANG_GUARD_S)
+    assert not loop.is_alive()
+    assert "Script killed by user" in str(loop.error), loop.error
+    assert srv.client().ping()
