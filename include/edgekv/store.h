@@ -195,6 +195,9 @@ class Store {
   // de-duplicated in place.
   void LockStripes(std::vector<size_t>* stripes);
   void UnlockStripes(const std::vector<size_t>& stripes);
+  // One more stripe without waiting (a script that holds others: waiting
+  // while holding could deadlock); false when another thread holds it.
+  bool TryLockStripe(size_t stripe);
   void LockAll();
   void UnlockAll();
 

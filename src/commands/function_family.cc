@@ -50,18 +50,7 @@ void FcallGeneric(CommandContext& ctx, bool ro_command) {
     return;
   }
   int64_t numkeys = 0;
-  if (!ParseInt64(ctx.arg(2), &numkeys)) {
-    ctx.reply->Error("ERR Bad number of keys provided");
-    return;
-  }
-  if (numkeys > static_cast<int64_t>(ctx.argc()) - 3) {
-    ctx.reply->Error("ERR Number of keys can't be greater than number of args");
-    return;
-  }
-  if (numkeys < 0) {
-    ctx.reply->Error("ERR Number of keys can't be negative");
-    return;
-  }
+  if (!ParseNumKeys(ctx, "ERR Bad number of keys provided", &numkeys)) return;
   const FunctionDef& function = *found.function;
   LuaVm& vm = LuaVm::ForFunctions();
   vm.SweepLibraries(registry);

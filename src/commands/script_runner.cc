@@ -2,12 +2,29 @@
 
 #include <string>
 
+#include "args.h"
 #include "dispatcher.h"
 #include "keyspace.h"
 #include "monitor.h"
 #include "server_context.h"
 
 namespace edgekv {
+
+bool ParseNumKeys(CommandContext& ctx, std::string_view not_integer, int64_t* numkeys) {
+  if (!ParseInt64(ctx.arg(2), numkeys)) {
+    ctx.reply->Error(not_integer);
+    return false;
+  }
+  if (*numkeys > static_cast<int64_t>(ctx.argc()) - 3) {
+    ctx.reply->Error("ERR Number of keys can't be greater than number of args");
+    return false;
+  }
+  if (*numkeys < 0) {
+    ctx.reply->Error("ERR Number of keys can't be negative");
+    return false;
+  }
+  return true;
+}
 
 Admission AdmitScript(CommandContext& ctx, uint32_t flags, bool ro_command) {
   if (!(flags & kScriptHasShebang) || (flags & kScriptNoWrites)) return Admission::kRun;

@@ -17,6 +17,10 @@ namespace edgekv {
 
 enum class Admission { kRun, kRefused, kForward };
 
+// EVAL's and FCALL's numkeys (args[2]), checked in Redis's order; false
+// after replying the error (`not_integer` when it is not a number).
+bool ParseNumKeys(CommandContext& ctx, std::string_view not_integer, int64_t* numkeys);
+
 // Redis's scriptPrepareForRun for a script with declared flags (a shebang,
 // or a function): a script that may write is refused up front where a write
 // would be (the error is replied), or, on a replica that forwards writes,

@@ -45,18 +45,7 @@ std::shared_ptr<const Script> ScriptFor(CommandContext& ctx, LuaVm& vm,
 
 void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
   int64_t numkeys = 0;
-  if (!ParseInt64(ctx.arg(2), &numkeys)) {
-    ctx.reply->Error(errors::kNotInteger);
-    return;
-  }
-  if (numkeys > static_cast<int64_t>(ctx.argc()) - 3) {
-    ctx.reply->Error("ERR Number of keys can't be greater than number of args");
-    return;
-  }
-  if (numkeys < 0) {
-    ctx.reply->Error("ERR Number of keys can't be negative");
-    return;
-  }
+  if (!ParseNumKeys(ctx, errors::kNotInteger, &numkeys)) return;
   ServerContext& server = *ctx.server;
   ScriptCache& cache = server.scripts();
   LuaVm& vm = LuaVm::ForThread(cache);

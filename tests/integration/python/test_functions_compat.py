@@ -14,12 +14,12 @@ callers on other connections."""
 import hashlib
 import struct
 import threading
-import time
 
 import pytest
 import redis
 
 from resp_util import RawClient
+from waiting import until
 from redis_ref import start_redis, stop_redis
 
 
@@ -1194,18 +1194,6 @@ def test_functions_survive_a_restart(make_server):
 
 
 HANG_GUARD_S = 600
-
-
-def until(pred, what):
-    deadline = time.monotonic() + HANG_GUARD_S
-    while True:
-        try:
-            if pred():
-                return
-        except (redis.exceptions.TimeoutError, redis.exceptions.ConnectionError):
-            pass
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
 
 
 def test_function_stats_and_function_kill_during_a_running_function(make_server):

@@ -3,12 +3,12 @@ busy-reply-threshold other clients get BUSY, SCRIPT KILL ends a script that
 has not written, SHUTDOWN NOSAVE (and SIGTERM) end one that has, its writes
 unlogged."""
 import threading
-import time
 
 import pytest
 import redis
 
 from conftest import EdgekvServer
+from waiting import until
 
 HANG_GUARD_S = 600
 BUSY = "busy running a script"
@@ -19,18 +19,6 @@ def fresh(srv):
     a short read timeout only makes a try on a held thread give way to the
     next one."""
     return srv.client(socket_timeout=5)
-
-
-def until(pred, what):
-    deadline = time.monotonic() + HANG_GUARD_S
-    while True:
-        try:
-            if pred():
-                return
-        except (redis.exceptions.TimeoutError, redis.exceptions.ConnectionError):
-            pass
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
 
 
 def answered_busy(srv):
