@@ -58,7 +58,7 @@ void RoundTrip(FuzzedDataProvider& in) {
   std::vector<OwnedOp> want;
   while (in.remaining_bytes() > 0 && want.size() < 32) {
     OwnedOp o;
-    o.op = static_cast<Op>(in.ConsumeIntegralInRange<int>(1, 4));
+    o.op = static_cast<Op>(in.ConsumeIntegralInRange<int>(1, 7));
     o.db = in.ConsumeIntegralInRange<int>(0, 0xffff);
     switch (o.op) {
       case Op::kPut:
@@ -80,6 +80,22 @@ void RoundTrip(FuzzedDataProvider& in) {
       case Op::kSwapDb:
         o.db2 = in.ConsumeIntegralInRange<int>(0, 0xffff);
         b.SwapDb(o.db, o.db2);
+        break;
+      // The library operations have no database: they decode with db 0.
+      case Op::kLibraryPut:
+        o.db = 0;
+        o.key = in.ConsumeRandomLengthString(64);
+        o.value = in.ConsumeRandomLengthString(512);
+        b.LibraryPut(o.key, o.value);
+        break;
+      case Op::kLibraryDelete:
+        o.db = 0;
+        o.key = in.ConsumeRandomLengthString(64);
+        b.LibraryDelete(o.key);
+        break;
+      case Op::kLibraryFlush:
+        o.db = 0;
+        b.LibraryFlush();
         break;
     }
     want.push_back(std::move(o));
