@@ -34,7 +34,8 @@ std::string Printable(std::string_view s, size_t max = 80) {
 
 int main(int argc, char** argv) {
   using namespace edgekv;
-  if (argc < 2 || std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0) {
+  if (argc < 2 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "--help") == 0) {
     std::fprintf(stderr, "Usage: edgekv-wal-dump <dir>/wal [--after SEQ]\n");
     return 2;
   }
@@ -58,7 +59,8 @@ int main(int argc, char** argv) {
                        " expire_ms=" + std::to_string(op.expire_ms) + "\n";
               break;
             case wal::Op::kErase:
-              std::snprintf(head, sizeof(head), "  ERASE db=%d flags=%u ", op.db, op.flags);
+              std::snprintf(head, sizeof(head), "  ERASE db=%d flags=%u ", op.db,
+                            op.flags);
               lines += head + Printable(op.key) + "\n";
               break;
             case wal::Op::kFlushDb:
@@ -66,10 +68,12 @@ int main(int argc, char** argv) {
                        " namespace=" + std::to_string(op.ns) + "\n";
               break;
             case wal::Op::kSwapDb:
-              lines += "  SWAPDB " + std::to_string(op.db) + " " + std::to_string(op.db2) + "\n";
+              lines += "  SWAPDB " + std::to_string(op.db) + " " +
+                       std::to_string(op.db2) + "\n";
               break;
             case wal::Op::kLibraryPut:
-              lines += "  LIBRARY_PUT " + Printable(op.key) + " " + Printable(op.value) + "\n";
+              lines +=
+                  "  LIBRARY_PUT " + Printable(op.key) + " " + Printable(op.value) + "\n";
               break;
             case wal::Op::kLibraryDelete:
               lines += "  LIBRARY_DELETE " + Printable(op.key) + "\n";
@@ -79,7 +83,8 @@ int main(int argc, char** argv) {
               break;
           }
         });
-        std::printf("batch seq=%llu time_ms=%lld ops=%u\n%s", static_cast<unsigned long long>(seq),
+        std::printf("batch seq=%llu time_ms=%lld ops=%u\n%s",
+                    static_cast<unsigned long long>(seq),
                     static_cast<long long>(h.time_ms), h.count, lines.c_str());
         return d;
       },
@@ -89,7 +94,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", s.message().c_str());
     return 1;
   }
-  std::printf("# %llu batches, last seq %llu\n", static_cast<unsigned long long>(rr.batches),
+  std::printf("# %llu batches, last seq %llu\n",
+              static_cast<unsigned long long>(rr.batches),
               static_cast<unsigned long long>(rr.last_seq));
   return 0;
 }

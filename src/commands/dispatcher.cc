@@ -129,6 +129,14 @@ static bool ProtectedAllowed(ServerContext& server, const ClientState& client) {
   return mode == 1 || (mode == 2 && local);
 }
 
+void CommitWrites(Store& store, ClientState& client) {
+  MutationListener* journal = store.listener();
+  if (journal == nullptr) return;
+  const uint64_t seq = journal->Commit();
+  if (seq > client.wait_seq) client.wait_seq = seq;
+  if (seq > client.last_write_seq) client.last_write_seq = seq;
+}
+
 std::string_view BusyError(ServerContext& server) {
   return server.scripts().running_function() ? errors::kBusyFunction : errors::kBusy;
 }
@@ -152,11 +160,7 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
                                          ctx.client->db.load(std::memory_order_relaxed),
                                          ctx.client->addr, ctx.args, ctx.redacted));
     }
-    MutationListener* journal = store.listener();
-    if (journal == nullptr || ctx.in_exec) return;
-    uint64_t seq = journal->Commit();
-    if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
-    if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
+    if (!ctx.in_exec) CommitWrites(store, *ctx.client);
   };
   // A script running alone holds every other command back (not those
   // allowed while it is busy, nor its own, nor EXEC's queued ones); past

@@ -51,6 +51,10 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
 void ForwardWrite(ServerContext& server, ClientState& client,
                   std::span<const std::string_view> args);
 
+// Appends the effects pending on this thread to the log as one batch (none:
+// nothing) and lets `client` WAIT for it. EXEC's commands leave it to EXEC.
+void CommitWrites(Store& store, ClientState& client);
+
 // Runs a resolved command: locks its keys' stripes (unless all are held),
 // calls the handler, and counts it.
 void RunCommand(const CommandSpec& spec, CommandContext& ctx);

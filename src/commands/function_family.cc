@@ -33,11 +33,7 @@ bool ChangeLibraries(CommandContext& ctx, Change&& change) {
   std::optional<StripeGuard> all;
   if (!ctx.all_locked) all.emplace(&store, true);
   if (!change(store.listener())) return false;
-  if (MutationListener* journal = store.listener(); journal != nullptr && !ctx.in_exec) {
-    uint64_t seq = journal->Commit();
-    if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
-    if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
-  }
+  if (!ctx.in_exec) CommitWrites(store, *ctx.client);
   return true;
 }
 

@@ -100,16 +100,22 @@ void Undo(Store& store, const ScriptRun& run) {
 // Commits the script's writes as one batch (inside EXEC, EXEC does); none
 // of a script the server stopped in the middle.
 void Commit(CommandContext& ctx, const ScriptRun& run) {
-  MutationListener* journal = StoreOf(ctx).listener();
-  if (journal == nullptr) return;
+  Store& store = StoreOf(ctx);
   if (run.aborted) {
-    journal->Discard();
-    return;
+    if (MutationListener* journal = store.listener()) journal->Discard();
+  } else if (!ctx.in_exec) {
+    CommitWrites(store, *ctx.client);
   }
-  if (ctx.in_exec) return;
-  uint64_t seq = journal->Commit();
-  if (seq > ctx.client->wait_seq) ctx.client->wait_seq = seq;
-  if (seq > ctx.client->last_write_seq) ctx.client->last_write_seq = seq;
+}
+
+// Drops what the script replied since `mark` (not the answer: it runs again,
+// or on the coordinator), uncounting an error.
+void TakeBackReply(ReplyBuilder& reply, size_t mark) {
+  if (reply.buffer()->size() > mark && (*reply.buffer())[mark] == '-') {
+    reply.TakeBackError(mark);
+  } else {
+    reply.buffer()->resize(mark);
+  }
 }
 
 // Keyed mode: the script runs beside other commands, holding the stripes of
@@ -129,12 +135,7 @@ bool RunKeyed(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   call();
   const bool done = !run.escalate;
   if (!done) {
-    // Not an error of the script's: neither replied nor counted.
-    if (ctx.reply->buffer()->size() > mark && (*ctx.reply->buffer())[mark] == '-') {
-      ctx.reply->TakeBackError(mark);
-    } else {
-      ctx.reply->buffer()->resize(mark);
-    }
+    TakeBackReply(*ctx.reply, mark);
     Undo(store, run);
     if (run.strikes != nullptr && (run.escalate_always || run.overran)) {
       run.strikes->fetch_add(run.escalate_always ? kAloneStrikes : 1,
@@ -148,11 +149,8 @@ bool RunKeyed(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   store.UnlockStripes(run.held);
   if (!done) {
     // As new, for the run alone.
-    run.keyed = run.escalate = run.escalate_always = run.overran = false;
+    run.EndKeyed();
     run.wrote = false;
-    run.held.clear();
-    run.saved.clear();
-    run.saved_bytes = 0;
   }
   return done;
 }
@@ -202,12 +200,7 @@ bool RunScriptAlone(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
     call();
     cache.EndRun();
     if (run.forward) {
-      // What the script answered here is not the answer.
-      if (ctx.reply->buffer()->size() > mark && (*ctx.reply->buffer())[mark] == '-') {
-        ctx.reply->TakeBackError(mark);
-      } else {
-        ctx.reply->buffer()->resize(mark);
-      }
+      TakeBackReply(*ctx.reply, mark);
       return;
     }
     Commit(ctx, run);

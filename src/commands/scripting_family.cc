@@ -29,14 +29,14 @@ std::shared_ptr<const Script> ScriptFor(CommandContext& ctx, LuaVm& vm,
   std::shared_ptr<const Script> script = cache.Find(sha);
   if (script == nullptr) {
     std::shared_ptr<Script> fresh = ScriptCache::Prepare(body, std::move(sha), &error);
-    if (fresh == nullptr || !vm.Compile(*fresh, &error)) {
+    if (fresh == nullptr || !vm.Compile(*fresh, cache, &error)) {
       ctx.reply->Error(error);
       return nullptr;
     }
     return cache.Insert(std::move(fresh), loaded);
   }
   if (loaded) script = cache.Insert(script, true);
-  if (!vm.Compile(*script, &error)) {
+  if (!vm.Compile(*script, cache, &error)) {
     ctx.reply->Error(error);
     return nullptr;
   }
@@ -57,7 +57,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
       ctx.reply->Error("NOSCRIPT No matching script. Please use EVAL.");
       return;
     }
-    if (!vm.Compile(*script, &error)) {
+    if (!vm.Compile(*script, cache, &error)) {
       ctx.reply->Error(error);
       return;
     }
@@ -83,7 +83,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
     // replica-write-forward the coordinator then runs all of it, sent as EVAL
     // with its body (the coordinator need not have it cached).
     run.forward_writes = ForwardsScriptWrites(ctx, run.read_only);
-    forward = RunScriptAlone(ctx, run, [&] { vm.Run(run, cache); });
+    forward = RunScriptAlone(ctx, run, [&] { vm.Run(run); });
   }
   if (forward) {
     std::vector<std::string_view> eval(ctx.args.begin(), ctx.args.end());

@@ -60,11 +60,7 @@ void Exec(CommandContext& ctx) {
         if (spec != nullptr) RunCommand(*spec, sub);
       }
       // The whole transaction is one batch in the write-ahead log.
-      if (MutationListener* journal = store.listener()) {
-        uint64_t seq = journal->Commit();
-        if (seq > c.wait_seq) c.wait_seq = seq;
-        if (seq > c.last_write_seq) c.last_write_seq = seq;
-      }
+      CommitWrites(store, c);
     }
   }
   Dispatcher::ClearTransaction(*ctx.server, c);

@@ -237,7 +237,7 @@ bool FunctionRegistry::Add(std::shared_ptr<const Library> library, bool replace,
   auto next = std::make_shared<State>(*state_);
   if (!AddTo(*next, std::move(library), replace, false, error)) return false;
   state_ = std::move(next);
-  ++generation_;
+  generation_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
@@ -250,7 +250,7 @@ bool FunctionRegistry::AddAll(
     if (!AddTo(*next, lib, replace, !flush, error)) return false;
   }
   state_ = std::move(next);
-  ++generation_;
+  generation_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
@@ -260,22 +260,17 @@ bool FunctionRegistry::Delete(std::string_view name) {
   auto next = std::make_shared<State>(*state_);
   Remove(*next, name);
   state_ = std::move(next);
-  ++generation_;
+  generation_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
 void FunctionRegistry::Flush() {
   MutexLock lock(&mu_);
   state_ = std::make_shared<State>();
-  ++generation_;
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 size_t FunctionRegistry::library_count() const { return Current()->libraries.size(); }
 size_t FunctionRegistry::function_count() const { return Current()->functions.size(); }
-
-uint64_t FunctionRegistry::generation() const {
-  MutexLock lock(&mu_);
-  return generation_;
-}
 
 }  // namespace edgekv

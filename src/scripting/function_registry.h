@@ -74,7 +74,7 @@ class FunctionRegistry {
   size_t library_count() const EXCLUDES(mu_);
   size_t function_count() const EXCLUDES(mu_);
   // Changes with every change: Lua states forget libraries that are gone.
-  uint64_t generation() const EXCLUDES(mu_);
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   static uint64_t NewLibraryId();
 
  private:
@@ -97,7 +97,7 @@ class FunctionRegistry {
   mutable Mutex mu_;
   // Copied on write: readers keep the one they took.
   std::shared_ptr<const State> state_ GUARDED_BY(mu_) = std::make_shared<State>();
-  uint64_t generation_ GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> generation_{0};  // changed under mu_, read without it
 };
 
 }  // namespace edgekv

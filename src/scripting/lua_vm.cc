@@ -976,12 +976,8 @@ ScriptRun& NewScriptRun() {
   run.scratch.clear();
   run.error.clear();
   run.strikes = nullptr;
-  run.keyed = run.escalate = run.escalate_always = run.overran = false;
   run.killed = false;
-  run.held.clear();
-  run.saved.clear();
-  run.saved_bytes = 0;
-  run.keyed_deadline_us = 0;
+  run.EndKeyed();
   return run;
 }
 
@@ -1134,16 +1130,15 @@ void LuaVm::RunFunction(ScriptRun& run, const Library& library) {
   published_bytes_.store(used_bytes_, std::memory_order_relaxed);
 }
 
-bool LuaVm::Compile(const Script& script, std::string* error) {
+bool LuaVm::Compile(const Script& script, const ScriptCache& cache, std::string* error) {
   lua_State* L = L_;
   lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
   lua_getfield(L, -1, script.sha.c_str());
   const bool have = lua_isfunction(L, -1);
-  lua_pop(L, 1);
-  if (have) {
-    lua_pop(L, 1);
-    return true;
-  }
+  lua_pop(L, 2);
+  if (have) return true;
+  if (compiled_ > cache.size() + 64) Sweep(cache);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
   if (luaL_loadbuffer(L, script.code.data(), script.code.size(), "@user_script") != 0) {
     const char* msg = lua_tostring(L, -1);
     *error = std::string("ERR Error compiling script (new function): ") +
@@ -1178,7 +1173,7 @@ void LuaVm::Sweep(const ScriptCache& cache) {
   compiled_ = n - gone.size();
 }
 
-void LuaVm::Run(ScriptRun& run, const ScriptCache& cache) {
+void LuaVm::Run(ScriptRun& run) {
   lua_State* L = L_;
   ReplyBuilder& reply = *run.ctx->reply;
   ClientState& lua_client = LuaClient();
@@ -1191,21 +1186,12 @@ void LuaVm::Run(ScriptRun& run, const ScriptCache& cache) {
     reply.Error("ERR not enough memory for the script's KEYS and ARGV");
     return;
   }
-  {
-    // Compiled unless a sweep since (a keyed attempt's) dropped it.
-    std::string error;
-    if (!Compile(*run.script, &error)) {
-      reply.Error(error);
-      return;
-    }
-  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, handler_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
   lua_getfield(L, -1, run.script->sha.c_str());
   lua_remove(L, -2);
   CallAndReply(run, 0);
   if (used_bytes_ > (int64_t{64} << 20)) lua_gc(L, LUA_GCCOLLECT, 0);
-  if (compiled_ > cache.size() + 64) Sweep(cache);
   published_bytes_.store(used_bytes_, std::memory_order_relaxed);
 }
 

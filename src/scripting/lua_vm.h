@@ -69,6 +69,14 @@ struct ScriptRun {
   std::vector<Saved> saved;  // each key's state before the script's first change of it
   size_t saved_bytes = 0;
   int64_t keyed_deadline_us = 0;
+  // Out of keyed mode (the buffers keep their capacity).
+  void EndKeyed() {
+    keyed = escalate = escalate_always = overran = false;
+    held.clear();
+    saved.clear();
+    saved_bytes = 0;
+    keyed_deadline_us = 0;
+  }
 
   // redis.call's working space (kept here: Lua errors unwind with longjmp,
   // past the destructors of the C function's locals).
@@ -102,11 +110,13 @@ class LuaVm {
   LuaVm(const LuaVm&) = delete;
   LuaVm& operator=(const LuaVm&) = delete;
 
-  // Compiles the script in this state unless it is already; false with
+  // Compiles the script in this state unless it is already (first forgetting
+  // compiled scripts the cache no longer has, once they pile up); false with
   // Redis's "ERR Error compiling script ..." in *error.
-  bool Compile(const Script& script, std::string* error);
-  // Runs a compiled script and writes its reply to run.ctx->reply.
-  void Run(ScriptRun& run, const ScriptCache& cache);
+  bool Compile(const Script& script, const ScriptCache& cache, std::string* error);
+  // Runs a compiled script and writes its reply to run.ctx->reply. It stays
+  // compiled until the next Compile (a keyed attempt's rerun finds it).
+  void Run(ScriptRun& run);
 
   // Functions' states: runs a library's code, which registers its functions
   // (kept in this state for the library's id); *functions gets what it

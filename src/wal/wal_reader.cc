@@ -67,9 +67,9 @@ Status Replay(const std::string& wal_dir, const ReplayOptions& options,
     const uint8_t version = static_cast<uint8_t>(data[6]);
     if (std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0 ||
         version < kOldestReadableVersion || version > kVersion) {
-      return Status::Corruption(path + " offset 0: not an edgekv WAL segment of version " +
-                                std::to_string(kOldestReadableVersion) + " to " +
-                                std::to_string(kVersion));
+      return Status::Corruption(
+          path + " offset 0: not an edgekv WAL segment of version " +
+          std::to_string(kOldestReadableVersion) + " to " + std::to_string(kVersion));
     }
     size_t off = kSegmentHeaderSize;
     while (off < data.size()) {

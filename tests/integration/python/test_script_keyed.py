@@ -33,8 +33,12 @@ def stat(client, name):
     return int(client.info("stats")[name])
 
 
-def run_threads(targets):
+def run_threads(targets, beside=None):
+    """Runs each target on a thread of its own, and `beside(stop)` (a loop
+    until the event is set) alongside until they are done; what any of them
+    raised fails the test."""
     errors = []
+    stop = threading.Event()
 
     def guarded(fn):
         try:
@@ -42,12 +46,22 @@ def run_threads(targets):
         except Exception as e:  # reaches the test below
             errors.append(repr(e))
 
+    background = None
+    if beside is not None:
+        background = threading.Thread(target=guarded, args=(lambda: beside(stop),))
+        background.start()
     threads = [threading.Thread(target=guarded, args=(t,)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(HANG_GUARD_S)
-        assert not t.is_alive(), "a client thread hung"
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(HANG_GUARD_S)
+            assert not t.is_alive(), "a client thread hung"
+    finally:
+        stop.set()
+        if background is not None:
+            background.join(HANG_GUARD_S)
+    assert background is None or not background.is_alive(), "the background thread hung"
     assert not errors, errors
 
 
@@ -57,7 +71,6 @@ def test_transfers_on_declared_keys_run_keyed_and_never_show_half_a_transfer(mak
     accounts = ["acct:%d" % i for i in range(20)]
     c.mset({a: 100 for a in accounts})
     before = stat(c, "scripts_keyed")
-    stop = threading.Event()
     seen = []
 
     def mover(seed):
@@ -67,18 +80,12 @@ def test_transfers_on_declared_keys_run_keyed_and_never_show_half_a_transfer(mak
             a, b = rng.sample(accounts, 2)
             r.eval(TRANSFER, 2, a, b, rng.randint(1, 30))
 
-    def auditor():
+    def auditor(stop):
         r = s.client()
         while not stop.is_set():
             seen.append(r.eval_ro(SUM, len(accounts), *accounts))
 
-    audit = threading.Thread(target=auditor)
-    audit.start()
-    try:
-        run_threads([lambda i=i: mover(i) for i in range(4)])
-    finally:
-        stop.set()
-        audit.join(HANG_GUARD_S)
+    run_threads([lambda i=i: mover(i) for i in range(4)], beside=auditor)
     assert seen and set(seen) == {2000}, set(seen)
     assert sum(int(v) for v in c.mget(accounts)) == 2000
     assert stat(c, "scripts_keyed") - before >= 6000
@@ -94,11 +101,10 @@ def test_a_script_meeting_a_held_key_runs_again_alone_with_its_first_change_undo
               "return redis.call('incr', KEYS[1])")
     reacher = "redis.call('incr', KEYS[1]) return redis.call('incr', 'hot')"
     counts = {"holder": 0}
-    done = threading.Event()
 
-    def hold():
+    def hold(stop):
         r = s.client()
-        while not done.is_set():
+        while not stop.is_set():
             r.eval(holder, 1, "hot")
             counts["holder"] += 1
 
@@ -113,13 +119,7 @@ def test_a_script_meeting_a_held_key_runs_again_alone_with_its_first_change_undo
             n += 1
         counts[i] = n
 
-    hold_thread = threading.Thread(target=hold)
-    hold_thread.start()
-    try:
-        run_threads([lambda i=i: reach(i) for i in range(3)])
-    finally:
-        done.set()
-        hold_thread.join(HANG_GUARD_S)
+    run_threads([lambda i=i: reach(i) for i in range(3)], beside=hold)
     assert stat(c, "scripts_rerun_alone") > 0
     want = {"own:%d" % i: counts[i] for i in range(3)}
     want["hot"] = counts["holder"] + sum(counts[i] for i in range(3))
