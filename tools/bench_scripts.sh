@@ -15,6 +15,7 @@
 # the ratio edgekv/redis.
 #
 # Usage: tools/bench_scripts.sh [--rounds R] [--requests N] [--pipelines "1 16"]
+#                               [--tests "incr-expire gcra ..."]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -23,12 +24,14 @@ TIME_LIMIT=900
 ROUNDS=3
 REQUESTS=200000
 PIPELINES="1 16"
+ONLY=""
 while (($#)); do
   case $1 in
     --rounds) ROUNDS=$2; shift 2 ;;
     --requests) REQUESTS=$2; shift 2 ;;
     --pipelines) PIPELINES=$2; shift 2 ;;
-    *) echo "usage: $0 [--rounds R] [--requests N] [--pipelines \"1 16\"]" >&2; exit 2 ;;
+    --tests) ONLY=$2; shift 2 ;;
+    *) echo "usage: $0 [--rounds R] [--requests N] [--pipelines \"1 16\"] [--tests \"gcra ...\"]" >&2; exit 2 ;;
   esac
 done
 # shellcheck source=tools/bench_lib.sh
@@ -63,6 +66,8 @@ return n"
 ARGS[incr-alone]="60000"
 declare -A NKEYS=([incr-expire]=1 [gcra]=1 [lock-release]=1 [incr-alone]=0)
 TESTS=(incr-expire gcra lock-release incr-alone)
+# shellcheck disable=SC2206
+[[ -n $ONLY ]] && TESTS=($ONLY)
 
 start_edgekv edgekv --appendfsync everysec ${EDGEKV_ARGS:-}
 E_PORT=$PORT

@@ -313,6 +313,10 @@ class Store {
   void ReplaceEntry(Stripe& s, Dict& d, Entry** link, Entry* e);
   void EraseLoaded(Stripe& s, int db, uint64_t hash, Entry* e);
   bool Evictable(const Entry* e) const;
+  // A TTL went into stripe s's table for db (s held): active expiry visits it.
+  void NoteTtl(Stripe& s, int db);
+  size_t NextTtlStripe(int db, size_t from) const;
+  size_t TtlStripes(int db) const;  // stripes whose bit is set for db
   uint32_t NamespaceOf(int db) const;
   void DiskBarrier();
   template <typename Fn>
@@ -346,7 +350,13 @@ class Store {
     return disk_ != nullptr &&
            cold_keys_[static_cast<size_t>(db)].load(std::memory_order_relaxed);
   }
-  std::atomic<size_t> expire_cursor_{0};
+  // Per db, a bit per stripe whose table may hold entries with a TTL: set by
+  // NoteTtl, cleared by the expire cycle after a sweep of the table that met
+  // none (both under the stripe's lock). databases * ttl_words_ words.
+  std::unique_ptr<std::atomic<uint64_t>[]> ttl_stripes_;
+  size_t ttl_words_ = 0;
+  Mutex expire_mu_;  // one expire cycle at a time
+  std::vector<size_t> expire_stripe_ GUARDED_BY(expire_mu_);  // per db: next stripe
   std::atomic<size_t> evict_cursor_{0};
   std::atomic<uint64_t> evict_fruitless_at_{0};  // applied seq + 1 of a fruitless Evict
   std::atomic<size_t> clean_cursor_{0};

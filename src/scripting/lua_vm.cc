@@ -742,8 +742,17 @@ void OpenLib(lua_State* L, const char* name, lua_CFunction open) {
   }
 }
 
+// Runs the C function in the registry slot `fn_ref` with `job` (a light
+// userdata) as its argument, protected: lua_cpcall without the closure it
+// makes on every call. Nonzero with the error on the stack.
+int ProtectedCall(lua_State* L, int fn_ref, void* job) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref);
+  lua_pushlightuserdata(L, job);
+  return lua_pcall(L, 1, 0, 0);
+}
+
 // Writes a script's result (the registry slot `ref`) as the reply; run
-// under lua_cpcall so that a Lua error cannot escape.
+// protected so that a Lua error cannot escape.
 struct WriteJob {
   int ref;
   ReplyBuilder* reply;
@@ -756,11 +765,6 @@ int WriteResult(lua_State* L) {
   return 0;
 }
 
-// Sets KEYS and ARGV in the real globals.
-struct ArgsJob {
-  int globals_ref;
-  ScriptRun* run;
-};
 void PushArray(lua_State* L, std::span<const std::string_view> items) {
   lua_createtable(L, static_cast<int>(items.size()), 0);
   for (size_t i = 0; i < items.size(); ++i) {
@@ -768,15 +772,82 @@ void PushArray(lua_State* L, std::span<const std::string_view> items) {
     lua_rawseti(L, -2, static_cast<int>(i + 1));
   }
 }
+
+// Whether the table on top of the stack holds nothing but keys 1..n and has
+// no metatable: what an array of n items the last script was given looks
+// like once that script is done with it, unless the script changed it.
+bool PlainArrayUpTo(lua_State* L, size_t n) {
+  if (lua_getmetatable(L, -1)) {
+    lua_pop(L, 1);
+    return false;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    const lua_Number k = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+    if (!(k >= 1 && k <= static_cast<lua_Number>(n) &&
+          k == static_cast<lua_Number>(static_cast<int64_t>(k)))) {
+      lua_pop(L, 1);
+      return false;
+    }
+  }
+  return true;
+}
+
+// EVAL's KEYS or ARGV: the table in the registry slot `ref` again, refilled,
+// when the last script left it a plain array of at most kReusedItems items
+// (*n says how many it was given; SIZE_MAX when unknown), else a new table
+// stored there. Scripts cannot keep a table past their run (globals and
+// libraries are read-only and a script's chunk has no upvalues), so a script
+// cannot tell the difference; the two tables and the garbage they would be
+// are saved on every call.
+constexpr size_t kReusedItems = 64;
+void FillArgs(lua_State* L, int ref, std::span<const std::string_view> items, size_t* n) {
+  const size_t before = *n;
+  *n = SIZE_MAX;  // until refilled: a Lua error may cut this short
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  const bool reuse = lua_istable(L, -1) && before <= kReusedItems &&
+                     items.size() <= kReusedItems && PlainArrayUpTo(L, before);
+  if (!reuse) {
+    lua_pop(L, 1);
+    PushArray(L, items);
+    lua_rawseti(L, LUA_REGISTRYINDEX, ref);
+    *n = items.size();
+    return;
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    lua_pushlstring(L, items[i].data(), items[i].size());
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+  for (size_t i = items.size() + 1; i <= before; ++i) {
+    lua_pushnil(L);
+    lua_rawseti(L, -2, static_cast<int>(i));
+  }
+  lua_pop(L, 1);
+  *n = items.size();
+}
+
+// Sets KEYS and ARGV in the real globals.
+struct ArgsJob {
+  int globals_ref;
+  int keys_ref;
+  int args_ref;
+  size_t* keys_n;
+  size_t* args_n;
+  ScriptRun* run;
+};
 int SetArgs(lua_State* L) {
   auto* job = static_cast<ArgsJob*>(lua_touserdata(L, 1));
+  FillArgs(L, job->keys_ref, job->run->keys, job->keys_n);
+  FillArgs(L, job->args_ref, job->run->args, job->args_n);
   lua_rawgeti(L, LUA_REGISTRYINDEX, job->globals_ref);
   lua_pushliteral(L, "KEYS");
-  PushArray(L, job->run->keys);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, job->keys_ref);
   lua_rawset(L, -3);
   lua_pushliteral(L, "ARGV");
-  PushArray(L, job->run->args);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, job->args_ref);
   lua_rawset(L, -3);
+  lua_pop(L, 1);
   return 0;
 }
 
@@ -880,6 +951,16 @@ LuaVm::LuaVm(uint64_t generation, bool function_state)
   handler_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushboolean(L, 0);
   result_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushboolean(L, 0);
+  eval_keys_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushboolean(L, 0);
+  eval_args_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushcfunction(L, SetArgs);
+  set_args_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushcfunction(L, SetFunctionArgs);
+  set_function_args_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushcfunction(L, WriteResult);
+  write_result_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   // Interned for good: the reply writer's field names never allocate.
   lua_newtable(L);
   for (const char* name : {"err", "ok", "double", "big_number", "map", "set",
@@ -1106,7 +1187,7 @@ void LuaVm::RunFunction(ScriptRun& run, const Library& library) {
                       std::memory_order_relaxed);
   run.resp = 2;
   FunctionArgsJob args{keys_ref_, args_ref_, &run};
-  if (lua_cpcall(L, SetFunctionArgs, &args) != 0) {
+  if (ProtectedCall(L, set_function_args_ref_, &args) != 0) {
     lua_pop(L, 1);
     run.ctx->reply->Error("ERR not enough memory for the function's keys and arguments");
     return;
@@ -1180,8 +1261,9 @@ void LuaVm::Run(ScriptRun& run) {
   lua_client.db.store(run.ctx->client->db.load(std::memory_order_relaxed),
                       std::memory_order_relaxed);
   run.resp = 2;
-  ArgsJob args{globals_ref_, &run};
-  if (lua_cpcall(L, SetArgs, &args) != 0) {
+  ArgsJob args{globals_ref_,  eval_keys_ref_, eval_args_ref_,
+               &eval_keys_n_, &eval_args_n_,  &run};
+  if (ProtectedCall(L, set_args_ref_, &args) != 0) {
     lua_pop(L, 1);
     reply.Error("ERR not enough memory for the script's KEYS and ARGV");
     return;
@@ -1208,7 +1290,7 @@ void LuaVm::CallAndReply(ScriptRun& run, int nargs) {
     lua_pop(L, 1);  // the handler
     const size_t mark = reply.buffer()->size();
     WriteJob job{result_ref_, &reply, run.resp};
-    if (lua_cpcall(L, WriteResult, &job) != 0) {
+    if (ProtectedCall(L, write_result_ref_, &job) != 0) {
       lua_pop(L, 1);
       reply.buffer()->resize(mark);
       reply.Error("ERR reached lua stack limit");

@@ -162,6 +162,16 @@ class LuaVm {
   int handler_ref_ = 0;    // the error handler
   int result_ref_ = 0;     // a script's result while it is written out
   int names_ref_ = 0;      // field names the reply writer reads
+  // EVAL's KEYS and ARGV tables, refilled for each script (FillArgs), and
+  // how many items each was last given.
+  int eval_keys_ref_ = 0;
+  int eval_args_ref_ = 0;
+  size_t eval_keys_n_ = SIZE_MAX;
+  size_t eval_args_n_ = SIZE_MAX;
+  // The C functions run protected for each script (ProtectedCall).
+  int set_args_ref_ = 0;
+  int set_function_args_ref_ = 0;
+  int write_result_ref_ = 0;
   // Functions' states only.
   bool functions_mode_ = false;
   int libraries_ref_ = 0;  // library id -> {function name -> callback}

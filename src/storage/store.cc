@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <new>
@@ -104,6 +105,7 @@ class Store::Dict {
     std::swap(nbuckets_, o.nbuckets_);
     std::swap(entries_, o.entries_);
     std::swap(expire_cursor_, o.expire_cursor_);
+    std::swap(ttl_seen_, o.ttl_seen_);
     int64_t a = keys_.load(), b = o.keys_.load();
     keys_.store(b);
     o.keys_.store(a);
@@ -117,6 +119,9 @@ class Store::Dict {
   size_t nbuckets() const { return nbuckets_; }
   Entry* bucket(size_t i) const { return buckets_[i]; }
   uint64_t& expire_cursor() { return expire_cursor_; }
+  // Has the active expiry's current sweep of this table (its cursor from 0
+  // back to 0) met an entry with a TTL, or has one gone in since it began?
+  bool& ttl_seen() { return ttl_seen_; }
   // Live-key deltas against the database's base count (atomics: read
   // without the stripe lock by DBSIZE).
   std::atomic<int64_t>& keys() { return keys_; }
@@ -223,12 +228,14 @@ class Store::Dict {
   size_t nbuckets_ = 0;
   size_t entries_ = 0;  // including tombstones
   uint64_t expire_cursor_ = 0;
+  bool ttl_seen_ = false;
   std::atomic<int64_t> keys_{0};
   std::atomic<int64_t> expires_{0};
 };
 
 struct alignas(64) Store::Stripe {
-  explicit Stripe(int dbs) : dbs(new Dict[static_cast<size_t>(dbs)]) {}
+  Stripe(size_t index, int dbs) : index(index), dbs(new Dict[static_cast<size_t>(dbs)]) {}
+  const size_t index;
   Mutex mu;
   // The Dicts are guarded by mu (clang's analysis cannot say so of a
   // unique_ptr).
@@ -270,9 +277,13 @@ Store::Store(StoreOptions options) : options_(options) {
   seed_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   stripes_.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    stripes_.push_back(std::make_unique<Stripe>(options_.databases));
+    stripes_.push_back(std::make_unique<Stripe>(i, options_.databases));
   }
   size_t dbs = static_cast<size_t>(options_.databases);
+  ttl_words_ = (n + 63) / 64;
+  ttl_stripes_.reset(new std::atomic<uint64_t>[dbs * ttl_words_]);
+  for (size_t i = 0; i < dbs * ttl_words_; ++i) ttl_stripes_[i] = 0;
+  expire_stripe_.assign(dbs, 0);
   base_keys_.reset(new std::atomic<int64_t>[dbs]);
   base_expires_.reset(new std::atomic<int64_t>[dbs]);
   cold_keys_.reset(new std::atomic<bool>[dbs]);
@@ -441,6 +452,7 @@ Entry* Store::Load(Stripe& s, int db, uint64_t h,
   if (st.ok()) {
     cold_reads_.fetch_add(1, std::memory_order_relaxed);
     e = NewEntry(key, dv.value, dv.expire_ms, false, 0);
+    if (dv.expire_ms != kNoExpire) NoteTtl(s, db);
   } else {
     if (st.code() != Status::Code::kNotFound) {
       Log(LogLevel::kWarning, "disk read failed: {}", st.message());
@@ -564,6 +576,7 @@ void Store::Put(int db, std::string_view key, std::string_view value,
   bool had = flags & wal::kFlagHadExpire, has = flags & wal::kFlagHasExpire;
   if (has && !had) d.expires().fetch_add(1, std::memory_order_relaxed);
   if (had && !has) d.expires().fetch_sub(1, std::memory_order_relaxed);
+  if (expire_ms != kNoExpire) NoteTtl(s, db);
   uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
   if (old != nullptr) {
     // Overwrite in place when the value's size is the same and the entry has
@@ -748,6 +761,13 @@ void Store::SwapDb(int a, int b, bool all_locked) NO_THREAD_SAFETY_ANALYSIS {
   cold_keys_[static_cast<size_t>(b)] = ca;
   for (auto& sp : stripes_) {
     sp->dbs[static_cast<size_t>(a)].Swap(sp->dbs[static_cast<size_t>(b)]);
+  }
+  for (size_t w = 0; w < ttl_words_; ++w) {
+    std::atomic<uint64_t>& wa = ttl_stripes_[static_cast<size_t>(a) * ttl_words_ + w];
+    std::atomic<uint64_t>& wb = ttl_stripes_[static_cast<size_t>(b) * ttl_words_ + w];
+    uint64_t va = wa.load();
+    wa.store(wb.load());
+    wb.store(va);
   }
   if (!all_locked) UnlockAll();
 }
@@ -949,59 +969,122 @@ std::optional<std::string> Store::RandomKey(int db, int64_t now_ms, bool all_loc
   return pick;
 }
 
+void Store::NoteTtl(Stripe& s, int db) NO_THREAD_SAFETY_ANALYSIS {
+  s.dbs[static_cast<size_t>(db)].ttl_seen() = true;
+  std::atomic<uint64_t>& w =
+      ttl_stripes_[static_cast<size_t>(db) * ttl_words_ + s.index / 64];
+  const uint64_t bit = uint64_t{1} << (s.index % 64);
+  // Read first: the word stays shared between cores while its bit is set.
+  if ((w.load(std::memory_order_relaxed) & bit) == 0) w.fetch_or(bit);
+}
+
+size_t Store::TtlStripes(int db) const {
+  size_t n = 0;
+  for (size_t i = 0; i < ttl_words_; ++i) {
+    n += static_cast<size_t>(
+        std::popcount(ttl_stripes_[static_cast<size_t>(db) * ttl_words_ + i].load(
+            std::memory_order_relaxed)));
+  }
+  return n;
+}
+
+// The next stripe at or after `from` (wrapping) whose bit is set for db, or
+// n when there is none.
+size_t Store::NextTtlStripe(int db, size_t from) const {
+  const size_t n = stripes_.size();
+  const std::atomic<uint64_t>* words =
+      &ttl_stripes_[static_cast<size_t>(db) * ttl_words_];
+  for (size_t step = 0; step <= ttl_words_; ++step) {
+    size_t i = (from / 64 + step) % ttl_words_;
+    uint64_t w = words[i].load(std::memory_order_relaxed);
+    if (step == 0) w &= ~uint64_t{0} << (from % 64);
+    if (step == ttl_words_) w &= (from % 64 == 0) ? 0 : ~(~uint64_t{0} << (from % 64));
+    if (w != 0) return i * 64 + static_cast<size_t>(std::countr_zero(w));
+  }
+  return n;
+}
+
 size_t Store::ActiveExpireCycle(int64_t now_ms,
                                 int64_t budget_us) NO_THREAD_SAFETY_ANALYSIS {
   if (!delete_expired()) return 0;
-  constexpr size_t kKeysPerLoop = 20;  // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
+  // As Redis's slow cycle: loops of about 20 keys with a TTL per db, going on
+  // while more than a tenth of a loop's sample had expired, the clock looked
+  // at every 16 loops. A loop walks the db's stripes that may hold TTLs,
+  // each with its own cursor, so consecutive cycles sweep the whole db.
+  constexpr size_t kKeysPerLoop = 20;                // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
+  constexpr size_t kMaxBuckets = kKeysPerLoop * 20;  // buckets looked at per loop
+  constexpr size_t kAcceptableStalePercent = 10;
+  MutexLock cycle(&expire_mu_);
   const int64_t deadline = SteadyUs() + budget_us;
   size_t reaped = 0;
-  const size_t n = stripes_.size();
-  size_t start = expire_cursor_.load(std::memory_order_relaxed);
-  size_t visited = 0;
-  for (; visited < n; ++visited) {
-    // Looked at again for every stripe: CLIENT PAUSE turns deletion off and
-    // waits for this cycle, which then stops at the next stripe.
-    if (!delete_expired()) break;
-    size_t si = (start + visited) % n;
-    Stripe& s = *stripes_[si];
-    {
-      MutexLock l(&s.mu);
-      for (int db = 0; db < options_.databases; ++db) {
+  size_t loops = 0;
+  bool stop = false;
+  std::vector<std::string> dead;
+  for (int db = 0; db < options_.databases && !stop; ++db) {
+    size_t& cursor = expire_stripe_[static_cast<size_t>(db)];
+    for (;;) {
+      const size_t live = TtlStripes(db);
+      if (live == 0) break;
+      // A loop sweeps each of those stripes at most once, so a small db is
+      // not sampled twice over in one loop.
+      size_t sampled = 0, expired = 0, buckets = 0, swept_stripes = 0;
+      while (sampled < kKeysPerLoop && buckets < kMaxBuckets && swept_stripes < live) {
+        // Looked at again for every stripe: CLIENT PAUSE turns deletion off
+        // and waits for this cycle, which then stops.
+        if (!delete_expired()) {
+          stop = true;
+          break;
+        }
+        size_t si = NextTtlStripe(db, cursor);
+        if (si == stripes_.size()) break;
+        cursor = si;
+        Stripe& s = *stripes_[si];
+        MutexLock l(&s.mu);
         Dict& d = s.dbs[static_cast<size_t>(db)];
-        // Like Redis: sample about 20 keys with a TTL, reap the expired ones,
-        // and go on while more than a quarter of the sample had expired.
-        for (int round = 0; round < 16 && d.expires().load() > 0 && d.entries() > 0;
-             ++round) {
-          size_t sampled = 0, expired = 0, buckets = 0;
-          uint64_t& v = d.expire_cursor();
-          while (sampled < kKeysPerLoop && buckets < kKeysPerLoop * 4 &&
-                 d.nbuckets() > 0) {
-            uint64_t mask = d.nbuckets() - 1;
-            std::vector<std::string> dead;
-            for (Entry* e = d.bucket(v & mask); e != nullptr; e = e->next) {
-              if (e->tombstone() || !e->has_expire()) continue;
-              ++sampled;
-              if (e->ExpiredAt(now_ms)) dead.emplace_back(e->key());
-            }
-            for (auto& k : dead) {
-              uint64_t h = Hash(k);
-              Entry** link = d.Link(k, h);
-              EraseLoaded(s, db, h, *link);
-              ++expired;
-            }
-            ++buckets;
-            if (d.nbuckets() == 0) break;
-            v = NextCursor(v, d.nbuckets() - 1);
+        uint64_t& v = d.expire_cursor();
+        bool swept = d.nbuckets() == 0;
+        const size_t expired_before = expired;
+        while (!swept && sampled < kKeysPerLoop && buckets < kMaxBuckets) {
+          dead.clear();
+          for (Entry* e = d.bucket(v & (d.nbuckets() - 1)); e != nullptr; e = e->next) {
+            if (e->tombstone() || !e->has_expire()) continue;
+            d.ttl_seen() = true;
+            ++sampled;
+            if (e->ExpiredAt(now_ms)) dead.emplace_back(e->key());
           }
-          reaped += expired;
-          if (sampled == 0 || expired * 4 <= sampled) break;
+          for (auto& k : dead) {
+            uint64_t h = Hash(k);
+            EraseLoaded(s, db, h, *d.Link(k, h));
+            ++expired;
+          }
+          ++buckets;
+          v = d.nbuckets() == 0 ? 0 : NextCursor(v, d.nbuckets() - 1);
+          swept = v == 0;
+        }
+        if (swept) {
+          // A whole sweep met no TTL: the stripe leaves the db's bitmap
+          // until a TTL goes in again (NoteTtl, under this same lock).
+          if (!d.ttl_seen()) {
+            ttl_stripes_[static_cast<size_t>(db) * ttl_words_ + si / 64].fetch_and(
+                ~(uint64_t{1} << (si % 64)));
+          }
+          d.ttl_seen() = false;
+          cursor = (si + 1) % stripes_.size();
+          ++swept_stripes;
+        }
+        if (expired > expired_before) {
+          if (MutationListener* ml = listener()) ml->Commit();
         }
       }
-      if (MutationListener* l = listener()) l->Commit();
+      reaped += expired;
+      if (stop) break;
+      if ((++loops & 15) == 0 && SteadyUs() > deadline) {
+        stop = true;
+        break;
+      }
+      if (sampled > 0 && expired * 100 / sampled <= kAcceptableStalePercent) break;
     }
-    if ((visited & 15) == 15 && SteadyUs() > deadline) break;
   }
-  expire_cursor_.store((start + visited + 1) % n, std::memory_order_relaxed);
   expired_keys_.fetch_add(reaped, std::memory_order_relaxed);
   return reaped;
 }

@@ -545,6 +545,40 @@ TEST(Store, ActiveExpireCycleReapsExpiredKeys) {
   EXPECT_EQ(s.ActiveExpireCycle(kNow + 10, 1'000'000), 0u);
 }
 
+TEST(Store, ActiveExpireCycleFindsOneExpiredKeyAmongManyWithoutTtl) {
+  StoreOptions o;
+  o.stripes = 64;
+  Store s(o);
+  for (int i = 0; i < 5000; ++i) Put(s, 0, "keep:" + std::to_string(i), "v");
+  Put(s, 0, "ttl", "v", kNow + 10);
+  size_t reaped = 0;
+  for (int round = 0; round < 100 && reaped == 0; ++round)
+    reaped = s.ActiveExpireCycle(kNow + 10, 1'000'000);
+  EXPECT_EQ(reaped, 1u);
+  EXPECT_EQ(s.DbSize(0), 5000u);
+  // A key given a TTL after its stripe was swept clean is found again.
+  Put(s, 0, "keep:7", "v", kNow + 20);
+  reaped = 0;
+  for (int round = 0; round < 100 && reaped == 0; ++round)
+    reaped = s.ActiveExpireCycle(kNow + 20, 1'000'000);
+  EXPECT_EQ(reaped, 1u);
+  EXPECT_EQ(Get(s, 0, "keep:7", kNow + 20), std::nullopt);
+}
+
+TEST(Store, ActiveExpireCycleFollowsKeysAcrossSwapDb) {
+  StoreOptions o;
+  o.stripes = 16;
+  Store s(o);
+  for (int i = 0; i < 100; ++i) Put(s, 1, "ttl:" + std::to_string(i), "v", kNow + 10);
+  EXPECT_EQ(s.ActiveExpireCycle(kNow, 1'000'000), 0u);
+  s.SwapDb(0, 1, false);
+  size_t reaped = 0;
+  for (int round = 0; round < 100 && reaped < 100; ++round)
+    reaped += s.ActiveExpireCycle(kNow + 10, 1'000'000);
+  EXPECT_EQ(reaped, 100u);
+  EXPECT_EQ(s.DbSize(0), 0u);
+}
+
 TEST(Store, ActiveExpireCycleDoesNothingWhenExpiredKeysAreKept) {
   StoreOptions o;
   o.delete_expired = false;  // a replica: the coordinator deletes

@@ -259,6 +259,26 @@ CASES = [
     ev("return redis.call('incr', 'tx')"),
     ev("return redis.call('get', 'tx')"),
     ["EXEC"],
+    # Each call gets KEYS and ARGV as it passes them, whatever the calls
+    # before did to theirs (edgekv refills the same two tables when a script
+    # left them untouched).
+    ev("return {#KEYS, #ARGV, KEYS[1], ARGV[3]}", "k1", "k2", "a", "b", "c", numkeys=2),
+    ev("return {#KEYS, #ARGV, KEYS[1], KEYS[2] or 'none', ARGV[1] or 'none'}", "z",
+       numkeys=1),
+    ev("table.insert(KEYS, 'x') KEYS.extra = 1 ARGV[5] = 'y' "
+       "setmetatable(ARGV, {__index = function() return 'meta' end}) return #KEYS",
+       "a", "b", numkeys=2),
+    ev("return {#KEYS, #ARGV, KEYS.extra or 'none', ARGV[5] or 'none', "
+       "tostring(getmetatable(ARGV)), KEYS[3] or 'none'}", "c", "1", numkeys=1),
+    ev("KEYS[1] = nil KEYS[2] = 7 ARGV[1] = {} return 1", "a", "b", "c", "d", numkeys=3),
+    ev("local n = 0 for k, v in pairs(KEYS) do n = n + 1 end "
+       "return {n, #KEYS, KEYS[1], KEYS[2], KEYS[3] or 'none', type(ARGV[1])}",
+       "p", "q", "r", numkeys=2),
+    ev("return #ARGV", *[str(i) for i in range(100)]),
+    ev("local n = 0 for k, v in pairs(ARGV) do n = n + 1 end return {n, #ARGV, ARGV[2] or 'none'}",
+       "z"),
+    ev("local k = KEYS ARGV[1] = nil return {#KEYS, #ARGV}", "x", "y", numkeys=1),
+    ev("return {#KEYS, #ARGV, ARGV[1] or 'none'}", "y2", numkeys=0),
 ]
 
 # Redis 7.0's, not edgekv's (it says 7.2), and cases Redis itself gets wrong:
