@@ -19,9 +19,9 @@
 namespace edgekv {
 
 struct ParserLimits {
-  size_t max_inline_size = 64 * 1024;  // PROTO_INLINE_MAX_SIZE
+  size_t max_inline_size = 64 * 1024;                // PROTO_INLINE_MAX_SIZE
   int64_t max_multibulk_len = 1024LL * 1024 * 1024;  // INT_MAX-ish
-  int64_t max_bulk_len = 512LL * 1024 * 1024;  // proto-max-bulk-len
+  int64_t max_bulk_len = 512LL * 1024 * 1024;        // proto-max-bulk-len
   // Before AUTH, Redis 7 refuses large requests outright.
   int64_t unauth_max_multibulk_len = 10;
   int64_t unauth_max_bulk_len = 16384;
@@ -72,6 +72,20 @@ class RespParser {
   size_t consumed_ = 0;
   std::string error_;
 };
+
+// The first arguments of a request PeekRequests saw ahead.
+struct PeekedRequest {
+  static constexpr size_t kHead = 4;
+  std::string_view head[kHead];
+  size_t argc = 0;  // all of its arguments; head holds min(argc, kHead)
+};
+
+// Looks ahead at the complete multibulk requests at the start of buf,
+// without a parser's state: fills out with each one's first arguments, at
+// most out.size() requests, and stops at anything else (an inline request,
+// a partial one, bad framing: the parser proper will say what it is).
+// Returns how many it filled. A hint for prefetching, never for running.
+size_t PeekRequests(std::string_view buf, std::span<PeekedRequest> out);
 
 // Splits an inline request like Redis's sdssplitargs: whitespace separates
 // arguments, "double quotes" take C escapes (\n \xHH ...), 'single quotes'

@@ -241,6 +241,10 @@ class Store {
   // operations later: a batch of writes to random keys otherwise waits for
   // memory at every step. `hash` is KeyHash(key).
   void Prefetch(int db, uint64_t hash, bool first_entry) const;
+  // The same for keys of requests still waiting in a client's pipeline,
+  // holding no lock: the bucket slots of all of them, then their first
+  // entries, each under its stripe's lock if free at once (else skipped).
+  void PrefetchKeys(int db, std::span<const std::string_view> keys);
   uint64_t KeyHash(std::string_view key) const { return Hash(key); }
   void Watch(int db, std::string_view key, WatchFlag* flag);
   void Unwatch(int db, std::string_view key, WatchFlag* flag);

@@ -312,6 +312,28 @@ bool Dispatcher::Postponed(const ClientState& client,
   return false;
 }
 
+void Dispatcher::PrefetchAhead(const ClientState& client,
+                               std::span<const PeekedRequest> ahead) {
+  static constexpr std::string_view kScripts[] = {"eval",       "evalsha", "eval_ro",
+                                                  "evalsha_ro", "fcall",   "fcall_ro"};
+  std::string_view keys[32];
+  size_t n = 0;
+  for (const PeekedRequest& r : ahead) {
+    if (r.argc < 2 || n == std::size(keys)) continue;
+    std::string_view name = r.head[0];
+    bool script = false;
+    for (std::string_view s : kScripts) script = script || EqualsIgnoreCase(name, s);
+    if (!script) {
+      keys[n++] = r.head[1];
+    } else if (r.argc >= 4 && r.head[2] != "0" && !r.head[2].empty() &&
+               r.head[2][0] != '-') {
+      keys[n++] = r.head[3];
+    }
+  }
+  if (n > 1)
+    server_->store().PrefetchKeys(client.db.load(std::memory_order_relaxed), {keys, n});
+}
+
 void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> args,
                          ReplyBuilder& reply) {
   // When EXEC itself is refused (its arity, NOAUTH), Redis discards the

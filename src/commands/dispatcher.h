@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "command.h"
+#include "edgekv/resp_parser.h"
 #include "server_context.h"
 
 namespace edgekv {
@@ -23,6 +24,11 @@ class Dispatcher {
   // write command or an EXEC of a transaction holding one. Never a
   // replica's, nor a request that is refused anyway (unknown, arity, AUTH).
   bool Postponed(const ClientState& client, std::span<const std::string_view> args) const;
+
+  // Brings the keys of requests waiting in client's pipeline into the cache
+  // (Store::PrefetchKeys) while the ones before them run: a key is the
+  // first argument, or a script's first declared key.
+  void PrefetchAhead(const ClientState& client, std::span<const PeekedRequest> ahead);
 
   // Drops a client's MULTI state and WATCHes (disconnect, RESET, DISCARD).
   static void ClearTransaction(ServerContext& server, ClientState& client);

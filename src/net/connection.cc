@@ -301,6 +301,20 @@ void Connection::ResumeRead() {
   if (out_.size() + writing_.size() < kBackpressureBytes) DoRead();
 }
 
+size_t Connection::PrefetchAhead() {
+  // A pipeline of small requests: a single request finds its keys itself,
+  // and only the next few KB are looked at (a huge request arriving in
+  // pieces is not scanned again for each piece).
+  constexpr size_t kMinBytes = 128, kWindow = 4096;
+  PeekedRequest ahead[16];
+  const size_t buffered = in_end_ - in_begin_;
+  if (buffered < kMinBytes) return std::size(ahead);
+  size_t n = PeekRequests(
+      std::string_view(in_.data() + in_begin_, std::min(buffered, kWindow)), ahead);
+  if (n > 1) dispatcher_->PrefetchAhead(client_, {ahead, n});
+  return std::max<size_t>(n, 1);
+}
+
 void Connection::ProcessInput() {
   ReplyBuilder rb(&out_);
   rb.set_limit(ReplyLimit());
@@ -309,8 +323,11 @@ void Connection::ProcessInput() {
   parser_.set_authenticated(client_.authenticated);
   parser_.set_max_bulk_len(server_->config().Int(Cfg::kProtoMaxBulkLen));
   partial_request_ = false;
+  size_t until_prefetch = 0;  // requests to run before looking ahead again
   while (!closing_ && !client_.blocked && in_begin_ < in_end_ &&
          out_.size() < kBackpressureBytes) {
+    if (until_prefetch == 0) until_prefetch = PrefetchAhead();
+    --until_prefetch;
     auto r = parser_.Parse(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
     if (r == RespParser::Result::kIncomplete) {
       partial_request_ = true;

@@ -54,6 +54,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ResumeRead();  // DoRead() unless held back by unsent replies
   void OnRead(const boost::system::error_code& ec, size_t n);
   void ProcessInput();
+  // Prefetches the keys of the next requests in the buffer; returns how many
+  // requests to run before looking again.
+  size_t PrefetchAhead();
   void MaybeWrite();
   // True when every reply in out_ may leave: its writes are durable.
   bool RepliesDurable();

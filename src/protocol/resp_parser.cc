@@ -27,11 +27,48 @@ int HexValue(char c) {
 }
 
 bool IsSpace(char c) {
-  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' ||
-         c == '\f' || c == '\0';
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f' ||
+         c == '\0';
+}
+
+// A "<c><digits>\r\n" header at buf[*pos]: its number, and *pos past it.
+bool PeekHeader(std::string_view buf, size_t* pos, char c, int64_t* n) {
+  if (*pos >= buf.size() || buf[*pos] != c) return false;
+  size_t end = buf.find('\r', *pos + 1);
+  if (end == std::string_view::npos || end + 1 >= buf.size() || buf[end + 1] != '\n' ||
+      end - *pos > 20) {
+    return false;
+  }
+  if (!ParseInt(buf.substr(*pos + 1, end - *pos - 1), n)) return false;
+  *pos = end + 2;
+  return true;
 }
 
 }  // namespace
+
+size_t PeekRequests(std::string_view buf, std::span<PeekedRequest> out) {
+  size_t pos = 0, filled = 0;
+  while (filled < out.size() && pos < buf.size()) {
+    int64_t argc = 0;
+    if (!PeekHeader(buf, &pos, '*', &argc) || argc <= 0) break;
+    PeekedRequest& r = out[filled];
+    r.argc = static_cast<size_t>(argc);
+    for (int64_t i = 0; i < argc; ++i) {
+      int64_t len = 0;
+      if (!PeekHeader(buf, &pos, '$', &len) || len < 0 ||
+          static_cast<uint64_t>(len) + 2 > buf.size() - pos ||
+          buf.substr(pos + static_cast<size_t>(len), 2) != "\r\n") {
+        return filled;
+      }
+      if (i < static_cast<int64_t>(PeekedRequest::kHead)) {
+        r.head[i] = buf.substr(pos, static_cast<size_t>(len));
+      }
+      pos += static_cast<size_t>(len) + 2;
+    }
+    ++filled;
+  }
+  return filled;
+}
 
 bool SplitInlineArgs(std::string_view line, std::vector<std::string>* out) {
   out->clear();
@@ -46,20 +83,32 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string>* out) {
       if (in_dq) {
         if (i >= n) return false;
         char c = line[i];
-        if (c == '\\' && i + 3 < n && line[i + 1] == 'x' &&
-            HexValue(line[i + 2]) >= 0 && HexValue(line[i + 3]) >= 0) {
+        if (c == '\\' && i + 3 < n && line[i + 1] == 'x' && HexValue(line[i + 2]) >= 0 &&
+            HexValue(line[i + 3]) >= 0) {
           cur.push_back(
               static_cast<char>(HexValue(line[i + 2]) * 16 + HexValue(line[i + 3])));
           i += 3;
         } else if (c == '\\' && i + 1 < n) {
           ++i;
           switch (line[i]) {
-            case 'n': cur.push_back('\n'); break;
-            case 'r': cur.push_back('\r'); break;
-            case 't': cur.push_back('\t'); break;
-            case 'b': cur.push_back('\b'); break;
-            case 'a': cur.push_back('\a'); break;
-            default: cur.push_back(line[i]); break;
+            case 'n':
+              cur.push_back('\n');
+              break;
+            case 'r':
+              cur.push_back('\r');
+              break;
+            case 't':
+              cur.push_back('\t');
+              break;
+            case 'b':
+              cur.push_back('\b');
+              break;
+            case 'a':
+              cur.push_back('\a');
+              break;
+            default:
+              cur.push_back(line[i]);
+              break;
           }
         } else if (c == '"') {
           // Closing quote must be followed by a space or the end.
@@ -150,8 +199,7 @@ RespParser::Result RespParser::ParseInline(std::string_view data) {
 
 RespParser::Result RespParser::ParseMultibulk(std::string_view data) {
   // Reads a "<prefix><int>\r\n" header line starting at pos_.
-  auto read_header = [&](char prefix, std::string_view too_big,
-                         int64_t* value) -> int {
+  auto read_header = [&](char prefix, std::string_view too_big, int64_t* value) -> int {
     const char* start = data.data() + pos_;
     size_t avail = data.size() - pos_;
     const void* cr = std::memchr(start, '\r', avail);
@@ -169,8 +217,8 @@ RespParser::Result RespParser::ParseMultibulk(std::string_view data) {
     }
     if (len + 1 >= avail) return 0;  // need the '\n'
     if (start[0] != prefix) {
-      Fail(std::string("Protocol error: expected '") + prefix + "', got '" +
-           start[0] + "'");
+      Fail(std::string("Protocol error: expected '") + prefix + "', got '" + start[0] +
+           "'");
       return -1;
     }
     if (!ParseInt(std::string_view(start + 1, len - 1), value)) {
@@ -185,8 +233,8 @@ RespParser::Result RespParser::ParseMultibulk(std::string_view data) {
     int r = read_header('*', "Protocol error: too big mbulk count string", &n);
     if (r < 0) return Result::kError;
     if (r == 0) return Result::kIncomplete;
-    int64_t max = authenticated_ ? limits_.max_multibulk_len
-                                 : limits_.unauth_max_multibulk_len;
+    int64_t max =
+        authenticated_ ? limits_.max_multibulk_len : limits_.unauth_max_multibulk_len;
     // Validity first, then the pre-AUTH limit, in Redis's order.
     if (n == INT64_MIN || n > limits_.max_multibulk_len) {
       return Fail("Protocol error: invalid multibulk length");
@@ -210,8 +258,7 @@ RespParser::Result RespParser::ParseMultibulk(std::string_view data) {
       int r = read_header('$', "Protocol error: too big bulk count string", &len);
       if (r < 0) return Result::kError;
       if (r == 0) return Result::kIncomplete;
-      int64_t max =
-          authenticated_ ? limits_.max_bulk_len : limits_.unauth_max_bulk_len;
+      int64_t max = authenticated_ ? limits_.max_bulk_len : limits_.unauth_max_bulk_len;
       if (len == INT64_MIN || len < 0 || len > limits_.max_bulk_len) {
         return Fail("Protocol error: invalid bulk length");
       }

@@ -102,7 +102,7 @@ bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec,
     run.held.push_back(stripe);
   }
   if (!(spec.flags & kWrite)) return true;
-  const int64_t now = NowMs();
+  const int64_t now = run.ctx->now_ms;
   for (std::string_view key : keys) {
     bool have = false;
     for (const ScriptRun::Saved& s : run.saved)
@@ -180,7 +180,9 @@ CallOutcome RunForScript(ScriptRun& run) {
   ReplyBuilder reply(&run.scratch);
   reply.set_resp(run.resp);
   client.resp.store(run.resp, std::memory_order_relaxed);
-  CommandContext sub{argv, &reply, &client, &server, NowMs(), locked, true};
+  // As Redis: the script's commands see the time it began (a key cannot
+  // expire halfway through a script).
+  CommandContext sub{argv, &reply, &client, &server, run.ctx->now_ms, locked, true};
   RunCommand(*spec, sub);
   if (spec->flags & kWrite) {
     run.wrote = true;

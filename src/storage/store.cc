@@ -636,6 +636,32 @@ void Store::Prefetch(int db, uint64_t hash,
   s.dbs[static_cast<size_t>(db)].Prefetch(hash, first_entry);
 }
 
+void Store::PrefetchKeys(int db, std::span<const std::string_view> keys)
+    NO_THREAD_SAFETY_ANALYSIS {
+  constexpr size_t kMax = 32;
+  uint64_t hashes[kMax];
+  const size_t n = std::min(keys.size(), kMax);
+  // Each pass asks for what the one before brought: the stripe (its lock
+  // and its tables' address), the key's db table, its bucket slot, the
+  // entry the slot points at.
+  for (size_t i = 0; i < n; ++i) {
+    hashes[i] = Hash(keys[i]);
+    __builtin_prefetch(stripes_[StripeOfHash(hashes[i])].get());
+  }
+  for (size_t i = 0; i < n; ++i) {
+    // dbs is set once, at construction: read without the lock.
+    __builtin_prefetch(&stripes_[StripeOfHash(hashes[i])]->dbs[static_cast<size_t>(db)]);
+  }
+  for (bool first_entry : {false, true}) {
+    for (size_t i = 0; i < n; ++i) {
+      Stripe& s = *stripes_[StripeOfHash(hashes[i])];
+      if (!s.mu.TryLock()) continue;
+      s.dbs[static_cast<size_t>(db)].Prefetch(hashes[i], first_entry);
+      s.mu.Unlock();
+    }
+  }
+}
+
 void Store::Watch(int db, std::string_view key,
                   WatchFlag* flag) NO_THREAD_SAFETY_ANALYSIS {
   Stripe& s = StripeFor(Hash(key));

@@ -2,6 +2,8 @@
 // its input or loop, and a stream cut into pieces of any size must parse into
 // exactly the requests, empty requests and error it gives when whole (the
 // parser's resume contract; a connection's reads split requests anywhere).
+// PeekRequests, which looks ahead for prefetching, must read the requests it
+// returns as the parser does.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -70,5 +72,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto whole = edgekv::Events(in, limits, authenticated, 0);
   auto pieces = edgekv::Events(in, limits, authenticated, step);
   if (whole != pieces) std::abort();
+  edgekv::PeekedRequest ahead[8];
+  size_t n = edgekv::PeekRequests(in, ahead);
+  edgekv::RespParser p;
+  size_t start = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (p.Parse(in.substr(start)) != edgekv::RespParser::Result::kCommand) std::abort();
+    std::span<const std::string_view> args = p.args();
+    if (args.size() != ahead[i].argc) std::abort();
+    for (size_t j = 0; j < args.size() && j < edgekv::PeekedRequest::kHead; ++j) {
+      if (args[j] != ahead[i].head[j]) std::abort();
+    }
+    start += p.consumed();
+  }
   return 0;
 }

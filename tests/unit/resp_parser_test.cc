@@ -24,9 +24,9 @@ using Args = std::vector<std::string>;
 struct Outcome {
   std::vector<Args> commands;
   int empties = 0;
-  std::string error;     // set when the parser reported a protocol error
-  size_t error_at = 0;   // offset of the request that failed
-  size_t leftover = 0;   // bytes not consumed when the input ran out
+  std::string error;    // set when the parser reported a protocol error
+  size_t error_at = 0;  // offset of the request that failed
+  size_t leftover = 0;  // bytes not consumed when the input ran out
 
   bool operator==(const Outcome& o) const {
     return commands == o.commands && empties == o.empties && error == o.error &&
@@ -41,8 +41,8 @@ std::ostream& operator<<(std::ostream& os, const Outcome& o) {
     for (const auto& a : c) os << '"' << a << "\" ";
     os << "]";
   }
-  return os << "], empties=" << o.empties << ", error='" << o.error
-            << "' at " << o.error_at << ", leftover=" << o.leftover << "}";
+  return os << "], empties=" << o.empties << ", error='" << o.error << "' at "
+            << o.error_at << ", leftover=" << o.leftover << "}";
 }
 
 // Feeds `data` to a fresh parser in chunks ending at each of `cuts` (ascending
@@ -127,7 +127,8 @@ std::vector<Case> Corpus() {
                {{"PING"}},
                5});
   c.push_back({"negative_count_is_empty", "*-5\r\nPING\r\n", {{"PING"}}, 1});
-  c.push_back({"long_bulk", "*2\r\n$4\r\nECHO\r\n$300\r\n" + std::string(300, 'z') + "\r\n",
+  c.push_back({"long_bulk",
+               "*2\r\n$4\r\nECHO\r\n$300\r\n" + std::string(300, 'z') + "\r\n",
                {{"ECHO", std::string(300, 'z')}}});
   c.push_back({"many_args",
                "*12\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
@@ -238,8 +239,8 @@ std::string ErrorOf(std::string_view data, bool authenticated = true,
 }
 
 TEST(RespParser, RejectsInvalidMultibulkLength) {
-  for (const char* bad : {"*abc\r\n", "*\r\n", "*1x\r\n", "*+1\r\n", "*01\r\n",
-                          "*-0\r\n", "*3000000000\r\n", "* 1\r\n"}) {
+  for (const char* bad : {"*abc\r\n", "*\r\n", "*1x\r\n", "*+1\r\n", "*01\r\n", "*-0\r\n",
+                          "*3000000000\r\n", "* 1\r\n"}) {
     EXPECT_EQ(ErrorOf(bad), "Protocol error: invalid multibulk length") << bad;
   }
 }
@@ -254,7 +255,8 @@ TEST(RespParser, RejectsInvalidBulkLength) {
 
 TEST(RespParser, RejectsMissingDollarWithTheByteItGot) {
   EXPECT_EQ(ErrorOf("*1\r\nx4\r\nPING\r\n"), "Protocol error: expected '$', got 'x'");
-  EXPECT_EQ(ErrorOf("*2\r\n$3\r\nGET\r\n:1\r\n"), "Protocol error: expected '$', got ':'");
+  EXPECT_EQ(ErrorOf("*2\r\n$3\r\nGET\r\n:1\r\n"),
+            "Protocol error: expected '$', got ':'");
 }
 
 TEST(RespParser, RejectsTooBigInlineRequest) {
@@ -323,8 +325,10 @@ TEST(RespParser, LimitsUnauthenticatedBulkLength) {
 
 TEST(RespParser, InvalidLengthsTakePrecedenceOverUnauthenticatedLimits) {
   // Redis checks validity first, then the pre-AUTH limits.
-  EXPECT_EQ(ErrorOf("*3000000000\r\n", false), "Protocol error: invalid multibulk length");
-  EXPECT_EQ(ErrorOf("*1\r\n$600000000\r\n", false), "Protocol error: invalid bulk length");
+  EXPECT_EQ(ErrorOf("*3000000000\r\n", false),
+            "Protocol error: invalid multibulk length");
+  EXPECT_EQ(ErrorOf("*1\r\n$600000000\r\n", false),
+            "Protocol error: invalid bulk length");
 }
 
 TEST(RespParser, AuthenticationMidStreamLiftsTheLimits) {
@@ -399,9 +403,15 @@ TEST(RespParser, RandomInputIsHandledTheSameHoweverItIsChunked) {
       for (int f = 0; f < flips && !data.empty(); ++f) {
         size_t pos = rng() % data.size();
         switch (rng() % 3) {
-          case 0: data[pos] = static_cast<char>(rng() & 0xff); break;
-          case 1: data.erase(pos, 1); break;
-          default: data.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+          case 0:
+            data[pos] = static_cast<char>(rng() & 0xff);
+            break;
+          case 1:
+            data.erase(pos, 1);
+            break;
+          default:
+            data.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+            break;
         }
       }
     }
@@ -430,6 +440,43 @@ TEST(RespParser, RandomInputIsHandledTheSameHoweverItIsChunked) {
     ASSERT_EQ(whole, Drive(data, cuts));
   }
   EXPECT_GT(iterations, 100);
+}
+
+// ---- Looking ahead (PeekRequests) -----------------------------------------
+
+TEST(PeekRequests, ReadsTheHeadsOfTheWholeRequestsAhead) {
+  std::string buf =
+      "*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+      "*6\r\n$7\r\nEVALSHA\r\n$2\r\nab\r\n$1\r\n1\r\n$3\r\nkey\r\n$1\r\nx\r\n$1\r\ny\r\n"
+      "*2\r\n$3\r\nGET\r\n$5\r\npar";  // cut short
+  PeekedRequest ahead[4];
+  ASSERT_EQ(PeekRequests(buf, ahead), 2u);
+  EXPECT_EQ(ahead[0].argc, 2u);
+  EXPECT_EQ(ahead[0].head[0], "GET");
+  EXPECT_EQ(ahead[0].head[1], "a");
+  EXPECT_EQ(ahead[1].argc, 6u);
+  EXPECT_EQ(ahead[1].head[2], "1");
+  EXPECT_EQ(ahead[1].head[3], "key");
+}
+
+TEST(PeekRequests, StopsAtWhatOnlyTheParserShouldJudge) {
+  PeekedRequest ahead[4];
+  const std::string ping = "*1\r\n$4\r\nPING\r\n";
+  for (std::string tail :
+       {"PING\r\n", "*0\r\n", "*-1\r\n", "*1\r\n$04\r\nPING\r\n", "*1\r\n$4\r\nPINGxx",
+        "*1\r\n:4\r\n", "*99999999999999999999\r\n", "*1\r\n$-5\r\n",
+        "*2\r\n$4\r\nPING\r\n"}) {
+    SCOPED_TRACE(tail);
+    EXPECT_EQ(PeekRequests(ping + tail + ping, ahead), 1u);
+  }
+  EXPECT_EQ(PeekRequests("", ahead), 0u);
+}
+
+TEST(PeekRequests, FillsNoMoreThanItIsGiven) {
+  std::string buf;
+  for (int i = 0; i < 10; ++i) buf += "*1\r\n$4\r\nPING\r\n";
+  PeekedRequest ahead[3];
+  EXPECT_EQ(PeekRequests(buf, ahead), 3u);
 }
 
 }  // namespace

@@ -279,6 +279,14 @@ CASES = [
        "z"),
     ev("local k = KEYS ARGV[1] = nil return {#KEYS, #ARGV}", "x", "y", numkeys=1),
     ev("return {#KEYS, #ARGV, ARGV[1] or 'none'}", "y2", numkeys=0),
+    # The script's commands see the time it began: a key does not expire
+    # halfway through it.
+    ev("redis.call('set', KEYS[1], 'v', 'px', 5) "
+       "local function now() local t = redis.call('time') return t[1] * 1e6 + t[2] end "
+       "local t0 = now() repeat until now() - t0 >= 30000 "
+       "return {redis.call('get', KEYS[1]), redis.call('exists', KEYS[1])}",
+       "frozen", numkeys=1),
+    ["GET", "frozen"],
 ]
 
 # Redis 7.0's, not edgekv's (it says 7.2), and cases Redis itself gets wrong:
