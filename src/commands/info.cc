@@ -238,7 +238,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   if (wants("stats")) {
     section("Stats");
     Stats& st = server.stats();
-    auto ld = [](const std::atomic<uint64_t>& a) {
+    auto ld = [](const auto& a) {
       return static_cast<int64_t>(a.load(std::memory_order_relaxed));
     };
     num("total_connections_received", ld(st.connections_received));

@@ -23,32 +23,37 @@
 #include "slowlog.h"
 #include "util/latency_monitor.h"
 #include "util/rate_sampler.h"
+#include "util/sharded_counter.h"
 
 namespace edgekv {
 
 class CommandTable;
 class Engine;
 
+// Counted by every I/O thread on every command (or read, or script) in
+// sharded counters; the rest are rare.
 struct Stats {
-  std::atomic<uint64_t> commands_processed{0};
+  ShardedCounter commands_processed;
   std::atomic<uint64_t> connections_received{0};
   std::atomic<uint64_t> rejected_connections{0};
-  std::atomic<uint64_t> keyspace_hits{0};
-  std::atomic<uint64_t> keyspace_misses{0};
-  std::atomic<uint64_t> net_input_bytes{0};
-  std::atomic<uint64_t> net_output_bytes{0};
+  ShardedCounter keyspace_hits;
+  ShardedCounter keyspace_misses;
+  ShardedCounter net_input_bytes;
+  ShardedCounter net_output_bytes;
   std::atomic<uint64_t> client_output_limit_disconnections{0};
   std::atomic<uint64_t> client_query_buffer_limit_disconnections{0};
   std::atomic<uint64_t> io_thread_migrations{0};  // connections moved (IoBalancer)
   // Scripts and functions: run beside other commands on their keys, run
   // alone, and run again alone after a keyed attempt (script_runner.h).
-  std::atomic<uint64_t> scripts_keyed{0};
-  std::atomic<uint64_t> scripts_alone{0};
+  ShardedCounter scripts_keyed;
+  ShardedCounter scripts_alone;
   std::atomic<uint64_t> scripts_rerun_alone{0};
   void Reset() {
-    for (auto* c : {&commands_processed, &connections_received, &rejected_connections,
-                    &scripts_keyed, &scripts_alone, &scripts_rerun_alone, &keyspace_hits,
-                    &keyspace_misses, &net_input_bytes, &net_output_bytes,
+    for (auto* c : {&commands_processed, &scripts_keyed, &scripts_alone, &keyspace_hits,
+                    &keyspace_misses, &net_input_bytes, &net_output_bytes}) {
+      c->store(0);
+    }
+    for (auto* c : {&connections_received, &rejected_connections, &scripts_rerun_alone,
                     &client_output_limit_disconnections,
                     &client_query_buffer_limit_disconnections, &io_thread_migrations}) {
       c->store(0, std::memory_order_relaxed);

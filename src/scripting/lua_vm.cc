@@ -949,6 +949,10 @@ LuaVm::LuaVm(uint64_t generation, bool function_state)
   globals_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   functions_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  for (RecentScript& recent : recent_) {
+    lua_pushboolean(L, 0);
+    recent.ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
   lua_pushcfunction(L, ErrorHandler);
   handler_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushboolean(L, 0);
@@ -1215,23 +1219,34 @@ void LuaVm::RunFunction(ScriptRun& run, const Library& library) {
 
 bool LuaVm::Compile(const Script& script, const ScriptCache& cache, std::string* error) {
   lua_State* L = L_;
+  // A SHA1 names one body, so an entry whose SHA1 matches holds its function.
+  RecentScript& recent = recent_[RecentIndex(script.sha)];
+  if (recent.sha == script.sha) {
+    current_ref_ = recent.ref;
+    return true;
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
   lua_getfield(L, -1, script.sha.c_str());
-  const bool have = lua_isfunction(L, -1);
-  lua_pop(L, 2);
-  if (have) return true;
-  if (compiled_ > cache.size() + 64) Sweep(cache);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
-  if (luaL_loadbuffer(L, script.code.data(), script.code.size(), "@user_script") != 0) {
-    const char* msg = lua_tostring(L, -1);
-    *error = std::string("ERR Error compiling script (new function): ") +
-             (msg != nullptr ? msg : "?");
+  if (!lua_isfunction(L, -1)) {
     lua_pop(L, 2);
-    return false;
+    if (compiled_ > cache.size() + 64) Sweep(cache);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
+    if (luaL_loadbuffer(L, script.code.data(), script.code.size(), "@user_script") != 0) {
+      const char* msg = lua_tostring(L, -1);
+      *error = std::string("ERR Error compiling script (new function): ") +
+               (msg != nullptr ? msg : "?");
+      lua_pop(L, 2);
+      return false;
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, script.sha.c_str());
+    ++compiled_;
   }
-  lua_setfield(L, -2, script.sha.c_str());
+  // The function is on top, its table below.
+  lua_rawseti(L, LUA_REGISTRYINDEX, recent.ref);
   lua_pop(L, 1);
-  ++compiled_;
+  recent.sha = script.sha;
+  current_ref_ = recent.ref;
   return true;
 }
 
@@ -1251,6 +1266,12 @@ void LuaVm::Sweep(const ScriptCache& cache) {
   for (const std::string& sha : gone) {
     lua_pushnil(L);
     lua_setfield(L, -2, sha.c_str());
+    RecentScript& recent = recent_[RecentIndex(sha)];
+    if (recent.sha == sha) {
+      recent.sha.clear();
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, LUA_REGISTRYINDEX, recent.ref);
+    }
   }
   lua_pop(L, 1);
   compiled_ = n - gone.size();
@@ -1271,9 +1292,7 @@ void LuaVm::Run(ScriptRun& run) {
     return;
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, handler_ref_);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, functions_ref_);
-  lua_getfield(L, -1, run.script->sha.c_str());
-  lua_remove(L, -2);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, current_ref_);
   CallAndReply(run, 0);
   if (used_bytes_ > (int64_t{64} << 20)) lua_gc(L, LUA_GCCOLLECT, 0);
   published_bytes_.store(used_bytes_, std::memory_order_relaxed);

@@ -159,9 +159,23 @@ class LuaVm {
   size_t compiled_ = 0;
   int globals_ref_ = 0;    // the real globals table (KEYS and ARGV go there)
   int functions_ref_ = 0;  // sha -> compiled function
-  int handler_ref_ = 0;    // the error handler
-  int result_ref_ = 0;     // a script's result while it is written out
-  int names_ref_ = 0;      // field names the reply writer reads
+  // The functions of recently compiled scripts, each in a registry slot,
+  // found by SHA1 without making a Lua string of it; current_ref_ is the
+  // slot of the one Compile last saw, which Run calls.
+  struct RecentScript {
+    std::string sha;
+    int ref = 0;
+  };
+  static size_t RecentIndex(std::string_view sha) {
+    return sha.size() < 2
+               ? 0
+               : (static_cast<size_t>(sha[0]) * 31 + static_cast<size_t>(sha[1])) % 16;
+  }
+  RecentScript recent_[16];
+  int current_ref_ = 0;
+  int handler_ref_ = 0;  // the error handler
+  int result_ref_ = 0;   // a script's result while it is written out
+  int names_ref_ = 0;    // field names the reply writer reads
   // EVAL's KEYS and ARGV tables, refilled for each script (FillArgs), and
   // how many items each was last given.
   int eval_keys_ref_ = 0;
