@@ -322,7 +322,10 @@ void Dispatcher::PrefetchAhead(const ClientState& client,
     if (r.argc < 2 || n == std::size(keys)) continue;
     std::string_view name = r.head[0];
     bool script = false;
-    for (std::string_view s : kScripts) script = script || EqualsIgnoreCase(name, s);
+    const char first = name.empty() ? '\0' : static_cast<char>(name[0] | 0x20);
+    if (first == 'e' || first == 'f') {  // most requests are told by their first letter
+      for (std::string_view s : kScripts) script = script || EqualsIgnoreCase(name, s);
+    }
     if (!script) {
       keys[n++] = r.head[1];
     } else if (r.argc >= 4 && r.head[2] != "0" && !r.head[2].empty() &&

@@ -31,16 +31,27 @@ bool IsSpace(char c) {
          c == '\0';
 }
 
-// A "<c><digits>\r\n" header at buf[*pos]: its number, and *pos past it.
+// A "<c><digits>\r\n" header at buf[*pos], written as the parser accepts
+// it (no sign, no leading zero): its number, and *pos past it. A negative
+// number is left to the parser.
 bool PeekHeader(std::string_view buf, size_t* pos, char c, int64_t* n) {
-  if (*pos >= buf.size() || buf[*pos] != c) return false;
-  size_t end = buf.find('\r', *pos + 1);
-  if (end == std::string_view::npos || end + 1 >= buf.size() || buf[end + 1] != '\n' ||
-      end - *pos > 20) {
+  size_t i = *pos;
+  if (i >= buf.size() || buf[i] != c) return false;
+  ++i;
+  const size_t first = i;
+  int64_t v = 0;
+  while (i < buf.size() && buf[i] >= '0' && buf[i] <= '9') {
+    if (i - first == 18) return false;
+    v = v * 10 + (buf[i] - '0');
+    ++i;
+  }
+  const size_t digits = i - first;
+  if (digits == 0 || (digits > 1 && buf[first] == '0') || i + 1 >= buf.size() ||
+      buf[i] != '\r' || buf[i + 1] != '\n') {
     return false;
   }
-  if (!ParseInt(buf.substr(*pos + 1, end - *pos - 1), n)) return false;
-  *pos = end + 2;
+  *n = v;
+  *pos = i + 2;
   return true;
 }
 
