@@ -241,9 +241,10 @@ class Store {
   // operations later: a batch of writes to random keys otherwise waits for
   // memory at every step. `hash` is KeyHash(key).
   void Prefetch(int db, uint64_t hash, bool first_entry) const;
-  // The same for keys of requests still waiting in a client's pipeline,
-  // holding no lock: the bucket slots of all of them, then their first
-  // entries, each under its stripe's lock if free at once (else skipped).
+  // The same for keys of requests still waiting in a client's pipeline:
+  // their stripes and tables, then the bucket slots of all of them, then
+  // their first entries, each read under its stripe's lock, taken for that
+  // moment if free at once (else skipped).
   void PrefetchKeys(int db, std::span<const std::string_view> keys);
   uint64_t KeyHash(std::string_view key) const { return Hash(key); }
   void Watch(int db, std::string_view key, WatchFlag* flag);
@@ -361,6 +362,7 @@ class Store {
   size_t ttl_words_ = 0;
   Mutex expire_mu_;  // one expire cycle at a time
   std::vector<size_t> expire_stripe_ GUARDED_BY(expire_mu_);  // per db: next stripe
+  int expire_db_ GUARDED_BY(expire_mu_) = 0;                  // the next cycle's first db
   std::atomic<size_t> evict_cursor_{0};
   std::atomic<uint64_t> evict_fruitless_at_{0};  // applied seq + 1 of a fruitless Evict
   std::atomic<size_t> clean_cursor_{0};

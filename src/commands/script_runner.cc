@@ -130,7 +130,9 @@ bool RunKeyed(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   for (std::string_view key : run.keys) run.held.push_back(store.StripeOf(key));
   store.LockStripes(&run.held);
   run.keyed = true;
-  run.keyed_deadline_us = NowUs() + kKeyedBudgetUs;
+  const int64_t now_us = NowUs();
+  run.keyed_deadline_us = now_us + kKeyedBudgetUs;
+  run.now_ms = now_us / 1000;
   const size_t mark = ctx.reply->buffer()->size();
   call();
   const bool done = !run.escalate;
@@ -192,10 +194,11 @@ bool RunScriptAlone(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   server.stats().scripts_alone.fetch_add(1, std::memory_order_relaxed);
   const size_t mark = ctx.reply->buffer()->size();
   auto execute = [&] {
+    run.now_ms = NowMs();
     if (run.function != nullptr) {
-      cache.BeginRun(NowMs(), run.name, ctx.args);
+      cache.BeginRun(run.now_ms, run.name, ctx.args);
     } else {
-      cache.BeginRun(NowMs());
+      cache.BeginRun(run.now_ms);
     }
     call();
     cache.EndRun();

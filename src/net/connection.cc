@@ -308,7 +308,8 @@ size_t Connection::PrefetchAhead() {
   constexpr size_t kMinBytes = 128, kWindow = 4096;
   PeekedRequest ahead[16];
   const size_t buffered = in_end_ - in_begin_;
-  if (buffered < kMinBytes) return std::size(ahead);
+  // Before AUTH the parser refuses what the peek would not: nothing to help.
+  if (buffered < kMinBytes || !client_.authenticated) return std::size(ahead);
   size_t n = PeekRequests(
       std::string_view(in_.data() + in_begin_, std::min(buffered, kWindow)), ahead);
   if (n > 1) dispatcher_->PrefetchAhead(client_, {ahead, n});

@@ -69,6 +69,12 @@ int RaiseError(lua_State* L, const char* msg) {
   return lua_error(L);
 }
 
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 // Keyed mode (ScriptRun::keyed): whether the command may run with the
 // stripes the script holds, taking free ones its keys need, and, for a
 // write, the keys' states saved to undo it. False: the script must run
@@ -98,11 +104,15 @@ bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec,
   for (std::string_view key : keys) {
     const size_t stripe = store.StripeOf(key);
     if (std::find(run.held.begin(), run.held.end(), stripe) != run.held.end()) continue;
-    if (!store.TryLockStripe(stripe)) return false;  // busy now, maybe not next time
+    // A stripe is held for moments (a command, a pipeline's prefetch): try
+    // a little before giving up; busy past that, maybe not next time.
+    bool locked = false;
+    for (int i = 0; i < 64 && !(locked = store.TryLockStripe(stripe)); ++i) CpuRelax();
+    if (!locked) return false;
     run.held.push_back(stripe);
   }
   if (!(spec.flags & kWrite)) return true;
-  const int64_t now = run.ctx->now_ms;
+  const int64_t now = run.now_ms;
   for (std::string_view key : keys) {
     bool have = false;
     for (const ScriptRun::Saved& s : run.saved)
@@ -182,7 +192,7 @@ CallOutcome RunForScript(ScriptRun& run) {
   client.resp.store(run.resp, std::memory_order_relaxed);
   // As Redis: the script's commands see the time it began (a key cannot
   // expire halfway through a script).
-  CommandContext sub{argv, &reply, &client, &server, run.ctx->now_ms, locked, true};
+  CommandContext sub{argv, &reply, &client, &server, run.now_ms, locked, true};
   RunCommand(*spec, sub);
   if (spec->flags & kWrite) {
     run.wrote = true;
@@ -642,11 +652,13 @@ local G = _G
 local real_rawset, real_rawget, real_next, real_pairs = rawset, rawget, next, pairs
 local setmetatable, getmetatable, error, tostring, type = setmetatable, getmetatable, error, tostring, type
 local real_loadstring, concat = loadstring, table.concat
-local proxies = {}
+local proxies = {}  -- proxy -> the table it guards
+local guarded = {}  -- the tables proxies guard
 local function readonly() error("Attempt to modify a readonly table", 2) end
 local function protect(t)
   local p = {}
   proxies[p] = t
+  guarded[t] = true
   setmetatable(p, {__index = t, __newindex = readonly, __metatable = false})
   return p
 end
@@ -674,14 +686,16 @@ G.load = function(f, name)
   return real_loadstring(s, name or "=(load)")
 end
 G.rawset = function(t, k, v)
-  if proxies[t] then error("Attempt to modify a readonly table", 0) end
+  if proxies[t] or guarded[t] then error("Attempt to modify a readonly table", 0) end
   return real_rawset(t, k, v)
 end
 G.rawget = function(t, k) return real_rawget(proxies[t] or t, k) end
-G.next = function(t, k) return real_next(proxies[t] or t, k) end
+local guarded_next = function(t, k) return real_next(proxies[t] or t, k) end
+G.next = guarded_next
+-- pairs of a proxy iterates through it: the table it guards never reaches
+-- the script.
 G.pairs = function(t)
-  local r = proxies[t]
-  if r then return real_next, r, nil end
+  if proxies[t] then return guarded_next, t, nil end
   return real_pairs(t)
 end
 for _, name in ipairs({"string", "table", "math", "coroutine", "cjson", "bit", "struct",
@@ -1058,6 +1072,7 @@ ScriptRun& NewScriptRun() {
   run.read_only = run.wrote = run.aborted = false;
   run.forward_writes = run.forward = false;
   run.resp = 2;
+  run.now_ms = 0;
   run.argv.clear();
   run.numbers.clear();
   run.scratch.clear();

@@ -46,6 +46,9 @@ struct ScriptRun {
   bool forward_writes = false;
   bool forward = false;
   int resp = 2;  // redis.setresp
+  // The time its commands see: when it began to run (set by the runner; as
+  // Redis's script time snapshot, a key cannot expire halfway through).
+  int64_t now_ms = 0;
 
   // Keyed mode (commands/script_runner.h): the script runs beside other
   // commands holding the stripes of its keys, those of KEYS taken first and

@@ -1046,7 +1046,11 @@ size_t Store::ActiveExpireCycle(int64_t now_ms,
   size_t loops = 0;
   bool stop = false;
   std::vector<std::string> dead;
-  for (int db = 0; db < options_.databases && !stop; ++db) {
+  // Each cycle starts where the last one stopped (Redis's current_db): a db
+  // that takes the whole budget does not starve the ones after it.
+  for (int n = 0; n < options_.databases && !stop; ++n) {
+    const int db = expire_db_;
+    expire_db_ = (expire_db_ + 1) % options_.databases;
     size_t& cursor = expire_stripe_[static_cast<size_t>(db)];
     for (;;) {
       const size_t live = TtlStripes(db);
@@ -1109,6 +1113,9 @@ size_t Store::ActiveExpireCycle(int64_t now_ms,
         break;
       }
       if (sampled > 0 && expired * 100 / sampled <= kAcceptableStalePercent) break;
+      // Every stripe marked swept and no TTL met: the bits cleared or set
+      // again by new TTLs, which the next cycle finds.
+      if (sampled == 0 && swept_stripes >= live) break;
     }
   }
   expired_keys_.fetch_add(reaped, std::memory_order_relaxed);

@@ -565,6 +565,19 @@ TEST(Store, ActiveExpireCycleFindsOneExpiredKeyAmongManyWithoutTtl) {
   EXPECT_EQ(Get(s, 0, "keep:7", kNow + 20), std::nullopt);
 }
 
+TEST(Store, ActiveExpireCycleDoesNotStarveLaterDbs) {
+  StoreOptions o;
+  o.stripes = 16;
+  Store s(o);
+  for (int i = 0; i < 20000; ++i) Put(s, 0, "ttl:" + std::to_string(i), "v", kNow + 10);
+  Put(s, 5, "ttl", "v", kNow + 10);
+  // No budget: each cycle stops after its first 16 loops, which db 0 alone
+  // could fill for many cycles.
+  for (int round = 0; round < 3; ++round) s.ActiveExpireCycle(kNow + 10, 0);
+  EXPECT_EQ(s.DbSize(5), 0u);
+  EXPECT_GT(s.DbSize(0), 0u);
+}
+
 TEST(Store, ActiveExpireCycleFollowsKeysAcrossSwapDb) {
   StoreOptions o;
   o.stripes = 16;

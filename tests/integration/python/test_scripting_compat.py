@@ -338,7 +338,10 @@ def test_globals_do_not_leak_from_one_script_to_the_next(server):
     r = redis.Redis(port=server.port)
     for attempt in ("rawset(_G, 'leak', 1)", "_G.leak = 1", "leak = 1",
                     "string.leak = 1", "getmetatable('').__index.leak = 1",
-                    "local mt = getmetatable('') mt.__index = {leak = 1}"):
+                    "local mt = getmetatable('') mt.__index = {leak = 1}",
+                    "local _, g = pairs(_G) rawset(g, 'leak', 1)",
+                    "local _, s = pairs(string) rawset(s, 'upper', function() return 'x' end)",
+                    "local _, s = pairs(string) s.leak = 1"):
         try:
             r.eval(attempt, 0)
         except redis.ResponseError:
