@@ -63,11 +63,19 @@ def reply(args):
     return b"+OK\r\n"
 
 
-def serve(conn, first_connection):
-    # SIGTERM goes to the main thread: a signal the kernel gives a worker
-    # thread would leave the main one blocked in accept(), its Python
-    # handler never run.
+def start_thread(target, *args):
+    """A thread that never takes SIGTERM. The kernel may give a signal to any
+    thread that does not block it, and one given to a worker leaves the main
+    thread blocked in accept(), its Python handler never run. The mask is
+    inherited at creation, so it is set around the start, not by the thread."""
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        threading.Thread(target=target, args=args, daemon=True).start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+def serve(conn, first_connection):
     first_connection.set()
     try:
         f = conn.makefile("rb")
@@ -106,10 +114,10 @@ def main(argv):
             first_connection.wait()
             time.sleep(0.5)
             os._exit(3)
-        threading.Thread(target=die, daemon=True).start()
+        start_thread(die)
     while True:
         conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn, first_connection), daemon=True).start()
+        start_thread(serve, conn, first_connection)
 
 
 if __name__ == "__main__":
