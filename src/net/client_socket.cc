@@ -27,11 +27,22 @@ struct ClientSocket::ReadOp : detail::reactor_op {
   // The last read drained the socket: an end of stream right behind the
   // data would go unseen (PeerClosedUnseen).
   bool eof_unchecked = false;
+  // Perform ran to an end: the completion is queued (or being called).
+  bool finished = false;
+  // Given up by its socket (DetachWithQueuedRead): deletes itself when the
+  // scheduler hands it back, aborted, and calls nothing.
+  bool orphan = false;
 
   // Called by the reactor (speculatively from start_op, or when epoll reports
   // the socket readable). not_done: nothing to read yet, wait for epoll.
   static status Perform(detail::reactor_op* base) {
     auto* op = static_cast<ReadOp*>(base);
+    const status s = Read(op);
+    op->finished = s != not_done;
+    return s;
+  }
+
+  static status Read(ReadOp* op) {
     op->eof_unchecked = false;
     for (;;) {
       ssize_t n = ::recv(op->fd, op->buf, op->len, 0);
@@ -58,6 +69,10 @@ struct ClientSocket::ReadOp : detail::reactor_op {
   static void Complete(void* owner, detail::operation* base, const error_code& /*ec*/,
                        std::size_t /*n*/) {
     auto* op = static_cast<ReadOp*>(base);
+    if (op->orphan) {
+      delete op;
+      return;
+    }
     std::shared_ptr<void> target = std::move(op->target);
     if (owner == nullptr) return;
     op->on_done(target.get(), op->ec_, op->bytes_transferred_);
@@ -82,6 +97,7 @@ void ClientSocket::ReadSome(char* buf, std::size_t len, std::shared_ptr<void> ta
   ReadOp* op = op_.get();
   op->ec_ = error_code();
   op->bytes_transferred_ = 0;
+  op->finished = false;
   op->fd = impl.socket_;
   op->buf = buf;
   op->len = len;
@@ -96,6 +112,29 @@ bool ClientSocket::PeerClosedUnseen() {
   op_->eof_unchecked = false;
   char c;
   return ::recv(native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+int ClientSocket::DetachWithQueuedRead(error_code& ec) {
+  if (!is_open()) {
+    ec = asio::error::bad_descriptor;
+    return -1;
+  }
+  ReadOp* op = op_.get();
+  const bool queued = op->target != nullptr;
+  if (queued && op->finished) {
+    ec = asio::error::in_progress;
+    return -1;
+  }
+  if (queued) {
+    // The reactor hands the read back to the scheduler, aborted, when the
+    // descriptor leaves it (below); from then on it owns itself.
+    op->orphan = true;
+    op->target.reset();
+    static_cast<void>(op_.release());
+    op_ = std::make_unique<ReadOp>();
+    op_->reactor = op->reactor;
+  }
+  return release(ec);
 }
 
 #else  // not Boost 1.74 with epoll: Asio's own read
@@ -116,6 +155,11 @@ void ClientSocket::ReadSome(char* buf, std::size_t len, std::shared_ptr<void> ta
 }
 
 bool ClientSocket::PeerClosedUnseen() { return false; }  // Asio tries the read itself
+
+int ClientSocket::DetachWithQueuedRead(error_code& ec) {
+  ec = asio::error::operation_not_supported;
+  return -1;
+}
 
 #endif
 

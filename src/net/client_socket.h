@@ -60,6 +60,17 @@ class ClientSocket : public boost::asio::ip::tcp::socket {
   // socket; false otherwise.
   bool PeerClosedUnseen();
 
+  // Takes the descriptor out of this io_context's reactor and returns it
+  // (the socket is left closed), like release(), also while a read is
+  // queued that has not run yet: that read is dropped, its target let go of
+  // (the caller keeps its own reference if it needs one) and `done` never
+  // called. How a client leaves a thread that a long script
+  // holds (its read cannot be cancelled there: the aborted completion would
+  // wait for the thread). -1 with nothing changed when it cannot: a read
+  // that already ran and waits for its completion to be called, or Asio's
+  // own read (not the Boost version this was written for).
+  int DetachWithQueuedRead(boost::system::error_code& ec);
+
  private:
   struct ReadOp;
   std::unique_ptr<ReadOp> op_;

@@ -187,11 +187,13 @@ void Connection::Close() {
   set_.load()->Remove(this);
 }
 
-bool Connection::Quiescent() const {
-  return !read_in_flight_ && !write_in_flight_ && out_.empty() && writing_.empty() &&
+bool Connection::Quiescent() const { return !read_in_flight_ && IdleButReading(); }
+
+bool Connection::IdleButReading() const {
+  return !executing_ && !write_in_flight_ && out_.empty() && writing_.empty() &&
          !reply_queued_ && !durable_wait_registered_ && !feed_wait_registered_ &&
          !retry_pending_ && !client_.blocked && !client_.feeder && !client_.monitor &&
-         in_begin_ == in_end_ && !closing_ && !closed_;
+         in_begin_ == in_end_ && !closing_ && !closed_ && socket_.has_value();
 }
 
 // The socket leaves this thread's reactor (release(): no operation is
@@ -206,6 +208,64 @@ void Connection::Migrate() {
     Close();  // released or not, the socket is unusable now
     return;
   }
+  HandOver(to, protocol, fd);
+}
+
+bool Connection::Evacuate(ConnectionSet* to) {
+  if (!IdleButReading()) return false;
+  // The queued read may be what holds this connection (dropped below).
+  std::shared_ptr<Connection> hold = shared_from_this();
+  error_code ec;
+  auto protocol = socket_->local_endpoint(ec).protocol();
+  if (ec) return false;
+  const int fd = socket_->DetachWithQueuedRead(ec);
+  if (fd < 0) return false;
+  read_in_flight_ = false;  // dropped: Adopt reads again on `to`
+  move_to_ = nullptr;
+  HandOver(to, protocol, fd);
+  return true;
+}
+
+std::vector<std::shared_ptr<Connection>> Connection::FlushReplyBatch(
+    ServerContext* server) {
+  std::shared_ptr<ReplyBatch> batch = t_replies.lock();
+  if (!batch || t_replies_sending) return {};
+  Engine* engine = server->engine();
+  if (batch->max_seq > 0 && engine != nullptr) engine->wal().WriteUpTo(batch->max_seq);
+  std::vector<std::shared_ptr<Connection>> sent, kept;
+  t_replies_sending = true;
+  for (auto& c : batch->conns) {
+    if (c->executing_) {
+      kept.push_back(std::move(c));
+      continue;
+    }
+    c->reply_queued_ = false;
+    c->MaybeWrite();
+    sent.push_back(std::move(c));
+  }
+  t_replies_sending = false;
+  batch->conns = std::move(kept);
+  return sent;
+}
+
+size_t Connection::EvacuateThread(ServerContext* server, ConnectionSet& from,
+                                  const std::vector<ConnectionSet*>& to) {
+  if (to.empty()) return 0;
+  std::vector<std::shared_ptr<Connection>> sent = FlushReplyBatch(server);
+  std::vector<Connection*> all = from.all();  // Evacuate removes from it
+  size_t moved = 0;
+  for (Connection* c : all) {
+    if (c->Evacuate(to[moved % to.size()])) ++moved;
+  }
+  // Those whose replies went out but that stay read on here, as the batch
+  // would have had them do.
+  for (auto& c : sent) {
+    if (c->set_.load() == &from && !c->closed_) c->ResumeRead();
+  }
+  return moved;
+}
+
+void Connection::HandOver(ConnectionSet* to, asio::ip::tcp protocol, int fd) {
   socket_.reset();
   block_timer_.reset();
   set_.load()->Remove(this);
@@ -356,7 +416,9 @@ void Connection::ProcessInput() {
       ++set_.load(std::memory_order_relaxed)->requests;
       const size_t mark = out_.size();
       rb.set_reply_start(mark);
+      executing_ = true;
       dispatcher_->Execute(client_, parser_.args(), rb);
+      executing_ = false;
       server_->LeaveCommand();
       if (rb.over_limit()) {  // its reply is cut: the client cannot use it
         LogOutputLimitClose();

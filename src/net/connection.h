@@ -49,6 +49,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void MoveTo(ConnectionSet* to) { move_to_ = to; }
   bool Movable() const { return !client_.feeder && !client_.monitor && !closed_; }
 
+  // A script running alone has held this thread past busy-reply-threshold
+  // (called from its hook, on this thread): the other clients of `from`
+  // move to the threads `to` (in turn), where their requests are answered
+  // BUSY instead of waiting for the script. First the replies this thread
+  // holds for the end of its pass (ReplyBatch) are sent. A client stays
+  // when more than its read is pending here (a write the socket did not
+  // take, a reply waiting for the log, a blocked command, MONITOR, a
+  // replica's feed, a request read but not yet run). Returns how many moved.
+  static size_t EvacuateThread(ServerContext* server, ConnectionSet& from,
+                               const std::vector<ConnectionSet*>& to);
+
  private:
   void DoRead();
   void ResumeRead();  // DoRead() unless held back by unsent replies
@@ -84,8 +95,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Nothing of this connection is pending on its thread: no read, write,
   // held reply, log wait, blocked command or buffered input.
   bool Quiescent() const;
+  // As Quiescent, but for a read that may be queued.
+  bool IdleButReading() const;
   // Hands the socket to move_to_'s thread, which Adopt()s it there.
   void Migrate();
+  // Moves to `to` now if IdleButReading and its read has not run yet (see
+  // ClientSocket::DetachWithQueuedRead); false when it cannot.
+  bool Evacuate(ConnectionSet* to);
+  // The socket `fd`, released from this thread's reactor, goes to `to`.
+  void HandOver(ConnectionSet* to, boost::asio::ip::tcp protocol, int fd);
+  // Sends the replies this thread holds for the end of its pass now, but
+  // those of a connection in a command; returns the connections sent for.
+  static std::vector<std::shared_ptr<Connection>> FlushReplyBatch(ServerContext* server);
   void Adopt(boost::asio::ip::tcp protocol);
   // Runs Close() on the connection's thread (from any thread).
   // Runs fn on the connection's thread (wherever it has moved), unless it
@@ -114,7 +135,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string writing_;  // replies being written
   bool write_in_flight_ = false;
   bool read_in_flight_ = false;
-  bool closing_ = false;  // close once the output is flushed
+  bool executing_ = false;  // in a command (a script's hook may run meanwhile)
+  bool closing_ = false;    // close once the output is flushed
   // CLIENT PAUSE holds the request at the start of the input; a retry timer
   // is armed (the connection may not move to another thread meanwhile).
   bool postponed_ = false;

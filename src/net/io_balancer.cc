@@ -4,12 +4,13 @@
 
 namespace edgekv {
 
-IoBalancer::IoBalancer(int threads)
+IoBalancer::IoBalancer(int threads, int started)
     : threads_(std::max(1, threads)),
+      started_(std::max(threads_, started)),
       in_use_(1),
-      saturated_(new std::atomic<bool>[static_cast<size_t>(threads_)]),
-      conns_(new std::atomic<size_t>[static_cast<size_t>(threads_)]) {
-  for (int i = 0; i < threads_; ++i) {
+      saturated_(new std::atomic<bool>[static_cast<size_t>(started_)]),
+      conns_(new std::atomic<size_t>[static_cast<size_t>(started_)]) {
+  for (int i = 0; i < started_; ++i) {
     saturated_[static_cast<size_t>(i)] = false;
     conns_[static_cast<size_t>(i)] = 0;
   }

@@ -61,9 +61,11 @@ class IoBalancer {
                kSaturatedSleeps * static_cast<double>(s.requests);
   }
 
-  explicit IoBalancer(int threads);
+  // `threads`: io-threads; `started`: the threads there are, when more
+  // (a standby thread that never serves clients for long: see NetServer).
+  explicit IoBalancer(int threads, int started = 0);
 
-  // Threads that take connections now: 1 .. the threads started.
+  // Threads that take connections now: 1 .. `threads`.
   int in_use() const { return in_use_.load(std::memory_order_relaxed); }
 
   // Thread `t`'s last cron interval.
@@ -88,6 +90,7 @@ class IoBalancer {
 
  private:
   int threads_;
+  int started_;
   std::atomic<int> in_use_;
   std::unique_ptr<std::atomic<bool>[]> saturated_;
   std::unique_ptr<std::atomic<size_t>[]> conns_;

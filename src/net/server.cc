@@ -32,9 +32,17 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 struct NetServer::Impl {
+  // With one I/O thread a second one is started all the same, which holds
+  // no client but while a script holds the first (see Evacuate): a server
+  // running an endless script must still answer.
+  static int Started(int n) { return std::max(2, n); }
+
   Impl(ServerContext* c, Dispatcher* d, int n)
-      : ctx(c), dispatcher(d), balancer(n), cpu(static_cast<size_t>(n)) {
-    for (int i = 0; i < n; ++i) {
+      : ctx(c),
+        dispatcher(d),
+        balancer(n, Started(n)),
+        cpu(static_cast<size_t>(Started(n))) {
+    for (int i = 0; i < Started(n); ++i) {
       ios.push_back(std::make_unique<asio::io_context>(1));
       sets.push_back(std::make_unique<ConnectionSet>(ios.back().get(), i));
     }
@@ -50,6 +58,14 @@ struct NetServer::Impl {
   // thread a script has held past busy-reply-threshold (a client connecting
   // then, to send SCRIPT KILL, must be served).
   size_t PlaceNew();
+  // The script running alone on thread `idx` (this thread) has run past
+  // busy-reply-threshold: the thread's other clients go to the others.
+  void Evacuate(int idx);
+  // A script has held thread `idx` past busy-reply-threshold.
+  bool Held(size_t idx) {
+    const int held = ctx->scripts().running_thread();
+    return held >= 0 && static_cast<size_t>(held) == idx && ctx->ScriptBusy(NowMs());
+  }
 
   void Accept(tcp::acceptor* acceptor);
   void OnAccepted(size_t idx, tcp::socket socket);
@@ -92,12 +108,27 @@ struct NetServer::Impl {
 
 size_t NetServer::Impl::PlaceNew() {
   size_t idx = static_cast<size_t>(balancer.PlaceNew());
-  const int held = ctx->scripts().running_thread();
-  if (held >= 0 && static_cast<size_t>(held) == idx && ios.size() > 1 &&
-      ctx->ScriptBusy(NowMs())) {
-    idx = (idx + 1) % ios.size();
-  }
+  if (Held(idx)) idx = (idx + 1) % ios.size();
   return idx;
+}
+
+void NetServer::Impl::Evacuate(int idx) {
+  if (idx < 0 || static_cast<size_t>(idx) >= sets.size()) return;
+  ConnectionSet& from = *sets[static_cast<size_t>(idx)];
+  if (!from.io().get_executor().running_in_this_thread()) return;
+  // The threads in use, else any other.
+  std::vector<ConnectionSet*> to;
+  for (int pass = 0; pass < 2 && to.empty(); ++pass) {
+    const size_t end = pass == 0 ? static_cast<size_t>(balancer.in_use()) : sets.size();
+    for (size_t i = 0; i < end; ++i) {
+      if (i != static_cast<size_t>(idx)) to.push_back(sets[i].get());
+    }
+  }
+  const size_t moved = Connection::EvacuateThread(ctx, from, to);
+  Log(LogLevel::kVerbose,
+      "A script has run past busy-reply-threshold: {} clients of I/O thread {} moved "
+      "to other threads, {} stay",
+      moved, idx, from.all().size());
 }
 
 void NetServer::Impl::Accept(tcp::acceptor* acceptor) {
@@ -260,6 +291,7 @@ void NetServer::Impl::Balance(size_t idx) {
   balancer.SetConnections(static_cast<int>(idx), all.size());
   size_t i = 0;
   for (auto [to, count] : balancer.Moves(static_cast<int>(idx), movable)) {
+    if (Held(static_cast<size_t>(to))) continue;  // it would wait there
     for (; count > 0 && i < all.size(); ++i) {
       if (!all[i]->Movable()) continue;
       all[i]->MoveTo(sets[static_cast<size_t>(to)].get());
@@ -274,6 +306,7 @@ NetServer::NetServer(ServerContext* ctx, Dispatcher* dispatcher, int io_threads)
 NetServer::~NetServer() {
   // The forwarder's socket belongs to ios[0]: it goes before the io_contexts.
   if (impl_->ctx->forwarder != nullptr) impl_->ctx->forwarder.reset();
+  impl_->ctx->scripts().on_busy = nullptr;
 }
 
 Status NetServer::Listen() {
@@ -332,6 +365,7 @@ void NetServer::Run() {
   impl_->links = std::make_unique<ReplicaLinkManager>(*impl_->ios.back(), impl_->ctx);
   impl_->ctx->forwarder = MakeAsioForwarder(*impl_->ios[0], impl_->ctx);
   impl_->links->Start();
+  impl_->ctx->scripts().on_busy = [impl = impl_.get()](int idx) { impl->Evacuate(idx); };
   for (size_t i = 0; i < impl_->ios.size(); ++i) impl_->ScheduleCron(i);
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->ios.size(); ++i) {

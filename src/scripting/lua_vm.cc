@@ -435,6 +435,12 @@ void Hook(lua_State* L, lua_Debug*) {
     lua_sethook(L, Hook, LUA_MASKCOUNT, 1);
     RaiseError(L, "ERR Script killed by user with SCRIPT KILL...");
   }
+  // Running alone past busy-reply-threshold: this thread's other clients
+  // are to be answered BUSY elsewhere rather than wait for it.
+  if (!run->keyed && !run->cache->busy_noticed() && run->ctx != nullptr &&
+      run->ctx->server->ScriptBusy(NowMs())) {
+    run->cache->NoticeBusy();
+  }
 }
 
 int RedisCall(lua_State* L) { return GenericCall(L, true); }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <span>
@@ -106,6 +107,7 @@ class ScriptCache {
     function_.store(!function.empty(), std::memory_order_relaxed);
     kill_.store(false, std::memory_order_relaxed);
     wrote_.store(false, std::memory_order_relaxed);
+    busy_noticed_.store(false, std::memory_order_relaxed);
     thread_.store(tl_thread_index, std::memory_order_relaxed);
     since_ms_.store(now_ms, std::memory_order_release);
   }
@@ -140,9 +142,22 @@ class ScriptCache {
   bool aborting() const { return abort_.load(std::memory_order_acquire); }
   // The network layer numbers its I/O threads.
   static void SetThreadIndex(int index) { tl_thread_index = index; }
+  // Set by the network layer before its threads start: called on the
+  // running script's own thread, with its index, once per run, when the
+  // script's hook finds that it has run busy-reply-threshold (other clients
+  // are answered BUSY from then on). The thread hands its other clients to
+  // threads that can answer them.
+  std::function<void(int thread)> on_busy;
+  // The hook's call, on the script's thread.
+  void NoticeBusy() {
+    if (busy_noticed_.exchange(true, std::memory_order_relaxed)) return;
+    if (on_busy) on_busy(tl_thread_index);
+  }
+  bool busy_noticed() const { return busy_noticed_.load(std::memory_order_relaxed); }
 
  private:
   static thread_local int tl_thread_index;
+  std::atomic<bool> busy_noticed_{false};
   std::atomic<int64_t> since_ms_{0};
   std::atomic<int> thread_{-1};
   std::atomic<bool> wrote_{false};

@@ -151,6 +151,20 @@ TEST(IoBalancer, AThreadInUseHandsOnlyItsSurplusOverAnEvenShare) {
   EXPECT_EQ(b.Moves(1, 10), Moves{});
 }
 
+TEST(IoBalancer, AStandbyThreadIsNeverUsedAndHandsBackWhatItHolds) {
+  IoBalancer b(/*threads=*/1, /*started=*/2);  // io-threads 1
+  b.Tick(/*adaptive=*/false, 0);
+  EXPECT_EQ(b.in_use(), 1);
+  b.Tick(true, 2);
+  EXPECT_EQ(b.in_use(), 1);
+  TickWith(b, {Busy(0.99), kIdle}, IoBalancer::kHotTicks * 2);
+  EXPECT_EQ(b.in_use(), 1);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(b.PlaceNew(), 0);
+  // The clients a script's thread handed it go back once it reports.
+  b.SetConnections(1, 6);
+  EXPECT_EQ(b.Moves(1, 6), (Moves{{0, 6}}));
+}
+
 TEST(IoBalancer, OneThreadInUseMovesNothingBetweenThreadsInUse) {
   IoBalancer b(2);
   EXPECT_EQ(b.Moves(0, 50), Moves{});

@@ -51,6 +51,35 @@ def busy_server():
     srv.cleanup()
 
 
+@pytest.mark.parametrize("io_threads", [1, 2])
+def test_clients_connected_before_the_script_get_busy_rather_than_wait(io_threads):
+    """A light load is served by one I/O thread, so the script's connection
+    and every other client share it; past the threshold those clients are
+    answered from another thread (with io-threads 1, a standby one)."""
+    srv = EdgekvServer("--busy-reply-threshold", "100", "--io-threads",
+                       str(io_threads)).start()
+    try:
+        # A wait for the script would outlast this: no reply means a hang.
+        before = [srv.client(socket_timeout=HANG_GUARD_S / 10) for _ in range(8)]
+        for i, c in enumerate(before):
+            assert c.set("k%d" % i, i)
+        loop = Script(srv, "local n = 0 while true do n = n + 1 end")
+        loop.start()
+        until(lambda: answered_busy(srv), "a new client answered BUSY")
+        for c in before:
+            with pytest.raises(redis.ResponseError, match=BUSY):
+                c.get("k0")
+        # One of them ends the script; then all are served as before.
+        assert before[0].script_kill()
+        loop.join(HANG_GUARD_S)
+        assert not loop.is_alive()
+        assert "Script killed by user with SCRIPT KILL" in str(loop.error), loop.error
+        for i, c in enumerate(before):
+            assert c.get("k%d" % i) == str(i).encode()
+    finally:
+        srv.cleanup()
+
+
 def test_busy_then_script_kill_ends_a_script_that_has_not_written(busy_server):
     srv = busy_server
     assert srv.client().config_get("lua-time-limit") == {"lua-time-limit": "100"}
