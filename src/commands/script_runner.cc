@@ -57,7 +57,7 @@ uint32_t AdmissionFlags(ServerContext& server, const CommandSpec& spec,
     if (found.function == nullptr) return spec.flags;
     script = found.function->flags;
   } else if (name == "evalsha" || name == "evalsha_ro") {
-    std::shared_ptr<const Script> cached = server.scripts().Find(args[1]);
+    const Script* cached = server.scripts().FindForThread(args[1]);
     if (cached == nullptr) return spec.flags;
     script = cached->flags;
   } else if (name == "eval" || name == "eval_ro") {

@@ -49,9 +49,10 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
   ServerContext& server = *ctx.server;
   ScriptCache& cache = server.scripts();
   LuaVm& vm = LuaVm::ForThread(cache);
-  std::shared_ptr<const Script> script;
+  std::shared_ptr<const Script> compiled;  // EVAL's
+  const Script* script = nullptr;
   if (by_sha) {
-    script = cache.Find(ctx.arg(1));
+    script = cache.FindForThread(ctx.arg(1));
     std::string error;
     if (script == nullptr) {
       ctx.reply->Error("NOSCRIPT No matching script. Please use EVAL.");
@@ -62,7 +63,8 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
       return;
     }
   } else {
-    script = ScriptFor(ctx, vm, ctx.arg(1), false);
+    compiled = ScriptFor(ctx, vm, ctx.arg(1), false);
+    script = compiled.get();
     if (script == nullptr) return;
   }
   const Admission admission = AdmitScript(ctx, script->flags, ro_command);
@@ -70,7 +72,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool ro_command) {
   bool forward = admission == Admission::kForward;
   if (!forward) {
     ScriptRun& run = NewScriptRun();
-    run.script = script.get();
+    run.script = script;
     run.name = script->sha;
     run.flags = script->flags;
     run.strikes = &script->strikes;

@@ -126,7 +126,18 @@ std::shared_ptr<const Script> ScriptCache::Insert(std::shared_ptr<const Script> 
 }
 
 std::shared_ptr<const Script> ScriptCache::Find(std::string_view sha) {
-  if (sha.size() != 40) return nullptr;
+  return FindKept(sha);
+}
+
+const Script* ScriptCache::FindForThread(std::string_view sha) {
+  return FindKept(sha).get();
+}
+
+const std::shared_ptr<const Script>& ScriptCache::FindKept(std::string_view sha) {
+  static const std::shared_ptr<const Script> kNone;
+  // The last script found under the lock that the map below does not keep.
+  thread_local std::shared_ptr<const Script> held;
+  if (sha.size() != 40) return kNone;
   // SCRIPT LOAD's scripts stay until SCRIPT FLUSH (a new generation): each
   // thread keeps those it found, by the SHA1 as asked, without the lock.
   struct Local {
@@ -147,13 +158,14 @@ std::shared_ptr<const Script> ScriptCache::Find(std::string_view sha) {
   std::string key = Lower(sha);
   MutexLock lock(&mu_);
   auto it = by_sha_.find(key);
-  if (it == by_sha_.end()) return nullptr;
+  if (it == by_sha_.end()) return kNone;
   if (!it->second.loaded) {
     eval_lru_.splice(eval_lru_.begin(), eval_lru_, it->second.lru);
   } else if (local.loaded.size() < kMaxEvalScripts) {
-    local.loaded.emplace(asked, it->second.script);
+    return local.loaded.emplace(asked, it->second.script).first->second;
   }
-  return it->second.script;
+  held = it->second.script;
+  return held;
 }
 
 bool ScriptCache::Exists(std::string_view sha) const {

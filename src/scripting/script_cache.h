@@ -68,6 +68,12 @@ class ScriptCache {
       EXCLUDES(mu_);
   // By SHA1 (any case); null if unknown. Counts as a use.
   std::shared_ptr<const Script> Find(std::string_view sha) EXCLUDES(mu_);
+  // As Find, without a reference of the caller's own: the script stays
+  // valid on this thread until its next Find or FindForThread (the thread
+  // keeps one). EVALSHA looks its script up twice per call, on every I/O
+  // thread: copies of one shared pointer would have them all write its
+  // count.
+  const Script* FindForThread(std::string_view sha) EXCLUDES(mu_);
   bool Exists(std::string_view sha) const EXCLUDES(mu_);
   // SCRIPT FLUSH: forgets every script; Lua states rebuild themselves when
   // they see the generation change.
@@ -85,6 +91,8 @@ class ScriptCache {
     std::list<std::string>::iterator lru;  // EVAL's only
   };
   static std::string Lower(std::string_view sha);
+  // The script by SHA1 as this thread keeps it (an empty pointer if none).
+  const std::shared_ptr<const Script>& FindKept(std::string_view sha) EXCLUDES(mu_);
   mutable Mutex mu_;
   std::unordered_map<std::string, Slot> by_sha_ GUARDED_BY(mu_);
   std::list<std::string> eval_lru_ GUARDED_BY(mu_);  // most recent first
