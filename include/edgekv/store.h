@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "edgekv/sharded_counter.h"
 #include "edgekv/thread_annotations.h"
 
 namespace edgekv {
@@ -366,9 +367,11 @@ class Store {
   std::atomic<size_t> evict_cursor_{0};
   std::atomic<uint64_t> evict_fruitless_at_{0};  // applied seq + 1 of a fruitless Evict
   std::atomic<size_t> clean_cursor_{0};
-  std::atomic<uint64_t> expired_keys_{0};
+  // Bumped by every I/O thread (hits on every read): one slot per thread.
+  ShardedCounter expired_keys_;
   std::atomic<int64_t> watchers_{0};
-  std::atomic<uint64_t> hot_reads_{0}, cold_reads_{0}, disk_misses_{0}, evicted_{0};
+  ShardedCounter hot_reads_, cold_reads_, disk_misses_;
+  std::atomic<uint64_t> evicted_{0};
   std::atomic<bool> delete_expired_{true};
   void FlushInternal(int db, const uint32_t* ns, bool all_locked);
   // Disk expiry scan position: db and last key examined.

@@ -13,6 +13,7 @@
 #include "client_state.h"
 #include "command_stats.h"
 #include "edgekv/config.h"
+#include "edgekv/sharded_counter.h"
 #include "edgekv/store.h"
 #include "edgekv/thread_annotations.h"
 #include "monitor.h"
@@ -23,7 +24,6 @@
 #include "slowlog.h"
 #include "util/latency_monitor.h"
 #include "util/rate_sampler.h"
-#include "util/sharded_counter.h"
 
 namespace edgekv {
 
