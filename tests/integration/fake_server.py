@@ -64,15 +64,7 @@ def reply(args):
 
 
 def start_thread(target, *args):
-    """A thread that never takes SIGTERM. The kernel may give a signal to any
-    thread that does not block it, and one given to a worker leaves the main
-    thread blocked in accept(), its Python handler never run. The mask is
-    inherited at creation, so it is set around the start, not by the thread."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    try:
-        threading.Thread(target=target, args=args, daemon=True).start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    threading.Thread(target=target, args=args, daemon=True).start()
 
 
 def serve(conn, first_connection):
@@ -91,18 +83,26 @@ def serve(conn, first_connection):
         conn.close()
 
 
+def accept_loop(listener, first_connection):
+    while True:
+        conn, _ = listener.accept()
+        start_thread(serve, conn, first_connection)
+
+
 def main(argv):
     port = int(argv[argv.index("--port") + 1])
     mode = argv[argv.index("--fake-mode") + 1] if "--fake-mode" in argv else \
         os.environ.get("FAKE_EDGEKV_MODE", "clean")
 
-    def on_term(signum, frame):
-        if mode in REPORTS:
-            sys.stderr.write(REPORTS[mode].replace("%d", str(os.getpid())))
-            sys.stderr.flush()
-        os._exit(1 if mode == "exit1" else 0)
-
-    signal.signal(signal.SIGTERM, signal.SIG_IGN if mode == "ignore-term" else on_term)
+    # SIGTERM is taken synchronously: blocked in every thread (each inherits
+    # the main thread's mask, set before any starts) and collected by the
+    # main thread's sigwait(), whichever thread the kernel picked for it. A
+    # Python handler would run only when the main thread next ran Python
+    # code, and a thread blocked in a system call may never.
+    if mode == "ignore-term":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
@@ -115,9 +115,14 @@ def main(argv):
             time.sleep(0.5)
             os._exit(3)
         start_thread(die)
-    while True:
-        conn, _ = listener.accept()
-        start_thread(serve, conn, first_connection)
+    start_thread(accept_loop, listener, first_connection)
+    if mode == "ignore-term":
+        threading.Event().wait()
+    signal.sigwait({signal.SIGTERM})
+    if mode in REPORTS:
+        sys.stderr.write(REPORTS[mode].replace("%d", str(os.getpid())))
+        sys.stderr.flush()
+    os._exit(1 if mode == "exit1" else 0)
 
 
 if __name__ == "__main__":
