@@ -67,7 +67,10 @@ def test_with_write_forwarding_a_writing_script_runs_on_the_coordinator(tmp_path
                             "redis.call('set', 'last', ARGV[1]) return n")
         assert c.script_exists(sha) == [False]
         assert r.evalsha(sha, 1, "hits", "pop-1") == 11
-        # Read your writes at the PoP, and the coordinator has them.
+        # Read your writes at the PoP once WAIT 0 says it has them (their
+        # records come back through replication), and the coordinator has
+        # them.
+        assert r.execute_command("WAIT", 0, 300 * 1000) == 1
         assert r.get("hits") == b"11" and r.get("last") == b"pop-1"
         assert c.get("hits") == b"11"
         # A script that only reads is answered by the replica itself.
@@ -153,6 +156,7 @@ def test_with_write_forwarding_a_writing_function_runs_on_the_coordinator(tmp_pa
         c.function_load(LIBRARY)
         wait_caught_up(c, [r])
         assert r.fcall("hit", 1, "visits", 5) == 5
+        assert r.execute_command("WAIT", 0, 300 * 1000) == 1
         assert r.get("visits") == b"5" and c.get("visits") == b"5"
         # FUNCTION LOAD at a PoP is a write: the coordinator takes it, and it
         # comes back to every replica.
