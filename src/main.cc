@@ -17,12 +17,12 @@
 #include "commands/info.h"
 #include "commands/server_context.h"
 #include "commands/version.h"
+#include "db/engine.h"
 #include "edgekv/config.h"
 #include "edgekv/log.h"
 #include "edgekv/store.h"
 #include "net/server.h"
 #include "scripting/library_loader.h"
-#include "storage/engine.h"
 #include "util/malloc_arena.h"
 #include "util/thread_name.h"
 

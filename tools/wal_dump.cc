@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "wal/batch.h"
+#include "format/batch.h"
 #include "wal/wal_reader.h"
 
 namespace {

@@ -6,8 +6,8 @@
 
 #include "args.h"
 #include "command_table.h"
+#include "db/engine.h"
 #include "script_runner.h"
-#include "storage/engine.h"
 
 namespace edgekv {
 

@@ -13,8 +13,8 @@
 
 #include "command.h"
 #include "command_table.h"
+#include "db/engine.h"
 #include "scripting/lua_vm.h"
-#include "storage/engine.h"
 #include "util/latency_histogram.h"
 #include "util/latency_percentiles.h"
 #include "util/system_memory.h"

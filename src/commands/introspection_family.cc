@@ -15,10 +15,10 @@
 
 #include "args.h"
 #include "command_table.h"
+#include "db/engine.h"
 #include "dispatcher.h"
 #include "info.h"
 #include "keyspace.h"
-#include "storage/engine.h"
 
 namespace edgekv {
 namespace {

@@ -5,9 +5,9 @@
 
 #include "args.h"
 #include "command_table.h"
+#include "db/engine.h"
 #include "dispatcher.h"
 #include "keyspace.h"
-#include "storage/engine.h"
 
 namespace edgekv {
 namespace {

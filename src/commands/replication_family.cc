@@ -1,11 +1,11 @@
 // REPLICAOF SLAVEOF ROLE PSYNC REPLCONF WAIT.
 #include "args.h"
 #include "command_table.h"
+#include "db/engine.h"
 #include "dispatcher.h"
 #include "edgekv/log.h"
 #include "keyspace.h"
 #include "replication/feeder.h"
-#include "storage/engine.h"
 
 namespace edgekv {
 namespace {

@@ -16,10 +16,10 @@
 #include "args.h"
 #include "client_control.h"
 #include "command_table.h"
+#include "db/engine.h"
 #include "dispatcher.h"
 #include "info.h"
 #include "keyspace.h"
-#include "storage/engine.h"
 #include "version.h"
 
 namespace edgekv {

@@ -9,9 +9,9 @@
 #include <utility>
 
 #include "../commands/server_context.h"
+#include "db/engine.h"
 #include "edgekv/log.h"
 #include "replication/feeder.h"
-#include "storage/engine.h"
 #include "util/system_memory.h"
 
 namespace edgekv {

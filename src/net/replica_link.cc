@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "commands/server_context.h"
+#include "db/engine.h"
 #include "edgekv/log.h"
 #include "replication/replica_applier.h"
 #include "replication/replica_stream.h"
-#include "storage/engine.h"
 
 namespace edgekv {
 

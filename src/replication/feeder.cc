@@ -2,10 +2,10 @@
 
 #include <chrono>
 
+#include "db/engine.h"
 #include "edgekv/log.h"
+#include "format/batch.h"
 #include "replication.h"
-#include "storage/engine.h"
-#include "wal/batch.h"
 
 namespace edgekv {
 

@@ -3,12 +3,12 @@
 #include <vector>
 
 #include "commands/server_context.h"
+#include "db/engine.h"
 #include "edgekv/log.h"
 #include "edgekv/wal_format.h"
+#include "format/batch.h"
 #include "replication.h"
 #include "scripting/library_loader.h"
-#include "storage/engine.h"
-#include "wal/batch.h"
 #include "wal/journal.h"
 
 namespace edgekv {

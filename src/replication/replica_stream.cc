@@ -3,9 +3,9 @@
 #include <cctype>
 
 #include "edgekv/wal_format.h"
+#include "format/batch.h"
 #include "replica_applier.h"
 #include "util/parse_uint.h"
-#include "wal/batch.h"
 
 namespace edgekv {
 namespace {

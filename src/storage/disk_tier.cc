@@ -27,11 +27,11 @@
 #include <vector>
 
 #include "edgekv/log.h"
+#include "format/batch.h"
 #include "last_writes.h"
 #include "util/malloc_arena.h"
+#include "util/sync_dir.h"
 #include "util/thread_name.h"
-#include "wal/batch.h"
-#include "wal/sync_dir.h"
 
 namespace edgekv {
 namespace {

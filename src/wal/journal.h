@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "batch.h"
 #include "edgekv/store.h"
+#include "format/batch.h"
 
 namespace edgekv::wal {
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "batch.h"
 #include "edgekv/wal_format.h"
+#include "format/batch.h"
 #include "wal_writer.h"
 
 namespace edgekv::wal {

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "batch.h"
 #include "edgekv/wal_format.h"
+#include "format/batch.h"
 #include "wal_writer.h"
 
 namespace edgekv::wal {

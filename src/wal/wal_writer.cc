@@ -11,9 +11,9 @@
 #include <filesystem>
 
 #include "edgekv/log.h"
-#include "sync_dir.h"
 #include "util/latency_monitor.h"
 #include "util/parse_uint.h"
+#include "util/sync_dir.h"
 #include "util/thread_name.h"
 
 namespace edgekv::wal {

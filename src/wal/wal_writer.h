@@ -52,9 +52,9 @@
 #include <thread>
 #include <vector>
 
-#include "batch.h"
 #include "edgekv/status.h"
 #include "edgekv/thread_annotations.h"
+#include "format/batch.h"
 
 namespace edgekv {
 class LatencyMonitor;

@@ -27,14 +27,14 @@
 #include "commands/command_table.h"
 #include "commands/dispatcher.h"
 #include "commands/server_context.h"
+#include "db/engine.h"
 #include "edgekv/config.h"
 #include "edgekv/log.h"
 #include "edgekv/reply.h"
 #include "edgekv/store.h"
+#include "format/batch.h"
 #include "replication/feeder.h"
 #include "replication/replica_stream.h"
-#include "storage/engine.h"
-#include "wal/batch.h"
 
 namespace edgekv {
 namespace {

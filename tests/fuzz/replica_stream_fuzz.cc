@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "edgekv/wal_format.h"
+#include "format/batch.h"
 #include "replication/replica_stream.h"
-#include "wal/batch.h"
 
 namespace edgekv {
 namespace {

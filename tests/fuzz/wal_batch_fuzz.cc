@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "wal/batch.h"
+#include "format/batch.h"
 
 namespace edgekv::wal {
 namespace {

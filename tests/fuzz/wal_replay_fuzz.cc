@@ -13,7 +13,7 @@
 #include <string>
 
 #include "edgekv/wal_format.h"
-#include "wal/batch.h"
+#include "format/batch.h"
 #include "wal/wal_reader.h"
 #include "wal/wal_writer.h"
 

@@ -2,7 +2,7 @@
 //
 // A real WalWriter and DiskTier in a temporary directory; the applier is the
 // writer's observer, as in the engine.
-#include "storage/applier.h"
+#include "db/applier.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,8 +15,8 @@
 
 #include "edgekv/store.h"
 #include "edgekv/wal_format.h"
+#include "format/batch.h"
 #include "storage/disk_tier.h"
-#include "wal/batch.h"
 #include "wal/wal_writer.h"
 
 namespace edgekv {

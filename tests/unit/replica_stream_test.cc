@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "edgekv/wal_format.h"
-#include "wal/batch.h"
+#include "format/batch.h"
 
 namespace edgekv {
 namespace {

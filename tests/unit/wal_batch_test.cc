@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "wal/batch.h"
+#include "format/batch.h"
 
 namespace edgekv::wal {
 namespace {

@@ -21,8 +21,8 @@
 
 #include "edgekv/store.h"
 #include "edgekv/wal_format.h"
+#include "format/batch.h"
 #include "util/latency_monitor.h"
-#include "wal/batch.h"
 #include "wal/journal.h"
 #include "wal/wal_reader.h"
 

@@ -1,4 +1,4 @@
-#include "batch.h"
+#include "format/batch.h"
 
 #include <isa-l/crc.h>
 

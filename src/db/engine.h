@@ -9,10 +9,10 @@
 #include <string>
 #include <thread>
 
-#include "applier.h"
-#include "disk_tier.h"
+#include "db/applier.h"
 #include "edgekv/status.h"
 #include "edgekv/store.h"
+#include "storage/disk_tier.h"
 #include "wal/journal.h"
 #include "wal/wal_writer.h"
 

@@ -1,4 +1,4 @@
-#include "engine.h"
+#include "db/engine.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -15,8 +15,8 @@
 #include "edgekv/log.h"
 #include "replication/replication.h"
 #include "util/parse_uint.h"
+#include "util/sync_dir.h"
 #include "util/thread_name.h"
-#include "wal/sync_dir.h"
 #include "wal/wal_reader.h"
 
 namespace edgekv {

@@ -1,11 +1,11 @@
-#include "applier.h"
+#include "db/applier.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "disk_tier.h"
 #include "edgekv/log.h"
 #include "edgekv/wal_format.h"
+#include "storage/disk_tier.h"
 #include "util/malloc_arena.h"
 #include "util/thread_name.h"
 
