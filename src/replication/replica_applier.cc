@@ -90,11 +90,14 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
     }
     ++next;
   };
+  using LibraryKind = FunctionRegistry::Change::Kind;
+  std::vector<LibraryChange> libraries;  // views into the frame being applied
   for (std::string_view frame : frames) {
     uint64_t seq = wal::GetFixed64(frame.data() + wal::kFrameHeaderSize);
     if (seq <= applied) continue;  // a heartbeat or a repeat
     applied = seq;
     wal::Journal::BeginReplicated(frame, seq);
+    libraries.clear();
     Status s = wal::DecodeBatch(
         frame.substr(wal::kFrameHeaderSize), &h, [&](const wal::OpView& op) {
           if (op.db < 0 || op.db >= dbs) return;
@@ -114,18 +117,22 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
               if (op.db2 < dbs) store.SwapDb(op.db, op.db2, true);
               break;
             case wal::Op::kLibraryPut:
-              ApplyLibraryChange(server_->functions(), LibraryChange::kPut, op.key,
-                                 op.value);
+              libraries.push_back({LibraryKind::kPut, op.key, op.value});
               break;
             case wal::Op::kLibraryDelete:
-              ApplyLibraryChange(server_->functions(), LibraryChange::kDelete, op.key,
-                                 {});
+              libraries.push_back({LibraryKind::kDelete, op.key, {}});
               break;
             case wal::Op::kLibraryFlush:
-              ApplyLibraryChange(server_->functions(), LibraryChange::kFlush, {}, {});
+              libraries.push_back({LibraryKind::kFlush, {}, {}});
               break;
           }
         });
+    // A batch's library changes at once: FCALL on another thread never sees
+    // the libraries between a flush and the puts that follow it.
+    if (s.ok() && !libraries.empty()) {
+      ApplyLibraryChanges(server_->functions(), libraries);
+      libraries.clear();
+    }
     if (journal != nullptr) journal->Commit();
     if (!s.ok()) return s;
   }

@@ -264,6 +264,31 @@ bool FunctionRegistry::Delete(std::string_view name) {
   return true;
 }
 
+void FunctionRegistry::ApplyAll(std::span<const Change> changes,
+                                std::vector<Skipped>* skipped) {
+  MutexLock lock(&mu_);
+  auto next = std::make_shared<State>(*state_);
+  for (const Change& c : changes) {
+    switch (c.kind) {
+      case Change::Kind::kFlush:
+        *next = State();
+        break;
+      case Change::Kind::kDelete:
+        Remove(*next, c.name);
+        break;
+      case Change::Kind::kPut: {
+        std::string error;
+        if (c.library != nullptr && !AddTo(*next, c.library, true, false, &error)) {
+          skipped->push_back({c.library, std::move(error)});
+        }
+        break;
+      }
+    }
+  }
+  state_ = std::move(next);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
 void FunctionRegistry::Flush() {
   MutexLock lock(&mu_);
   state_ = std::make_shared<State>();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,24 @@ class FunctionRegistry {
               bool replace, std::string* error) EXCLUDES(mu_);
   bool Delete(std::string_view name) EXCLUDES(mu_);
   void Flush() EXCLUDES(mu_);
+
+  // One logged change (a replica's), for ApplyAll.
+  struct Change {
+    enum class Kind { kPut, kDelete, kFlush } kind;
+    std::string_view name;                   // kPut, kDelete
+    std::shared_ptr<const Library> library;  // kPut: compiled; null if it did not compile
+  };
+  struct Skipped {
+    std::shared_ptr<const Library> library;
+    std::string error;
+  };
+  // Applies one batch's changes, in their order, as one change: a reader
+  // sees all of them or none (FUNCTION RESTORE ... FLUSH reaches a replica
+  // as a flush and puts). A put replaces a library of its name; one without
+  // a library (it did not compile) is left out, and so is one that another
+  // library's function names refuse, listed in *skipped.
+  void ApplyAll(std::span<const Change> changes, std::vector<Skipped>* skipped)
+      EXCLUDES(mu_);
 
   size_t library_count() const EXCLUDES(mu_);
   size_t function_count() const EXCLUDES(mu_);

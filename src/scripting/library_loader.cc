@@ -15,39 +15,38 @@ std::shared_ptr<const Library> CompileLibrary(std::string_view code, std::string
   return std::shared_ptr<const Library>(std::move(lib));
 }
 
-namespace {
-void Put(FunctionRegistry& registry, std::string_view name, std::string_view code) {
-  std::string error;
-  std::shared_ptr<const Library> lib = CompileLibrary(code, &error);
-  if (lib != nullptr && !registry.Add(lib, true, &error)) {
-    LuaVm::ForFunctions().ForgetLibrary(lib->id);
-    lib = nullptr;
-  }
-  if (lib == nullptr) {
-    Log(LogLevel::kWarning, "Function library '{}' could not be loaded: {}", name, error);
-  }
-}
-}  // namespace
-
 void LoadLibraries(FunctionRegistry& registry,
                    const std::vector<std::pair<std::string, std::string>>& libraries) {
-  registry.Flush();
-  for (const auto& [name, code] : libraries) Put(registry, name, code);
-  LuaVm::ForFunctions().SweepLibraries(registry);
+  std::vector<LibraryChange> changes;
+  changes.push_back({FunctionRegistry::Change::Kind::kFlush, {}, {}});
+  for (const auto& [name, code] : libraries) {
+    changes.push_back({FunctionRegistry::Change::Kind::kPut, name, code});
+  }
+  ApplyLibraryChanges(registry, changes);
 }
 
-void ApplyLibraryChange(FunctionRegistry& registry, LibraryChange change,
-                        std::string_view name, std::string_view code) {
-  switch (change) {
-    case LibraryChange::kPut:
-      Put(registry, name, code);
-      break;
-    case LibraryChange::kDelete:
-      registry.Delete(name);
-      break;
-    case LibraryChange::kFlush:
-      registry.Flush();
-      break;
+void ApplyLibraryChanges(FunctionRegistry& registry,
+                         std::span<const LibraryChange> changes) {
+  std::vector<FunctionRegistry::Change> compiled;
+  compiled.reserve(changes.size());
+  for (const LibraryChange& c : changes) {
+    std::shared_ptr<const Library> lib;
+    if (c.kind == FunctionRegistry::Change::Kind::kPut) {
+      std::string error;
+      lib = CompileLibrary(c.code, &error);
+      if (lib == nullptr) {
+        Log(LogLevel::kWarning, "Function library '{}' could not be loaded: {}", c.name,
+            error);
+      }
+    }
+    compiled.push_back({c.kind, c.name, std::move(lib)});
+  }
+  std::vector<FunctionRegistry::Skipped> skipped;
+  registry.ApplyAll(compiled, &skipped);
+  for (const FunctionRegistry::Skipped& s : skipped) {
+    LuaVm::ForFunctions().ForgetLibrary(s.library->id);
+    Log(LogLevel::kWarning, "Function library '{}' could not be loaded: {}",
+        s.library->name, s.error);
   }
   LuaVm::ForFunctions().SweepLibraries(registry);
 }

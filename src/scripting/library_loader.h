@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,10 +23,16 @@ std::shared_ptr<const Library> CompileLibrary(std::string_view code, std::string
 void LoadLibraries(FunctionRegistry& registry,
                    const std::vector<std::pair<std::string, std::string>>& libraries);
 
-// A logged library change (wal_format.h): kLibraryPut with the code,
-// kLibraryDelete with the name, kLibraryFlush.
-enum class LibraryChange { kPut, kDelete, kFlush };
-void ApplyLibraryChange(FunctionRegistry& registry, LibraryChange change,
-                        std::string_view name, std::string_view code);
+// A logged library change (wal_format.h): kLibraryPut with the name and
+// code, kLibraryDelete with the name, kLibraryFlush.
+struct LibraryChange {
+  FunctionRegistry::Change::Kind kind;
+  std::string_view name;
+  std::string_view code;
+};
+// Applies one batch's changes as one (FunctionRegistry::ApplyAll), each put
+// compiled first; one that does not compile or fit is logged and left out.
+void ApplyLibraryChanges(FunctionRegistry& registry,
+                         std::span<const LibraryChange> changes);
 
 }  // namespace edgekv

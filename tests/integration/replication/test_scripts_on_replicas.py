@@ -1,6 +1,9 @@
 """Scripts and replicas: a script's writes reach the replicas as their
 effects (so TIME and RANDOMKEY in a script give every PoP the same data), a
 replica runs read-only scripts itself and refuses scripts that write."""
+import threading
+import time
+
 import pytest
 import redis
 
@@ -145,6 +148,54 @@ def test_libraries_reach_replicas_in_full_sync_and_in_the_stream(tmp_path):
         if replica is not None:
             replica.stop()
         coord.stop()
+
+
+def test_a_replica_changes_its_libraries_at_once(pair):
+    """FUNCTION RESTORE ... FLUSH reaches a replica as a flush and then each
+    library's code: FCALL there finds the function before, during and after
+    every restore, never "Function not found" between the two."""
+    coord, replica = pair
+    c = coord.client()
+    # Many functions: the replica takes a while to run the library's code,
+    # the time a reader had to find it missing.
+    c.function_load(LIBRARY + "".join(
+        "redis.register_function('f%d', function() return %d end)\n" % (i, i)
+        for i in range(2000)))
+    c.set("k", "v")
+    wait_caught_up(c, [replica.client()])
+    payload = c.function_dump()
+    stop, started = threading.Event(), threading.Event()
+    calls, failures = [0], []
+
+    def call_at_the_replica():
+        r = replica.client()
+        try:
+            while not stop.is_set():
+                assert r.fcall_ro("look", 1, "k") == b"v"
+                calls[0] += 1
+                started.set()
+        except BaseException as e:  # reaches the test below
+            failures.append(e)
+            started.set()
+
+    t = threading.Thread(target=call_at_the_replica)
+    t.start()
+    try:
+        assert started.wait(300)
+        seen = calls[0]
+        for _ in range(20):
+            c.function_restore(payload, "FLUSH")
+        wait_caught_up(c, [replica.client()])
+        # The reader went on calling while the restores arrived.
+        deadline = time.monotonic() + 300  # a hang guard
+        while calls[0] < seen + 100 and not failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        t.join(300)
+    assert not t.is_alive()
+    assert failures == []
+    assert names(replica.client()) == ["edge"]
 
 
 def test_with_write_forwarding_a_writing_function_runs_on_the_coordinator(tmp_path):
