@@ -6,20 +6,13 @@
 #include <thread>
 
 #include "command_table.h"
+#include "util/clock.h"
 
 namespace edgekv {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowMs() { return WallMs(); }
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowUs() { return WallUs(); }
 
 void ClientRegistry::Add(ClientState* c) {
   MutexLock l(&mu_);

@@ -14,20 +14,13 @@
 
 #include "edgekv/log.h"
 #include "replication/replication.h"
+#include "util/clock.h"
 #include "util/parse_uint.h"
 #include "util/sync_dir.h"
 #include "util/thread_name.h"
 #include "wal/wal_reader.h"
 
 namespace edgekv {
-namespace {
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 Status Engine::Lock(const std::string& dir) {
   std::string path = dir + "/edgekv.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);

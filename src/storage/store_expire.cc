@@ -15,7 +15,6 @@ namespace edgekv {
 using store_internal::IdleSeconds;
 using store_internal::LruClock;
 using store_internal::NextCursor;
-using store_internal::SteadyUs;
 
 void Store::NoteTtl(Stripe& s, int db) NO_THREAD_SAFETY_ANALYSIS {
   s.dbs[static_cast<size_t>(db)].ttl_seen() = true;

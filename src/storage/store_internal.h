@@ -18,6 +18,7 @@
 
 #include "edgekv/store.h"
 #include "edgekv/thread_annotations.h"
+#include "util/clock.h"
 
 namespace edgekv {
 namespace store_internal {
@@ -78,12 +79,6 @@ inline uint64_t NextCursor(uint64_t v, uint64_t mask) {
   v = Rev(v);
   ++v;
   return Rev(v);
-}
-
-inline int64_t SteadyUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // Memory-only SCAN cursors: bucket cursor << 10 | stripe, kept under 2^53 so

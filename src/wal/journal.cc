@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "util/clock.h"
 #include "wal_writer.h"
 
 namespace edgekv::wal {
@@ -31,12 +32,6 @@ void Recorded(Store* store, Pending& p, uint64_t seq) {
   for (auto& [db, key] : p.keys) store->SetEntrySeq(db, key, seq);
   p.batch.Clear();
   p.keys.clear();
-}
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace

@@ -11,21 +11,13 @@
 #include <filesystem>
 
 #include "edgekv/log.h"
+#include "util/clock.h"
 #include "util/latency_monitor.h"
 #include "util/parse_uint.h"
 #include "util/sync_dir.h"
 #include "util/thread_name.h"
 
 namespace edgekv::wal {
-namespace {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 std::string SegmentName(uint64_t first_seq) {
   char buf[32];
