@@ -5,18 +5,23 @@ headers in include/edgekv). Run by ctest (test `source_layers`); prints
 every include that breaks a rule and exits 1 if there is one.
 
   util/     helpers with no knowledge of the server
+  protocol/ the RESP parser and reply encoder: pure, bytes in and out
+  config/   the directives and their reader
   format/   the batch codec: bytes in, operations out
   storage/  the memory table and the LevelDB tier (no log, no engine)
   wal/      the log: writer, reader, cursor, the store's hook
 
 Above them db/ (engine, applier) ties the table, the log and the disk
-together, and commands/, net/ and replication/ use all of it."""
+together, and commands/, scripting/, net/ and replication/ use all of it
+(those upper directories still include one another)."""
 import os
 import re
 import sys
 
 RULES = {
     "util": {"util"},
+    "protocol": {"protocol"},
+    "config": {"config", "util"},
     "format": {"format", "util"},
     "storage": {"storage", "format", "util"},
     "wal": {"wal", "storage", "format", "util"},
