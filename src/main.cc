@@ -73,13 +73,13 @@ class Maintenance {
       int64_t period_us = 1000000 / hz;
       l.unlock();
       ctx_->SampleRates(SteadyMs());
-      ctx_->EndPauseIfOver(NowMs());
+      ctx_->EndPauseIfOver(WallMs());
       // Upkeep deletes expired keys: CLIENT PAUSE waits for it as for a
       // command.
       ctx_->EnterCommand();
       ctx_->WaitForScript([] { return false; });  // a script runs alone
       if (!ctx_->loading.load()) {
-        int64_t now = NowMs();
+        int64_t now = WallMs();
         {
           LatencyScope timed(&ctx_->latency(), "expire-cycle");
           store_->ActiveExpireCycle(now, period_us / 4);

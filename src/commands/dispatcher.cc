@@ -41,7 +41,7 @@ void ForwardWrite(ServerContext& server, ClientState& client,
                   std::span<const std::string_view> args) {
   auto call = server.forwarder->Forward(client.db.load(), args);
   ClientState* c = &client;
-  client.blocked_deadline_ms = NowMs() + server.config().Int(Cfg::kReplTimeout) * 1000;
+  client.blocked_deadline_ms = WallMs() + server.config().Int(Cfg::kReplTimeout) * 1000;
   client.blocked = [call, c](ReplyBuilder& reply, bool timed_out) {
     if (!call->done.load(std::memory_order_acquire)) {
       if (!timed_out) return false;
@@ -113,7 +113,7 @@ std::string RefuseWrite(ServerContext& server, uint32_t flags, bool check_oom) {
   const int64_t min_replicas = server.config().Int(Cfg::kMinReplicasToWrite);
   if (min_replicas > 0 &&
       server.replication().CountGood(
-          NowMs(), server.config().Int(Cfg::kMinReplicasMaxLag)) < min_replicas) {
+          WallMs(), server.config().Int(Cfg::kMinReplicasMaxLag)) < min_replicas) {
     return "NOREPLICAS Not enough good replicas to write.";
   }
   return {};
@@ -156,7 +156,7 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   // shown, as in Redis.
   auto commit = [&] {
     if (server.monitors().active() && !(spec.flags & (kAdmin | kSkipMonitor))) {
-      server.monitors().Feed(MonitorLine(NowUs(),
+      server.monitors().Feed(MonitorLine(WallUs(),
                                          ctx.client->db.load(std::memory_order_relaxed),
                                          ctx.client->addr, ctx.args, ctx.redacted));
     }
@@ -166,7 +166,7 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   // allowed while it is busy, nor its own, nor EXEC's queued ones); past
   // busy-reply-threshold the wait ends in BUSY.
   if (!ctx.in_exec && !(spec.flags & kAllowBusy) &&
-      !server.WaitForScript([&server] { return server.ScriptBusy(NowMs()); })) {
+      !server.WaitForScript([&server] { return server.ScriptBusy(WallMs()); })) {
     ctx.reply->Error(BusyError(server));
     server.command_stats().Rejected(spec.id);
     return;
@@ -293,7 +293,7 @@ bool Dispatcher::Postponed(const ClientState& client,
   if (!server_->MaybePaused() || client.is_replica.load(std::memory_order_relaxed)) {
     return false;
   }
-  const ServerContext::PauseMode mode = server_->Paused(NowMs());
+  const ServerContext::PauseMode mode = server_->Paused(WallMs());
   if (mode == ServerContext::PauseMode::kNone) return false;
   std::string scratch;
   ReplyBuilder quiet(&scratch);
@@ -405,7 +405,7 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
   }
 
   if (!(spec->flags & kAllowBusy) && server_->scripts().running() &&
-      server_->ScriptBusy(NowMs())) {
+      server_->ScriptBusy(WallMs())) {
     if (client.in_multi) client.multi_error = true;
     reply.Error(BusyError(*server_));
     return;
@@ -497,12 +497,12 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     std::vector<std::string> saved(args.begin(), args.end());
     ClientState* c = &client;
     client.blocked_deadline_ms =
-        NowMs() + server_->config().Int(Cfg::kReplTimeout) * 1000;
+        WallMs() + server_->config().Int(Cfg::kReplTimeout) * 1000;
     client.blocked = [this, saved = std::move(saved), spec, c, may_run, walk_seq](
                          ReplyBuilder& rb, bool timed_out) {
       if (!timed_out && !may_run()) return false;
       std::vector<std::string_view> views(saved.begin(), saved.end());
-      CommandContext ctx{views, &rb, c, server_, NowMs(), false};
+      CommandContext ctx{views, &rb, c, server_, WallMs(), false};
       Store::BarrierReached barrier(walk_seq);
       RunCommand(*spec, ctx);
       return true;
@@ -510,7 +510,7 @@ void Dispatcher::Execute(ClientState& client, std::span<const std::string_view> 
     return;
   }
 
-  CommandContext ctx{args, &reply, &client, server_, NowMs(), false};
+  CommandContext ctx{args, &reply, &client, server_, WallMs(), false};
   Store::BarrierReached barrier(walk_seq);
   RunCommand(*spec, ctx);
 }

@@ -319,7 +319,7 @@ void FunctionStats(CommandContext& ctx) {
     reply->ArrayHeader(command.size());
     for (const std::string& a : command) reply->Bulk(a);
     reply->Bulk("duration_ms");
-    reply->Integer(std::max<int64_t>(0, NowMs() - since_ms));
+    reply->Integer(std::max<int64_t>(0, WallMs() - since_ms));
   } else {
     reply->Null();
   }

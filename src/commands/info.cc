@@ -128,7 +128,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
   };
   auto num = [&](const std::string& k, int64_t v) { field(k, std::to_string(v)); };
   Config& cfg = server.config();
-  int64_t now_ms = NowMs();
+  int64_t now_ms = WallMs();
 
   if (wants("server")) {
     section("Server");
@@ -150,7 +150,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     field("process_supervised", "no");
     field("run_id", server.run_id());
     num("tcp_port", server.tcp_port());
-    num("server_time_usec", NowUs());
+    num("server_time_usec", WallUs());
     num("uptime_in_seconds", (now_ms - server.start_ms()) / 1000);
     num("uptime_in_days", (now_ms - server.start_ms()) / 86400000);
     num("hz", cfg.Int(Cfg::kHz));
@@ -293,7 +293,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
       num("master_port", up.port);
       field("master_link_status", up.state == LinkState::kConnected ? "up" : "down");
       num("master_last_io_seconds_ago",
-          up.last_io_ms > 0 ? (NowMs() - up.last_io_ms) / 1000 : -1);
+          up.last_io_ms > 0 ? (WallMs() - up.last_io_ms) / 1000 : -1);
       num("master_sync_in_progress", up.sync_in_progress ? 1 : 0);
       num("slave_read_repl_offset", static_cast<int64_t>(last));
       num("slave_repl_offset", static_cast<int64_t>(last));
@@ -305,7 +305,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
         num("master_sync_left_bytes", -1);
         field("master_sync_perc", "0.00");
         num("master_sync_last_io_seconds_ago",
-            up.sync_last_io_ms > 0 ? (NowMs() - up.sync_last_io_ms) / 1000 : -1);
+            up.sync_last_io_ms > 0 ? (WallMs() - up.sync_last_io_ms) / 1000 : -1);
       }
       num("slave_priority", 100);
       num("slave_read_only", 1);
@@ -315,7 +315,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     }
     num("connected_slaves", static_cast<int64_t>(replicas.size()));
     int i = 0;
-    int64_t now = NowMs();
+    int64_t now = WallMs();
     for (auto& r : replicas) {
       // Redis's fields, then edgekv's lag in records and in milliseconds, and
       // how many of those records the coordinator has not sent yet.

@@ -87,7 +87,7 @@ namespace {
 // undo is logged with the changes, in one batch, so the log's net effect of
 // the attempt is nothing.
 void Undo(Store& store, const ScriptRun& run) {
-  const int64_t now = NowMs();
+  const int64_t now = WallMs();
   for (auto it = run.saved.rbegin(); it != run.saved.rend(); ++it) {
     if (it->existed) {
       store.Put(it->db, it->key, it->value, it->expire_ms);
@@ -130,7 +130,7 @@ bool RunKeyed(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   for (std::string_view key : run.keys) run.held.push_back(store.StripeOf(key));
   store.LockStripes(&run.held);
   run.keyed = true;
-  const int64_t now_us = NowUs();
+  const int64_t now_us = WallUs();
   run.keyed_deadline_us = now_us + kKeyedBudgetUs;
   run.now_ms = now_us / 1000;
   const size_t mark = ctx.reply->buffer()->size();
@@ -164,7 +164,7 @@ bool RunScriptAlone(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   ScriptCache& cache = server.scripts();
   if (server.monitors().active()) {
     // Before the commands it runs, as Redis shows a script.
-    server.monitors().Feed(MonitorLine(NowUs(),
+    server.monitors().Feed(MonitorLine(WallUs(),
                                        ctx.client->db.load(std::memory_order_relaxed),
                                        ctx.client->addr, ctx.args, ctx.redacted));
   }
@@ -194,7 +194,7 @@ bool RunScriptAlone(CommandContext& ctx, ScriptRun& run, ScriptCall call) {
   server.stats().scripts_alone.fetch_add(1, std::memory_order_relaxed);
   const size_t mark = ctx.reply->buffer()->size();
   auto execute = [&] {
-    run.now_ms = NowMs();
+    run.now_ms = WallMs();
     if (run.function != nullptr) {
       cache.BeginRun(run.now_ms, run.name, ctx.args);
     } else {

@@ -10,10 +10,6 @@
 
 namespace edgekv {
 
-int64_t NowMs() { return WallMs(); }
-
-int64_t NowUs() { return WallUs(); }
-
 void ClientRegistry::Add(ClientState* c) {
   MutexLock l(&mu_);
   clients_[c->id] = c;
@@ -39,7 +35,7 @@ ServerContext::ServerContext(Config* config, Store* store, const CommandTable* c
       store_(store),
       commands_(commands),
       command_stats_(commands->ids()),
-      start_ms_(NowMs()) {
+      start_ms_(WallMs()) {
   std::random_device rd;
   static const char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 40; ++i) run_id_.push_back(kHex[rd() % 16]);
@@ -140,7 +136,7 @@ void ServerContext::WaitForCommandsInFlight() {
 void ServerContext::Pause(int64_t end_ms, PauseMode mode, bool wait) {
   {
     MutexLock l(&pause_mu_);
-    if (Paused(NowMs()) == PauseMode::kNone || mode > pause_mode_.load()) {
+    if (Paused(WallMs()) == PauseMode::kNone || mode > pause_mode_.load()) {
       pause_mode_.store(mode);
     }
     if (pause_end_ms_.load() < end_ms) pause_end_ms_.store(end_ms);

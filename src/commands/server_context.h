@@ -22,6 +22,7 @@
 #include "scripting/function_registry.h"
 #include "scripting/script_cache.h"
 #include "slowlog.h"
+#include "util/clock.h"
 #include "util/latency_monitor.h"
 #include "util/rate_sampler.h"
 
@@ -209,8 +210,5 @@ class ServerContext {
   std::atomic<uint64_t> next_client_id_{0};
   std::atomic<Engine*> engine_{nullptr};
 };
-
-int64_t NowMs();
-int64_t NowUs();
 
 }  // namespace edgekv

@@ -304,7 +304,7 @@ void ConfigResetStat(CommandContext& ctx) {
 // ---- misc -------------------------------------------------------------------
 
 void Time(CommandContext& ctx) {
-  int64_t us = NowUs();
+  int64_t us = WallUs();
   ctx.reply->ArrayHeader(2);
   ctx.reply->Bulk(std::to_string(us / 1000000));
   ctx.reply->Bulk(std::to_string(us % 1000000));
@@ -384,7 +384,7 @@ void Shutdown(CommandContext& ctx) {
   }
   // Past busy-reply-threshold, only SHUTDOWN NOSAVE (which ends the script,
   // its writes unlogged) may stop the server, as in Redis.
-  if (!nosave && ctx.server->ScriptBusy(NowMs())) {
+  if (!nosave && ctx.server->ScriptBusy(WallMs())) {
     ctx.reply->Error(BusyError(*ctx.server));
     return;
   }

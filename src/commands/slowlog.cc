@@ -60,7 +60,7 @@ void MaybeLogSlow(const CommandSpec& spec, const CommandContext& ctx,
     MutexLock l(&ctx.client->mu);
     name = ctx.client->name;
   }
-  ctx.server->slowlog().Push(ctx.args, ctx.redacted, duration_us, NowMs() / 1000,
+  ctx.server->slowlog().Push(ctx.args, ctx.redacted, duration_us, WallMs() / 1000,
                              ctx.client->addr, std::move(name),
                              static_cast<size_t>(cfg.Int(Cfg::kSlowlogMaxLen)));
 }

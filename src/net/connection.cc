@@ -108,7 +108,7 @@ void Connection::Start() {
   auto local = socket_->local_endpoint(ec);
   if (!ec) client_.laddr = Endpoint(local);
   client_.fd = socket_->native_handle();
-  client_.created_ms = NowMs();
+  client_.created_ms = WallMs();
   client_.last_interaction_ms = client_.created_ms;
   client_.authenticated = server_->config().String(Cfg::kRequirepass).empty();
   std::weak_ptr<Connection> weak = shared_from_this();
@@ -342,7 +342,7 @@ void Connection::OnRead(const error_code& ec, size_t n) {
   }
   in_end_ += n;
   server_->stats().net_input_bytes.fetch_add(n, std::memory_order_relaxed);
-  client_.last_interaction_ms.store(NowMs(), std::memory_order_relaxed);
+  client_.last_interaction_ms.store(WallMs(), std::memory_order_relaxed);
   PublishBuffers();  // during its commands, qbuf includes them (as Redis's)
   ProcessInput();
   if (closed_) return;
@@ -550,7 +550,7 @@ void Connection::PollBlocked() {
   const int unblock = client_.unblock_request.exchange(ClientState::kNoUnblock);
   bool timed_out =
       unblock == ClientState::kUnblockTimeout ||
-      (client_.blocked_deadline_ms > 0 && NowMs() >= client_.blocked_deadline_ms);
+      (client_.blocked_deadline_ms > 0 && WallMs() >= client_.blocked_deadline_ms);
   const size_t mark = out_.size();
   bool done = true;
   if (unblock == ClientState::kUnblockError) {
@@ -597,7 +597,7 @@ void Connection::Postpone() {
     return;
   }
   if (retry_pending_) return;
-  const int64_t left = server_->PauseEndMs() - NowMs();
+  const int64_t left = server_->PauseEndMs() - WallMs();
   retry_pending_ = true;
   block_timer_->expires_after(
       std::chrono::milliseconds(std::clamp<int64_t>(left, 1, 50)));
@@ -634,7 +634,7 @@ void Connection::MaybeWrite() {
       return;
     }
     if (feeder.Fill(&out_, 256 * 1024)) {
-      last_feed_ms_ = NowMs();
+      last_feed_ms_ = WallMs();
     } else if (!feed_wait_registered_ && feeder.streaming()) {
       if (Engine* engine = server_->engine()) {
         feed_wait_registered_ = true;

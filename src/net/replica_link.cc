@@ -148,7 +148,7 @@ class Link : public std::enable_shared_from_this<Link> {
                             [self](const error_code& ec, size_t n) {
                               if (ec) return self->Fail("read: " + ec.message());
                               self->end_ += n;
-                              self->last_io_ms_ = NowMs();
+                              self->last_io_ms_ = WallMs();
                               self->Continue();
                             });
   }
@@ -260,7 +260,7 @@ class Link : public std::enable_shared_from_this<Link> {
           u.state = LinkState::kSync;
           u.sync_in_progress = true;
           u.sync_read_bytes = 0;
-          u.sync_last_io_ms = NowMs();
+          u.sync_last_io_ms = WallMs();
         });
         Status s = applier_.BeginFullSync(std::move(item.replid), item.seq);
         if (!s.ok()) {
@@ -275,7 +275,7 @@ class Link : public std::enable_shared_from_this<Link> {
           Fail("applying the stream: " + s.message());
           return false;
         }
-        const int64_t bytes = static_cast<int64_t>(item.frame.size()), now = NowMs();
+        const int64_t bytes = static_cast<int64_t>(item.frame.size()), now = WallMs();
         server_->replication().UpdateUpstream([bytes, now](UpstreamInfo& u) {
           u.sync_read_bytes += bytes;
           u.sync_last_io_ms = now;
@@ -353,7 +353,7 @@ class Link : public std::enable_shared_from_this<Link> {
     timer_.expires_after(std::chrono::milliseconds(100));
     timer_.async_wait([self](const error_code& ec) {
       if (ec || self->stopped_) return;
-      int64_t now = NowMs();
+      int64_t now = WallMs();
       int64_t timeout = self->server_->config().Int(Cfg::kReplTimeout) * 1000;
       if (self->last_io_ms_ > 0 && now - self->last_io_ms_ > timeout) {
         return self->Fail("timeout: no data from master in repl-timeout");
@@ -392,7 +392,7 @@ class Link : public std::enable_shared_from_this<Link> {
   int64_t last_io_ms_ = 0;
   int64_t last_ack_ms_ = 0;
   int64_t last_record_ms_ = 0;
-  int64_t started_ms_ = NowMs();
+  int64_t started_ms_ = WallMs();
 
  public:
   uint64_t epoch() const { return epoch_; }
@@ -422,7 +422,7 @@ struct ReplicaLinkManager::Impl : std::enable_shared_from_this<Impl> {
     }
     if (!repl.is_replica() || server->engine() == nullptr) return;
     if (link && !link->stopped()) return;
-    int64_t now = NowMs();
+    int64_t now = WallMs();
     if (now - last_attempt_ms < 1000 && link) return;  // reconnect once a second
     last_attempt_ms = now;
     UpstreamInfo up = repl.upstream();

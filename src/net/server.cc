@@ -64,7 +64,7 @@ struct NetServer::Impl {
   // A script has held thread `idx` past busy-reply-threshold.
   bool Held(size_t idx) {
     const int held = ctx->scripts().running_thread();
-    return held >= 0 && static_cast<size_t>(held) == idx && ctx->ScriptBusy(NowMs());
+    return held >= 0 && static_cast<size_t>(held) == idx && ctx->ScriptBusy(WallMs());
   }
 
   void Accept(tcp::acceptor* acceptor);
@@ -193,7 +193,7 @@ void NetServer::Impl::ScheduleCron(size_t idx) {
   crons[idx]->expires_after(std::chrono::milliseconds(1000 / hz));
   crons[idx]->async_wait([this, idx](const error_code& ec) {
     if (ec || stopping) return;
-    int64_t now = NowMs();
+    int64_t now = WallMs();
     // Cron may close connections, which removes them from the set.
     std::vector<Connection*> snapshot = sets[idx]->all();
     for (Connection* c : snapshot) c->Cron(now);

@@ -131,7 +131,6 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
     // the libraries between a flush and the puts that follow it.
     if (s.ok() && !libraries.empty()) {
       ApplyLibraryChanges(server_->functions(), libraries);
-      libraries.clear();
     }
     if (journal != nullptr) journal->Commit();
     if (!s.ok()) return s;

@@ -83,7 +83,7 @@ constexpr size_t kMaxSavedBytes = size_t{4} << 20;
 bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec,
                 std::span<const std::string_view> argv, int db) {
   static constexpr std::string_view kKeyless[] = {"ping", "echo", "time", "select"};
-  if (NowUs() > run.keyed_deadline_us) {
+  if (WallUs() > run.keyed_deadline_us) {
     run.overran = true;
     return false;
   }
@@ -422,7 +422,7 @@ void Hook(lua_State* L, lua_Debug*) {
     lua_sethook(L, Hook, LUA_MASKCOUNT, 1);
     RaiseError(L, "ERR Script killed by user with SHUTDOWN NOSAVE...");
   }
-  if (run->keyed && !run->escalate && NowUs() > run->keyed_deadline_us) {
+  if (run->keyed && !run->escalate && WallUs() > run->keyed_deadline_us) {
     run->escalate = true;
     run->overran = true;
   }
@@ -438,7 +438,7 @@ void Hook(lua_State* L, lua_Debug*) {
   // Running alone past busy-reply-threshold: this thread's other clients
   // are to be answered BUSY elsewhere rather than wait for it.
   if (!run->keyed && !run->cache->busy_noticed() && run->ctx != nullptr &&
-      run->ctx->server->ScriptBusy(NowMs())) {
+      run->ctx->server->ScriptBusy(WallMs())) {
     run->cache->NoticeBusy();
   }
 }
