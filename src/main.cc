@@ -259,8 +259,19 @@ int main(int argc, char** argv) {
     }
     ctx.loading = false;
   });
-  ctx.on_config_change = [&ctx](Cfg id) {
-    if (id == Cfg::kAppendfsync) {
+  auto apply_limits = [&ctx] {
+    EncodingLimits l;
+    l.hash_max_listpack_entries =
+        static_cast<size_t>(ctx.config().Int(Cfg::kHashMaxListpackEntries));
+    l.hash_max_listpack_value =
+        static_cast<size_t>(ctx.config().Int(Cfg::kHashMaxListpackValue));
+    ctx.store().set_encoding_limits(l);
+  };
+  apply_limits();
+  ctx.on_config_change = [&ctx, apply_limits](Cfg id) {
+    if (id == Cfg::kHashMaxListpackEntries || id == Cfg::kHashMaxListpackValue) {
+      apply_limits();
+    } else if (id == Cfg::kAppendfsync) {
       if (Engine* e = ctx.engine()) {
         e->wal().SetPolicy(FsyncPolicyOf(ctx.config()));
       }

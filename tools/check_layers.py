@@ -8,6 +8,7 @@ every include that breaks a rule and exits 1 if there is one.
   protocol/ the RESP parser and reply encoder: pure, bytes in and out
   config/   the directives and their reader
   format/   the batch codec: bytes in, operations out
+  types/    each type's elements in memory (hash_value.h, ...)
   storage/  the memory table and the LevelDB tier (no log, no engine)
   wal/      the log: writer, reader, cursor, the store's hook
 
@@ -23,8 +24,9 @@ RULES = {
     "protocol": {"protocol"},
     "config": {"config", "util"},
     "format": {"format", "util"},
-    "storage": {"storage", "format", "util"},
-    "wal": {"wal", "storage", "format", "util"},
+    "types": {"types", "util"},
+    "storage": {"storage", "types", "format", "util"},
+    "wal": {"wal", "storage", "types", "format", "util"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

@@ -81,6 +81,23 @@ int main(int argc, char** argv) {
             case wal::Op::kLibraryFlush:
               lines += "  LIBRARY_FLUSH\n";
               break;
+            case wal::Op::kHashSet:
+              std::snprintf(head, sizeof(head), "  HSET db=%d flags=%u ", op.db,
+                            op.flags);
+              lines += head + Printable(op.key) + " " + Printable(op.field) + " " +
+                       Printable(op.value) + "\n";
+              break;
+            case wal::Op::kHashDel:
+              std::snprintf(head, sizeof(head), "  HDEL db=%d flags=%u ", op.db,
+                            op.flags);
+              lines += head + Printable(op.key) + " " + Printable(op.field) + "\n";
+              break;
+            case wal::Op::kExpire:
+              std::snprintf(head, sizeof(head), "  EXPIRE db=%d flags=%u ", op.db,
+                            op.flags);
+              lines += head + Printable(op.key) +
+                       " expire_ms=" + std::to_string(op.expire_ms) + "\n";
+              break;
           }
         });
         std::printf("batch seq=%llu time_ms=%lld ops=%u\n%s",

@@ -64,6 +64,8 @@ enum class Cfg {
   kLatencyTracking,
   kLatencyTrackingInfoPercentiles,
   kBusyReplyThreshold,
+  kHashMaxListpackEntries,
+  kHashMaxListpackValue,
   kCount  // not a directive
 };
 

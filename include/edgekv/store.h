@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "edgekv/collection.h"
 #include "edgekv/sharded_counter.h"
 #include "edgekv/thread_annotations.h"
 
@@ -51,11 +53,14 @@ struct Entry {
   // and a 16-bit LRU clock in seconds.
   uint64_t seq_lru;
   uint32_t key_len;  // top bit: tombstone; next bit: has an expiry slot
+  // The value's length; top bit: the value is a collection (a hash, set,
+  // ...), whose 8 value bytes hold its Collection*, owned by the entry.
   uint32_t val_len;
 
   static constexpr uint32_t kTombstoneBit = 0x80000000u;
   static constexpr uint32_t kExpireBit = 0x40000000u;
   static constexpr uint32_t kLenMask = ~(kTombstoneBit | kExpireBit);
+  static constexpr uint32_t kCollectionBit = 0x80000000u;  // in val_len
   static constexpr uint64_t kPendingSeq = (uint64_t{1} << 48) - 1;
   static_assert(kMaxKeyBytes <= kLenMask);
 
@@ -63,7 +68,8 @@ struct Entry {
   static size_t SizeFor(size_t klen, size_t vlen, bool expires) {
     return sizeof(Entry) + (expires ? sizeof(int64_t) : 0) + klen + vlen;
   }
-  size_t size() const { return SizeFor(klen(), val_len, has_slot()); }
+  size_t size() const { return SizeFor(klen(), vlen(), has_slot()); }
+  uint32_t vlen() const { return val_len & ~kCollectionBit; }
 
   bool has_slot() const { return key_len & kExpireBit; }
   const char* data() const {
@@ -75,7 +81,17 @@ struct Entry {
   uint32_t klen() const { return key_len & kLenMask; }
   bool tombstone() const { return key_len & kTombstoneBit; }
   std::string_view key() const { return {data(), klen()}; }
-  std::string_view value() const { return {data() + klen(), val_len}; }
+  // A string's value (a collection's is its pointer: see collection()).
+  std::string_view value() const { return {data() + klen(), vlen()}; }
+  bool is_collection() const { return val_len & kCollectionBit; }
+  ValueType type() const;
+  // The collection a non-string entry holds; nullptr for a string.
+  Collection* collection() const {
+    if (!is_collection()) return nullptr;
+    Collection* c;
+    std::memcpy(&c, data() + klen(), sizeof(c));
+    return c;
+  }
   // Absolute unix ms, or kNoExpire.
   int64_t expire_ms() const {
     return has_slot() ? *reinterpret_cast<const int64_t*>(this + 1) : kNoExpire;
@@ -96,6 +112,10 @@ struct Entry {
 };
 static_assert(sizeof(Entry) == 24);
 
+inline ValueType Entry::type() const {
+  return is_collection() ? collection()->type() : ValueType::kString;
+}
+
 // Receives every change to the table, with the key's stripe locked, before
 // the change is made. The write-ahead log (Journal) implements it. `flags`
 // are wal::kFlag* (created, had expire, has expire).
@@ -105,6 +125,14 @@ class MutationListener {
   virtual void OnPut(int db, std::string_view key, std::string_view value,
                      int64_t expire_ms, uint8_t flags) = 0;
   virtual void OnErase(int db, std::string_view key, uint8_t flags) = 0;
+  // One element of a collection (wal::Op::kHashSet, kHashDel, kExpire).
+  virtual void OnHashSet(int /*db*/, std::string_view /*key*/, std::string_view /*field*/,
+                         std::string_view /*value*/, uint8_t /*flags*/) {}
+  virtual void OnHashDel(int /*db*/, std::string_view /*key*/, std::string_view /*field*/,
+                         uint8_t /*flags*/) {}
+  // A collection's expiry alone.
+  virtual void OnExpire(int /*db*/, std::string_view /*key*/, int64_t /*expire_ms*/,
+                        uint8_t /*flags*/) {}
   virtual void OnFlush(int db, uint32_t new_namespace) = 0;
   virtual void OnSwap(int a, int b) = 0;
   // Function libraries (server-wide, not in the store): FUNCTION LOAD,
@@ -225,6 +253,8 @@ class Store {
     // Its allocation and bucket slot in memory (what it would take there,
     // for a key only on disk).
     int64_t memory_bytes = 0;
+    ValueType type = ValueType::kString;
+    std::string encoding;  // a collection's (OBJECT ENCODING)
   };
   static constexpr size_t kInfoHeadBytes = 32;
   static constexpr int64_t kMaxIdleSeconds = 65535;
@@ -233,8 +263,33 @@ class Store {
   void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms);
   // Removes a live or expired key; true if a live key was removed.
   bool Erase(int db, std::string_view key, int64_t now_ms);
-  // Changes the expiry of an existing live key.
+  // Changes the expiry of an existing live key (a collection's is logged
+  // alone, a string's with its value).
   bool SetExpire(int db, std::string_view key, int64_t expire_ms, int64_t now_ms);
+  // --- Collections: the key's stripe must be held ----------------------------
+  // False while no key has held a collection, in memory or on disk: then a
+  // command that needs strings need not look at its keys' types first.
+  // Becomes true (for good) with the first collection, under that key's
+  // stripe lock, so a caller holding a key's stripe sees it in time.
+  bool may_hold_collections() const;
+  // The encodings' size thresholds (CONFIG SET may change them any time).
+  EncodingLimits encoding_limits() const;
+  void set_encoding_limits(const EncodingLimits& limits);
+  // Sets a field of the hash at key, creating the hash when the key does not
+  // exist (the key must not hold another type: the dispatcher answered
+  // WRONGTYPE before). True when the field is new. `longest`: the longest
+  // string of the whole command, which converts a listpack as one that long
+  // would (HSET's arguments count together).
+  bool HashSet(int db, std::string_view key, std::string_view field,
+               std::string_view value, int64_t now_ms, size_t longest = 0);
+  // Removes a field of the hash at key; the key goes with its last field.
+  // True when the field was there.
+  bool HashDel(int db, std::string_view key, std::string_view field, int64_t now_ms);
+  // Puts a copy of a whole collection at key, replacing what was there
+  // (RENAME, COPY, MOVE), logged element by element.
+  void PutCollection(int db, std::string_view key, const Collection& c, int64_t expire_ms,
+                     int64_t now_ms);
+
   // Records the WAL sequence of a committed change (Journal).
   void SetEntrySeq(int db, std::string_view key, uint64_t seq);
   // Starts loading the key's hash bucket (first_entry = false) or the first
@@ -278,7 +333,7 @@ class Store {
   // evictions and restarts.
   uint64_t Scan(int db, uint64_t cursor, size_t count, int64_t now_ms, bool all_locked,
                 const std::function<void(std::string_view key)>& visit,
-                std::string_view prefix = {});
+                std::string_view prefix = {}, std::optional<ValueType> type = {});
   void ForEach(int db, int64_t now_ms, bool all_locked,
                const std::function<void(std::string_view key)>& visit,
                std::string_view prefix = {});
@@ -328,8 +383,8 @@ class Store {
   template <typename Fn>
   void WithStripe(size_t i, bool all_locked, Fn&& fn);
   uint64_t MemoryScan(int db, uint64_t cursor, size_t count, int64_t now_ms,
-                      bool all_locked,
-                      const std::function<void(std::string_view)>& visit);
+                      bool all_locked, const std::function<void(std::string_view)>& visit,
+                      std::optional<ValueType> type);
 
   StoreOptions options_;
   uint64_t seed_;
@@ -373,6 +428,13 @@ class Store {
   ShardedCounter hot_reads_, cold_reads_, disk_misses_;
   std::atomic<uint64_t> evicted_{0};
   std::atomic<bool> delete_expired_{true};
+  std::atomic<bool> may_hold_collections_{false};
+  std::atomic<size_t> hash_max_listpack_entries_{512};
+  std::atomic<size_t> hash_max_listpack_value_{64};
+  void SetCollectionExpire(int db, Entry* e, int64_t expire_ms);
+  // Inserts a collection entry at key over a tombstone or nothing.
+  Entry* InsertCollection(Stripe& s, int db, uint64_t hash, std::string_view key,
+                          std::unique_ptr<Collection> c, int64_t expire_ms, uint64_t seq);
   void FlushInternal(int db, const uint32_t* ns, bool all_locked);
   // Disk expiry scan position: db and last key examined.
   Mutex disk_expire_mu_;

@@ -9,9 +9,10 @@ namespace edgekv::wal {
 
 // Segment file: "<dir>/wal/<first sequence, 20 digits>.wal".
 inline constexpr char kMagic[6] = {'E', 'K', 'V', 'W', 'A', 'L'};
-// Version 2 added the function library operations; version 1 segments are
+// Version 2 added the function library operations, version 3 the
+// per-element operations on collections; segments of versions 1 and 2 are
 // still read (their operations are a subset).
-inline constexpr uint8_t kVersion = 2;
+inline constexpr uint8_t kVersion = 3;
 inline constexpr uint8_t kOldestReadableVersion = 1;
 // magic(6) version(1) reserved(1) first_seq(8, little endian)
 inline constexpr size_t kSegmentHeaderSize = 16;
@@ -36,6 +37,13 @@ enum class Op : uint8_t {
   kLibraryPut = 5,     // name(varint + bytes) code(varint + bytes)
   kLibraryDelete = 6,  // name
   kLibraryFlush = 7,   // nothing: every library is gone
+  // Collections (version 3): one record per element changed, never the
+  // whole collection. With kFlagCreated the key did not exist and is now an
+  // empty collection of the operation's type, without an expiry.
+  kHashSet = 8,  // db(2) flags(1) key field(varint + bytes) value(varint + bytes)
+  kHashDel = 9,  // db(2) flags(1) key field: the field was there
+  // A collection's new expiry alone (EXPIRE, PERSIST): kNoExpire (-1) for none.
+  kExpire = 10,  // db(2) flags(1) key expire_ms(8)
 };
 
 // Flags on key operations: how the operation changed the key counts, so that
@@ -43,5 +51,9 @@ enum class Op : uint8_t {
 inline constexpr uint8_t kFlagCreated = 1;    // the key did not exist before
 inline constexpr uint8_t kFlagHadExpire = 2;  // it had a TTL before
 inline constexpr uint8_t kFlagHasExpire = 4;  // it has a TTL after
+// kHashSet: the field is new (the collection grew by one).
+inline constexpr uint8_t kFlagNewElement = 8;
+// kPut, kErase: the key held a collection, whose elements go with it.
+inline constexpr uint8_t kFlagWasCollection = 16;
 
 }  // namespace edgekv::wal

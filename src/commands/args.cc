@@ -41,9 +41,10 @@ bool ParseLongDouble(std::string_view s, long double* out) {
   char* end = nullptr;
   errno = 0;
   long double v = std::strtold(buf.c_str(), &end);
-  if (end != buf.c_str() + buf.size() || errno == ERANGE || std::isnan(v)) {
-    return false;
-  }
+  // As Redis's string2ld: an underflow to a subnormal is a number, one to
+  // zero (or an overflow) is not.
+  const bool range = errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0);
+  if (end != buf.c_str() + buf.size() || range || std::isnan(v)) return false;
   *out = v;
   return true;
 }

@@ -274,6 +274,9 @@ void BitOp(CommandContext& ctx) {
   // which may be one of them, is written only after the result is built.
   std::vector<std::string_view> src;
   size_t maxlen = 0;
+  // The destination may hold any type (it is replaced); the sources must
+  // be strings.
+  if (!KeysOfType(ctx, ctx.args.subspan(3), ValueType::kString)) return;
   for (size_t i = 3; i < ctx.argc(); ++i) {
     Entry* e = LookupRead(ctx, ctx.arg(i));
     src.emplace_back(e == nullptr ? std::string_view() : e->value());
@@ -522,7 +525,7 @@ void RegisterBitFamily(CommandTable* t) {
   t->Add({"setbit", 4, wr, 1, 1, 1, SetBit, "bitmap", "Set or clear the bit at offset", "bitmap"});
   t->Add({"bitcount", -2, rd, 1, 1, 1, BitCount, "bitmap", "Count set bits", "bitmap"});
   t->Add({"bitpos", -3, rd, 1, 1, 1, BitPos, "bitmap", "First bit set or clear", "bitmap"});
-  t->Add({"bitop", -4, wr, 2, -1, 1, BitOp, "bitmap", "Bitwise operation between strings", "bitmap"});
+  t->Add({"bitop", -4, wr | kAnyKeyType, 2, -1, 1, BitOp, "bitmap", "Bitwise operation between strings", "bitmap"});
   t->Add({"bitfield", -2, wr, 1, 1, 1, BitField, "bitmap", "Integer fields of a bitmap", "bitmap"});
   t->Add({"bitfield_ro", -2, rd | kFast, 1, 1, 1, BitFieldRo, "bitmap", "Read integer fields", "bitmap"});
   // clang-format on

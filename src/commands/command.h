@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "edgekv/collection.h"
 #include "edgekv/reply.h"
 
 namespace edgekv {
@@ -37,6 +38,9 @@ enum CommandFlag : uint32_t {
   kBlocking = 1u << 14,         // may block the client
   kNoMandatoryKeys = 1u << 15,  // may take no keys although it has key specs
   kProtected = 1u << 16,        // refused, even inside MULTI, unless enable-debug-command
+  // edgekv's own, for the type check: the command's keys may hold any type
+  // although its group has one (SET, MSET, MGET overwrite or skip them).
+  kAnyKeyType = 1u << 17,
   // edgekv's own:
   // Runs at once inside MULTI (MULTI EXEC DISCARD WATCH QUIT RESET).
   kTxControl = 1u << 24,
@@ -86,6 +90,10 @@ struct CommandSpec {
   const char* acl = nullptr;
   std::vector<CommandSpec> subcommands;
   size_t id = 0;  // set by the table: 0 .. CommandTable::ids()-1 (commandstats)
+  // The type every key must hold (from the group: "string" and "bitmap" are
+  // strings, "hash" hashes), or -1: set by the table. The dispatcher answers
+  // WRONGTYPE for a key of another type before the handler runs.
+  int key_type = -1;
 };
 
 // argc (the command's name included) fits spec.arity.

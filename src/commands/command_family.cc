@@ -117,7 +117,7 @@ std::vector<std::string> AclCategories(const CommandSpec& s) {
   if (s.acl == nullptr && !IsContainer(s)) {
     std::string_view g = s.group;
     if (g == "generic") named = "keyspace";
-    if (g == "string" || g == "connection") named = g;
+    if (g == "string" || g == "connection" || g == "hash") named = g;
     if (g == "transactions") named = "transaction";
   }
   std::vector<std::string_view> have = Words(named);

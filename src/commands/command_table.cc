@@ -6,6 +6,7 @@ CommandTable::CommandTable() {
   RegisterConnectionFamily(this);
   RegisterStringFamily(this);
   RegisterBitFamily(this);
+  RegisterHashFamily(this);
   RegisterIntrospectionFamily(this);
   RegisterLatencyFamily(this);
   RegisterKeyFamily(this);
@@ -18,8 +19,19 @@ CommandTable::CommandTable() {
   RegisterFunctionFamily(this);
 }
 
+namespace {
+int KeyTypeOf(const CommandSpec& spec) {
+  if (spec.first_key <= 0 || (spec.flags & kAnyKeyType)) return -1;
+  std::string_view g = spec.group;
+  if (g == "string" || g == "bitmap") return static_cast<int>(ValueType::kString);
+  if (g == "hash") return static_cast<int>(ValueType::kHash);
+  return -1;
+}
+}  // namespace
+
 void CommandTable::Add(CommandSpec spec) {
   spec.id = ids_++;
+  spec.key_type = KeyTypeOf(spec);
   for (auto& sub : spec.subcommands) {
     sub.id = ids_++;
     sub.name = spec.name + "|" + sub.name;

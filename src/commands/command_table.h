@@ -35,6 +35,7 @@ class CommandTable {
 void RegisterConnectionFamily(CommandTable* t);
 void RegisterStringFamily(CommandTable* t);
 void RegisterBitFamily(CommandTable* t);
+void RegisterHashFamily(CommandTable* t);
 void RegisterIntrospectionFamily(CommandTable* t);
 void RegisterLatencyFamily(CommandTable* t);
 void RegisterKeyFamily(CommandTable* t);

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "command_table.h"
 #include "db/engine.h"
+#include "keyspace.h"
 #include "script_runner.h"
 
 namespace edgekv {
@@ -141,6 +142,16 @@ std::string_view BusyError(ServerContext& server) {
   return server.scripts().running_function() ? errors::kBusyFunction : errors::kBusy;
 }
 
+// The handler, after Redis's type check of the command's keys (once here,
+// not in each handler).
+void RunHandler(const CommandSpec& spec, CommandContext& ctx) {
+  if (spec.key_type >= 0 && ctx.server->store().may_hold_collections()) {
+    std::vector<std::string_view> keys = CommandKeys(spec, ctx.args);
+    if (!KeysOfType(ctx, keys, static_cast<ValueType>(spec.key_type))) return;
+  }
+  spec.handler(ctx);
+}
+
 void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
   ServerContext& server = *ctx.server;
   const auto started = std::chrono::steady_clock::now();
@@ -175,11 +186,11 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     // FLUSHDB, FLUSHALL, SWAPDB: one point in every key's history.
     StripeGuard all(&store, true);
     ctx.all_locked = true;
-    spec.handler(ctx);
+    RunHandler(spec, ctx);
     commit();
     ctx.all_locked = false;
   } else if (ctx.all_locked || spec.first_key <= 0) {
-    spec.handler(ctx);
+    RunHandler(spec, ctx);
     commit();
   } else {
     std::vector<std::string_view> keys = CommandKeys(spec, ctx.args);
@@ -187,7 +198,7 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     stripes.reserve(keys.size());
     for (auto k : keys) stripes.push_back(store.StripeOf(k));
     StripeGuard guard(&store, std::move(stripes));
-    spec.handler(ctx);
+    RunHandler(spec, ctx);
     commit();
   }
   server.stats().commands_processed.fetch_add(1, std::memory_order_relaxed);

@@ -53,6 +53,7 @@ std::optional<Store::KeyInfo> Inspect(CommandContext& ctx, std::string_view key,
 }
 
 std::string_view StringEncoding(const Store::KeyInfo& info) {
+  if (!info.encoding.empty()) return info.encoding;  // a collection's
   int64_t n;
   if (AsIntEncoded(info, &n)) return "int";
   return info.value_len <= kEmbstrMaxBytes ? "embstr" : "raw";
@@ -66,7 +67,8 @@ void ObjectRefcount(CommandContext& ctx) {
   auto info = Inspect(ctx, ctx.arg(2), true);
   if (!info) return;
   int64_t n;
-  bool shared = AsIntEncoded(*info, &n) && n >= 0 && n < kSharedIntegers;
+  bool shared = info->type == ValueType::kString && AsIntEncoded(*info, &n) && n >= 0 &&
+                n < kSharedIntegers;
   ctx.reply->Integer(shared ? kSharedRefcount : 1);
 }
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,8 @@ void Touch(CommandContext& ctx) {
 }
 
 void Type(CommandContext& ctx) {
-  ctx.reply->SimpleString(LookupNoTouch(ctx, ctx.arg(1)) ? "string" : "none");
+  Entry* e = LookupNoTouch(ctx, ctx.arg(1));
+  ctx.reply->SimpleString(e != nullptr ? TypeName(e->type()) : "none");
 }
 
 // EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT]
@@ -157,19 +159,7 @@ void Keys(CommandContext& ctx) {
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 void Scan(CommandContext& ctx) {
   uint64_t cursor = 0;
-  {
-    // As Redis parses it (strtoul): an optional sign ("-1" wraps), no leading
-    // space, nothing after the digits; "" is 0.
-    std::string c(ctx.arg(1));
-    char* end = nullptr;
-    errno = 0;
-    cursor = std::strtoull(c.c_str(), &end, 10);
-    if ((!c.empty() && std::isspace(static_cast<unsigned char>(c[0]))) || *end != '\0' ||
-        errno == ERANGE) {
-      ctx.reply->Error("ERR invalid cursor");
-      return;
-    }
-  }
+  if (!ParseScanCursor(ctx, ctx.arg(1), &cursor)) return;
   std::string_view pattern;
   bool has_pattern = false;
   int64_t count = 10;
@@ -199,8 +189,14 @@ void Scan(CommandContext& ctx) {
       return;
     }
   }
-  // Every key is a string; any other TYPE filter matches nothing.
-  bool type_ok = type.empty() || EqualsIgnoreCase(type, "string");
+  // An unknown TYPE matches nothing (Redis 7.0 takes it without an error).
+  std::optional<ValueType> type_filter;
+  bool type_ok = true;
+  if (!type.empty()) {
+    ValueType t;
+    type_ok = TypeFromName(type, &t);
+    if (type_ok) type_filter = t;
+  }
   std::vector<std::string> keys;
   uint64_t next = StoreOf(ctx).Scan(
       DbOf(ctx), cursor, static_cast<size_t>(std::min<int64_t>(count, 1 << 20)),
@@ -210,7 +206,7 @@ void Scan(CommandContext& ctx) {
         if (has_pattern && !GlobMatch(pattern, key)) return;
         keys.emplace_back(key);
       },
-      has_pattern ? GlobLiteralPrefix(pattern) : std::string_view());
+      has_pattern ? GlobLiteralPrefix(pattern) : std::string_view(), type_filter);
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
   r.Bulk(std::to_string(next));
@@ -247,10 +243,9 @@ bool RenameGeneric(CommandContext& ctx, bool nx) {
     ctx.reply->Integer(0);
     return true;
   }
-  std::string value(e->value());
-  int64_t expire = e->expire_ms();
+  ValueCopy copy = CopyOf(e);
   StoreOf(ctx).Erase(DbOf(ctx), src, ctx.now_ms);
-  StoreOf(ctx).Put(DbOf(ctx), dst, value, expire);
+  PutCopy(ctx, DbOf(ctx), dst, copy);
   if (nx) {
     ctx.reply->Integer(1);
   } else {
@@ -299,8 +294,7 @@ void Copy(CommandContext& ctx) {
   if (store.Find(dst_db, dst, ctx.now_ms) != nullptr && !replace) {
     return ctx.reply->Integer(0);
   }
-  std::string value(e->value());
-  store.Put(dst_db, dst, value, e->expire_ms());
+  PutCopy(ctx, dst_db, dst, CopyOf(e));
   ctx.reply->Integer(1);
 }
 
@@ -317,9 +311,7 @@ void Move(CommandContext& ctx) {
   if (e == nullptr || store.Find(dst_db, key, ctx.now_ms) != nullptr) {
     return ctx.reply->Integer(0);
   }
-  std::string value(e->value());
-  int64_t expire = e->expire_ms();
-  store.Put(dst_db, key, value, expire);
+  PutCopy(ctx, dst_db, key, CopyOf(e));
   store.Erase(DbOf(ctx), key, ctx.now_ms);
   ctx.reply->Integer(1);
 }

@@ -1,5 +1,8 @@
 #include "keyspace.h"
 
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <string>
 
 #include "args.h"
@@ -17,6 +20,52 @@ void CountLookup(CommandContext& ctx, bool hit) {
   auto& stats = ctx.server->stats();
   (hit ? stats.keyspace_hits : stats.keyspace_misses)
       .fetch_add(1, std::memory_order_relaxed);
+}
+
+bool KeysOfType(CommandContext& ctx, std::span<const std::string_view> keys,
+                ValueType type) {
+  Store& store = StoreOf(ctx);
+  if (!store.may_hold_collections()) return true;  // every key is a string
+  for (std::string_view key : keys) {
+    Entry* e = store.Find(DbOf(ctx), key, ctx.now_ms);
+    if (e != nullptr && e->type() != type) {
+      ctx.reply->Error(kWrongType);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ParseScanCursor(CommandContext& ctx, std::string_view arg, uint64_t* cursor) {
+  std::string c(arg);
+  char* end = nullptr;
+  errno = 0;
+  *cursor = std::strtoull(c.c_str(), &end, 10);
+  if ((!c.empty() && std::isspace(static_cast<unsigned char>(c[0]))) || *end != '\0' ||
+      errno == ERANGE) {
+    ctx.reply->Error("ERR invalid cursor");
+    return false;
+  }
+  return true;
+}
+
+ValueCopy CopyOf(const Entry* e) {
+  ValueCopy v;
+  v.expire_ms = e->expire_ms();
+  if (const Collection* c = e->collection()) {
+    v.collection = c->Clone();
+  } else {
+    v.str.assign(e->value());
+  }
+  return v;
+}
+
+void PutCopy(CommandContext& ctx, int db, std::string_view key, const ValueCopy& v) {
+  if (v.collection != nullptr) {
+    StoreOf(ctx).PutCollection(db, key, *v.collection, v.expire_ms, ctx.now_ms);
+  } else {
+    StoreOf(ctx).Put(db, key, v.str, v.expire_ms);
+  }
 }
 
 Entry* LookupWrite(CommandContext& ctx, std::string_view key) {

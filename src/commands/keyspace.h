@@ -4,6 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "command.h"
@@ -25,6 +28,32 @@ Entry* LookupWrite(CommandContext& ctx, std::string_view key);
 // A read lookup that leaves the key's idle time as it was (TYPE, TTL,
 // EXISTS, as Redis's LOOKUP_NOTOUCH); counts a hit or miss.
 Entry* LookupNoTouch(CommandContext& ctx, std::string_view key);
+
+inline constexpr std::string_view kWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+// Redis's checkType: true when no key of `keys` holds a value of another
+// type than `type`; else replies WRONGTYPE. The dispatcher calls it for every
+// command whose group has a type (CommandSpec::key_type); handlers only for
+// the keys their spec leaves out (SET ... GET, BITOP's sources).
+bool KeysOfType(CommandContext& ctx, std::span<const std::string_view> keys,
+                ValueType type);
+
+// A key's value (a string or a copy of its collection) and expiry, to put
+// under another name or in another database (RENAME, COPY, MOVE).
+struct ValueCopy {
+  std::string str;
+  std::unique_ptr<Collection> collection;
+  int64_t expire_ms = -1;
+};
+ValueCopy CopyOf(const Entry* e);
+// Replaces what key held in db with the copy.
+void PutCopy(CommandContext& ctx, int db, std::string_view key, const ValueCopy& v);
+
+// A SCAN/HSCAN cursor as Redis parses it (strtoul: an optional sign, "-1"
+// wraps; no leading space, nothing after the digits; "" is 0); replies
+// "ERR invalid cursor" and returns false otherwise.
+bool ParseScanCursor(CommandContext& ctx, std::string_view arg, uint64_t* cursor);
 
 enum class ExpireUnit { kSeconds, kMilliseconds };
 

@@ -69,6 +69,10 @@ LcsResult ComputeLcs(std::string_view a, std::string_view b, bool want_subsequen
 void LcsCommand(CommandContext& ctx) {
   Entry* ea = LookupRead(ctx, ctx.arg(1));
   Entry* eb = LookupRead(ctx, ctx.arg(2));
+  if ((ea != nullptr && ea->is_collection()) || (eb != nullptr && eb->is_collection())) {
+    ctx.reply->Error("ERR The specified keys must contain string values");
+    return;
+  }
   std::string_view a = ea != nullptr ? ea->value() : std::string_view();
   std::string_view b = eb != nullptr ? eb->value() : std::string_view();
   bool idx = false, len = false, with_len = false;

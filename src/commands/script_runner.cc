@@ -89,7 +89,9 @@ namespace {
 void Undo(Store& store, const ScriptRun& run) {
   const int64_t now = WallMs();
   for (auto it = run.saved.rbegin(); it != run.saved.rend(); ++it) {
-    if (it->existed) {
+    if (it->existed && it->collection != nullptr) {
+      store.PutCollection(it->db, it->key, *it->collection, it->expire_ms, now);
+    } else if (it->existed) {
       store.Put(it->db, it->key, it->value, it->expire_ms);
     } else {
       store.Erase(it->db, it->key, now);

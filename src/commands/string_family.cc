@@ -103,6 +103,10 @@ void Set(CommandContext& ctx) {
   // itself, without caching a miss); NX/XX/GET/KEEPTTL do.
   const bool plain = cond == kNone && !get && !keepttl;
   Entry* old = plain ? nullptr : LookupWrite(ctx, key);
+  if (get && old != nullptr && old->is_collection()) {
+    ctx.reply->Error(kWrongType);  // SET ... GET reads the old value
+    return;
+  }
   std::optional<std::string> old_value;
   if (get && old != nullptr) old_value = std::string(old->value());
   bool do_set =
@@ -211,7 +215,7 @@ void MGet(CommandContext& ctx) {
   // read (nor brought in from disk).
   for (size_t i = 1; i < ctx.argc() && !ctx.reply->over_limit(); ++i) {
     Entry* e = LookupRead(ctx, ctx.arg(i));
-    if (e == nullptr) {
+    if (e == nullptr || e->is_collection()) {  // Redis: nil for another type
       ctx.reply->Null();
     } else {
       ctx.reply->Bulk(e->value());
@@ -394,21 +398,26 @@ void RegisterStringFamily(CommandTable* t) {
   const uint32_t wr = kWrite | kDenyOom;
   // name, arity, flags, first key, last key, step, handler, group, summary
   t->Add({"get", 2, rd, 1, 1, 1, Get, "string", "Get the value of a key"});
-  t->Add({"set", -3, wr, 1, 1, 1, Set, "string", "Set the string value of a key"});
-  t->Add({"setnx", 3, wr | kFast, 1, 1, 1, SetNx, "string", "Set if not exists"});
-  t->Add({"setex", 4, wr, 1, 1, 1, SetEx, "string", "Set with expiry in seconds"});
-  t->Add({"psetex", 4, wr, 1, 1, 1, PSetEx, "string", "Set with expiry in ms"});
+  t->Add({"set", -3, wr | kAnyKeyType, 1, 1, 1, Set, "string",
+          "Set the string value of a key"});
+  t->Add({"setnx", 3, wr | kFast | kAnyKeyType, 1, 1, 1, SetNx, "string",
+          "Set if not exists"});
+  t->Add({"setex", 4, wr | kAnyKeyType, 1, 1, 1, SetEx, "string",
+          "Set with expiry in seconds"});
+  t->Add({"psetex", 4, wr | kAnyKeyType, 1, 1, 1, PSetEx, "string",
+          "Set with expiry in ms"});
   t->Add({"getset", 3, wr | kFast, 1, 1, 1, GetSet, "string", "Set, return old"});
   t->Add({"getdel", 2, kWrite | kFast, 1, 1, 1, GetDel, "string", "Get and delete"});
   t->Add({"getex", -2, kWrite | kFast, 1, 1, 1, GetEx, "string", "Get, set expiry"});
-  t->Add({"mget", -2, rd, 1, -1, 1, MGet, "string", "Get several keys"});
-  t->Add({"mset", -3, wr, 1, -1, 2, MSet, "string", "Set several keys"});
-  t->Add({"msetnx", -3, wr, 1, -1, 2, MSetNx, "string", "Set several if none exist"});
+  t->Add({"mget", -2, rd | kAnyKeyType, 1, -1, 1, MGet, "string", "Get several keys"});
+  t->Add({"mset", -3, wr | kAnyKeyType, 1, -1, 2, MSet, "string", "Set several keys"});
+  t->Add({"msetnx", -3, wr | kAnyKeyType, 1, -1, 2, MSetNx, "string",
+          "Set several if none exist"});
   t->Add({"append", 3, wr | kFast, 1, 1, 1, Append, "string", "Append to a value"});
   t->Add({"strlen", 2, rd, 1, 1, 1, StrLen, "string", "Length of a value"});
   t->Add({"getrange", 4, kReadOnly, 1, 1, 1, GetRange, "string", "Substring"});
   t->Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, "string", "Substring (old name)"});
-  t->Add({"lcs", -3, kReadOnly, 1, 2, 1, LcsCommand, "string",
+  t->Add({"lcs", -3, kReadOnly | kAnyKeyType, 1, 2, 1, LcsCommand, "string",
           "Longest common subsequence"});
   t->Add({"setrange", 4, wr, 1, 1, 1, SetRange, "string", "Overwrite part"});
   t->Add({"incr", 2, wr | kFast, 1, 1, 1, Incr, "string", "Increment by one"});

@@ -46,6 +46,8 @@ const DirectiveSpec* Config::Find(std::string_view name) {
   std::string n = Lower(name);
   if (n == "slaveof") n = "replicaof";
   if (n == "lua-time-limit") n = "busy-reply-threshold";
+  if (n == "hash-max-ziplist-entries") n = "hash-max-listpack-entries";
+  if (n == "hash-max-ziplist-value") n = "hash-max-listpack-value";
   for (const auto& spec : AllDirectives()) {
     if (n == spec.name) return &spec;
   }
@@ -222,6 +224,14 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
     if (spec.id == Cfg::kBusyReplyThreshold &&
         GlobMatch(pattern, "lua-time-limit", true)) {
       out.emplace_back("lua-time-limit", GetText(spec.id));
+    }
+    if (spec.id == Cfg::kHashMaxListpackEntries &&
+        GlobMatch(pattern, "hash-max-ziplist-entries", true)) {
+      out.emplace_back("hash-max-ziplist-entries", GetText(spec.id));
+    }
+    if (spec.id == Cfg::kHashMaxListpackValue &&
+        GlobMatch(pattern, "hash-max-ziplist-value", true)) {
+      out.emplace_back("hash-max-ziplist-value", GetText(spec.id));
     }
   }
   return out;

@@ -145,6 +145,12 @@ const DirectiveSpec kDirectives[] = {
     // lua-time-limit, its old name, is accepted too).
     {Cfg::kBusyReplyThreshold, "busy-reply-threshold", DirectiveType::kInt, "5000", 0,
      kLongMax, true},
+    // A hash converts from listpack to hashtable past these (Redis 7.0's
+    // names; the ziplist ones before them are accepted too).
+    {Cfg::kHashMaxListpackEntries, "hash-max-listpack-entries", DirectiveType::kInt,
+     "512", 0, kLongMax, true},
+    {Cfg::kHashMaxListpackValue, "hash-max-listpack-value", DirectiveType::kMemory, "64",
+     0, kLongMax, true},
     {Cfg::kLatencyMonitorThreshold, "latency-monitor-threshold", DirectiveType::kInt, "0",
      0, kLongMax, true},
     {Cfg::kLatencyTracking, "latency-tracking", DirectiveType::kBool, "yes", 0, 0, true},

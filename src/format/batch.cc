@@ -129,6 +129,37 @@ void BatchBuilder::Erase(int db, std::string_view key, uint8_t flags) {
   ++count_;
 }
 
+void BatchBuilder::HashSet(int db, std::string_view key, std::string_view field,
+                           std::string_view value, uint8_t flags) {
+  ops_.push_back(static_cast<char>(Op::kHashSet));
+  PutDb(&ops_, db);
+  ops_.push_back(static_cast<char>(flags));
+  PutString(&ops_, key);
+  PutString(&ops_, field);
+  PutString(&ops_, value);
+  ++count_;
+}
+
+void BatchBuilder::HashDel(int db, std::string_view key, std::string_view field,
+                           uint8_t flags) {
+  ops_.push_back(static_cast<char>(Op::kHashDel));
+  PutDb(&ops_, db);
+  ops_.push_back(static_cast<char>(flags));
+  PutString(&ops_, key);
+  PutString(&ops_, field);
+  ++count_;
+}
+
+void BatchBuilder::Expire(int db, std::string_view key, int64_t expire_ms,
+                          uint8_t flags) {
+  ops_.push_back(static_cast<char>(Op::kExpire));
+  PutDb(&ops_, db);
+  ops_.push_back(static_cast<char>(flags));
+  PutString(&ops_, key);
+  PutFixed64(&ops_, static_cast<uint64_t>(expire_ms));
+  ++count_;
+}
+
 void BatchBuilder::FlushDb(int db, uint32_t ns) {
   ops_.push_back(static_cast<char>(Op::kFlushDb));
   PutDb(&ops_, db);
@@ -210,6 +241,18 @@ Status DecodeBatch(std::string_view payload, BatchHeader* header,
         ok = r.String(&op.key);
         break;
       case Op::kLibraryFlush:
+        break;
+      case Op::kHashSet:
+        ok = r.Db(&op.db) && r.Byte(&op.flags) && r.String(&op.key) &&
+             r.String(&op.field) && r.String(&op.value);
+        break;
+      case Op::kHashDel:
+        ok =
+            r.Db(&op.db) && r.Byte(&op.flags) && r.String(&op.key) && r.String(&op.field);
+        break;
+      case Op::kExpire:
+        ok = r.Db(&op.db) && r.Byte(&op.flags) && r.String(&op.key) &&
+             r.Fixed64(&op.expire_ms);
         break;
       default:
         return Status::Corruption("unknown operation type " + std::to_string(type));

@@ -21,6 +21,7 @@ struct OpView {
   uint8_t flags = 0;
   std::string_view key;    // a library's name for the library operations
   std::string_view value;  // a library's code for kLibraryPut
+  std::string_view field;  // kHashSet, kHashDel
   int64_t expire_ms = -1;
 };
 
@@ -30,6 +31,10 @@ class BatchBuilder {
   void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms,
            uint8_t flags);
   void Erase(int db, std::string_view key, uint8_t flags);
+  void HashSet(int db, std::string_view key, std::string_view field,
+               std::string_view value, uint8_t flags);
+  void HashDel(int db, std::string_view key, std::string_view field, uint8_t flags);
+  void Expire(int db, std::string_view key, int64_t expire_ms, uint8_t flags);
   void FlushDb(int db, uint32_t ns);
   void SwapDb(int a, int b);
   void LibraryPut(std::string_view name, std::string_view code);

@@ -110,6 +110,19 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
               prefetch();
               store.Erase(op.db, op.key, INT64_MIN);
               break;
+            case wal::Op::kHashSet:
+              prefetch();
+              if (op.flags & wal::kFlagCreated) store.Erase(op.db, op.key, INT64_MIN);
+              store.HashSet(op.db, op.key, op.field, op.value, INT64_MIN);
+              break;
+            case wal::Op::kHashDel:
+              prefetch();
+              store.HashDel(op.db, op.key, op.field, INT64_MIN);
+              break;
+            case wal::Op::kExpire:
+              prefetch();
+              store.SetExpire(op.db, op.key, op.expire_ms, INT64_MIN);
+              break;
             case wal::Op::kFlushDb:
               store.ApplyFlush(op.db, op.ns, true);
               break;

@@ -118,11 +118,21 @@ bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec,
     for (const ScriptRun::Saved& s : run.saved)
       have = have || (s.db == db && s.key == key);
     if (have) continue;
-    ScriptRun::Saved saved{db, std::string(key), false, {}, kNoExpire};
+    ScriptRun::Saved saved{db, std::string(key), false, {}, kNoExpire, nullptr};
     if (const Entry* e = store.Find(db, key, now, false)) {
       saved.existed = true;
-      saved.value.assign(e->value());
       saved.expire_ms = e->expire_ms();
+      if (const Collection* c = e->collection()) {
+        // A large collection is not copied: the script runs alone instead.
+        if (run.saved_bytes + c->bytes() > kMaxSavedBytes) {
+          run.escalate_always = true;
+          return false;
+        }
+        saved.collection = c->Clone();
+        run.saved_bytes += c->bytes();
+      } else {
+        saved.value.assign(e->value());
+      }
     }
     run.saved_bytes += saved.key.size() + saved.value.size();
     run.saved.push_back(std::move(saved));

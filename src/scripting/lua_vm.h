@@ -68,6 +68,7 @@ struct ScriptRun {
     bool existed;
     std::string value;
     int64_t expire_ms;
+    std::unique_ptr<Collection> collection;  // a copy, when the key held one
   };
   std::vector<Saved> saved;  // each key's state before the script's first change of it
   size_t saved_bytes = 0;

@@ -23,12 +23,15 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "disk_format.h"
 #include "edgekv/log.h"
 #include "format/batch.h"
 #include "last_writes.h"
+#include "types/hash_value.h"
 #include "util/malloc_arena.h"
 #include "util/sync_dir.h"
 #include "util/thread_name.h"
@@ -36,15 +39,8 @@
 namespace edgekv {
 namespace {
 
-void PutBE32(std::string* out, uint32_t v) {
-  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint32_t GetBE32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
+using disk::GetBE32;
+using disk::PutBE32;
 
 std::string Prefix(char tag, uint32_t ns) {
   std::string k(1, tag);
@@ -225,6 +221,9 @@ leveldb::Env* TableEnv() {
 
 const char kAppliedKey[] = "mapplied";
 const char kNsMapKey[] = "mnsmap";
+const char kFormatKey[] = "mformat";
+const char kVersionKey[] = "mversion";
+const char kConvertAtKey[] = "mconvert_at";  // the last 'd' key converted
 
 Status Closed() { return Status::IOError("LevelDB is closed after a failed reopen"); }
 
@@ -320,7 +319,8 @@ StatusOr<std::unique_ptr<DiskTier>> DiskTier::Open(const DiskOptions& options) {
   leveldb::Status s = leveldb::DB::Open(lo, options.path, &db);
   if (!s.ok()) return FromLevelDb(s);
   t->db_.reset(db);
-  Status m = t->LoadMeta();
+  Status m = t->ConvertFormat();
+  if (m.ok()) m = t->LoadMeta();
   if (m.ok()) m = SyncDbDir(options.path, true);
   if (!m.ok()) return m;
   return t;
@@ -373,8 +373,10 @@ Status DiskTier::Wipe() {
     next_ns_ = 0;
     counts_.clear();
     garbage_.clear();
+    next_version_ = 1;
   }
-  Status m = LoadMeta();
+  Status m = ConvertFormat();  // marks the empty store with the current layout
+  if (m.ok()) m = LoadMeta();
   // DestroyDB removed the directory: it is new in its parent.
   return m.ok() ? SyncDbDir(options_.path, true) : m;
 }
@@ -422,7 +424,10 @@ class SnapshotImpl : public DiskTier::Snapshot {
       }
       sent_namespaces_ = true;
     }
-    for (; it_->Valid() && bytes < max_bytes; it_->Next()) {
+    // A collection's elements follow its record, as many batches as they
+    // take; its expiry comes after the last one.
+    if (elements_ != nullptr) bytes += NextElements(max_bytes, &b);
+    for (; elements_ == nullptr && it_->Valid() && bytes < max_bytes; it_->Next()) {
       leveldb::Slice k = it_->key();
       if (k.size() < 5 || k[0] != 'd') {
         done_ = true;
@@ -435,15 +440,28 @@ class SnapshotImpl : public DiskTier::Snapshot {
       }
       if (db < 0) continue;  // a flushed namespace not yet collected
       leveldb::Slice v = it_->value();
-      if (v.size() < 8) continue;
-      int64_t expire = static_cast<int64_t>(wal::GetFixed64(v.data()));
-      b.Put(db, std::string_view(k.data() + 5, k.size() - 5),
-            std::string_view(v.data() + 8, v.size() - 8), expire,
-            static_cast<uint8_t>(wal::kFlagCreated |
-                                 (expire != kNoExpire ? wal::kFlagHasExpire : 0)));
-      bytes += k.size() + v.size();
+      disk::Record r;
+      if (!disk::DecodeRecord(std::string_view(v.data(), v.size()), &r)) continue;
+      std::string_view key(k.data() + 5, k.size() - 5);
+      if (r.type == ValueType::kString) {
+        b.Put(db, key, r.value, r.expire_ms,
+              static_cast<uint8_t>(wal::kFlagCreated |
+                                   (r.expire_ms != kNoExpire ? wal::kFlagHasExpire : 0)));
+        bytes += k.size() + v.size();
+        continue;
+      }
+      if (r.type != ValueType::kHash || r.size == 0) continue;
+      db_of_collection_ = db;
+      key_.assign(key);
+      expire_ = r.expire_ms;
+      prefix_.clear();
+      disk::PutVersionKey(&prefix_, 'e', ns, key, r.version);
+      elements_.reset(db_->NewIterator(ro_));
+      elements_->Seek(prefix_);
+      first_element_ = true;
+      bytes += NextElements(max_bytes - bytes, &b);
     }
-    if (!it_->Valid()) done_ = true;
+    if (elements_ == nullptr && !it_->Valid()) done_ = true;
     if (!b.empty()) b.AppendFrame(seq_, 0, out);
     if (done_) {
       wal::BatchBuilder end;  // a batch without operations ends the snapshot
@@ -462,6 +480,35 @@ class SnapshotImpl : public DiskTier::Snapshot {
   uint64_t seq_ = 0;
   bool sent_namespaces_ = false;
   bool done_ = false;
+  // The collection whose elements are being sent (elements_ non-null).
+  std::unique_ptr<leveldb::Iterator> elements_;
+  std::string prefix_, key_;
+  int db_of_collection_ = 0;
+  int64_t expire_ = kNoExpire;
+  bool first_element_ = false;
+
+  // Adds the current collection's elements up to about max_bytes; when they
+  // are all sent, its expiry, and moves on to the next key.
+  size_t NextElements(size_t max_bytes, wal::BatchBuilder* b) {
+    size_t bytes = 0;
+    leveldb::Slice p(prefix_);
+    for (; elements_->Valid() && elements_->key().starts_with(p) && bytes < max_bytes;
+         elements_->Next()) {
+      leveldb::Slice k = elements_->key(), v = elements_->value();
+      uint8_t flags = wal::kFlagNewElement | (first_element_ ? wal::kFlagCreated : 0);
+      b->HashSet(db_of_collection_, key_,
+                 std::string_view(k.data() + prefix_.size(), k.size() - prefix_.size()),
+                 std::string_view(v.data(), v.size()), flags);
+      first_element_ = false;
+      bytes += k.size() + v.size();
+    }
+    if (elements_->Valid() && elements_->key().starts_with(p)) return bytes;
+    if (!first_element_ && expire_ != kNoExpire) {
+      b->Expire(db_of_collection_, key_, expire_, wal::kFlagHasExpire);
+    }
+    elements_.reset();  // it_ is already past the collection's record
+    return bytes;
+  }
 };
 
 }  // namespace
@@ -549,10 +596,70 @@ Status DiskTier::LoadMeta() {
   for (it->Seek("g"); it->Valid() && it->key()[0] == 'g'; it->Next()) {
     if (it->key().size() == 5) garbage_.push_back(GetBE32(it->key().data() + 1));
   }
+  if (db_->Get(leveldb::ReadOptions(), kVersionKey, &v).ok() && v.size() == 8) {
+    next_version_ = wal::GetFixed64(v.data());
+  }
+  had_collections_.store(next_version_ > 1, std::memory_order_release);
+  collections_garbage_ = true;
   return FromLevelDb(it->status());
 }
 
-Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
+// Layout version 1 had no type byte in 'd' values: each gets one (a string),
+// a write buffer at a time, with the last key converted recorded in the same
+// write so that a crash in the middle resumes after it.
+Status DiskTier::ConvertFormat() {
+  std::string v;
+  leveldb::Status s = db_->Get(leveldb::ReadOptions(), kFormatKey, &v);
+  if (s.ok() && v.size() == 1 && static_cast<uint8_t>(v[0]) > disk::kFormatVersion) {
+    return Status::Corruption("LevelDB was written by a newer edgekv (layout " +
+                              std::to_string(static_cast<uint8_t>(v[0])) + ")");
+  }
+  if (s.ok() && v.size() == 1 && static_cast<uint8_t>(v[0]) == disk::kFormatVersion) {
+    return Status::Ok();
+  }
+  std::string at;
+  bool resumed = db_->Get(leveldb::ReadOptions(), kConvertAtKey, &at).ok();
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  if (resumed) {
+    it->Seek(at);
+    if (it->Valid() && it->key() == leveldb::Slice(at)) it->Next();
+  } else {
+    it->Seek("d");
+  }
+  leveldb::WriteBatch wb;
+  size_t converted = 0;
+  std::string value;
+  for (; it->Valid() && it->key()[0] == 'd'; it->Next()) {
+    leveldb::Slice k = it->key(), old = it->value();
+    if (old.size() < 8) continue;
+    value.clear();
+    disk::EncodeString(&value, static_cast<int64_t>(wal::GetFixed64(old.data())),
+                       std::string_view(old.data() + 8, old.size() - 8));
+    wb.Put(k, value);
+    ++converted;
+    if (wb.ApproximateSize() >= (4u << 20)) {
+      wb.Put(kConvertAtKey, k);
+      leveldb::Status ws = db_->Write(leveldb::WriteOptions(), &wb);
+      if (!ws.ok()) return FromLevelDb(ws);
+      wb.Clear();
+    }
+  }
+  if (!it->status().ok()) return FromLevelDb(it->status());
+  wb.Delete(kConvertAtKey);
+  wb.Put(kFormatKey, std::string(1, static_cast<char>(disk::kFormatVersion)));
+  leveldb::WriteOptions wo;
+  wo.sync = true;
+  leveldb::Status ws = db_->Write(wo, &wb);
+  if (!ws.ok()) return FromLevelDb(ws);
+  if (converted > 0) {
+    Log(LogLevel::kNotice, "LevelDB layout converted to version {}: {} keys",
+        disk::kFormatVersion, converted);
+  }
+  return Status::Ok();
+}
+
+Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out,
+                     const EncodingLimits* load) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return Closed();
   std::string v;
@@ -562,9 +669,30 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
   ro.fill_cache = false;
   leveldb::Status s = db_->Get(ro, DiskKey(ns, key), &v);
   if (!s.ok()) return FromLevelDb(s);
-  if (v.size() < 8) return Status::Corruption("short value for a key on disk");
-  out->expire_ms = static_cast<int64_t>(wal::GetFixed64(v.data()));
-  out->value.assign(v.data() + 8, v.size() - 8);
+  disk::Record r;
+  if (!disk::DecodeRecord(v, &r))
+    return Status::Corruption("bad value for a key on disk");
+  out->type = r.type;
+  out->expire_ms = r.expire_ms;
+  out->size = r.size;
+  if (r.type == ValueType::kString) {
+    out->value.assign(r.value);
+    return Status::Ok();
+  }
+  out->value.clear();
+  if (load == nullptr) return Status::Ok();
+  if (r.type != ValueType::kHash) return Status::Corruption("unknown type on disk");
+  auto hash = std::make_unique<HashValue>();
+  std::string prefix;
+  disk::PutVersionKey(&prefix, 'e', ns, key, r.version);
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    leveldb::Slice k = it->key(), ev = it->value();
+    hash->Set(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
+              std::string_view(ev.data(), ev.size()), *load);
+  }
+  if (!it->status().ok()) return FromLevelDb(it->status());
+  out->collection = std::move(hash);
   return Status::Ok();
 }
 
@@ -572,8 +700,22 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out) const {
 // 4 KB as they fill, so they are kept (cleared) from one group to the next
 // while groups follow each other, and released when the applier goes idle
 // (ReleaseApplyBuffers).
+// A collection as a group being applied leaves it.
+struct CollectionState {
+  ValueType type;
+  int64_t expire_ms;
+  uint64_t version;
+  uint64_t size;
+  bool exists;
+};
+
 struct DiskTier::ApplyScratch {
   std::vector<KeyWrite> writes;
+  std::vector<CollectionState> colls;
+  // 'd' key -> its latest state in colls (loaded from LevelDB when a group
+  // first touches a collection).
+  std::unordered_map<std::string, uint32_t> coll_index;
+  std::string ekey;
   std::vector<uint64_t> slots;
   std::vector<LastWrite> last;
   leveldb::WriteBatch wb, meta;
@@ -622,6 +764,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
   const size_t chunk_bytes = std::max<size_t>(options_.write_buffer_bytes, 1 << 20);
   uint64_t last = 0;
   bool nsmap_changed = false;
+  bool has_garbage = false;
   std::set<uint32_t> touched;
   // Work on copies: the in-memory meta changes only if LevelDB took the write
   // (a failed write is retried, and must not be counted twice). Only Apply
@@ -642,6 +785,56 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
   // order (LastWrites); meta keys go to `meta` in log order.
   std::vector<KeyWrite>& writes = sc.writes;
   writes.clear();
+  std::vector<CollectionState>& colls = sc.colls;
+  colls.clear();
+  sc.coll_index.clear();
+  uint64_t next_version;
+  {
+    MutexLock m(&mu_);
+    next_version = next_version_;
+  }
+  std::string& ekey = sc.ekey;
+  // The collection key holds now (as of the operations read so far), or -1.
+  auto collection_of = [&](uint32_t ns, std::string_view key) -> int32_t {
+    std::string dk = DiskKey(ns, key);
+    auto it = sc.coll_index.find(dk);
+    if (it != sc.coll_index.end()) {
+      return colls[it->second].exists ? static_cast<int32_t>(it->second) : -1;
+    }
+    // Not touched yet by this group: LevelDB has it as it was before.
+    CollectionState st{ValueType::kString, kNoExpire, 0, 0, false};
+    std::string v;
+    leveldb::ReadOptions ro;
+    ro.fill_cache = false;
+    disk::Record r;
+    if (db_->Get(ro, dk, &v).ok() && disk::DecodeRecord(v, &r) &&
+        r.type != ValueType::kString) {
+      st = {r.type, r.expire_ms, r.version, r.size, true};
+    }
+    colls.push_back(st);
+    sc.coll_index[std::move(dk)] = static_cast<uint32_t>(colls.size() - 1);
+    return st.exists ? static_cast<int32_t>(colls.size() - 1) : -1;
+  };
+  // The key's collection ends (DEL, or a SET over it): its elements become
+  // garbage, removed in the background.
+  auto end_collection = [&](uint32_t ns, std::string_view key, bool was_collection) {
+    int32_t i = -1;
+    if (was_collection) {
+      i = collection_of(ns, key);
+    } else if (!sc.coll_index.empty()) {
+      // Only a collection this group made can be here unannounced.
+      auto it = sc.coll_index.find(DiskKey(ns, key));
+      if (it != sc.coll_index.end() && colls[it->second].exists) {
+        i = static_cast<int32_t>(it->second);
+      }
+    }
+    if (i < 0) return;
+    ekey.clear();
+    disk::PutVersionKey(&ekey, 'v', ns, key, colls[static_cast<size_t>(i)].version);
+    meta.Put(ekey, "");
+    colls[static_cast<size_t>(i)].exists = false;
+    has_garbage = true;
+  };
   // The counts of the namespace written last (most writes go to one).
   uint32_t counts_ns = 0;
   KeyspaceCounts* ns_counts = nullptr;
@@ -677,6 +870,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
       switch (op.op) {
         case wal::Op::kPut: {
           uint32_t ns = nsmap[static_cast<size_t>(op.db)];
+          end_collection(ns, op.key, op.flags & wal::kFlagWasCollection);
           writes.push_back({ns, op.key, op.value, op.expire_ms, true});
           KeyspaceCounts& c = counts_of(ns);
           if (op.flags & wal::kFlagCreated) ++c.keys;
@@ -687,6 +881,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
         }
         case wal::Op::kErase: {
           uint32_t ns = nsmap[static_cast<size_t>(op.db)];
+          end_collection(ns, op.key, op.flags & wal::kFlagWasCollection);
           writes.push_back({ns, op.key, {}, 0, false});
           KeyspaceCounts& c = counts_of(ns);
           if (c.keys > 0) --c.keys;
@@ -713,6 +908,40 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
           meta.Delete(Prefix('g', op.ns));
           next_ns = std::max(next_ns, op.ns + 1);
           nsmap_changed = true;
+          break;
+        }
+        case wal::Op::kHashSet:
+        case wal::Op::kHashDel:
+        case wal::Op::kExpire: {
+          uint32_t ns = nsmap[static_cast<size_t>(op.db)];
+          if (op.flags & wal::kFlagCreated) {
+            end_collection(ns, op.key, false);  // a replica's stale leftovers
+            colls.push_back({ValueType::kHash, kNoExpire, next_version++, 0, true});
+            sc.coll_index[DiskKey(ns, op.key)] = static_cast<uint32_t>(colls.size() - 1);
+            ++counts_of(ns).keys;
+          }
+          int32_t i = collection_of(ns, op.key);
+          if (i < 0) break;  // not a collection: nothing to change
+          CollectionState& c = colls[static_cast<size_t>(i)];
+          if (op.op == wal::Op::kExpire) {
+            KeyspaceCounts& kc = counts_of(ns);
+            bool had = c.expire_ms != kNoExpire, has = op.expire_ms != kNoExpire;
+            if (has && !had) ++kc.expires;
+            if (had && !has && kc.expires > 0) --kc.expires;
+            c.expire_ms = op.expire_ms;
+          } else {
+            ekey.clear();
+            disk::PutVersionKey(&ekey, 'e', ns, op.key, c.version);
+            ekey.append(op.field);
+            if (op.op == wal::Op::kHashSet) {
+              wb.Put(ekey, leveldb::Slice(op.value.data(), op.value.size()));
+              if (op.flags & wal::kFlagNewElement) ++c.size;
+            } else {
+              wb.Delete(ekey);
+              if (c.size > 0) --c.size;
+            }
+          }
+          writes.push_back({ns, op.key, {}, 0, true, i});
           break;
         }
         case wal::Op::kSwapDb:
@@ -747,8 +976,12 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
     PutDiskKey(&dkey, w->ns, w->key);
     if (w->put) {
       dvalue.clear();
-      wal::PutFixed64(&dvalue, static_cast<uint64_t>(w->expire_ms));
-      dvalue.append(w->value);
+      if (w->meta >= 0) {
+        const CollectionState& c = colls[static_cast<size_t>(w->meta)];
+        disk::EncodeCollection(&dvalue, c.type, c.expire_ms, c.version, c.size);
+      } else {
+        disk::EncodeString(&dvalue, w->expire_ms, w->value);
+      }
       wb.Put(dkey, dvalue);
     } else {
       wb.Delete(dkey);
@@ -784,6 +1017,9 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
   std::string seq;
   wal::PutFixed64(&seq, last);
   wb.Put(kAppliedKey, seq);
+  std::string version;
+  wal::PutFixed64(&version, next_version);
+  wb.Put(kVersionKey, version);
   if (wiped()) return Status::Aborted("LevelDB was wiped");
   leveldb::Status s = db_->Write(leveldb::WriteOptions(), &wb);
   if (!s.ok()) return FromLevelDb(s);
@@ -792,6 +1028,9 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
   next_ns_ = next_ns;
   counts_ = std::move(counts);
   garbage_ = std::move(garbage);
+  next_version_ = next_version;
+  if (next_version > 1) had_collections_.store(true, std::memory_order_release);
+  if (has_garbage) collections_garbage_ = true;
   applied_seq_.store(last, std::memory_order_release);
   return Status::Ok();
 }
@@ -812,9 +1051,9 @@ KeyspaceCounts DiskTier::counts(uint32_t ns) const {
   return it == counts_.end() ? KeyspaceCounts{} : it->second;
 }
 
-void DiskTier::Scan(
-    uint32_t ns, std::string_view from,
-    const std::function<bool(std::string_view, std::string_view, int64_t)>& fn) const {
+void DiskTier::Scan(uint32_t ns, std::string_view from,
+                    const std::function<bool(std::string_view, std::string_view, int64_t,
+                                             ValueType)>& fn) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return;
   std::string prefix = Prefix('d', ns);
@@ -825,10 +1064,9 @@ void DiskTier::Scan(
     leveldb::Slice k = it->key();
     if (k.size() < 5 || std::memcmp(k.data(), prefix.data(), 5) != 0) break;
     leveldb::Slice v = it->value();
-    if (v.size() < 8) continue;
-    int64_t expire = static_cast<int64_t>(wal::GetFixed64(v.data()));
-    if (!fn(std::string_view(k.data() + 5, k.size() - 5),
-            std::string_view(v.data() + 8, v.size() - 8), expire)) {
+    disk::Record r;
+    if (!disk::DecodeRecord(std::string_view(v.data(), v.size()), &r)) continue;
+    if (!fn(std::string_view(k.data() + 5, k.size() - 5), r.value, r.expire_ms, r.type)) {
       break;
     }
   }
@@ -888,21 +1126,47 @@ size_t DiskTier::CollectGarbage(size_t budget) {
   if (!apply_mu_.TryLock()) return 0;
   MutexLock a(&apply_mu_, std::adopt_lock);
   uint32_t ns;
+  bool collections;
   {
     MutexLock l(&mu_);
-    if (garbage_.empty()) return 0;
-    ns = garbage_.front();
+    if (garbage_.empty() && !collections_garbage_) return 0;
+    ns = garbage_.empty() ? 0 : garbage_.front();
+    collections = garbage_.empty();
   }
-  std::string prefix = Prefix('d', ns);
   leveldb::WriteBatch wb;
   size_t n = 0;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
-  for (it->Seek(prefix); it->Valid() && n < budget; it->Next()) {
-    if (!it->key().starts_with(prefix)) break;
-    wb.Delete(it->key());
-    ++n;
+  // Deletes what starts with prefix, within the budget; true when all gone.
+  auto drop = [&](std::string_view prefix) {
+    for (it->Seek(leveldb::Slice(prefix.data(), prefix.size())); it->Valid();
+         it->Next()) {
+      if (!it->key().starts_with(leveldb::Slice(prefix.data(), prefix.size()))) break;
+      if (n >= budget) return false;
+      wb.Delete(it->key());
+      ++n;
+    }
+    return true;
+  };
+  if (collections) {
+    // The elements of deleted collections: each 'v' record names a prefix.
+    bool done = true;
+    std::unique_ptr<leveldb::Iterator> v(db_->NewIterator(leveldb::ReadOptions()));
+    for (v->Seek("v"); v->Valid() && v->key()[0] == 'v'; v->Next()) {
+      std::string prefix = v->key().ToString();
+      prefix[0] = 'e';
+      if (!drop(prefix)) {
+        done = false;
+        break;
+      }
+      wb.Delete(v->key());
+    }
+    if (db_->Write(leveldb::WriteOptions(), &wb).ok() && done) {
+      MutexLock l(&mu_);
+      collections_garbage_ = false;
+    }
+    return n;
   }
-  bool done = n < budget;
+  bool done = drop(Prefix('d', ns)) && drop(Prefix('e', ns)) && drop(Prefix('v', ns));
   if (done) wb.Delete(Prefix('g', ns));
   if (db_->Write(leveldb::WriteOptions(), &wb).ok() && done) {
     MutexLock l(&mu_);

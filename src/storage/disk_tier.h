@@ -2,9 +2,12 @@
 // value), fed from the write-ahead log in batches by the applier.
 //
 // Layout of LevelDB keys:
-//   'd' ns(4, big endian) user-key  -> expire_ms(8, little endian) value
+//   'd' ns(4, big endian) user-key  -> type(1) expire_ms(8, little endian) body
+//   'e', 'v'                         -> a collection's elements, and those of
+//                                       deleted collections (disk_format.h)
 //   'm' "applied"                    -> last WAL sequence applied (8)
 //   'm' "nsmap"                      -> namespace of each db (4 each), next ns (4)
+//   'm' "format", "version"          -> the layout's version; the next collection's
 //   'c' ns(4)                        -> keys(8) expires(8) of that namespace
 //   'g' ns(4)                        -> a flushed namespace still being deleted
 //   'f' library name                 -> a function library's code (FUNCTION LOAD)
@@ -52,8 +55,12 @@ struct DiskOptions {
 };
 
 struct DiskValue {
-  std::string value;
+  ValueType type = ValueType::kString;
+  std::string value;  // a string's
   int64_t expire_ms = kNoExpire;
+  uint64_t size = 0;  // a collection's elements
+  // A collection's elements, when Get was asked for them.
+  std::unique_ptr<Collection> collection;
 };
 
 class DiskTier {
@@ -61,8 +68,10 @@ class DiskTier {
   static StatusOr<std::unique_ptr<DiskTier>> Open(const DiskOptions& options);
   ~DiskTier();
 
-  // Point read in a namespace; NotFound when absent.
-  Status Get(uint32_t ns, std::string_view key, DiskValue* out) const;
+  // Point read in a namespace; NotFound when absent. A collection comes
+  // with its elements (built with `load` limits) only when `load` is given.
+  Status Get(uint32_t ns, std::string_view key, DiskValue* out,
+             const EncodingLimits* load = nullptr) const;
 
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.
@@ -81,15 +90,20 @@ class DiskTier {
   void FreeReleasedApplyBuffers() EXCLUDES(released_mu_);
 
   uint64_t applied_seq() const { return applied_seq_.load(std::memory_order_acquire); }
+  // Has a collection ever been created here (as of the latest Apply)?
+  bool ever_had_collections() const {
+    return had_collections_.load(std::memory_order_acquire);
+  }
   std::vector<uint32_t> namespaces() const EXCLUDES(mu_);
   uint32_t next_namespace() const EXCLUDES(mu_);
   KeyspaceCounts counts(uint32_t ns) const EXCLUDES(mu_);
 
   // Visits keys of a namespace in key order starting at `from` (inclusive);
   // fn returns false to stop. Sees the state as of the latest Apply.
+  // A collection's value is empty.
   void Scan(uint32_t ns, std::string_view from,
             const std::function<bool(std::string_view key, std::string_view value,
-                                     int64_t expire_ms)>& fn) const;
+                                     int64_t expire_ms, ValueType type)>& fn) const;
 
   // SCAN cursors: an id names the last key a scan returned, kept on disk so
   // that cursors stay valid across restarts.
@@ -98,7 +112,8 @@ class DiskTier {
   // Drops cursors older than max_age_ms; returns how many.
   size_t ExpireCursors(int64_t now_ms, int64_t max_age_ms);
 
-  // Deletes up to `budget` keys of dead (flushed) namespaces; returns how many.
+  // Deletes up to `budget` keys of dead (flushed) namespaces and elements of
+  // deleted collections; returns how many.
   size_t CollectGarbage(size_t budget) EXCLUDES(apply_mu_, mu_);
   // The function libraries (name, code) as of the latest Apply, by name.
   std::vector<std::pair<std::string, std::string>> Libraries() const;
@@ -156,6 +171,7 @@ class DiskTier {
   leveldb::Options options_for_open_;
   std::atomic<uint64_t> applied_seq_{0};
   std::atomic<uint64_t> wipes_{0};
+  std::atomic<bool> had_collections_{false};
 
   // Held across a whole group's Apply (LevelDB writes included), and by
   // what must not see half of one: NewSnapshot, Sync, CollectGarbage (which
@@ -174,6 +190,10 @@ class DiskTier {
   uint32_t next_ns_ GUARDED_BY(mu_) = 0;
   std::map<uint32_t, KeyspaceCounts> counts_ GUARDED_BY(mu_);
   std::vector<uint32_t> garbage_ GUARDED_BY(mu_);
+  uint64_t next_version_ GUARDED_BY(mu_) = 1;  // of the next collection created
+  // There may be 'v' records (elements of deleted collections) to collect.
+  bool collections_garbage_ GUARDED_BY(mu_) = true;
+  Status ConvertFormat();
 };
 
 std::string DiskKey(uint32_t ns, std::string_view key);

@@ -15,6 +15,9 @@ struct KeyWrite {
   std::string_view value;
   int64_t expire_ms;
   bool put;
+  // A collection's 'd' record: the index of its state in the group (the
+  // value is encoded from it once the group is read); -1 for a string.
+  int32_t meta = -1;
 };
 
 // A distinct key of a group, with what its sort compares kept inline.

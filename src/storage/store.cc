@@ -31,6 +31,7 @@ uint8_t KeyFlags(const Entry* before, int64_t expire_after) {
   bool existed = before != nullptr && !before->tombstone();
   if (!existed) f |= wal::kFlagCreated;
   if (existed && before->has_expire()) f |= wal::kFlagHadExpire;
+  if (existed && before->is_collection()) f |= wal::kFlagWasCollection;
   if (expire_after != kNoExpire) f |= wal::kFlagHasExpire;
   return f;
 }
@@ -82,6 +83,11 @@ void Store::AttachDisk(DiskTier* disk, std::function<uint64_t()> current_seq,
     base_expires_[static_cast<size_t>(db)] = static_cast<int64_t>(c.expires);
     cold_keys_[static_cast<size_t>(db)] = c.keys > 0;
   }
+}
+
+bool Store::may_hold_collections() const {
+  return may_hold_collections_.load(std::memory_order_relaxed) ||
+         (disk_ != nullptr && disk_->ever_had_collections());
 }
 
 uint64_t Store::Hash(std::string_view key) const {
@@ -153,11 +159,14 @@ Entry* Store::Load(Stripe& s, int db, uint64_t h,
   }
   if (!MayBeOnDisk(db)) return nullptr;
   DiskValue dv;
-  Status st = disk_->Get(NamespaceOf(db), key, &dv);
+  EncodingLimits limits = encoding_limits();
+  Status st = disk_->Get(NamespaceOf(db), key, &dv, &limits);
   Entry* e;
   if (st.ok()) {
     cold_reads_.fetch_add(1, std::memory_order_relaxed);
-    e = NewEntry(key, dv.value, dv.expire_ms, false, 0);
+    e = dv.collection != nullptr ? store_internal::NewCollectionEntry(
+                                       key, std::move(dv.collection), dv.expire_ms, 0)
+                                 : NewEntry(key, dv.value, dv.expire_ms, false, 0);
     if (dv.expire_ms != kNoExpire) NoteTtl(s, db);
   } else {
     if (st.code() != Status::Code::kNotFound) {
@@ -178,7 +187,8 @@ void Store::EraseLoaded(Stripe& s, int db, uint64_t h,
   Dict& d = s.dbs[static_cast<size_t>(db)];
   std::string_view key = e->key();
   TouchWatchers(s, db, key);
-  uint8_t flags = e->has_expire() ? wal::kFlagHadExpire : 0;
+  uint8_t flags = (e->has_expire() ? wal::kFlagHadExpire : 0) |
+                  (e->is_collection() ? wal::kFlagWasCollection : 0);
   if (MutationListener* l = listener()) l->OnErase(db, key, flags);
   d.keys().fetch_sub(1, std::memory_order_relaxed);
   if (e->has_expire()) d.expires().fetch_sub(1, std::memory_order_relaxed);
@@ -209,9 +219,15 @@ bool Store::Inspect(int db, std::string_view key, int64_t now_ms,
     value = e->value();
     out->idle_s = IdleSeconds(e, LruClock());
     out->memory_bytes = EntryBytes(e);
+    if (const Collection* c = e->collection()) {
+      out->type = c->type();
+      out->encoding.assign(c->encoding());
+      value = {};
+    }
   } else {
     if (!MayBeOnDisk(db)) return false;
-    Status st = disk_->Get(NamespaceOf(db), key, &dv);
+    EncodingLimits limits = encoding_limits();
+    Status st = disk_->Get(NamespaceOf(db), key, &dv, &limits);
     if (!st.ok()) {
       if (st.code() != Status::Code::kNotFound) {
         Log(LogLevel::kWarning, "disk read failed: {}", st.message());
@@ -223,6 +239,13 @@ bool Store::Inspect(int db, std::string_view key, int64_t now_ms,
     out->idle_s = kMaxIdleSeconds;
     out->memory_bytes =
         AllocSize(Entry::SizeFor(key.size(), value.size(), dv.expire_ms != kNoExpire));
+    if (const Collection* c = dv.collection.get()) {
+      out->type = c->type();
+      out->encoding.assign(c->encoding());
+      out->memory_bytes = AllocSize(Entry::SizeFor(key.size(), sizeof(void*),
+                                                   dv.expire_ms != kNoExpire)) +
+                          static_cast<int64_t>(c->bytes());
+    }
   }
   out->memory_bytes += static_cast<int64_t>(sizeof(Entry*));
   out->value_len = value.size();
@@ -267,11 +290,11 @@ void Store::Put(int db, std::string_view key, std::string_view value,
     // answers for new keys) without caching the answer, which is replaced now.
     DiskValue dv;
     Status st = disk_->Get(NamespaceOf(db), key, &dv);
-    flags =
-        st.ok()
-            ? static_cast<uint8_t>((dv.expire_ms != kNoExpire ? wal::kFlagHadExpire : 0) |
-                                   (expire_ms != kNoExpire ? wal::kFlagHasExpire : 0))
-            : KeyFlags(nullptr, expire_ms);
+    flags = st.ok() ? static_cast<uint8_t>(
+                          (dv.expire_ms != kNoExpire ? wal::kFlagHadExpire : 0) |
+                          (expire_ms != kNoExpire ? wal::kFlagHasExpire : 0) |
+                          (dv.type != ValueType::kString ? wal::kFlagWasCollection : 0))
+                    : KeyFlags(nullptr, expire_ms);
   } else {
     flags = KeyFlags(old, expire_ms);
   }
@@ -317,9 +340,14 @@ bool Store::Erase(int db, std::string_view key,
   return live;
 }
 
-bool Store::SetExpire(int db, std::string_view key, int64_t expire_ms, int64_t now_ms) {
+bool Store::SetExpire(int db, std::string_view key, int64_t expire_ms,
+                      int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
   Entry* e = Find(db, key, now_ms);
   if (e == nullptr) return false;
+  if (e->is_collection()) {
+    SetCollectionExpire(db, e, expire_ms);
+    return true;
+  }
   // Logged as a PUT of the whole value: every record is self-contained.
   std::string value(e->value());
   Put(db, key, value, expire_ms);

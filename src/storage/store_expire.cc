@@ -157,15 +157,17 @@ size_t Store::DiskExpireCycle(int64_t now_ms, size_t budget) NO_THREAD_SAFETY_AN
     size_t examined = 0;
     bool end = true;
     std::string last = disk_expire_key_;
-    disk_->Scan(ns, from, [&](std::string_view key, std::string_view, int64_t exp) {
-      if (examined++ >= budget) {
-        end = false;
-        return false;
-      }
-      last.assign(key);
-      if (exp != kNoExpire && exp <= now_ms) dead.emplace_back(db, std::string(key));
-      return true;
-    });
+    disk_->Scan(ns, from,
+                [&](std::string_view key, std::string_view, int64_t exp, ValueType) {
+                  if (examined++ >= budget) {
+                    end = false;
+                    return false;
+                  }
+                  last.assign(key);
+                  if (exp != kNoExpire && exp <= now_ms)
+                    dead.emplace_back(db, std::string(key));
+                  return true;
+                });
     disk_expire_key_ = std::move(last);
     if (end) {
       disk_expire_key_.clear();

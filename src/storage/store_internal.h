@@ -59,9 +59,32 @@ inline Entry* NewEntry(std::string_view key, std::string_view value, int64_t exp
   return e;
 }
 
-inline int64_t EntryBytes(const Entry* e) { return AllocSize(e->size()); }
+// An entry holding a collection (its value bytes are the pointer; the entry
+// owns the collection from now on).
+inline Entry* NewCollectionEntry(std::string_view key, std::unique_ptr<Collection> c,
+                                 int64_t expire_ms, uint64_t seq) {
+  Collection* raw = c.release();
+  Entry* e =
+      NewEntry(key, std::string_view(reinterpret_cast<const char*>(&raw), sizeof(raw)),
+               expire_ms, false, seq);
+  e->val_len |= Entry::kCollectionBit;
+  return e;
+}
 
-inline void FreeEntry(Entry* e) { ::operator delete(e); }
+// The entry's allocation and its collection's.
+inline int64_t EntryBytes(const Entry* e) {
+  int64_t b = AllocSize(e->size());
+  if (const Collection* c = e->collection()) b += static_cast<int64_t>(c->bytes());
+  return b;
+}
+
+inline void FreeEntry(Entry* e) {
+  delete e->collection();
+  ::operator delete(e);
+}
+
+// Frees the entry but not its collection (moved to a new entry).
+inline void FreeEntryKeepingCollection(Entry* e) { ::operator delete(e); }
 
 inline uint64_t Rev(uint64_t v) {
   uint64_t r = 0;

@@ -20,7 +20,8 @@ using store_internal::tl_rng;
 
 uint64_t Store::MemoryScan(int db, uint64_t cursor, size_t count, int64_t now_ms,
                            bool all_locked,
-                           const std::function<void(std::string_view)>& visit) {
+                           const std::function<void(std::string_view)>& visit,
+                           std::optional<ValueType> type) {
   size_t stripe = static_cast<size_t>(cursor & ((1u << kCursorStripeBits) - 1));
   uint64_t v = cursor >> kCursorStripeBits;
   if (stripes_.size() > (size_t{1} << kCursorStripeBits)) return 0;  // not supported
@@ -46,7 +47,7 @@ uint64_t Store::MemoryScan(int db, uint64_t cursor, size_t count, int64_t now_ms
         for (Entry* e = d.bucket(v & mask); e != nullptr; e = e->next) {
           if (e->tombstone() || e->ExpiredAt(now_ms)) continue;
           ++seen;
-          visit(e->key());
+          if (!type || e->type() == *type) visit(e->key());
         }
         v = NextCursor(v, mask);
         ++steps;
@@ -60,9 +61,11 @@ uint64_t Store::MemoryScan(int db, uint64_t cursor, size_t count, int64_t now_ms
 
 uint64_t Store::Scan(int db, uint64_t cursor, size_t count, int64_t now_ms,
                      bool all_locked, const std::function<void(std::string_view)>& visit,
-                     std::string_view prefix) {
+                     std::string_view prefix, std::optional<ValueType> type) {
   if (count == 0) count = 1;
-  if (disk_ == nullptr) return MemoryScan(db, cursor, count, now_ms, all_locked, visit);
+  if (disk_ == nullptr) {
+    return MemoryScan(db, cursor, count, now_ms, all_locked, visit, type);
+  }
   // With a disk, every committed key is on disk once the applier caught up,
   // so SCAN walks LevelDB in key order. The cursor names the last key
   // returned; it is kept on disk, so it survives evictions and restarts.
@@ -77,7 +80,7 @@ uint64_t Store::Scan(int db, uint64_t cursor, size_t count, int64_t now_ms,
   bool more = false;
   std::string last_returned;
   disk_->Scan(NamespaceOf(db), start,
-              [&](std::string_view key, std::string_view, int64_t expire) {
+              [&](std::string_view key, std::string_view, int64_t expire, ValueType t) {
                 if (key.substr(0, prefix.size()) != prefix) return false;
                 if (seen >= count) {
                   more = true;
@@ -85,7 +88,9 @@ uint64_t Store::Scan(int db, uint64_t cursor, size_t count, int64_t now_ms,
                 }
                 ++seen;
                 last_returned.assign(key);
-                if (expire == kNoExpire || expire > now_ms) visit(key);
+                if ((expire == kNoExpire || expire > now_ms) && (!type || *type == t)) {
+                  visit(key);
+                }
                 return true;
               });
   if (!more) return 0;
@@ -101,7 +106,7 @@ void Store::ForEach(int db, int64_t now_ms, bool all_locked,
   if (disk_ != nullptr) {
     DiskBarrier();
     disk_->Scan(NamespaceOf(db), prefix,
-                [&](std::string_view key, std::string_view, int64_t exp) {
+                [&](std::string_view key, std::string_view, int64_t exp, ValueType) {
                   if (key.substr(0, prefix.size()) != prefix) return false;
                   if (exp == kNoExpire || exp > now_ms) visit(key);
                   return true;
@@ -131,7 +136,7 @@ std::optional<std::string> Store::RandomKey(int db, int64_t now_ms, bool all_loc
       std::string probe;
       for (int i = 0; i < 8; ++i) probe.push_back(static_cast<char>(tl_rng() & 0xff));
       std::optional<std::string> found;
-      auto pick = [&](std::string_view key, std::string_view, int64_t exp) {
+      auto pick = [&](std::string_view key, std::string_view, int64_t exp, ValueType) {
         if (exp != kNoExpire && exp <= now_ms) return true;  // keep looking
         found = std::string(key);
         return false;

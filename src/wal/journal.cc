@@ -69,6 +69,35 @@ void Journal::OnErase(int db, std::string_view key, uint8_t flags) {
   p.keys.emplace_back(db, std::string(key));
 }
 
+void Journal::OnHashSet(int db, std::string_view key, std::string_view field,
+                        std::string_view value, uint8_t flags) {
+  Pending& p = Tls();
+  if (!p.replicated) {
+    SplitIfFull(key.size() + field.size() + value.size() + 32);
+    p.batch.HashSet(db, key, field, value, flags);
+  }
+  p.keys.emplace_back(db, std::string(key));
+}
+
+void Journal::OnHashDel(int db, std::string_view key, std::string_view field,
+                        uint8_t flags) {
+  Pending& p = Tls();
+  if (!p.replicated) {
+    SplitIfFull(key.size() + field.size() + 32);
+    p.batch.HashDel(db, key, field, flags);
+  }
+  p.keys.emplace_back(db, std::string(key));
+}
+
+void Journal::OnExpire(int db, std::string_view key, int64_t expire_ms, uint8_t flags) {
+  Pending& p = Tls();
+  if (!p.replicated) {
+    SplitIfFull(key.size() + 32);
+    p.batch.Expire(db, key, expire_ms, flags);
+  }
+  p.keys.emplace_back(db, std::string(key));
+}
+
 void Journal::OnFlush(int db, uint32_t new_namespace) {
   Pending& p = Tls();
   if (!p.replicated) p.batch.FlushDb(db, new_namespace);

@@ -98,3 +98,36 @@ def test_the_applier_bound_follows_config_set_maxmemory(tmp_path):
         assert limit() == 4 * (32 << 20)
     finally:
         srv.stop()
+
+
+def test_hashes_larger_than_memory_move_to_disk_and_come_back(tmp_path):
+    """Many hashes, together four times maxmemory: the cold ones leave memory
+    (whole, once their fields are on disk) and are read back field by field
+    from LevelDB; nothing is lost."""
+    maxmemory_mb = 32
+    srv = Server(str(tmp_path / "data"), "--maxmemory", "%dmb" % maxmemory_mb).start()
+    c = srv.client()
+    hashes, fields = 2500, 50  # 2500 x 50 x ~1 KB: about 128 MB
+
+    def field_value(h, f):
+        return value_of(h * fields + f)
+
+    try:
+        for h in range(hashes):
+            c.hset("hash:%05d" % h, mapping={"f%02d" % f: field_value(h, f)
+                                              for f in range(fields)})
+        assert c.dbsize() == hashes
+        assert c.info("stats")["keys_moved_to_disk"] > hashes // 2
+        rng = random.Random(11)
+        for h in rng.sample(range(hashes), 200):
+            key = "hash:%05d" % h
+            assert c.type(key) == b"hash"
+            assert c.hlen(key) == fields
+            got = c.hgetall(key)
+            want = {b"f%02d" % f: field_value(h, f) for f in range(fields)}
+            assert got == want, key
+        if not os.environ.get("EDGEKV_SANITIZED"):
+            peak_mb = srv.rss_peak_kb() / 1024
+            assert peak_mb < 2 * maxmemory_mb + BASE_MB, "peak RSS %.0f MB" % peak_mb
+    finally:
+        srv.stop()

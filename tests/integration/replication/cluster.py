@@ -11,7 +11,8 @@ from server import Server, free_port
 
 
 def dump(client, dbs=(0, 1, 2)):
-    """{(db, key): (value, pexpiretime)} of every key, via SCAN."""
+    """{(db, key): (value, pexpiretime)} of every key, via SCAN; a hash's
+    value is the sorted tuple of its (field, value) pairs."""
     out = {}
     for db in dbs:
         client.execute_command("SELECT", db)
@@ -20,11 +21,19 @@ def dump(client, dbs=(0, 1, 2)):
             chunk = keys[i:i + 2000]
             pipe = client.pipeline(transaction=False)
             for k in chunk:
-                pipe.get(k)
+                pipe.type(k)
+            types = pipe.execute()
+            for k, t in zip(chunk, types):
+                if t == b"hash":
+                    pipe.hgetall(k)
+                else:
+                    pipe.get(k)
                 pipe.execute_command("PEXPIRETIME", k)
             res = pipe.execute()
             for j, k in enumerate(chunk):
                 val, exp = res[2 * j], res[2 * j + 1]
+                if isinstance(val, dict):
+                    val = tuple(sorted(val.items())) if val else None
                 if val is not None:
                     out[(db, k)] = (val, exp)
     client.execute_command("SELECT", 0)

@@ -1,0 +1,53 @@
+// The value of a key that is not a string: a collection held by its entry
+// (Entry::collection()). Each type keeps its elements in its own class
+// (hash_value.h, ...); the store only frees, measures and copies them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace edgekv {
+
+// A key's type. The numbers are stored on disk and in the log.
+enum class ValueType : uint8_t {
+  kString = 0,
+  kHash = 1,
+  kSet = 2,
+  kZSet = 3,
+};
+
+// TYPE's answer ("string", "hash", ...).
+std::string_view TypeName(ValueType t);
+// The type TYPE names `name` (SCAN ... TYPE); false for an unknown name.
+bool TypeFromName(std::string_view name, ValueType* out);
+
+// Redis 7.0's size thresholds for the compact encodings (CONFIG SET may
+// change them at any time; a collection converts when it crosses one, and
+// never back, as in Redis).
+struct EncodingLimits {
+  size_t hash_max_listpack_entries = 512;
+  size_t hash_max_listpack_value = 64;
+};
+
+class Collection {
+ public:
+  explicit Collection(ValueType type) : type_(type) {}
+  virtual ~Collection() = default;
+  Collection(const Collection&) = delete;
+  Collection& operator=(const Collection&) = delete;
+
+  ValueType type() const { return type_; }
+  virtual size_t size() const = 0;  // elements
+  // Bytes allocated for the elements (an allocator-level estimate).
+  virtual size_t bytes() const = 0;
+  // OBJECT ENCODING's answer.
+  virtual std::string_view encoding() const = 0;
+  virtual std::unique_ptr<Collection> Clone() const = 0;
+
+ private:
+  const ValueType type_;
+};
+
+}  // namespace edgekv

@@ -1,0 +1,327 @@
+// Hash commands: HSET HSETNX HMSET HGET HMGET HGETALL HDEL HEXISTS HLEN
+// HSTRLEN HKEYS HVALS HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN. The fields live
+// in types/hash_value.h; changes go through the store (Store::HashSet,
+// HashDel), which logs them field by field. WRONGTYPE is the dispatcher's.
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "command_table.h"
+#include "dispatcher.h"
+#include "edgekv/glob.h"
+#include "keyspace.h"
+#include "types/hash_value.h"
+
+namespace edgekv {
+namespace {
+
+// For the commands that check the key's type after their arguments (their
+// spec says kAnyKeyType): false, with WRONGTYPE sent, for a key of another type.
+bool HashAt(CommandContext& ctx) {
+  std::string_view key = ctx.arg(1);
+  return KeysOfType(ctx, std::span<const std::string_view>(&key, 1), ValueType::kHash);
+}
+
+// The hash at key for reading (counted as a hit or miss), or nullptr.
+const HashValue* ReadHash(CommandContext& ctx, std::string_view key) {
+  Entry* e = LookupRead(ctx, key);
+  return e == nullptr ? nullptr : static_cast<const HashValue*>(e->collection());
+}
+
+const HashValue* WriteHash(CommandContext& ctx, std::string_view key) {
+  Entry* e = LookupWrite(ctx, key);
+  return e == nullptr ? nullptr : static_cast<const HashValue*>(e->collection());
+}
+
+void SetFields(CommandContext& ctx, bool count_reply) {
+  if (ctx.argc() % 2 != 0) {
+    ctx.reply->Error(WrongArity(ctx.arg(0)));
+    return;
+  }
+  if (!HashAt(ctx)) return;
+  // As Redis: any long argument converts the hash before the first field
+  // goes in, even one whose field is then set again to something short.
+  size_t longest = 0;
+  for (size_t i = 2; i < ctx.argc(); ++i) longest = std::max(longest, ctx.arg(i).size());
+  int64_t added = 0;
+  for (size_t i = 2; i < ctx.argc(); i += 2) {
+    if (StoreOf(ctx).HashSet(DbOf(ctx), ctx.arg(1), ctx.arg(i), ctx.arg(i + 1),
+                             ctx.now_ms, longest)) {
+      ++added;
+    }
+  }
+  if (count_reply) {
+    ctx.reply->Integer(added);
+  } else {
+    ctx.reply->Ok();
+  }
+}
+
+void HSet(CommandContext& ctx) { SetFields(ctx, true); }
+void HMSet(CommandContext& ctx) { SetFields(ctx, false); }
+
+void HSetNx(CommandContext& ctx) {
+  const HashValue* h = WriteHash(ctx, ctx.arg(1));
+  if (h != nullptr && h->Get(ctx.arg(2)).has_value()) return ctx.reply->Integer(0);
+  StoreOf(ctx).HashSet(DbOf(ctx), ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.now_ms);
+  ctx.reply->Integer(1);
+}
+
+void HGet(CommandContext& ctx) {
+  const HashValue* h = ReadHash(ctx, ctx.arg(1));
+  auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(2));
+  if (v.has_value()) {
+    ctx.reply->Bulk(*v);
+  } else {
+    ctx.reply->Null();
+  }
+}
+
+void HMGet(CommandContext& ctx) {
+  const HashValue* h = ReadHash(ctx, ctx.arg(1));
+  ctx.reply->ArrayHeader(ctx.argc() - 2);
+  for (size_t i = 2; i < ctx.argc(); ++i) {
+    auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(i));
+    if (v.has_value()) {
+      ctx.reply->Bulk(*v);
+    } else {
+      ctx.reply->Null();
+    }
+  }
+}
+
+void HDel(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 2; i < ctx.argc(); ++i) {
+    if (StoreOf(ctx).HashDel(DbOf(ctx), ctx.arg(1), ctx.arg(i), ctx.now_ms)) ++n;
+  }
+  ctx.reply->Integer(n);
+}
+
+void HExists(CommandContext& ctx) {
+  const HashValue* h = ReadHash(ctx, ctx.arg(1));
+  ctx.reply->Integer(h != nullptr && h->Get(ctx.arg(2)).has_value() ? 1 : 0);
+}
+
+void HLen(CommandContext& ctx) {
+  const HashValue* h = ReadHash(ctx, ctx.arg(1));
+  ctx.reply->Integer(h == nullptr ? 0 : static_cast<int64_t>(h->size()));
+}
+
+void HStrLen(CommandContext& ctx) {
+  const HashValue* h = ReadHash(ctx, ctx.arg(1));
+  auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(2));
+  ctx.reply->Integer(v.has_value() ? static_cast<int64_t>(v->size()) : 0);
+}
+
+enum class Part { kFields, kValues, kBoth };
+
+void ReplyAll(CommandContext& ctx, Part part) {
+  const HashValue* h = ReadHash(ctx, ctx.arg(1));
+  size_t n = h == nullptr ? 0 : h->size();
+  if (part == Part::kBoth) {
+    ctx.reply->MapHeader(n);
+  } else {
+    ctx.reply->ArrayHeader(n);
+  }
+  if (h == nullptr) return;
+  h->ForEach([&](std::string_view f, std::string_view v) {
+    if (part != Part::kValues) ctx.reply->Bulk(f);
+    if (part != Part::kFields) ctx.reply->Bulk(v);
+  });
+}
+
+void HGetAll(CommandContext& ctx) { ReplyAll(ctx, Part::kBoth); }
+void HKeys(CommandContext& ctx) { ReplyAll(ctx, Part::kFields); }
+void HVals(CommandContext& ctx) { ReplyAll(ctx, Part::kValues); }
+
+void HIncrBy(CommandContext& ctx) {
+  int64_t incr;
+  if (!ParseInt64(ctx.arg(3), &incr)) return ctx.reply->Error(errors::kNotInteger);
+  if (!HashAt(ctx)) return;
+  const HashValue* h = WriteHash(ctx, ctx.arg(1));
+  int64_t cur = 0;
+  if (auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(2)); v.has_value()) {
+    if (!ParseInt64(*v, &cur))
+      return ctx.reply->Error("ERR hash value is not an integer");
+  }
+  int64_t next;
+  if (__builtin_add_overflow(cur, incr, &next))
+    return ctx.reply->Error(errors::kOverflow);
+  StoreOf(ctx).HashSet(DbOf(ctx), ctx.arg(1), ctx.arg(2), std::to_string(next),
+                       ctx.now_ms);
+  ctx.reply->Integer(next);
+}
+
+void HIncrByFloat(CommandContext& ctx) {
+  long double incr;
+  if (!ParseLongDouble(ctx.arg(3), &incr)) return ctx.reply->Error(errors::kNotFloat);
+  if (std::isnan(incr) || std::isinf(incr)) {
+    return ctx.reply->Error("ERR value is NaN or Infinity");
+  }
+  if (!HashAt(ctx)) return;
+  const HashValue* h = WriteHash(ctx, ctx.arg(1));
+  long double cur = 0;
+  if (auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(2)); v.has_value()) {
+    if (!ParseLongDouble(*v, &cur))
+      return ctx.reply->Error("ERR hash value is not a float");
+  }
+  long double next = cur + incr;
+  if (std::isnan(next) || std::isinf(next)) {
+    return ctx.reply->Error("ERR increment would produce NaN or Infinity");
+  }
+  std::string s = FormatLongDouble(next);
+  StoreOf(ctx).HashSet(DbOf(ctx), ctx.arg(1), ctx.arg(2), s, ctx.now_ms);
+  ctx.reply->Bulk(s);
+}
+
+thread_local std::mt19937_64 tl_rng{std::random_device{}()};
+
+// HRANDFIELD key [count [WITHVALUES]]
+void HRandField(CommandContext& ctx) {
+  if (ctx.argc() == 2) {
+    if (!HashAt(ctx)) return;
+    const HashValue* h = ReadHash(ctx, ctx.arg(1));
+    if (h == nullptr) return ctx.reply->Null();
+    ctx.reply->Bulk(h->Random(tl_rng).first);
+    return;
+  }
+  int64_t count;
+  if (!ParseInt64(ctx.arg(2), &count)) return ctx.reply->Error(errors::kNotInteger);
+  if (count == INT64_MIN) {
+    return ctx.reply->Error(
+        "ERR value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+  }
+  bool with_values = false;
+  if (ctx.argc() == 4 && EqualsIgnoreCase(ctx.arg(3), "WITHVALUES")) {
+    with_values = true;
+  } else if (ctx.argc() > 3) {
+    return ctx.reply->Error(errors::kSyntax);
+  }
+  if (with_values && (count < -INT64_MAX / 2 || count > INT64_MAX / 2)) {
+    return ctx.reply->Error("ERR value is out of range");
+  }
+  if (!HashAt(ctx)) return;
+  const HashValue* h = ReadHash(ctx, ctx.arg(1));
+  if (h == nullptr || count == 0) return ctx.reply->ArrayHeader(0);
+  ReplyBuilder& r = *ctx.reply;
+  auto pair = [&](std::string_view f, std::string_view v) {
+    if (with_values && r.resp() == 3) r.ArrayHeader(2);
+    r.Bulk(f);
+    if (with_values) r.Bulk(v);
+  };
+  const size_t size = h->size();
+  auto header = [&](size_t n) {
+    r.ArrayHeader(with_values && r.resp() == 2 ? n * 2 : n);
+  };
+  if (count < 0) {  // repeats allowed
+    const auto n = static_cast<size_t>(-count);
+    header(n);
+    for (size_t i = 0; i < n && !r.over_limit(); ++i) {
+      auto [f, v] = h->Random(tl_rng);
+      pair(f, v);
+    }
+    return;
+  }
+  if (static_cast<uint64_t>(count) >= size) {  // the whole hash
+    header(size);
+    h->ForEach(pair);
+    return;
+  }
+  // Distinct fields: a random sample of `count` positions.
+  std::vector<std::pair<std::string_view, std::string_view>> all;
+  all.reserve(size);
+  h->ForEach([&](std::string_view f, std::string_view v) { all.emplace_back(f, v); });
+  const auto n = static_cast<size_t>(count);
+  for (size_t i = 0; i < n; ++i) {
+    size_t j = std::uniform_int_distribution<size_t>(i, size - 1)(tl_rng);
+    std::swap(all[i], all[j]);
+  }
+  header(n);
+  for (size_t i = 0; i < n; ++i) pair(all[i].first, all[i].second);
+}
+
+// HSCAN key cursor [MATCH pattern] [COUNT count]
+void HScan(CommandContext& ctx) {
+  uint64_t cursor;
+  if (!ParseScanCursor(ctx, ctx.arg(2), &cursor)) return;
+  // As Redis: a missing key is an empty scan whatever the options.
+  Entry* e = LookupRead(ctx, ctx.arg(1));
+  if (e == nullptr) {
+    ctx.reply->ArrayHeader(2);
+    ctx.reply->Bulk("0");
+    ctx.reply->ArrayHeader(0);
+    return;
+  }
+  if (!HashAt(ctx)) return;
+  const auto* h = static_cast<const HashValue*>(e->collection());
+  std::string_view pattern;
+  bool has_pattern = false;
+  int64_t count = 10;
+  for (size_t i = 3; i < ctx.argc(); i += 2) {
+    std::string_view a = ctx.arg(i);
+    if (i + 1 >= ctx.argc()) return ctx.reply->Error(errors::kSyntax);
+    if (EqualsIgnoreCase(a, "MATCH")) {
+      pattern = ctx.arg(i + 1);
+      has_pattern = pattern != "*";
+    } else if (EqualsIgnoreCase(a, "COUNT")) {
+      if (!ParseInt64(ctx.arg(i + 1), &count))
+        return ctx.reply->Error(errors::kNotInteger);
+      if (count < 1) return ctx.reply->Error(errors::kSyntax);
+    } else {
+      return ctx.reply->Error(errors::kSyntax);
+    }
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> found;
+  uint64_t next = h->Scan(cursor, static_cast<size_t>(count),
+                          [&](std::string_view f, std::string_view v) {
+                            if (!has_pattern || GlobMatch(pattern, f)) {
+                              found.emplace_back(f, v);
+                            }
+                          });
+  ReplyBuilder& r = *ctx.reply;
+  r.ArrayHeader(2);
+  r.Bulk(std::to_string(next));
+  r.ArrayHeader(found.size() * 2);
+  for (auto& [f, v] : found) {
+    r.Bulk(f);
+    r.Bulk(v);
+  }
+}
+
+}  // namespace
+
+void RegisterHashFamily(CommandTable* t) {
+  const uint32_t rd = kReadOnly | kFast;
+  const uint32_t wr = kWrite | kDenyOom | kFast;
+  // name, arity, flags, first key, last key, step, handler, group, summary
+  // These check their arguments before they look at the key (HashAt), as Redis.
+  const uint32_t later = kAnyKeyType;
+  t->Add({"hset", -4, wr | later, 1, 1, 1, HSet, "hash", "Set fields of a hash"});
+  t->Add({"hsetnx", 4, wr, 1, 1, 1, HSetNx, "hash", "Set a field if it does not exist"});
+  t->Add({"hmset", -4, wr | later, 1, 1, 1, HMSet, "hash",
+          "Set fields of a hash (old form)"});
+  t->Add({"hget", 3, rd, 1, 1, 1, HGet, "hash", "Value of a field"});
+  t->Add({"hmget", -3, rd, 1, 1, 1, HMGet, "hash", "Values of fields"});
+  t->Add({"hgetall", 2, kReadOnly, 1, 1, 1, HGetAll, "hash", "Every field and value"});
+  t->Add({"hdel", -3, kWrite | kFast, 1, 1, 1, HDel, "hash", "Delete fields"});
+  t->Add({"hexists", 3, rd, 1, 1, 1, HExists, "hash", "Does a field exist"});
+  t->Add({"hlen", 2, rd, 1, 1, 1, HLen, "hash", "Number of fields"});
+  t->Add({"hstrlen", 3, rd, 1, 1, 1, HStrLen, "hash", "Length of a field's value"});
+  t->Add({"hkeys", 2, kReadOnly, 1, 1, 1, HKeys, "hash", "Every field"});
+  t->Add({"hvals", 2, kReadOnly, 1, 1, 1, HVals, "hash", "Every value"});
+  t->Add(
+      {"hincrby", 4, wr | later, 1, 1, 1, HIncrBy, "hash", "Add to a field's integer"});
+  t->Add({"hincrbyfloat", 4, wr | later, 1, 1, 1, HIncrByFloat, "hash",
+          "Add to a field's float"});
+  t->Add({"hrandfield", -2, kReadOnly | later, 1, 1, 1, HRandField, "hash",
+          "Random fields"});
+  t->Add({"hscan", -3, kReadOnly | later, 1, 1, 1, HScan, "hash", "Iterate over fields"});
+}
+
+}  // namespace edgekv

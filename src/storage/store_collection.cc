@@ -1,0 +1,151 @@
+// Store: the entries that hold collections. Each change to an element is
+// reported to the log as that element's change (never the whole value), and
+// the stripe's byte count follows the collection's size.
+#include "edgekv/store.h"
+#include "edgekv/wal_format.h"
+#include "storage/store_internal.h"
+#include "types/hash_value.h"
+
+namespace edgekv {
+
+using store_internal::EntryBytes;
+using store_internal::FreeEntryKeepingCollection;
+using store_internal::LruClock;
+using store_internal::NewCollectionEntry;
+
+EncodingLimits Store::encoding_limits() const {
+  EncodingLimits l;
+  l.hash_max_listpack_entries =
+      hash_max_listpack_entries_.load(std::memory_order_relaxed);
+  l.hash_max_listpack_value = hash_max_listpack_value_.load(std::memory_order_relaxed);
+  return l;
+}
+
+void Store::set_encoding_limits(const EncodingLimits& l) {
+  hash_max_listpack_entries_.store(l.hash_max_listpack_entries,
+                                   std::memory_order_relaxed);
+  hash_max_listpack_value_.store(l.hash_max_listpack_value, std::memory_order_relaxed);
+}
+
+Entry* Store::InsertCollection(Stripe& s, int db, uint64_t h, std::string_view key,
+                               std::unique_ptr<Collection> c, int64_t expire_ms,
+                               uint64_t seq) NO_THREAD_SAFETY_ANALYSIS {
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  may_hold_collections_.store(true, std::memory_order_relaxed);
+  Entry* e = NewCollectionEntry(key, std::move(c), expire_ms, seq);
+  Entry** link = d.Link(key, h);
+  if (link != nullptr && *link != nullptr) {
+    ReplaceEntry(s, d, link, e);  // a tombstone, or a key being replaced
+  } else {
+    int64_t grown = d.Insert(e, h, [this](std::string_view k) { return Hash(k); });
+    s.bytes.fetch_add(EntryBytes(e) + grown, std::memory_order_relaxed);
+  }
+  if (expire_ms != kNoExpire) NoteTtl(s, db);
+  return e;
+}
+
+bool Store::HashSet(int db, std::string_view key, std::string_view field,
+                    std::string_view value, int64_t now_ms,
+                    size_t longest) NO_THREAD_SAFETY_ANALYSIS {
+  uint64_t h = Hash(key);
+  Stripe& s = StripeFor(h);
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  MutationListener* journal = listener();
+  const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
+  uint8_t flags = 0;
+  Entry* e = Find(db, key, now_ms);
+  if (e != nullptr && e->type() != ValueType::kHash) return false;  // the caller checks
+  if (e == nullptr) {
+    flags |= wal::kFlagCreated;
+    e = InsertCollection(s, db, h, key, std::make_unique<HashValue>(), kNoExpire, seq);
+    d.keys().fetch_add(1, std::memory_order_relaxed);
+  }
+  auto* hash = static_cast<HashValue*>(e->collection());
+  const int64_t before = static_cast<int64_t>(hash->bytes());
+  TouchWatchers(s, db, key);
+  const EncodingLimits limits = encoding_limits();
+  if (longest > limits.hash_max_listpack_value) hash->Convert();
+  bool added = hash->Set(field, value, limits);
+  if (added) flags |= wal::kFlagNewElement;
+  if (journal != nullptr) journal->OnHashSet(db, key, field, value, flags);
+  e->set_seq(seq);
+  e->set_lru(LruClock());
+  s.bytes.fetch_add(static_cast<int64_t>(hash->bytes()) - before,
+                    std::memory_order_relaxed);
+  return added;
+}
+
+bool Store::HashDel(int db, std::string_view key, std::string_view field,
+                    int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+  uint64_t h = Hash(key);
+  Stripe& s = StripeFor(h);
+  Entry* e = Find(db, key, now_ms);
+  if (e == nullptr || e->type() != ValueType::kHash) return false;
+  auto* hash = static_cast<HashValue*>(e->collection());
+  const int64_t before = static_cast<int64_t>(hash->bytes());
+  if (!hash->Del(field)) return false;
+  TouchWatchers(s, db, key);
+  MutationListener* journal = listener();
+  if (journal != nullptr) journal->OnHashDel(db, key, field, 0);
+  e->set_seq(journal != nullptr ? Entry::kPendingSeq : 0);
+  s.bytes.fetch_add(static_cast<int64_t>(hash->bytes()) - before,
+                    std::memory_order_relaxed);
+  if (hash->size() == 0) EraseLoaded(s, db, h, e);  // logged as the key's deletion
+  return true;
+}
+
+void Store::SetCollectionExpire(int db, Entry* e,
+                                int64_t expire_ms) NO_THREAD_SAFETY_ANALYSIS {
+  std::string_view key = e->key();
+  uint64_t h = Hash(key);
+  Stripe& s = StripeFor(h);
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  bool had = e->has_expire(), has = expire_ms != kNoExpire;
+  uint8_t flags = static_cast<uint8_t>((had ? wal::kFlagHadExpire : 0) |
+                                       (has ? wal::kFlagHasExpire : 0));
+  TouchWatchers(s, db, key);
+  MutationListener* journal = listener();
+  if (journal != nullptr) journal->OnExpire(db, key, expire_ms, flags);
+  if (has && !had) d.expires().fetch_add(1, std::memory_order_relaxed);
+  if (had && !has) d.expires().fetch_sub(1, std::memory_order_relaxed);
+  const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
+  if (has) NoteTtl(s, db);
+  if (e->has_slot() || !has) {
+    e->set_expire_ms(expire_ms);
+    e->set_seq(seq);
+    return;
+  }
+  // A new entry with an expiry slot takes over the collection.
+  Entry** link = d.Link(key, h);
+  Collection* c = e->collection();
+  Entry* n = NewCollectionEntry(key, std::unique_ptr<Collection>(c), expire_ms, seq);
+  n->next = e->next;
+  *link = n;
+  s.bytes.fetch_add(EntryBytes(n) - EntryBytes(e), std::memory_order_relaxed);
+  FreeEntryKeepingCollection(e);
+}
+
+void Store::PutCollection(int db, std::string_view key, const Collection& c,
+                          int64_t expire_ms, int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+  if (Find(db, key, now_ms) != nullptr) Erase(db, key, now_ms);
+  if (c.type() != ValueType::kHash || c.size() == 0) return;  // only hashes so far
+  uint64_t h = Hash(key);
+  Stripe& s = StripeFor(h);
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  MutationListener* journal = listener();
+  // The copy keeps the original's encoding, as Redis's COPY and RENAME do.
+  Entry* e = InsertCollection(s, db, h, key, c.Clone(), kNoExpire,
+                              journal != nullptr ? Entry::kPendingSeq : 0);
+  d.keys().fetch_add(1, std::memory_order_relaxed);
+  TouchWatchers(s, db, key);
+  if (journal != nullptr) {
+    uint8_t flags = wal::kFlagCreated | wal::kFlagNewElement;
+    static_cast<const HashValue&>(c).ForEach([&](std::string_view f, std::string_view v) {
+      journal->OnHashSet(db, key, f, v, flags);
+      flags = wal::kFlagNewElement;
+    });
+  }
+  if (expire_ms != kNoExpire) SetCollectionExpire(db, e, expire_ms);
+}
+
+}  // namespace edgekv

@@ -1,0 +1,330 @@
+#include "types/hash_value.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <vector>
+
+namespace edgekv {
+namespace {
+
+// What glibc malloc hands out for a request of n bytes.
+size_t Chunk(size_t n) { return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15}); }
+
+void PutVarint(std::string* out, size_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+size_t GetVarint(const char** p) {
+  size_t v = 0;
+  int shift = 0;
+  for (;;) {
+    auto b = static_cast<unsigned char>(*(*p)++);
+    v |= static_cast<size_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return v;
+    shift += 7;
+  }
+}
+
+// One pair of a listpack: where it starts and ends, and its two strings.
+struct PackItem {
+  size_t begin, end;
+  std::string_view field, value;
+};
+
+// Walks the pairs of a listpack; fn returns false to stop.
+template <typename Fn>
+void WalkPack(const std::string& pack, Fn&& fn) {
+  const char* p = pack.data();
+  const char* end = p + pack.size();
+  while (p < end) {
+    PackItem it;
+    it.begin = static_cast<size_t>(p - pack.data());
+    size_t flen = GetVarint(&p);
+    it.field = {p, flen};
+    p += flen;
+    size_t vlen = GetVarint(&p);
+    it.value = {p, vlen};
+    p += vlen;
+    it.end = static_cast<size_t>(p - pack.data());
+    if (!fn(it)) return;
+  }
+}
+
+uint64_t Rev(uint64_t v) {
+  uint64_t r = 0;
+  for (int i = 0; i < 64; ++i) {
+    r = (r << 1) | (v & 1);
+    v >>= 1;
+  }
+  return r;
+}
+
+const uint64_t kSeed = std::random_device{}();
+
+}  // namespace
+
+struct HashValue::Node {
+  Node* next;
+  uint32_t flen, vlen;
+  std::string_view field() const {
+    return {reinterpret_cast<const char*>(this + 1), flen};
+  }
+  std::string_view value() const {
+    return {reinterpret_cast<const char*>(this + 1) + flen, vlen};
+  }
+  static Node* Make(std::string_view f, std::string_view v) {
+    void* mem = ::operator new(sizeof(Node) + f.size() + v.size());
+    Node* n = static_cast<Node*>(mem);
+    n->next = nullptr;
+    n->flen = static_cast<uint32_t>(f.size());
+    n->vlen = static_cast<uint32_t>(v.size());
+    char* d = reinterpret_cast<char*>(n + 1);
+    if (!f.empty()) std::memcpy(d, f.data(), f.size());
+    if (!v.empty()) std::memcpy(d + f.size(), v.data(), v.size());
+    return n;
+  }
+  size_t bytes() const { return Chunk(sizeof(Node) + flen + vlen); }
+};
+
+struct HashValue::Table {
+  std::vector<Node*> buckets;  // power-of-two size
+  size_t node_bytes = 0;
+
+  ~Table() {
+    for (Node* n : buckets) {
+      while (n != nullptr) {
+        Node* next = n->next;
+        ::operator delete(n);
+        n = next;
+      }
+    }
+  }
+  size_t mask() const { return buckets.size() - 1; }
+  Node** Link(std::string_view field, uint64_t h) {
+    Node** link = &buckets[h & mask()];
+    while (*link != nullptr && (*link)->field() != field) link = &(*link)->next;
+    return link;
+  }
+  void Insert(Node* n, uint64_t h) {
+    Node** head = &buckets[h & mask()];
+    n->next = *head;
+    *head = n;
+    node_bytes += n->bytes();
+  }
+  void Resize(size_t n) {
+    std::vector<Node*> old(n, nullptr);
+    old.swap(buckets);
+    node_bytes = 0;
+    for (Node* e : old) {
+      while (e != nullptr) {
+        Node* next = e->next;
+        Insert(e, HashOf(e->field()));
+        e = next;
+      }
+    }
+  }
+};
+
+HashValue::HashValue() : Collection(ValueType::kHash) {}
+HashValue::~HashValue() = default;
+
+uint64_t HashValue::HashOf(std::string_view field) {
+  return XXH3_64bits_withSeed(field.data(), field.size(), kSeed);
+}
+
+size_t HashValue::bytes() const {
+  size_t b = Chunk(sizeof(HashValue));
+  if (table_ == nullptr) {
+    if (pack_.capacity() > 15) b += Chunk(pack_.capacity() + 1);
+    return b;
+  }
+  return b + Chunk(sizeof(Table)) + Chunk(table_->buckets.size() * sizeof(Node*)) +
+         table_->node_bytes;
+}
+
+std::unique_ptr<Collection> HashValue::Clone() const {
+  auto c = std::make_unique<HashValue>();
+  if (table_ == nullptr) {
+    c->pack_ = pack_;
+    c->count_ = count_;
+    return c;
+  }
+  c->table_ = std::make_unique<Table>();
+  c->table_->buckets.assign(table_->buckets.size(), nullptr);
+  ForEach([&](std::string_view f, std::string_view v) {
+    c->table_->Insert(Node::Make(f, v), HashOf(f));
+  });
+  c->count_ = count_;
+  return c;
+}
+
+std::optional<std::string_view> HashValue::Get(std::string_view field) const {
+  if (table_ == nullptr) {
+    std::optional<std::string_view> found;
+    WalkPack(pack_, [&](const PackItem& it) {
+      if (it.field != field) return true;
+      found = it.value;
+      return false;
+    });
+    return found;
+  }
+  Node* n = *table_->Link(field, HashOf(field));
+  if (n == nullptr) return std::nullopt;
+  return n->value();
+}
+
+bool HashValue::Set(std::string_view field, std::string_view value,
+                    const EncodingLimits& limits) {
+  if (table_ == nullptr && (field.size() > limits.hash_max_listpack_value ||
+                            value.size() > limits.hash_max_listpack_value)) {
+    Convert();
+  }
+  if (table_ == nullptr) {
+    std::optional<PackItem> found;
+    WalkPack(pack_, [&](const PackItem& it) {
+      if (it.field != field) return true;
+      found = it;
+      return false;
+    });
+    std::string item;
+    PutVarint(&item, field.size());
+    item.append(field);
+    PutVarint(&item, value.size());
+    item.append(value);
+    if (found.has_value()) {
+      pack_.replace(found->begin, found->end - found->begin, item);
+      return false;
+    }
+    pack_.append(item);
+    ++count_;
+    if (count_ > limits.hash_max_listpack_entries) Convert();
+    return true;
+  }
+  uint64_t h = HashOf(field);
+  Node** link = table_->Link(field, h);
+  if (Node* old = *link) {
+    Node* n = Node::Make(field, value);
+    n->next = old->next;
+    *link = n;
+    table_->node_bytes += n->bytes();
+    table_->node_bytes -= old->bytes();
+    ::operator delete(old);
+    return false;
+  }
+  if (count_ + 1 > table_->buckets.size()) {
+    table_->Resize(table_->buckets.size() * 2);
+  }
+  table_->Insert(Node::Make(field, value), h);
+  ++count_;
+  return true;
+}
+
+bool HashValue::Del(std::string_view field) {
+  if (table_ == nullptr) {
+    bool found = false;
+    WalkPack(pack_, [&](const PackItem& it) {
+      if (it.field != field) return true;
+      pack_.erase(it.begin, it.end - it.begin);
+      found = true;
+      return false;
+    });
+    if (found) {
+      --count_;
+      if (pack_.capacity() > 2 * pack_.size() + 64) pack_.shrink_to_fit();
+    }
+    return found;
+  }
+  Node** link = table_->Link(field, HashOf(field));
+  Node* n = *link;
+  if (n == nullptr) return false;
+  *link = n->next;
+  table_->node_bytes -= n->bytes();
+  ::operator delete(n);
+  --count_;
+  if (table_->buckets.size() > 4 && count_ * 8 < table_->buckets.size()) {
+    size_t b = 4;
+    while (b < count_) b *= 2;
+    table_->Resize(b);
+  }
+  return true;
+}
+
+void HashValue::ForEach(const Visitor& fn) const {
+  if (table_ == nullptr) {
+    WalkPack(pack_, [&](const PackItem& it) {
+      fn(it.field, it.value);
+      return true;
+    });
+    return;
+  }
+  for (Node* n : table_->buckets) {
+    for (; n != nullptr; n = n->next) fn(n->field(), n->value());
+  }
+}
+
+uint64_t HashValue::Scan(uint64_t cursor, size_t count, const Visitor& fn) const {
+  if (table_ == nullptr) {
+    ForEach(fn);
+    return 0;
+  }
+  const uint64_t mask = table_->mask();
+  size_t emitted = 0;
+  // As Redis: at most ten empty buckets per element asked for.
+  size_t budget = count * 10;
+  do {
+    for (Node* n = table_->buckets[cursor & mask]; n != nullptr; n = n->next) {
+      fn(n->field(), n->value());
+      ++emitted;
+    }
+    cursor |= ~mask;
+    cursor = Rev(Rev(cursor) + 1);
+  } while (cursor != 0 && emitted < count && --budget > 0);
+  return cursor;
+}
+
+std::pair<std::string_view, std::string_view> HashValue::Random(
+    std::mt19937_64& rng) const {
+  if (table_ == nullptr) {
+    size_t want = std::uniform_int_distribution<size_t>(0, count_ - 1)(rng);
+    std::pair<std::string_view, std::string_view> out;
+    WalkPack(pack_, [&](const PackItem& it) {
+      if (want-- != 0) return true;
+      out = {it.field, it.value};
+      return false;
+    });
+    return out;
+  }
+  std::uniform_int_distribution<size_t> pick(0, table_->mask());
+  for (;;) {
+    Node* n = table_->buckets[pick(rng)];
+    if (n == nullptr) continue;
+    size_t len = 0;
+    for (Node* m = n; m != nullptr; m = m->next) ++len;
+    size_t i = std::uniform_int_distribution<size_t>(0, len - 1)(rng);
+    while (i-- > 0) n = n->next;
+    return {n->field(), n->value()};
+  }
+}
+
+void HashValue::Convert() {
+  if (table_ != nullptr) return;
+  auto t = std::make_unique<Table>();
+  size_t b = 4;
+  while (b < count_) b *= 2;
+  t->buckets.assign(b, nullptr);
+  WalkPack(pack_, [&](const PackItem& it) {
+    t->Insert(Node::Make(it.field, it.value), HashOf(it.field));
+    return true;
+  });
+  std::string().swap(pack_);
+  table_ = std::move(t);
+}
+
+}  // namespace edgekv

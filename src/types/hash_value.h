@@ -1,0 +1,67 @@
+// A hash's fields in memory, in one of Redis's two encodings:
+//   listpack  - one buffer of (field, value) pairs in insertion order, read
+//               by a linear walk: the compact form of small hashes;
+//   hashtable - a chained hash table of one allocation per field (next
+//               pointer, lengths, field and value bytes) with power-of-two
+//               buckets, scanned with Redis's reverse-binary cursor.
+// A hash starts as a listpack and converts, once, when it gets more than
+// hash-max-listpack-entries fields or a field or value longer than
+// hash-max-listpack-value bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "edgekv/collection.h"
+
+namespace edgekv {
+
+class HashValue final : public Collection {
+ public:
+  HashValue();
+  ~HashValue() override;
+
+  size_t size() const override { return count_; }
+  size_t bytes() const override;
+  std::string_view encoding() const override {
+    return table_ == nullptr ? "listpack" : "hashtable";
+  }
+  std::unique_ptr<Collection> Clone() const override;
+  bool listpack() const { return table_ == nullptr; }
+
+  // The field's value; nullopt when absent. The view lasts until the next
+  // change to the hash.
+  std::optional<std::string_view> Get(std::string_view field) const;
+  // Sets field to value; true when the field is new.
+  bool Set(std::string_view field, std::string_view value, const EncodingLimits& limits);
+  // Removes field; true when it was there.
+  bool Del(std::string_view field);
+  // Moves a listpack to a hashtable (nothing for a hashtable).
+  void Convert();
+
+  using Visitor = std::function<void(std::string_view field, std::string_view value)>;
+  // Every field, in the encoding's order.
+  void ForEach(const Visitor& fn) const;
+  // HSCAN: visits some fields from `cursor` and returns the next cursor (0
+  // when done). A listpack is visited whole in one call, as Redis does.
+  uint64_t Scan(uint64_t cursor, size_t count, const Visitor& fn) const;
+  // A field picked at random (the hash must not be empty).
+  std::pair<std::string_view, std::string_view> Random(std::mt19937_64& rng) const;
+
+ private:
+  struct Node;
+  struct Table;
+  static uint64_t HashOf(std::string_view field);
+
+  std::string pack_;  // listpack: varint flen, field, varint vlen, value ...
+  std::unique_ptr<Table> table_;
+  size_t count_ = 0;
+};
+
+}  // namespace edgekv

@@ -1,0 +1,253 @@
+// The disk tier's collections: a metadata record per key, a record per
+// element under a version, DEL in O(1) with the old elements collected in
+// the background, snapshots that carry them, and the conversion of a store
+// written before types existed.
+#include <gtest/gtest.h>
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "edgekv/wal_format.h"
+#include "format/batch.h"
+#include "storage/disk_tier.h"
+#include "types/hash_value.h"
+
+namespace edgekv {
+namespace {
+
+class DiskCollectionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("edgekv-diskcoll-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    disk_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<DiskTier> Open(const std::string& name = "data") {
+    DiskOptions o;
+    o.path = (dir_ / name).string();
+    auto d = DiskTier::Open(o);
+    EXPECT_TRUE(d.ok()) << d.status().message();
+    return d.ok() ? std::move(d.value()) : nullptr;
+  }
+
+  // Applies one batch with the given operations.
+  void Apply(DiskTier* disk, const std::function<void(wal::BatchBuilder&)>& ops) {
+    wal::BatchBuilder b;
+    ops(b);
+    std::string frame;
+    b.AppendFrame(++seq_, 0, &frame);
+    std::vector<std::string_view> payloads{
+        std::string_view(frame).substr(wal::kFrameHeaderSize)};
+    Status s = disk->Apply(payloads);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+
+  std::map<std::string, std::string> Fields(DiskTier* disk, const std::string& key) {
+    DiskValue v;
+    EncodingLimits limits;
+    std::map<std::string, std::string> out;
+    Status s = disk->Get(disk->namespaces()[0], key, &v, &limits);
+    if (!s.ok()) return out;
+    EXPECT_EQ(v.type, ValueType::kHash);
+    if (v.collection == nullptr) return out;
+    static_cast<const HashValue&>(*v.collection)
+        .ForEach([&](std::string_view f, std::string_view val) {
+          out.emplace(std::string(f), std::string(val));
+        });
+    return out;
+  }
+
+  // Element records left in LevelDB (the tier closed first).
+  size_t ElementRecords(const std::string& name = "data") {
+    disk_.reset();
+    leveldb::DB* db = nullptr;
+    leveldb::Options o;
+    EXPECT_TRUE(leveldb::DB::Open(o, (dir_ / name).string(), &db).ok());
+    std::unique_ptr<leveldb::DB> owned(db);
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+    size_t n = 0;
+    for (it->Seek("e"); it->Valid() && it->key()[0] == 'e'; it->Next()) ++n;
+    return n;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<DiskTier> disk_;
+  uint64_t seq_ = 0;
+};
+
+constexpr uint8_t kNew = wal::kFlagNewElement;
+constexpr uint8_t kCreated = wal::kFlagCreated | wal::kFlagNewElement;
+
+TEST_F(DiskCollectionsTest, FieldsAreStoredOneByOneAndReadBack) {
+  disk_ = Open();
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.HashSet(0, "h", "a", "1", kCreated);
+    b.HashSet(0, "h", "b", "2", kNew);
+  });
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.HashSet(0, "h", "a", "10", 0);
+    b.HashDel(0, "h", "b", 0);
+    b.HashSet(0, "h", "c", "3", kNew);
+  });
+  EXPECT_EQ(Fields(disk_.get(), "h"),
+            (std::map<std::string, std::string>{{"a", "10"}, {"c", "3"}}));
+  DiskValue meta;  // without its elements: type, size, expiry
+  ASSERT_TRUE(disk_->Get(disk_->namespaces()[0], "h", &meta).ok());
+  EXPECT_EQ(meta.type, ValueType::kHash);
+  EXPECT_EQ(meta.size, 2u);
+  EXPECT_EQ(meta.collection, nullptr);
+  EXPECT_EQ(disk_->counts(disk_->namespaces()[0]).keys, 1u);
+  EXPECT_EQ(ElementRecords(), 2u);
+}
+
+TEST_F(DiskCollectionsTest, AnExpiryIsLoggedAloneAndCounted) {
+  disk_ = Open();
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.HashSet(0, "h", "a", "1", kCreated);
+    b.Expire(0, "h", 4102444800000, wal::kFlagHasExpire);
+  });
+  DiskValue v;
+  ASSERT_TRUE(disk_->Get(disk_->namespaces()[0], "h", &v).ok());
+  EXPECT_EQ(v.expire_ms, 4102444800000);
+  EXPECT_EQ(disk_->counts(disk_->namespaces()[0]).expires, 1u);
+  Apply(disk_.get(),
+        [](wal::BatchBuilder& b) { b.Expire(0, "h", kNoExpire, wal::kFlagHadExpire); });
+  ASSERT_TRUE(disk_->Get(disk_->namespaces()[0], "h", &v).ok());
+  EXPECT_EQ(v.expire_ms, kNoExpire);
+  EXPECT_EQ(disk_->counts(disk_->namespaces()[0]).expires, 0u);
+}
+
+// DEL drops the metadata record at once; the elements go in the background,
+// and a hash made again under the same name starts empty.
+TEST_F(DiskCollectionsTest, DeleteIsOneRecordAndTheElementsAreCollectedLater) {
+  disk_ = Open();
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.HashSet(0, "h", "f0", "v", kCreated);
+    for (int i = 1; i < 1000; ++i) b.HashSet(0, "h", "f" + std::to_string(i), "v", kNew);
+  });
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.Erase(0, "h", wal::kFlagWasCollection);
+    b.HashSet(0, "h", "new", "1", kCreated);  // the same batch: a new version
+  });
+  EXPECT_EQ(Fields(disk_.get(), "h"), (std::map<std::string, std::string>{{"new", "1"}}));
+  EXPECT_EQ(disk_->counts(disk_->namespaces()[0]).keys, 1u);
+  size_t collected = 0;
+  for (int i = 0; i < 100 && disk_->CollectGarbage(100) > 0; ++i) collected += 100;
+  EXPECT_GE(collected, 1000u);
+  EXPECT_EQ(ElementRecords(), 1u);
+}
+
+TEST_F(DiskCollectionsTest, AStringWrittenOverAHashLeavesItsElementsToCollect) {
+  disk_ = Open();
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.HashSet(0, "h", "a", "1", kCreated);
+    b.HashSet(0, "h", "b", "2", kNew);
+  });
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.Put(0, "h", "now a string", kNoExpire, wal::kFlagWasCollection);
+  });
+  DiskValue v;
+  ASSERT_TRUE(disk_->Get(disk_->namespaces()[0], "h", &v).ok());
+  EXPECT_EQ(v.type, ValueType::kString);
+  EXPECT_EQ(v.value, "now a string");
+  while (disk_->CollectGarbage(1000) > 0) {
+  }
+  EXPECT_EQ(ElementRecords(), 0u);
+}
+
+// A full sync's snapshot carries each hash as its fields (in batches of a
+// bounded size) and its expiry; applied elsewhere it gives the same hash.
+TEST_F(DiskCollectionsTest, ASnapshotCarriesHashesFieldByField) {
+  disk_ = Open();
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.Put(0, "s", "string", kNoExpire, wal::kFlagCreated);
+    b.HashSet(0, "big", "f0", std::string(100, 'x'), kCreated);
+    for (int i = 1; i < 500; ++i) {
+      b.HashSet(0, "big", "f" + std::to_string(i), std::string(100, 'x'), kNew);
+    }
+    b.Expire(0, "big", 4102444800000, wal::kFlagHasExpire);
+    b.HashSet(0, "small", "a", "1", kCreated);
+  });
+  auto snap = disk_->NewSnapshot();
+  ASSERT_NE(snap, nullptr);
+  std::vector<std::string> chunks;
+  for (std::string out; snap->Next(4096, &out); out.clear()) chunks.push_back(out);
+  snap.reset();
+  EXPECT_GT(chunks.size(), 10u);  // the big hash did not go in one piece
+  auto copy = Open("copy");
+  for (const std::string& chunk : chunks) {
+    for (size_t pos = 0; pos < chunk.size();) {
+      uint32_t len = wal::GetFixed32(chunk.data() + pos + 4);
+      std::vector<std::string_view> one{std::string_view(chunk).substr(pos + 8, len)};
+      ASSERT_TRUE(copy->Apply(one).ok());
+      pos += 8 + len;
+    }
+  }
+  auto original = Fields(disk_.get(), "big");
+  EXPECT_EQ(original.size(), 500u);
+  EXPECT_EQ(Fields(copy.get(), "big"), original);
+  EXPECT_EQ(Fields(copy.get(), "small"),
+            (std::map<std::string, std::string>{{"a", "1"}}));
+  DiskValue v;
+  ASSERT_TRUE(copy->Get(copy->namespaces()[0], "big", &v).ok());
+  EXPECT_EQ(v.expire_ms, 4102444800000);
+  ASSERT_TRUE(copy->Get(copy->namespaces()[0], "s", &v).ok());
+  EXPECT_EQ(v.value, "string");
+  EXPECT_EQ(copy->counts(copy->namespaces()[0]).keys, 3u);
+}
+
+// A store written before the type byte existed (layout 1: 'd' values are
+// expiry + value) is converted when it is opened, and keeps every key.
+TEST_F(DiskCollectionsTest, AStoreOfTheFormerLayoutIsConvertedWhenOpened) {
+  {
+    leveldb::DB* db = nullptr;
+    leveldb::Options o;
+    o.create_if_missing = true;
+    ASSERT_TRUE(leveldb::DB::Open(o, (dir_ / "data").string(), &db).ok());
+    std::unique_ptr<leveldb::DB> owned(db);
+    leveldb::WriteBatch wb;
+    std::string nsmap;
+    for (uint32_t ns = 0; ns < 16; ++ns) wal::PutFixed32(&nsmap, ns);
+    wal::PutFixed32(&nsmap, 16);
+    wb.Put("mnsmap", nsmap);
+    for (int i = 0; i < 20000; ++i) {  // more than one conversion write
+      std::string k("d\0\0\0\0", 5);
+      k += "key" + std::to_string(i);
+      std::string v;
+      wal::PutFixed64(&v, static_cast<uint64_t>(i == 7 ? 4102444800000 : kNoExpire));
+      v += std::string(300, 'v') + std::to_string(i);
+      wb.Put(k, v);
+    }
+    ASSERT_TRUE(db->Write(leveldb::WriteOptions(), &wb).ok());
+  }
+  disk_ = Open();
+  ASSERT_NE(disk_, nullptr);
+  for (int i : {0, 7, 19999}) {
+    DiskValue v;
+    ASSERT_TRUE(disk_->Get(0, "key" + std::to_string(i), &v).ok()) << i;
+    EXPECT_EQ(v.type, ValueType::kString);
+    EXPECT_EQ(v.value, std::string(300, 'v') + std::to_string(i));
+    EXPECT_EQ(v.expire_ms, i == 7 ? 4102444800000 : kNoExpire);
+  }
+  // Opened again, it is not converted twice.
+  disk_.reset();
+  disk_ = Open();
+  DiskValue v;
+  ASSERT_TRUE(disk_->Get(0, "key5", &v).ok());
+  EXPECT_EQ(v.value, std::string(300, 'v') + "5");
+}
+
+}  // namespace
+}  // namespace edgekv
