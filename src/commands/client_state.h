@@ -59,6 +59,7 @@ struct ClientState {
   std::atomic<bool> is_monitor{false};  // monitor is set (read by other threads)
   std::atomic<bool> is_replica{false};  // feeder is set (read by other threads)
   int replica_listening_port = 0;
+  int replica_log_format = 0;  // REPLCONF capa edgekv-log-<N>; 0: not said
   // The coordinator's log position after this client's last forwarded write
   // (replica-write-forward); WAIT on a replica waits until it is applied here.
   uint64_t forwarded_seq = 0;

@@ -295,6 +295,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
       num("master_last_io_seconds_ago",
           up.last_io_ms > 0 ? (WallMs() - up.last_io_ms) / 1000 : -1);
       num("master_sync_in_progress", up.sync_in_progress ? 1 : 0);
+      if (up.state == LinkState::kRefused) field("master_link_refused", up.refused);
       num("slave_read_repl_offset", static_cast<int64_t>(last));
       num("slave_repl_offset", static_cast<int64_t>(last));
       if (up.sync_in_progress) {
@@ -314,6 +315,8 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
       field("role", "master");
     }
     num("connected_slaves", static_cast<int64_t>(replicas.size()));
+    num("replicas_refused_for_log_format",
+        static_cast<int64_t>(repl.refused_replicas.load(std::memory_order_relaxed)));
     int i = 0;
     int64_t now = WallMs();
     for (auto& r : replicas) {

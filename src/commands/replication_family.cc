@@ -4,6 +4,7 @@
 #include "db/engine.h"
 #include "dispatcher.h"
 #include "edgekv/log.h"
+#include "edgekv/wal_format.h"
 #include "keyspace.h"
 #include "replication/feeder.h"
 
@@ -44,7 +45,10 @@ void ReplicaOf(CommandContext& ctx) {
     return;
   }
   UpstreamInfo up = repl.upstream();
-  if (repl.is_replica() && up.host == ctx.arg(1) && up.port == port) {
+  // The same upstream again is a no-op, as in Redis, unless it refused this
+  // replica: then REPLICAOF is how to try again (after upgrading one side).
+  if (repl.is_replica() && up.host == ctx.arg(1) && up.port == port &&
+      up.state != LinkState::kRefused) {
     ctx.reply->SimpleString("OK Already connected to specified master");
     return;
   }
@@ -61,7 +65,8 @@ void Role(CommandContext& ctx) {
   ReplyBuilder& r = *ctx.reply;
   if (repl.is_replica()) {
     UpstreamInfo up = repl.upstream();
-    static const char* kStates[] = {"none", "connecting", "sync", "connected"};
+    // A refused link is down for good: Redis's "connect" (to be connected).
+    static const char* kStates[] = {"none", "connecting", "sync", "connected", "connect"};
     r.ArrayHeader(5);
     r.Bulk("slave");
     r.Bulk(up.host);
@@ -93,6 +98,28 @@ void PSync(CommandContext& ctx) {
   ClientState& c = *ctx.client;
   if (c.feeder || c.monitor)
     return;  // already a replica (or a monitor): ignored, as in Redis
+  // A replica must read the log format this server writes: one that cannot
+  // is refused now, with a reason it shows, rather than fed records it
+  // would take for corruption. A fleet upgrades its replicas first.
+  const int reads =
+      c.replica_log_format > 0 ? c.replica_log_format : kLogFormatOfSilentReplicas;
+  if (reads < wal::kVersion) {
+    std::string addr = c.addr.substr(0, c.addr.rfind(':')) + ":" +
+                       std::to_string(c.replica_listening_port);
+    ctx.server->replication().refused_replicas.fetch_add(1);
+    if (ctx.server->replication().FirstRefusal(addr)) {
+      Log(LogLevel::kWarning,
+          "Replica {} refused: it reads the log up to format {}, this server writes "
+          "format {}. Upgrade the replica.",
+          addr, reads, wal::kVersion);
+    }
+    ctx.reply->Error(
+        fmt::format("INCOMPATIBLE this edgekv writes log format {} and the replica reads "
+                    "up to format "
+                    "{}: upgrade the replica",
+                    wal::kVersion, reads));
+    return;
+  }
   int64_t seq = 0;
   if (!ParseInt64(ctx.arg(2), &seq)) seq = -1;
   ReplicaInfo info;
@@ -158,7 +185,14 @@ void ReplConf(CommandContext& ctx) {
         ctx.reply->Error("ERR value is out of range, value must between 0 and 1");
         return;
       }
-    } else if (!EqualsIgnoreCase(k, "capa") && !EqualsIgnoreCase(k, "ip-address")) {
+    } else if (EqualsIgnoreCase(k, "capa")) {
+      int64_t format;
+      if (v.substr(0, kLogFormatCapa.size()) == kLogFormatCapa &&
+          ParseInt64(v.substr(kLogFormatCapa.size()), &format) && format > 0 &&
+          format < 256) {
+        c.replica_log_format = static_cast<int>(format);
+      }
+    } else if (!EqualsIgnoreCase(k, "ip-address")) {
       ctx.reply->Error("ERR Unrecognized REPLCONF option: " + std::string(k));
       return;
     }

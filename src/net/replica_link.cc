@@ -12,6 +12,7 @@
 #include "commands/server_context.h"
 #include "db/engine.h"
 #include "edgekv/log.h"
+#include "edgekv/wal_format.h"
 #include "replication/replica_applier.h"
 #include "replication/replica_stream.h"
 
@@ -75,6 +76,20 @@ class Link : public std::enable_shared_from_this<Link> {
   bool stopped() const { return stopped_; }
 
  private:
+  // For good: the link stays down (no reconnecting) until REPLICAOF.
+  void Refused(const std::string& why) {
+    if (stopped_) return;
+    Log(LogLevel::kWarning,
+        "MASTER <-> REPLICA link to {}:{} refused, not retrying until REPLICAOF: {}",
+        host_, port_, why);
+    server_->replication().UpdateUpstream([&why](UpstreamInfo& u) {
+      u.state = LinkState::kRefused;
+      u.sync_in_progress = false;
+      u.refused = why;
+    });
+    Stop();
+  }
+
   void Fail(const std::string& why) {
     if (stopped_) return;
     Log(LogLevel::kWarning, "MASTER <-> REPLICA link to {}:{} lost: {}", host_, port_,
@@ -101,8 +116,11 @@ class Link : public std::enable_shared_from_this<Link> {
           user.empty() ? RespCommand({"AUTH", pass}) : RespCommand({"AUTH", user, pass});
       ++expected_ok;
     }
-    out +=
-        RespCommand({"REPLCONF", "listening-port", std::to_string(server_->tcp_port())});
+    // The log format this replica reads (a coordinator writing a newer one
+    // refuses it: -INCOMPATIBLE); coordinators before it ignore the capa.
+    out += RespCommand({"REPLCONF", "listening-port", std::to_string(server_->tcp_port()),
+                        "capa",
+                        std::string(kLogFormatCapa) + std::to_string(wal::kVersion)});
     ++expected_ok;
     Engine* engine = server_->engine();
     uint64_t seq = engine != nullptr ? engine->wal().last_seq() : 0;
@@ -205,6 +223,10 @@ class Link : public std::enable_shared_from_this<Link> {
       ReplicaStream::Item item =
           stream_->Next(std::string_view(buf_.data() + begin_, end_ - begin_));
       if (item.kind == ReplicaStream::Item::kNeedMore) break;
+      if (item.kind == ReplicaStream::Item::kRefused) {
+        Refused(item.error);
+        return -1;
+      }
       if (item.kind == ReplicaStream::Item::kError) {
         if (flush()) Fail(item.error);
         return -1;
@@ -422,6 +444,7 @@ struct ReplicaLinkManager::Impl : std::enable_shared_from_this<Impl> {
     }
     if (!repl.is_replica() || server->engine() == nullptr) return;
     if (link && !link->stopped()) return;
+    if (link && repl.upstream().state == LinkState::kRefused) return;  // until REPLICAOF
     int64_t now = WallMs();
     if (now - last_attempt_ms < 1000 && link) return;  // reconnect once a second
     last_attempt_ms = now;

@@ -63,6 +63,11 @@ ReplicaStream::Item ReplicaStream::Line(std::string_view data) {
     item.kind = Item::kHandshakeOk;
     return item;
   }
+  if (line.substr(0, 13) == "-INCOMPATIBLE") {
+    item = Fail(std::string(line.substr(1)));
+    item.kind = Item::kRefused;
+    return item;
+  }
   if (line.substr(0, 9) == "+CONTINUE") {
     // +CONTINUE [<replid>]: the coordinator's id, if it changed.
     if (line.size() > 10 && line[9] == ' ') {

@@ -37,6 +37,7 @@ class ReplicaStream {
       kSnapshotEnd,    // the snapshot is whole; log frames follow
       kLogFrame,       // frame (checked), seq, time_ms
       kError,          // error; the link is to be dropped
+      kRefused,        // the coordinator refused this replica for good (error)
     };
     Kind kind = kNeedMore;
     size_t consumed = 0;

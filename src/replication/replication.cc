@@ -131,4 +131,10 @@ void Replication::SyncCounts(uint64_t* full, uint64_t* ok, uint64_t* err) const 
   *err = sync_partial_err;
 }
 
+bool Replication::FirstRefusal(const std::string& addr) {
+  MutexLock l(&mu_);
+  if (refused_addrs_.size() >= 1024) return false;  // bounded
+  return refused_addrs_.insert(addr).second;
+}
+
 }  // namespace edgekv

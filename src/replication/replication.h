@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgekv/thread_annotations.h"
@@ -33,7 +35,15 @@ struct ReplicaInfo {
   int64_t ack_record_ms = 0;  // coordinator time of the record acknowledged
 };
 
-enum class LinkState { kNone, kConnecting, kSync, kConnected };
+// kRefused: the coordinator refused this replica for good (it writes a log
+// format this replica cannot read); no reconnecting until REPLICAOF.
+// REPLCONF capa edgekv-log-<N>: the replica reads log formats up to N
+// (wal::kVersion of its release). A replica that does not say reads format
+// 2 (the releases before the capa).
+inline constexpr std::string_view kLogFormatCapa = "edgekv-log-";
+inline constexpr int kLogFormatOfSilentReplicas = 2;
+
+enum class LinkState { kNone, kConnecting, kSync, kConnected, kRefused };
 
 struct UpstreamInfo {
   std::string host;
@@ -45,6 +55,7 @@ struct UpstreamInfo {
   // last arrived (INFO's master_sync_read_bytes and _last_io_seconds_ago).
   int64_t sync_read_bytes = 0;
   int64_t sync_last_io_ms = 0;
+  std::string refused;  // why the coordinator refused the link (kRefused)
 };
 
 class Replication {
@@ -83,6 +94,12 @@ class Replication {
   uint64_t MinNeeded(uint64_t fallback) const EXCLUDES(mu_);
 
   uint64_t sync_full = 0, sync_partial_ok = 0, sync_partial_err = 0;  // GUARDED_BY(mu_)
+  // Replicas refused for the log format they read (PSYNC); the first from
+  // each address is logged.
+  std::atomic<uint64_t> refused_replicas{0};
+  // True the first time `addr` is refused (a refused replica of an older
+  // release reconnects every second: one log line, not one a second).
+  bool FirstRefusal(const std::string& addr) EXCLUDES(mu_);
   void CountSync(int kind) EXCLUDES(mu_);  // 0 full, 1 partial ok, 2 partial err
   void SyncCounts(uint64_t* full, uint64_t* ok, uint64_t* err) const EXCLUDES(mu_);
 
@@ -93,6 +110,7 @@ class Replication {
   uint64_t second_offset_ GUARDED_BY(mu_) = 0;
   UpstreamInfo upstream_ GUARDED_BY(mu_);
   std::map<uint64_t, ReplicaInfo> replicas_ GUARDED_BY(mu_);
+  std::set<std::string> refused_addrs_ GUARDED_BY(mu_);
   std::atomic<bool> is_replica_{false};
   std::atomic<uint64_t> epoch_{0};
 };
