@@ -150,6 +150,43 @@ def cmd_load(a):
     print(loaded, "%.2f" % (time.monotonic() - t0))
 
 
+def cmd_hashes(a):
+    """Loads hashes, pipelined HSETs of up to 1000 fields each: `big` is one
+    hash "bighash" of `count` fields "field:%010d" (16 bytes) with 16-byte
+    values; `small` is `count` hashes "session:%010d" of 10 fields "f0".."f9"
+    with 8-byte values (the session/flag shape)."""
+    c = Conn(a.port, timeout=120)
+    depth, outstanding = 16, 0
+    if a.shape == "big":
+        def batches():
+            for i in range(0, a.count, 1000):
+                n = min(1000, a.count - i)
+                args = [b"HSET", b"bighash"]
+                for j in range(i, i + n):
+                    args += [b"field:%010d" % j, b"v%015d" % j]
+                yield args
+    else:
+        def batches():
+            for i in range(a.count):
+                args = [b"HSET", b"session:%010d" % i]
+                for f in range(10):
+                    args += [b"f%d" % f, b"v%07d" % f]
+                yield args
+    for args in batches():
+        c.send(command(*args))
+        outstanding += 1
+        if outstanding >= depth:
+            r = c.reply()
+            if isinstance(r, RuntimeError):
+                raise r
+            outstanding -= 1
+    while outstanding:
+        r = c.reply()
+        if isinstance(r, RuntimeError):
+            raise r
+        outstanding -= 1
+
+
 def cmd_restart(a):
     t0 = time.monotonic()
     with open(a.log, "ab") as log:
@@ -263,6 +300,10 @@ def main():
     p.add_argument("count", type=int)
     p.add_argument("vsize", type=int)
     p.add_argument("--deadline", type=float, default=0)
+    p = sub.add_parser("hashes")
+    p.add_argument("port", type=int)
+    p.add_argument("shape", choices=["big", "small"])
+    p.add_argument("count", type=int)
     p = sub.add_parser("restart")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--pidfile", required=True)
@@ -280,6 +321,8 @@ def main():
     a = ap.parse_args()
     if a.mode == "load":
         cmd_load(a)
+    elif a.mode == "hashes":
+        cmd_hashes(a)
     elif a.mode == "restart":
         if a.server_cmd[:1] == ["--"]:
             a.server_cmd = a.server_cmd[1:]

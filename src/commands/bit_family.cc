@@ -71,6 +71,8 @@ void StoreValue(CommandContext& ctx, const Entry* e, const std::string& v) {
 void GetBit(CommandContext& ctx) {
   uint64_t bit;
   if (!ParseBitOffset(ctx, ctx.arg(2), false, 0, &bit)) return;
+  // Its arguments were parsed first: now the type, as Redis.
+  if (!StringAt(ctx, ctx.arg(1))) return;
   Entry* e = LookupRead(ctx, ctx.arg(1));
   ctx.reply->Integer(e == nullptr ? 0 : BitOrZero(e->value(), bit));
 }
@@ -83,6 +85,8 @@ void SetBit(CommandContext& ctx) {
     ctx.reply->Error("ERR bit is not an integer or out of range");
     return;
   }
+  // Its arguments were parsed first: now the type, as Redis.
+  if (!StringAt(ctx, ctx.arg(1))) return;
   Entry* e = LookupWrite(ctx, ctx.arg(1));
   const std::string_view cur = e == nullptr ? std::string_view() : e->value();
   const int old = BitOrZero(cur, bit);
@@ -210,6 +214,8 @@ void BitPos(CommandContext& ctx) {
     return;
   }
   // A missing key is an endless run of 0 bits.
+  // Its arguments were parsed first: now the type, as Redis.
+  if (!StringAt(ctx, ctx.arg(1))) return;
   Entry* e = LookupRead(ctx, ctx.arg(1));
   if (e == nullptr) {
     ctx.reply->Integer(want ? -1 : 0);
@@ -446,6 +452,8 @@ void BitFieldGeneric(CommandContext& ctx, bool read_only) {
     ctx.reply->Error("ERR BITFIELD_RO only supports the GET subcommand");
     return;
   }
+  // Its arguments were parsed first: now the type, as Redis.
+  if (!StringAt(ctx, ctx.arg(1))) return;
   Entry* e = writes ? LookupWrite(ctx, ctx.arg(1)) : LookupRead(ctx, ctx.arg(1));
   // Written: a copy to change. Only read: the value itself (the command
   // holds its key's stripe).
@@ -521,13 +529,13 @@ void RegisterBitFamily(CommandTable* t) {
   const uint32_t rd = kReadOnly;
   const uint32_t wr = kWrite | kDenyOom;
   // clang-format off
-  t->Add({"getbit", 3, rd | kFast, 1, 1, 1, GetBit, "bitmap", "Bit value at offset", "bitmap"});
-  t->Add({"setbit", 4, wr, 1, 1, 1, SetBit, "bitmap", "Set or clear the bit at offset", "bitmap"});
+  t->Add({"getbit", 3, rd | kFast | kAnyKeyType, 1, 1, 1, GetBit, "bitmap", "Bit value at offset", "bitmap"});
+  t->Add({"setbit", 4, wr | kAnyKeyType, 1, 1, 1, SetBit, "bitmap", "Set or clear the bit at offset", "bitmap"});
   t->Add({"bitcount", -2, rd, 1, 1, 1, BitCount, "bitmap", "Count set bits", "bitmap"});
-  t->Add({"bitpos", -3, rd, 1, 1, 1, BitPos, "bitmap", "First bit set or clear", "bitmap"});
+  t->Add({"bitpos", -3, rd | kAnyKeyType, 1, 1, 1, BitPos, "bitmap", "First bit set or clear", "bitmap"});
   t->Add({"bitop", -4, wr | kAnyKeyType, 2, -1, 1, BitOp, "bitmap", "Bitwise operation between strings", "bitmap"});
-  t->Add({"bitfield", -2, wr, 1, 1, 1, BitField, "bitmap", "Integer fields of a bitmap", "bitmap"});
-  t->Add({"bitfield_ro", -2, rd | kFast, 1, 1, 1, BitFieldRo, "bitmap", "Read integer fields", "bitmap"});
+  t->Add({"bitfield", -2, wr | kAnyKeyType, 1, 1, 1, BitField, "bitmap", "Integer fields of a bitmap", "bitmap"});
+  t->Add({"bitfield_ro", -2, rd | kFast | kAnyKeyType, 1, 1, 1, BitFieldRo, "bitmap", "Read integer fields", "bitmap"});
   // clang-format on
 }
 

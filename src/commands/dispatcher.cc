@@ -145,7 +145,8 @@ std::string_view BusyError(ServerContext& server) {
 // The handler, after Redis's type check of the command's keys (once here,
 // not in each handler).
 void RunHandler(const CommandSpec& spec, CommandContext& ctx) {
-  if (spec.key_type >= 0 && ctx.server->store().may_hold_collections()) {
+  if (spec.key_type > 0 ||
+      (spec.key_type == 0 && ctx.server->store().may_hold_collections())) {
     std::vector<std::string_view> keys = CommandKeys(spec, ctx.args);
     if (!KeysOfType(ctx, keys, static_cast<ValueType>(spec.key_type))) return;
   }

@@ -27,14 +27,19 @@ bool HashAt(CommandContext& ctx) {
 }
 
 // The hash at key for reading (counted as a hit or miss), or nullptr.
+const HashValue* AsHash(const Entry* e) {
+  // The type was checked before (the dispatcher or HashAt): a key of
+  // another type is not taken for a hash even so.
+  if (e == nullptr || e->type() != ValueType::kHash) return nullptr;
+  return static_cast<const HashValue*>(e->collection());
+}
+
 const HashValue* ReadHash(CommandContext& ctx, std::string_view key) {
-  Entry* e = LookupRead(ctx, key);
-  return e == nullptr ? nullptr : static_cast<const HashValue*>(e->collection());
+  return AsHash(LookupRead(ctx, key));
 }
 
 const HashValue* WriteHash(CommandContext& ctx, std::string_view key) {
-  Entry* e = LookupWrite(ctx, key);
-  return e == nullptr ? nullptr : static_cast<const HashValue*>(e->collection());
+  return AsHash(LookupWrite(ctx, key));
 }
 
 void SetFields(CommandContext& ctx, bool count_reply) {
@@ -259,7 +264,7 @@ void HScan(CommandContext& ctx) {
     return;
   }
   if (!HashAt(ctx)) return;
-  const auto* h = static_cast<const HashValue*>(e->collection());
+  const HashValue* h = AsHash(e);
   std::string_view pattern;
   bool has_pattern = false;
   int64_t count = 10;
@@ -278,6 +283,7 @@ void HScan(CommandContext& ctx) {
     }
   }
   std::vector<std::pair<std::string_view, std::string_view>> found;
+  if (h == nullptr) return;  // not reached: HashAt answered WRONGTYPE
   uint64_t next = h->Scan(cursor, static_cast<size_t>(count),
                           [&](std::string_view f, std::string_view v) {
                             if (!has_pattern || GlobMatch(pattern, f)) {

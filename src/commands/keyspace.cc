@@ -25,7 +25,8 @@ void CountLookup(CommandContext& ctx, bool hit) {
 bool KeysOfType(CommandContext& ctx, std::span<const std::string_view> keys,
                 ValueType type) {
   Store& store = StoreOf(ctx);
-  if (!store.may_hold_collections()) return true;  // every key is a string
+  // While no key has held a collection, every key is a string.
+  if (type == ValueType::kString && !store.may_hold_collections()) return true;
   for (std::string_view key : keys) {
     Entry* e = store.Find(DbOf(ctx), key, ctx.now_ms);
     if (e != nullptr && e->type() != type) {

@@ -55,6 +55,13 @@ void PutCopy(CommandContext& ctx, int db, std::string_view key, const ValueCopy&
 // "ERR invalid cursor" and returns false otherwise.
 bool ParseScanCursor(CommandContext& ctx, std::string_view arg, uint64_t* cursor);
 
+// KeysOfType for one key that must hold a string: for the string commands
+// that parse their arguments before they look at the key, as Redis's do
+// (their spec says kAnyKeyType so that the dispatcher does not look first).
+inline bool StringAt(CommandContext& ctx, std::string_view key) {
+  return KeysOfType(ctx, std::span<const std::string_view>(&key, 1), ValueType::kString);
+}
+
 enum class ExpireUnit { kSeconds, kMilliseconds };
 
 // Turns an expire argument into absolute unix ms. `relative`: EX/PX (added to

@@ -186,6 +186,8 @@ void GetEx(CommandContext& ctx) {
       return;
     }
   }
+  // Its arguments were parsed first: now the type, as Redis.
+  if (!StringAt(ctx, ctx.arg(1))) return;
   Entry* e = LookupRead(ctx, ctx.arg(1));
   if (e == nullptr) {
     ctx.reply->Null();
@@ -278,6 +280,8 @@ void GetRange(CommandContext& ctx) {
     ctx.reply->Error(errors::kNotInteger);
     return;
   }
+  // Its arguments were parsed first: now the type, as Redis.
+  if (!StringAt(ctx, ctx.arg(1))) return;
   Entry* e = LookupRead(ctx, ctx.arg(1));
   if (e == nullptr) {
     ctx.reply->Bulk("");
@@ -312,6 +316,8 @@ void SetRange(CommandContext& ctx) {
     return;
   }
   std::string_view value = ctx.arg(3);
+  // Its arguments were parsed first: now the type, as Redis.
+  if (!StringAt(ctx, ctx.arg(1))) return;
   Entry* e = LookupWrite(ctx, ctx.arg(1));
   if (value.empty()) {
     ctx.reply->Integer(e == nullptr ? 0 : e->val_len);
@@ -328,6 +334,8 @@ void SetRange(CommandContext& ctx) {
 }
 
 void IncrGeneric(CommandContext& ctx, int64_t delta) {
+  // Its arguments were parsed first: now the type, as Redis.
+  if (!StringAt(ctx, ctx.arg(1))) return;
   Entry* e = LookupWrite(ctx, ctx.arg(1));
   int64_t cur = 0;
   if (e != nullptr && !ParseInt64(e->value(), &cur)) {
@@ -408,22 +416,26 @@ void RegisterStringFamily(CommandTable* t) {
           "Set with expiry in ms"});
   t->Add({"getset", 3, wr | kFast, 1, 1, 1, GetSet, "string", "Set, return old"});
   t->Add({"getdel", 2, kWrite | kFast, 1, 1, 1, GetDel, "string", "Get and delete"});
-  t->Add({"getex", -2, kWrite | kFast, 1, 1, 1, GetEx, "string", "Get, set expiry"});
+  t->Add({"getex", -2, kWrite | kFast | kAnyKeyType, 1, 1, 1, GetEx, "string",
+          "Get, set expiry"});
   t->Add({"mget", -2, rd | kAnyKeyType, 1, -1, 1, MGet, "string", "Get several keys"});
   t->Add({"mset", -3, wr | kAnyKeyType, 1, -1, 2, MSet, "string", "Set several keys"});
   t->Add({"msetnx", -3, wr | kAnyKeyType, 1, -1, 2, MSetNx, "string",
           "Set several if none exist"});
   t->Add({"append", 3, wr | kFast, 1, 1, 1, Append, "string", "Append to a value"});
   t->Add({"strlen", 2, rd, 1, 1, 1, StrLen, "string", "Length of a value"});
-  t->Add({"getrange", 4, kReadOnly, 1, 1, 1, GetRange, "string", "Substring"});
-  t->Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, "string", "Substring (old name)"});
+  t->Add(
+      {"getrange", 4, kReadOnly | kAnyKeyType, 1, 1, 1, GetRange, "string", "Substring"});
+  t->Add({"substr", 4, kReadOnly | kAnyKeyType, 1, 1, 1, GetRange, "string",
+          "Substring (old name)"});
   t->Add({"lcs", -3, kReadOnly | kAnyKeyType, 1, 2, 1, LcsCommand, "string",
           "Longest common subsequence"});
-  t->Add({"setrange", 4, wr, 1, 1, 1, SetRange, "string", "Overwrite part"});
+  t->Add(
+      {"setrange", 4, wr | kAnyKeyType, 1, 1, 1, SetRange, "string", "Overwrite part"});
   t->Add({"incr", 2, wr | kFast, 1, 1, 1, Incr, "string", "Increment by one"});
   t->Add({"decr", 2, wr | kFast, 1, 1, 1, Decr, "string", "Decrement by one"});
-  t->Add({"incrby", 3, wr | kFast, 1, 1, 1, IncrBy, "string", "Increment"});
-  t->Add({"decrby", 3, wr | kFast, 1, 1, 1, DecrBy, "string", "Decrement"});
+  t->Add({"incrby", 3, wr | kFast | kAnyKeyType, 1, 1, 1, IncrBy, "string", "Increment"});
+  t->Add({"decrby", 3, wr | kFast | kAnyKeyType, 1, 1, 1, DecrBy, "string", "Decrement"});
   t->Add({"incrbyfloat", 3, wr | kFast, 1, 1, 1, IncrByFloat, "string",
           "Increment by a float"});
 }

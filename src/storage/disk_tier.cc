@@ -915,7 +915,9 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
         case wal::Op::kExpire: {
           uint32_t ns = nsmap[static_cast<size_t>(op.db)];
           if (op.flags & wal::kFlagCreated) {
-            end_collection(ns, op.key, false);  // a replica's stale leftovers
+            // A collection the key held (on a replica, one it kept past its
+            // expiry and dropped unlogged) is garbage now.
+            end_collection(ns, op.key, true);
             colls.push_back({ValueType::kHash, kNoExpire, next_version++, 0, true});
             sc.coll_index[DiskKey(ns, op.key)] = static_cast<uint32_t>(colls.size() - 1);
             ++counts_of(ns).keys;
@@ -974,6 +976,13 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
     const KeyWrite* w = &writes[sorted[i].index];
     dkey.clear();
     PutDiskKey(&dkey, w->ns, w->key);
+    // A key this group's collection operations touched is written with the
+    // meta keys, in the group's last write: until then LevelDB holds its
+    // record as before the group, which a replay of the group reads again
+    // (collection_of) to give the same versions, sizes and garbage.
+    leveldb::WriteBatch& out =
+        (w->meta >= 0 || (!sc.coll_index.empty() && sc.coll_index.count(dkey) > 0)) ? meta
+                                                                                    : wb;
     if (w->put) {
       dvalue.clear();
       if (w->meta >= 0) {
@@ -982,9 +991,9 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
       } else {
         disk::EncodeString(&dvalue, w->expire_ms, w->value);
       }
-      wb.Put(dkey, dvalue);
+      out.Put(dkey, dvalue);
     } else {
-      wb.Delete(dkey);
+      out.Delete(dkey);
     }
     if (wb.ApproximateSize() >= chunk_bytes) {
       if (wiped()) return Status::Aborted("LevelDB was wiped");

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -40,7 +41,7 @@ struct PackItem {
 
 // Walks the pairs of a listpack; fn returns false to stop.
 template <typename Fn>
-void WalkPack(const std::string& pack, Fn&& fn) {
+void WalkPack(std::string_view pack, Fn&& fn) {
   const char* p = pack.data();
   const char* end = p + pack.size();
   while (p < end) {
@@ -132,43 +133,77 @@ struct HashValue::Table {
   }
 };
 
-HashValue::HashValue() : Collection(ValueType::kHash) {}
-HashValue::~HashValue() = default;
+HashValue::HashValue() : Collection(ValueType::kHash), pack_(nullptr) {}
+
+HashValue::~HashValue() {
+  if (is_table_) {
+    delete table_;
+  } else {
+    std::free(pack_);
+  }
+}
+
+static_assert(sizeof(HashValue) <= 32, "the object of every small hash");
 
 uint64_t HashValue::HashOf(std::string_view field) {
   return XXH3_64bits_withSeed(field.data(), field.size(), kSeed);
 }
 
+void HashValue::Splice(size_t pos, size_t len, std::string_view with) {
+  const size_t old_size = pack_size_;
+  const size_t new_size = old_size - len + with.size();
+  const size_t tail = old_size - pos - len;
+  if (new_size > old_size) {
+    char* grown = static_cast<char*>(std::realloc(pack_, new_size));
+    if (grown == nullptr) throw std::bad_alloc();
+    pack_ = grown;
+  }
+  if (tail > 0) std::memmove(pack_ + pos + with.size(), pack_ + pos + len, tail);
+  if (!with.empty()) std::memcpy(pack_ + pos, with.data(), with.size());
+  if (new_size < old_size) {
+    if (new_size == 0) {
+      std::free(pack_);
+      pack_ = nullptr;
+    } else if (char* shrunk = static_cast<char*>(std::realloc(pack_, new_size))) {
+      pack_ = shrunk;
+    }
+  }
+  pack_size_ = static_cast<uint32_t>(new_size);
+}
+
 size_t HashValue::bytes() const {
   size_t b = Chunk(sizeof(HashValue));
-  if (table_ == nullptr) {
-    if (pack_.capacity() > 15) b += Chunk(pack_.capacity() + 1);
-    return b;
-  }
+  if (!is_table_) return b + (pack_size_ > 0 ? Chunk(pack_size_) : 0);
   return b + Chunk(sizeof(Table)) + Chunk(table_->buckets.size() * sizeof(Node*)) +
          table_->node_bytes;
 }
 
 std::unique_ptr<Collection> HashValue::Clone() const {
   auto c = std::make_unique<HashValue>();
-  if (table_ == nullptr) {
-    c->pack_ = pack_;
-    c->count_ = count_;
+  c->count_ = count_;
+  if (!is_table_) {
+    if (pack_size_ > 0) {
+      c->pack_ = static_cast<char*>(std::malloc(pack_size_));
+      if (c->pack_ == nullptr) throw std::bad_alloc();
+      std::memcpy(c->pack_, pack_, pack_size_);
+      c->pack_size_ = pack_size_;
+    }
     return c;
   }
-  c->table_ = std::make_unique<Table>();
-  c->table_->buckets.assign(table_->buckets.size(), nullptr);
+  auto t = std::make_unique<Table>();
+  t->buckets.assign(table_->buckets.size(), nullptr);
   ForEach([&](std::string_view f, std::string_view v) {
-    c->table_->Insert(Node::Make(f, v), HashOf(f));
+    t->Insert(Node::Make(f, v), HashOf(f));
   });
-  c->count_ = count_;
+  c->table_ = t.release();
+  c->is_table_ = true;
   return c;
 }
 
 std::optional<std::string_view> HashValue::Get(std::string_view field) const {
-  if (table_ == nullptr) {
+  if (!is_table_) {
     std::optional<std::string_view> found;
-    WalkPack(pack_, [&](const PackItem& it) {
+    WalkPack(pack(), [&](const PackItem& it) {
       if (it.field != field) return true;
       found = it.value;
       return false;
@@ -182,13 +217,13 @@ std::optional<std::string_view> HashValue::Get(std::string_view field) const {
 
 bool HashValue::Set(std::string_view field, std::string_view value,
                     const EncodingLimits& limits) {
-  if (table_ == nullptr && (field.size() > limits.hash_max_listpack_value ||
-                            value.size() > limits.hash_max_listpack_value)) {
+  if (!is_table_ && (field.size() > limits.hash_max_listpack_value ||
+                     value.size() > limits.hash_max_listpack_value)) {
     Convert();
   }
-  if (table_ == nullptr) {
+  if (!is_table_) {
     std::optional<PackItem> found;
-    WalkPack(pack_, [&](const PackItem& it) {
+    WalkPack(pack(), [&](const PackItem& it) {
       if (it.field != field) return true;
       found = it;
       return false;
@@ -199,10 +234,10 @@ bool HashValue::Set(std::string_view field, std::string_view value,
     PutVarint(&item, value.size());
     item.append(value);
     if (found.has_value()) {
-      pack_.replace(found->begin, found->end - found->begin, item);
+      Splice(found->begin, found->end - found->begin, item);
       return false;
     }
-    pack_.append(item);
+    Splice(pack_size_, 0, item);
     ++count_;
     if (count_ > limits.hash_max_listpack_entries) Convert();
     return true;
@@ -227,19 +262,17 @@ bool HashValue::Set(std::string_view field, std::string_view value,
 }
 
 bool HashValue::Del(std::string_view field) {
-  if (table_ == nullptr) {
-    bool found = false;
-    WalkPack(pack_, [&](const PackItem& it) {
+  if (!is_table_) {
+    std::optional<PackItem> found;
+    WalkPack(pack(), [&](const PackItem& it) {
       if (it.field != field) return true;
-      pack_.erase(it.begin, it.end - it.begin);
-      found = true;
+      found = it;
       return false;
     });
-    if (found) {
-      --count_;
-      if (pack_.capacity() > 2 * pack_.size() + 64) pack_.shrink_to_fit();
-    }
-    return found;
+    if (!found.has_value()) return false;
+    Splice(found->begin, found->end - found->begin, {});
+    --count_;
+    return true;
   }
   Node** link = table_->Link(field, HashOf(field));
   Node* n = *link;
@@ -257,8 +290,8 @@ bool HashValue::Del(std::string_view field) {
 }
 
 void HashValue::ForEach(const Visitor& fn) const {
-  if (table_ == nullptr) {
-    WalkPack(pack_, [&](const PackItem& it) {
+  if (!is_table_) {
+    WalkPack(pack(), [&](const PackItem& it) {
       fn(it.field, it.value);
       return true;
     });
@@ -270,7 +303,7 @@ void HashValue::ForEach(const Visitor& fn) const {
 }
 
 uint64_t HashValue::Scan(uint64_t cursor, size_t count, const Visitor& fn) const {
-  if (table_ == nullptr) {
+  if (!is_table_) {
     ForEach(fn);
     return 0;
   }
@@ -291,10 +324,10 @@ uint64_t HashValue::Scan(uint64_t cursor, size_t count, const Visitor& fn) const
 
 std::pair<std::string_view, std::string_view> HashValue::Random(
     std::mt19937_64& rng) const {
-  if (table_ == nullptr) {
+  if (!is_table_) {
     size_t want = std::uniform_int_distribution<size_t>(0, count_ - 1)(rng);
     std::pair<std::string_view, std::string_view> out;
-    WalkPack(pack_, [&](const PackItem& it) {
+    WalkPack(pack(), [&](const PackItem& it) {
       if (want-- != 0) return true;
       out = {it.field, it.value};
       return false;
@@ -314,17 +347,19 @@ std::pair<std::string_view, std::string_view> HashValue::Random(
 }
 
 void HashValue::Convert() {
-  if (table_ != nullptr) return;
+  if (is_table_) return;
   auto t = std::make_unique<Table>();
   size_t b = 4;
   while (b < count_) b *= 2;
   t->buckets.assign(b, nullptr);
-  WalkPack(pack_, [&](const PackItem& it) {
+  WalkPack(pack(), [&](const PackItem& it) {
     t->Insert(Node::Make(it.field, it.value), HashOf(it.field));
     return true;
   });
-  std::string().swap(pack_);
-  table_ = std::move(t);
+  std::free(pack_);
+  pack_size_ = 0;
+  table_ = t.release();
+  is_table_ = true;
 }
 
 }  // namespace edgekv

@@ -30,10 +30,10 @@ class HashValue final : public Collection {
   size_t size() const override { return count_; }
   size_t bytes() const override;
   std::string_view encoding() const override {
-    return table_ == nullptr ? "listpack" : "hashtable";
+    return is_table_ ? "hashtable" : "listpack";
   }
   std::unique_ptr<Collection> Clone() const override;
-  bool listpack() const { return table_ == nullptr; }
+  bool listpack() const { return !is_table_; }
 
   // The field's value; nullopt when absent. The view lasts until the next
   // change to the hash.
@@ -58,10 +58,19 @@ class HashValue final : public Collection {
   struct Node;
   struct Table;
   static uint64_t HashOf(std::string_view field);
+  std::string_view pack() const { return {pack_, pack_size_}; }
+  // Replaces pack bytes [pos, pos + len) with `with` (the buffer is kept at
+  // its exact size, as Redis's listpack: small hashes are most of them).
+  void Splice(size_t pos, size_t len, std::string_view with);
 
-  std::string pack_;  // listpack: varint flen, field, varint vlen, value ...
-  std::unique_ptr<Table> table_;
-  size_t count_ = 0;
+  // Kept to 32 bytes with the vtable: the object of every small hash.
+  bool is_table_ = false;
+  uint32_t count_ = 0;
+  union {
+    char* pack_;    // listpack: varint flen, field, varint vlen, value ...
+    Table* table_;  // hashtable
+  };
+  uint32_t pack_size_ = 0;
 };
 
 }  // namespace edgekv

@@ -470,6 +470,13 @@ EDGE_CASES = [
     ["SETRANGE", "r", "0", "x"], ["GETRANGE", "r", "0", "1"], ["SUBSTR", "r", "0", "1"],
     ["SETBIT", "r", "1", "1"], ["GETBIT", "r", "1"], ["BITCOUNT", "r"], ["BITPOS", "r", "1"],
     ["LCS", "r", "s"], ["LCS", "s", "r"], ["MGET", "r", "s", "nosuch"], ["TYPE", "r"],
+    # Commands that parse their arguments before they look at the key: a bad
+    # argument is that error, not WRONGTYPE.
+    ["INCRBY", "r", "x"], ["DECRBY", "r", "x"], ["INCRBYFLOAT", "r", "x"],
+    ["GETRANGE", "r", "a", "1"], ["SUBSTR", "r", "0", "b"], ["SETRANGE", "r", "-1", "x"],
+    ["SETBIT", "r", "x", "1"], ["SETBIT", "r", "1", "2"], ["GETBIT", "r", "x"],
+    ["BITPOS", "r", "2"], ["BITFIELD", "r", "GET", "u99", "0"], ["GETEX", "r", "FOO"],
+    ["BITFIELD_RO", "r", "GET", "u8", "0"], ["BITCOUNT", "r", "0", "x"],
     ["OBJECT", "ENCODING", "r"], ["COPY", "r", "r2"], ["SET", "r2", "str"], ["TYPE", "r2"],
     ["HGETALL", "r2"],
     # Expiry, rename and copy: hash writes keep the TTL, SET drops it, a hash
