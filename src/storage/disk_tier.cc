@@ -707,6 +707,9 @@ struct CollectionState {
   uint64_t version;
   uint64_t size;
   bool exists;
+  // Its 'd' record is in the group's writes (once: a string write of the
+  // key after it ends the collection, and a new one has a state of its own).
+  bool written = false;
 };
 
 struct DiskTier::ApplyScratch {
@@ -802,14 +805,14 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
       return colls[it->second].exists ? static_cast<int32_t>(it->second) : -1;
     }
     // Not touched yet by this group: LevelDB has it as it was before.
-    CollectionState st{ValueType::kString, kNoExpire, 0, 0, false};
+    CollectionState st{ValueType::kString, kNoExpire, 0, 0, false, false};
     std::string v;
     leveldb::ReadOptions ro;
     ro.fill_cache = false;
     disk::Record r;
     if (db_->Get(ro, dk, &v).ok() && disk::DecodeRecord(v, &r) &&
         r.type != ValueType::kString) {
-      st = {r.type, r.expire_ms, r.version, r.size, true};
+      st = {r.type, r.expire_ms, r.version, r.size, true, false};
     }
     colls.push_back(st);
     sc.coll_index[std::move(dk)] = static_cast<uint32_t>(colls.size() - 1);
@@ -918,7 +921,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
             // A collection the key held (on a replica, one it kept past its
             // expiry and dropped unlogged) is garbage now.
             end_collection(ns, op.key, true);
-            colls.push_back({ValueType::kHash, kNoExpire, next_version++, 0, true});
+            colls.push_back({ValueType::kHash, kNoExpire, next_version++, 0, true, false});
             sc.coll_index[DiskKey(ns, op.key)] = static_cast<uint32_t>(colls.size() - 1);
             ++counts_of(ns).keys;
           }
@@ -943,7 +946,10 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
               if (c.size > 0) --c.size;
             }
           }
-          writes.push_back({ns, op.key, {}, 0, true, i});
+          if (!c.written) {
+            c.written = true;
+            writes.push_back({ns, op.key, {}, 0, true, i});
+          }
           break;
         }
         case wal::Op::kSwapDb:

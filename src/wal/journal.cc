@@ -26,6 +26,13 @@ Pending& Tls() {
   return p;
 }
 
+// The key of an effect, for its entry's sequence once recorded: once, for the
+// many fields of one HSET.
+void NoteKey(Pending& p, int db, std::string_view key) {
+  if (!p.keys.empty() && p.keys.back().first == db && p.keys.back().second == key) return;
+  p.keys.emplace_back(db, std::string(key));
+}
+
 // The record `seq` holds this thread's pending effects: their entries get
 // its sequence, and the next effects start a new batch.
 void Recorded(Store* store, Pending& p, uint64_t seq) {
@@ -76,7 +83,7 @@ void Journal::OnHashSet(int db, std::string_view key, std::string_view field,
     SplitIfFull(key.size() + field.size() + value.size() + 32);
     p.batch.HashSet(db, key, field, value, flags);
   }
-  p.keys.emplace_back(db, std::string(key));
+  NoteKey(p, db, key);
 }
 
 void Journal::OnHashDel(int db, std::string_view key, std::string_view field,
@@ -86,7 +93,7 @@ void Journal::OnHashDel(int db, std::string_view key, std::string_view field,
     SplitIfFull(key.size() + field.size() + 32);
     p.batch.HashDel(db, key, field, flags);
   }
-  p.keys.emplace_back(db, std::string(key));
+  NoteKey(p, db, key);
 }
 
 void Journal::OnExpire(int db, std::string_view key, int64_t expire_ms, uint8_t flags) {
