@@ -7,9 +7,9 @@
 #               session/flag shape, where Redis's listpack is compact): the
 #               growth of INFO used_memory (what the data takes: Redis's
 #               allocator count, edgekv's table by allocation sizes) and of
-#               the whole process's VmRSS once the load's work is done
-#               (edgekv's then includes LevelDB's memtables and block cache
-#               and the log's buffers, tens of MB whatever the data)
+#               the whole process's VmRSS once the load's work is done and
+#               MEMORY PURGE gave the allocator's free memory back (edgekv's
+#               then still includes LevelDB's memtables and block cache)
 #   throughput  redis-benchmark -t hset (HSET of random fields of one hash,
 #               its built-in test) and HGET of random fields of that hash,
 #               pipeline 1 and 16, alternating rounds; medians and ratios
@@ -64,6 +64,8 @@ memory_of() {
   bench_py hashes "$PORT" "$shape" "$count"
   drain "$name" "$PORT" >/dev/null
   sleep 3
+  redis-cli -h 127.0.0.1 -p "$PORT" MEMORY PURGE >/dev/null
+  sleep 1
   after=$(rss_kb "$PID") used1=$(used_b "$PORT")
   fields=$count
   [[ $shape == small ]] && fields=$((count * 10))
