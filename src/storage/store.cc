@@ -331,6 +331,15 @@ bool Store::Erase(int db, std::string_view key,
                   int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  Entry** link = d.Link(key, h);
+  if ((link == nullptr || *link == nullptr) && MayBeOnDisk(db)) {
+    // Only on disk: deleting it needs its record, not its value (a
+    // collection's elements stay where they are, garbage from now on).
+    int erased = EraseOnDisk(s, db, h, key, now_ms);
+    if (erased == 0) expired_keys_.fetch_add(1, std::memory_order_relaxed);
+    return erased == 1;
+  }
   Entry* e = Load(s, db, h, key);
   if (e == nullptr || e->tombstone()) return false;
   bool live = !e->ExpiredAt(now_ms);
@@ -338,6 +347,34 @@ bool Store::Erase(int db, std::string_view key,
   EraseLoaded(s, db, h, e);
   if (!live) expired_keys_.fetch_add(1, std::memory_order_relaxed);
   return live;
+}
+
+int Store::EraseOnDisk(Stripe& s, int db, uint64_t h, std::string_view key,
+                       int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  DiskValue dv;
+  Status st = disk_->Get(NamespaceOf(db), key, &dv);  // without its elements
+  if (!st.ok()) {
+    if (st.code() != Status::Code::kNotFound) {
+      Log(LogLevel::kWarning, "disk read failed: {}", st.message());
+    }
+    return -1;
+  }
+  const bool live = dv.expire_ms == kNoExpire || dv.expire_ms > now_ms;
+  if (!live && !delete_expired()) return -1;
+  TouchWatchers(s, db, key);
+  const bool had_expire = dv.expire_ms != kNoExpire;
+  const uint8_t flags =
+      static_cast<uint8_t>((had_expire ? wal::kFlagHadExpire : 0) |
+                           (dv.type != ValueType::kString ? wal::kFlagWasCollection : 0));
+  if (MutationListener* l = listener()) l->OnErase(db, key, flags);
+  d.keys().fetch_sub(1, std::memory_order_relaxed);
+  if (had_expire) d.expires().fetch_sub(1, std::memory_order_relaxed);
+  // The tombstone hides the record until the deletion is on disk.
+  Entry* e = NewEntry(key, {}, kNoExpire, true, Entry::kPendingSeq);
+  int64_t grown = d.Insert(e, h, [this](std::string_view k) { return Hash(k); });
+  s.bytes.fetch_add(EntryBytes(e) + grown, std::memory_order_relaxed);
+  return live ? 1 : 0;
 }
 
 bool Store::SetExpire(int db, std::string_view key, int64_t expire_ms,

@@ -126,6 +126,19 @@ def test_hashes_larger_than_memory_move_to_disk_and_come_back(tmp_path):
             got = c.hgetall(key)
             want = {b"f%02d" % f: field_value(h, f) for f in range(fields)}
             assert got == want, key
+        # DEL of a hash that is only on disk reads its record, not its fields.
+        cold = None
+        for h in range(hashes):
+            key = "hash:%05d" % h
+            if c.object("idletime", key) == 65535:  # only on disk
+                cold = key
+                break
+        assert cold is not None, "no hash was on disk only"
+        before = c.info("stats")
+        assert c.delete(cold) == 1
+        after = c.info("stats")
+        assert after["cold_reads"] == before["cold_reads"]
+        assert c.exists(cold) == 0 and c.dbsize() == hashes - 1
         if not os.environ.get("EDGEKV_SANITIZED"):
             peak_mb = srv.rss_peak_kb() / 1024
             assert peak_mb < 2 * maxmemory_mb + BASE_MB, "peak RSS %.0f MB" % peak_mb
