@@ -58,6 +58,16 @@ void WalkPack(std::string_view pack, Fn&& fn) {
   }
 }
 
+std::optional<PackItem> FindInPack(std::string_view pack, std::string_view field) {
+  std::optional<PackItem> found;
+  WalkPack(pack, [&](const PackItem& it) {
+    if (it.field != field) return true;
+    found = it;
+    return false;
+  });
+  return found;
+}
+
 uint64_t Rev(uint64_t v) {
   uint64_t r = 0;
   for (int i = 0; i < 64; ++i) {
@@ -202,13 +212,9 @@ std::unique_ptr<Collection> HashValue::Clone() const {
 
 std::optional<std::string_view> HashValue::Get(std::string_view field) const {
   if (!is_table_) {
-    std::optional<std::string_view> found;
-    WalkPack(pack(), [&](const PackItem& it) {
-      if (it.field != field) return true;
-      found = it.value;
-      return false;
-    });
-    return found;
+    std::optional<PackItem> found = FindInPack(pack(), field);
+    if (!found.has_value()) return std::nullopt;
+    return found->value;
   }
   Node* n = *table_->Link(field, HashOf(field));
   if (n == nullptr) return std::nullopt;
@@ -222,12 +228,7 @@ bool HashValue::Set(std::string_view field, std::string_view value,
     Convert();
   }
   if (!is_table_) {
-    std::optional<PackItem> found;
-    WalkPack(pack(), [&](const PackItem& it) {
-      if (it.field != field) return true;
-      found = it;
-      return false;
-    });
+    std::optional<PackItem> found = FindInPack(pack(), field);
     std::string item;
     PutVarint(&item, field.size());
     item.append(field);
@@ -263,12 +264,7 @@ bool HashValue::Set(std::string_view field, std::string_view value,
 
 bool HashValue::Del(std::string_view field) {
   if (!is_table_) {
-    std::optional<PackItem> found;
-    WalkPack(pack(), [&](const PackItem& it) {
-      if (it.field != field) return true;
-      found = it;
-      return false;
-    });
+    std::optional<PackItem> found = FindInPack(pack(), field);
     if (!found.has_value()) return false;
     Splice(found->begin, found->end - found->begin, {});
     --count_;

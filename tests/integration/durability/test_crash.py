@@ -125,21 +125,16 @@ def check(client, writers):
     return problems
 
 
-@pytest.mark.parametrize("fsync", ["always", "everysec"])
-def test_kill9_mid_load_loses_no_acknowledged_write(tmp_path, fsync):
-    data = str(tmp_path / "data")
-    srv = Server(data, "--appendfsync", fsync).start()
-    killed = threading.Event()
-    # 8 x 100k operations: far more than are done before the kill.
-    writers = [Writer(srv.port, i, 100_000, killed) for i in range(8)]
-    for w in writers:
-        w.start()
-    # Kill in the middle of the load, once 30k operations are acknowledged
-    # and every writer has had another one acknowledged since: the server
-    # was alive and serving all of them up to the kill.
+def kill_mid_load(srv, writers, killed, min_ops):
+    """Kills the server (-9) in the middle of the writers' load, once min_ops
+    operations are acknowledged and every writer has had another one
+    acknowledged since: the server was alive and serving all of them up to
+    the kill. Then waits for each writer to see the connection go and
+    raises what ended one otherwise."""
     deadline = time.monotonic() + HANG_GUARD_S
-    while sum(w.done_ops for w in writers) < 30_000:
-        assert time.monotonic() < deadline, "30k operations not done in %d s" % HANG_GUARD_S
+    while sum(w.done_ops for w in writers) < min_ops:
+        assert time.monotonic() < deadline, "%d operations not done in %d s" % (
+            min_ops, HANG_GUARD_S)
         assert all(w.is_alive() for w in writers), [w.error for w in writers]
         time.sleep(0.01)
     marks = [w.done_ops for w in writers]
@@ -158,6 +153,18 @@ def test_kill9_mid_load_loses_no_acknowledged_write(tmp_path, fsync):
         if w.error is not None:
             raise w.error
         assert w.ended_by_kill, "writer %d finished before the kill" % w.wid
+
+
+@pytest.mark.parametrize("fsync", ["always", "everysec"])
+def test_kill9_mid_load_loses_no_acknowledged_write(tmp_path, fsync):
+    data = str(tmp_path / "data")
+    srv = Server(data, "--appendfsync", fsync).start()
+    killed = threading.Event()
+    # 8 x 100k operations: far more than are done before the kill.
+    writers = [Writer(srv.port, i, 100_000, killed) for i in range(8)]
+    for w in writers:
+        w.start()
+    kill_mid_load(srv, writers, killed, 30_000)
     srv2 = Server(data, "--appendfsync", fsync).start()
     try:
         problems = check(srv2.client(), writers)

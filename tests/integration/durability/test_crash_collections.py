@@ -2,16 +2,13 @@
 field change (HSET, HDEL, HINCRBY, DEL, EXPIRE) is there after the restart,
 and no field that was never written (or was deleted) is."""
 import random
-import signal
 import threading
-import time
 
 import redis
 
 from server import Server
+from test_crash import SOCKET_TIMEOUT_S, kill_mid_load
 
-SOCKET_TIMEOUT_S = 120  # a hang guard
-HANG_GUARD_S = 600
 KEYS_PER_WRITER = 200
 
 
@@ -86,26 +83,7 @@ def test_kill9_loses_no_acknowledged_field_under_fsync_always(tmp_path):
     writers = [HashWriter(srv.port, i, killed) for i in range(4)]
     for w in writers:
         w.start()
-    deadline = time.monotonic() + HANG_GUARD_S
-    while sum(w.done_ops for w in writers) < 10_000:
-        assert time.monotonic() < deadline, "10k operations not done in %d s" % HANG_GUARD_S
-        assert all(w.is_alive() for w in writers), [w.error for w in writers]
-        time.sleep(0.01)
-    marks = [w.done_ops for w in writers]
-    while any(w.done_ops == m for w, m in zip(writers, marks)):
-        assert time.monotonic() < deadline, "a writer stopped getting replies"
-        assert all(w.is_alive() for w in writers), [w.error for w in writers]
-        time.sleep(0.001)
-    killed.set()
-    assert srv.running(), "the server was gone before the kill:\n" + srv.log()
-    srv.kill()
-    assert srv.proc.returncode == -signal.SIGKILL
-    for w in writers:
-        w.join(HANG_GUARD_S)
-        assert not w.is_alive(), "writer %d still running after the kill" % w.wid
-        if w.error is not None:
-            raise w.error
-        assert w.ended_by_kill
+    kill_mid_load(srv, writers, killed, 10_000)
     srv2 = Server(data, "--appendfsync", "always").start()
     try:
         c = srv2.client()

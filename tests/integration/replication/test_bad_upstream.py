@@ -26,6 +26,7 @@ class FakeUpstream(threading.Thread):
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.psyncs = 0
+        self.received = []  # every command, as a list of its arguments
         self.stop = False
 
     def run(self):
@@ -50,6 +51,7 @@ class FakeUpstream(threading.Thread):
                 for _ in range(int(header[1:])):
                     n = int(f.readline()[1:])
                     args.append(f.read(n + 2)[:-2])
+                self.received.append(args)
                 if args[0].upper() == b"PSYNC":
                     self.psyncs += 1
                     synced = True

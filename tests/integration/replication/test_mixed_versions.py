@@ -14,15 +14,14 @@ layout 1.
 - A replica refused by its coordinator for that reason says why in INFO and
   does not reconnect until REPLICAOF."""
 import os
-import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
 from cluster import diff, dump, start_replica, wait_caught_up
 from server import Server
+from test_bad_upstream import FakeUpstream
 
 # The last release before the log format 3 / LevelDB layout 2.
 PREVIOUS_RELEASE = "c440efa0fe81c327f1aa56b4446faeeda851a954"
@@ -127,50 +126,10 @@ def test_a_coordinator_refuses_a_replica_that_cannot_read_its_log(tmp_path, prev
         coord.stop()
 
 
-class RefusingCoordinator(threading.Thread):
-    """A coordinator of a future release: it answers the handshake and
-    refuses PSYNC as an edgekv coordinator does, and counts connections."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.capas = []
-        self.stop = False
-
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            with conn:
-                buf = b""
-                conn.settimeout(5)
-                try:
-                    while b"PSYNC" not in buf:
-                        data = conn.recv(4096)
-                        if not data:
-                            break
-                        buf += data
-                except OSError:
-                    continue
-                self.capas.append(buf)
-                conn.sendall(b"+OK\r\n-INCOMPATIBLE this edgekv writes log format 9 and the "
-                             b"replica reads up to format 3: upgrade the replica\r\n")
-                try:
-                    conn.recv(1)
-                except OSError:
-                    pass
-
-
 def test_a_refused_replica_says_why_and_does_not_reconnect(tmp_path):
-    upstream = RefusingCoordinator()
+    # A coordinator of a future release, as an edgekv coordinator refuses.
+    upstream = FakeUpstream(b"-INCOMPATIBLE this edgekv writes log format 9 and the replica "
+                            b"reads up to format 3: upgrade the replica\r\n")
     upstream.start()
     replica = Server(str(tmp_path / "r"), "--replicaof", "127.0.0.1", upstream.port).start_any()
     try:
@@ -179,15 +138,16 @@ def test_a_refused_replica_says_why_and_does_not_reconnect(tmp_path):
             r.info("replication")), "the refusal in INFO")
         assert "writes log format 9" in info["master_link_refused"]
         assert info["master_link_status"] == "down"
-        assert b"capa" in upstream.capas[0] and b"edgekv-log-3" in upstream.capas[0]
+        replconf = [a for a in upstream.received if a[0].upper() == b"REPLCONF"]
+        assert b"capa" in replconf[0] and b"edgekv-log-3" in replconf[0], replconf
         # Reconnecting would be once a second: three seconds see none.
         time.sleep(3)
-        assert upstream.connections == 1
+        assert upstream.psyncs == 1
         lines = [l for l in replica.log().splitlines() if "not retrying until REPLICAOF" in l]
         assert len(lines) == 1, lines
         # REPLICAOF starts over (here: refused again, once more).
         r.execute_command("REPLICAOF", "127.0.0.1", upstream.port)
-        until(lambda: upstream.connections == 2, "the new link")
+        until(lambda: upstream.psyncs == 2, "the new link")
     finally:
         replica.stop()
         upstream.stop = True
