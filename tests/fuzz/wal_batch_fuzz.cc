@@ -19,7 +19,7 @@ struct OwnedOp {
   int db = 0, db2 = 0;
   uint32_t ns = 0;
   uint8_t flags = 0;
-  std::string key, value;
+  std::string key, value, field;
   int64_t expire_ms = -1;
   bool operator==(const OwnedOp&) const = default;
 };
@@ -33,6 +33,7 @@ OwnedOp Own(const OpView& v) {
   o.flags = v.flags;
   o.key = v.key;
   o.value = v.value;
+  o.field = v.field;
   o.expire_ms = v.expire_ms;
   return o;
 }
@@ -42,7 +43,7 @@ void DecodeAnything(std::string_view payload) {
   size_t seen = 0;
   Status s = DecodeBatch(payload, &h, [&](const OpView& op) {
     ++seen;
-    for (std::string_view part : {op.key, op.value}) {
+    for (std::string_view part : {op.key, op.value, op.field}) {
       if (!part.empty() &&
           (part.data() < payload.data() ||
            part.data() + part.size() > payload.data() + payload.size())) {
@@ -58,7 +59,7 @@ void RoundTrip(FuzzedDataProvider& in) {
   std::vector<OwnedOp> want;
   while (in.remaining_bytes() > 0 && want.size() < 32) {
     OwnedOp o;
-    o.op = static_cast<Op>(in.ConsumeIntegralInRange<int>(1, 7));
+    o.op = static_cast<Op>(in.ConsumeIntegralInRange<int>(1, 10));
     o.db = in.ConsumeIntegralInRange<int>(0, 0xffff);
     switch (o.op) {
       case Op::kPut:
@@ -96,6 +97,25 @@ void RoundTrip(FuzzedDataProvider& in) {
       case Op::kLibraryFlush:
         o.db = 0;
         b.LibraryFlush();
+        break;
+      case Op::kHashSet:
+        o.flags = in.ConsumeIntegral<uint8_t>();
+        o.key = in.ConsumeRandomLengthString(64);
+        o.field = in.ConsumeRandomLengthString(64);
+        o.value = in.ConsumeRandomLengthString(512);
+        b.HashSet(o.db, o.key, o.field, o.value, o.flags);
+        break;
+      case Op::kHashDel:
+        o.flags = in.ConsumeIntegral<uint8_t>();
+        o.key = in.ConsumeRandomLengthString(64);
+        o.field = in.ConsumeRandomLengthString(64);
+        b.HashDel(o.db, o.key, o.field, o.flags);
+        break;
+      case Op::kExpire:
+        o.flags = in.ConsumeIntegral<uint8_t>();
+        o.key = in.ConsumeRandomLengthString(64);
+        o.expire_ms = in.ConsumeIntegral<int64_t>();
+        b.Expire(o.db, o.key, o.expire_ms, o.flags);
         break;
     }
     want.push_back(std::move(o));
