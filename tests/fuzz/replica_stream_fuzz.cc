@@ -61,7 +61,9 @@ std::vector<std::string> Items(std::string_view in, int expected_ok, size_t step
       avail = std::min(in.size(), avail + step);
       continue;
     }
-    if (item.kind == ReplicaStream::Item::kError) {
+    if (item.kind == ReplicaStream::Item::kError ||
+        item.kind == ReplicaStream::Item::kRefused) {
+      // Both end the stream: what comes after is an error too.
       if (stream.Next(view).kind != ReplicaStream::Item::kError) std::abort();
       items.push_back("X" + item.error);
       return items;

@@ -29,7 +29,10 @@ std::vector<Item> ReadAll(ReplicaStream& s, std::string_view in) {
   for (;;) {
     Item item = s.Next(in);
     items.push_back(item);
-    if (item.kind == Item::kNeedMore || item.kind == Item::kError) return items;
+    if (item.kind == Item::kNeedMore || item.kind == Item::kError ||
+        item.kind == Item::kRefused) {
+      return items;
+    }
     in.remove_prefix(item.consumed);
   }
 }
@@ -99,6 +102,20 @@ TEST(ReplicaStream, RefusesWhatIsNotACoordinator) {
   std::string huge(8, '\0');
   huge[7] = '\x90';  // a length of 2.4 GB, past the largest frame
   EXPECT_EQ(first_error(0, "+CONTINUE x\r\n" + huge), "bad frame from upstream");
+}
+
+// A coordinator that writes a log format this replica cannot read refuses
+// it for good: the link is not to be retried (ReplicaLink::Refused).
+TEST(ReplicaStream, AnIncompatibleCoordinatorRefusesForGood) {
+  ReplicaStream s(1);
+  EXPECT_EQ(s.Next("+OK\r\n").kind, Item::kHandshakeOk);
+  Item item = s.Next("-INCOMPATIBLE writes log format 9\r\n");
+  EXPECT_EQ(item.kind, Item::kRefused);
+  EXPECT_EQ(item.error, "INCOMPATIBLE writes log format 9");
+  EXPECT_EQ(s.Next("+CONTINUE x\r\n").kind, Item::kError);
+  // Any other error is one to retry after.
+  ReplicaStream other(0);
+  EXPECT_EQ(other.Next("-ERR go away\r\n").kind, Item::kError);
 }
 
 TEST(ReplicaStream, StaysFailed) {
