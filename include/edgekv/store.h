@@ -433,8 +433,10 @@ class Store {
   std::atomic<size_t> hash_max_listpack_value_{64};
   void SetCollectionExpire(int db, Entry* e, int64_t expire_ms);
   // Erase of a key only on disk, from its record alone: 1 a live key was
-  // erased, 0 an expired one, -1 none (absent; or expired and kept).
-  int EraseOnDisk(Stripe& s, int db, uint64_t hash, std::string_view key, int64_t now_ms);
+  // erased, 0 an expired one, -1 none (absent; expired and kept; or live
+  // and only_expired, the expiry cycle's).
+  int EraseOnDisk(Stripe& s, int db, uint64_t hash, std::string_view key, int64_t now_ms,
+                  bool only_expired = false);
   // Inserts a collection entry at key over a tombstone or nothing.
   Entry* InsertCollection(Stripe& s, int db, uint64_t hash, std::string_view key,
                           std::unique_ptr<Collection> c, int64_t expire_ms, uint64_t seq);

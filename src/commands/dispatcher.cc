@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 #include <string>
 
 #include "args.h"
@@ -147,8 +148,13 @@ std::string_view BusyError(ServerContext& server) {
 void RunHandler(const CommandSpec& spec, CommandContext& ctx) {
   if (spec.key_type > 0 ||
       (spec.key_type == 0 && ctx.server->store().may_hold_collections())) {
-    std::vector<std::string_view> keys = CommandKeys(spec, ctx.args);
-    if (!KeysOfType(ctx, keys, static_cast<ValueType>(spec.key_type))) return;
+    const auto type = static_cast<ValueType>(spec.key_type);
+    if (spec.first_key == spec.last_key) {  // one key (most commands)
+      std::string_view key = ctx.args[static_cast<size_t>(spec.first_key)];
+      if (!KeysOfType(ctx, std::span<const std::string_view>(&key, 1), type)) return;
+    } else if (!KeysOfType(ctx, CommandKeys(spec, ctx.args), type)) {
+      return;
+    }
   }
   spec.handler(ctx);
 }

@@ -921,7 +921,8 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
             // A collection the key held (on a replica, one it kept past its
             // expiry and dropped unlogged) is garbage now.
             end_collection(ns, op.key, true);
-            colls.push_back({ValueType::kHash, kNoExpire, next_version++, 0, true, false});
+            colls.push_back(
+                {ValueType::kHash, kNoExpire, next_version++, 0, true, false});
             sc.coll_index[DiskKey(ns, op.key)] = static_cast<uint32_t>(colls.size() - 1);
             ++counts_of(ns).keys;
           }

@@ -350,7 +350,7 @@ bool Store::Erase(int db, std::string_view key,
 }
 
 int Store::EraseOnDisk(Stripe& s, int db, uint64_t h, std::string_view key,
-                       int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+                       int64_t now_ms, bool only_expired) NO_THREAD_SAFETY_ANALYSIS {
   Dict& d = s.dbs[static_cast<size_t>(db)];
   DiskValue dv;
   Status st = disk_->Get(NamespaceOf(db), key, &dv);  // without its elements
@@ -361,7 +361,7 @@ int Store::EraseOnDisk(Stripe& s, int db, uint64_t h, std::string_view key,
     return -1;
   }
   const bool live = dv.expire_ms == kNoExpire || dv.expire_ms > now_ms;
-  if (!live && !delete_expired()) return -1;
+  if ((!live && !delete_expired()) || (live && only_expired)) return -1;
   TouchWatchers(s, db, key);
   const bool had_expire = dv.expire_ms != kNoExpire;
   const uint8_t flags =

@@ -183,14 +183,8 @@ size_t Store::DiskExpireCycle(int64_t now_ms, size_t budget) NO_THREAD_SAFETY_AN
     Entry** link = s.dbs[static_cast<size_t>(db)].Link(key, h);
     if (link == nullptr || *link == nullptr) {
       // Still only on disk: reaped from its record (a collection is not
-      // read whole to be deleted). EraseOnDisk reaps a live key too: only
-      // one whose record says it expired gets here.
-      DiskValue dv;
-      if (disk_->Get(NamespaceOf(db), key, &dv).ok() && dv.expire_ms != kNoExpire &&
-          dv.expire_ms <= now_ms && delete_expired()) {
-        EraseOnDisk(s, db, h, key, now_ms);
-        ++reaped;
-      }
+      // read whole to be deleted).
+      if (EraseOnDisk(s, db, h, key, now_ms, /*only_expired=*/true) == 0) ++reaped;
     } else if (Entry* e = *link; !e->tombstone() && e->ExpiredAt(now_ms)) {
       EraseLoaded(s, db, h, e);
       ++reaped;
