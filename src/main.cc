@@ -265,11 +265,24 @@ int main(int argc, char** argv) {
         static_cast<size_t>(ctx.config().Int(Cfg::kHashMaxListpackEntries));
     l.hash_max_listpack_value =
         static_cast<size_t>(ctx.config().Int(Cfg::kHashMaxListpackValue));
+    l.set_max_intset_entries =
+        static_cast<size_t>(ctx.config().Int(Cfg::kSetMaxIntsetEntries));
+    l.set_max_listpack_entries =
+        static_cast<size_t>(ctx.config().Int(Cfg::kSetMaxListpackEntries));
+    l.set_max_listpack_value =
+        static_cast<size_t>(ctx.config().Int(Cfg::kSetMaxListpackValue));
+    l.zset_max_listpack_entries =
+        static_cast<size_t>(ctx.config().Int(Cfg::kZsetMaxListpackEntries));
+    l.zset_max_listpack_value =
+        static_cast<size_t>(ctx.config().Int(Cfg::kZsetMaxListpackValue));
     ctx.store().set_encoding_limits(l);
   };
   apply_limits();
   ctx.on_config_change = [&ctx, apply_limits](Cfg id) {
-    if (id == Cfg::kHashMaxListpackEntries || id == Cfg::kHashMaxListpackValue) {
+    if (id == Cfg::kHashMaxListpackEntries || id == Cfg::kHashMaxListpackValue ||
+        id == Cfg::kSetMaxIntsetEntries || id == Cfg::kSetMaxListpackEntries ||
+        id == Cfg::kSetMaxListpackValue || id == Cfg::kZsetMaxListpackEntries ||
+        id == Cfg::kZsetMaxListpackValue) {
       apply_limits();
     } else if (id == Cfg::kAppendfsync) {
       if (Engine* e = ctx.engine()) {

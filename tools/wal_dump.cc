@@ -88,10 +88,25 @@ int main(int argc, char** argv) {
                        Printable(op.value) + "\n";
               break;
             case wal::Op::kHashDel:
-              std::snprintf(head, sizeof(head), "  HDEL db=%d flags=%u ", op.db,
-                            op.flags);
+            case wal::Op::kSetAdd:
+            case wal::Op::kSetRem:
+            case wal::Op::kZRem:
+              std::snprintf(head, sizeof(head), "  %s db=%d flags=%u ",
+                            op.op == wal::Op::kHashDel  ? "HDEL"
+                            : op.op == wal::Op::kSetAdd ? "SADD"
+                            : op.op == wal::Op::kSetRem ? "SREM"
+                                                        : "ZREM",
+                            op.db, op.flags);
               lines += head + Printable(op.key) + " " + Printable(op.field) + "\n";
               break;
+            case wal::Op::kZAdd: {
+              double score = 0;
+              std::memcpy(&score, op.value.data(), 8);
+              std::snprintf(head, sizeof(head), "  ZADD db=%d flags=%u score=%.17g ",
+                            op.db, op.flags, score);
+              lines += head + Printable(op.key) + " " + Printable(op.field) + "\n";
+              break;
+            }
             case wal::Op::kExpire:
               std::snprintf(head, sizeof(head), "  EXPIRE db=%d flags=%u ", op.db,
                             op.flags);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -29,6 +30,11 @@ bool TypeFromName(std::string_view name, ValueType* out);
 struct EncodingLimits {
   size_t hash_max_listpack_entries = 512;
   size_t hash_max_listpack_value = 64;
+  size_t set_max_intset_entries = 512;
+  size_t set_max_listpack_entries = 128;
+  size_t set_max_listpack_value = 64;
+  size_t zset_max_listpack_entries = 128;
+  size_t zset_max_listpack_value = 64;
 };
 
 class Collection {
@@ -46,8 +52,20 @@ class Collection {
   virtual std::string_view encoding() const = 0;
   virtual std::unique_ptr<Collection> Clone() const = 0;
 
+  // Every element with its value as the log and the disk keep it (a hash's
+  // field and value; a set's member and ""), in the encoding's order.
+  using ElementVisitor =
+      std::function<void(std::string_view elem, std::string_view value)>;
+  virtual void ForEachElement(const ElementVisitor& fn) const = 0;
+  // Adds an element read back from the log or the disk.
+  virtual void LoadElement(std::string_view elem, std::string_view value,
+                           const EncodingLimits& limits) = 0;
+
  private:
   const ValueType type_;
 };
+
+// An empty collection of type t (not kString).
+std::unique_ptr<Collection> NewCollection(ValueType t);
 
 }  // namespace edgekv

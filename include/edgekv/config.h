@@ -66,6 +66,11 @@ enum class Cfg {
   kBusyReplyThreshold,
   kHashMaxListpackEntries,
   kHashMaxListpackValue,
+  kSetMaxIntsetEntries,
+  kSetMaxListpackEntries,
+  kSetMaxListpackValue,
+  kZsetMaxListpackEntries,
+  kZsetMaxListpackValue,
   kCount  // not a directive
 };
 

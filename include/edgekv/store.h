@@ -125,11 +125,13 @@ class MutationListener {
   virtual void OnPut(int db, std::string_view key, std::string_view value,
                      int64_t expire_ms, uint8_t flags) = 0;
   virtual void OnErase(int db, std::string_view key, uint8_t flags) = 0;
-  // One element of a collection (wal::Op::kHashSet, kHashDel, kExpire).
-  virtual void OnHashSet(int /*db*/, std::string_view /*key*/, std::string_view /*field*/,
-                         std::string_view /*value*/, uint8_t /*flags*/) {}
-  virtual void OnHashDel(int /*db*/, std::string_view /*key*/, std::string_view /*field*/,
-                         uint8_t /*flags*/) {}
+  // One element of a collection of type t (wal::Op::kHashSet, kSetAdd, ...;
+  // `value` is a hash field's value, "" for a set's member).
+  virtual void OnElementSet(int /*db*/, std::string_view /*key*/, ValueType /*t*/,
+                            std::string_view /*elem*/, std::string_view /*value*/,
+                            uint8_t /*flags*/) {}
+  virtual void OnElementDel(int /*db*/, std::string_view /*key*/, ValueType /*t*/,
+                            std::string_view /*elem*/, uint8_t /*flags*/) {}
   // A collection's expiry alone.
   virtual void OnExpire(int /*db*/, std::string_view /*key*/, int64_t /*expire_ms*/,
                         uint8_t /*flags*/) {}
@@ -284,7 +286,28 @@ class Store {
                std::string_view value, int64_t now_ms, size_t longest = 0);
   // Removes a field of the hash at key; the key goes with its last field.
   // True when the field was there.
-  bool HashDel(int db, std::string_view key, std::string_view field, int64_t now_ms);
+  bool HashDel(int db, std::string_view key, std::string_view field, int64_t now_ms) {
+    return RemoveElement(db, key, ValueType::kHash, field, now_ms);
+  }
+  // Adds a member to the set at key, creating the set when the key does not
+  // exist, in the encoding Redis would give a set made with `size_hint`
+  // members (SADD's count). True when the member is new.
+  bool SetAdd(int db, std::string_view key, std::string_view member, int64_t now_ms,
+              size_t size_hint = 1);
+  // Removes a member; the key goes with its last member. True when it was there.
+  bool SetRem(int db, std::string_view key, std::string_view member, int64_t now_ms) {
+    return RemoveElement(db, key, ValueType::kSet, member, now_ms);
+  }
+  // Sets member's score in the sorted set at key, creating the set when the
+  // key does not exist (in the encoding Redis gives one made for
+  // `size_hint` members of at most `longest` bytes). 1: the member is new,
+  // 0: its score changed, -1: nothing changed (nothing logged).
+  int ZSetAdd(int db, std::string_view key, std::string_view member, double score,
+              int64_t now_ms, size_t size_hint = 1, size_t longest = 0);
+  // Removes an element of the hash, set or sorted set at key (HashDel,
+  // SetRem, ZREM).
+  bool RemoveElement(int db, std::string_view key, ValueType t, std::string_view elem,
+                     int64_t now_ms);
   // Puts a copy of a whole collection at key, replacing what was there
   // (RENAME, COPY, MOVE), logged element by element.
   void PutCollection(int db, std::string_view key, const Collection& c, int64_t expire_ms,
@@ -431,6 +454,11 @@ class Store {
   std::atomic<bool> may_hold_collections_{false};
   std::atomic<size_t> hash_max_listpack_entries_{512};
   std::atomic<size_t> hash_max_listpack_value_{64};
+  std::atomic<size_t> set_max_intset_entries_{512};
+  std::atomic<size_t> set_max_listpack_entries_{128};
+  std::atomic<size_t> set_max_listpack_value_{64};
+  std::atomic<size_t> zset_max_listpack_entries_{128};
+  std::atomic<size_t> zset_max_listpack_value_{64};
   void SetCollectionExpire(int db, Entry* e, int64_t expire_ms);
   // Erase of a key only on disk, from its record alone: 1 a live key was
   // erased, 0 an expired one, -1 none (absent; expired and kept; or live
@@ -440,6 +468,13 @@ class Store {
   // Inserts a collection entry at key over a tombstone or nothing.
   Entry* InsertCollection(Stripe& s, int db, uint64_t hash, std::string_view key,
                           std::unique_ptr<Collection> c, int64_t expire_ms, uint64_t seq);
+  // The live collection of type t at key, created empty (and *flags given
+  // wal::kFlagCreated) when the key is missing; nullptr for another type.
+  Entry* OpenCollection(Stripe& s, int db, uint64_t hash, std::string_view key,
+                        ValueType t, int64_t now_ms, uint64_t seq, uint8_t* flags);
+  // After a change to e's collection: its sequence, LRU clock and the
+  // stripe's byte count (the collection had bytes_before).
+  void ElementChanged(Stripe& s, Entry* e, int64_t bytes_before, uint64_t seq);
   void FlushInternal(int db, const uint32_t* ns, bool all_locked);
   // Disk expiry scan position: db and last key examined.
   Mutex disk_expire_mu_;

@@ -10,9 +10,10 @@ namespace edgekv::wal {
 // Segment file: "<dir>/wal/<first sequence, 20 digits>.wal".
 inline constexpr char kMagic[6] = {'E', 'K', 'V', 'W', 'A', 'L'};
 // Version 2 added the function library operations, version 3 the
-// per-element operations on collections; segments of versions 1 and 2 are
-// still read (their operations are a subset).
-inline constexpr uint8_t kVersion = 3;
+// per-element operations on hashes, version 4 those on sets and sorted
+// sets; segments of older versions are still read (their operations are a
+// subset).
+inline constexpr uint8_t kVersion = 4;
 inline constexpr uint8_t kOldestReadableVersion = 1;
 // magic(6) version(1) reserved(1) first_seq(8, little endian)
 inline constexpr size_t kSegmentHeaderSize = 16;
@@ -44,6 +45,12 @@ enum class Op : uint8_t {
   kHashDel = 9,  // db(2) flags(1) key field: the field was there
   // A collection's new expiry alone (EXPIRE, PERSIST): kNoExpire (-1) for none.
   kExpire = 10,  // db(2) flags(1) key expire_ms(8)
+  // Sets and sorted sets (version 4).
+  kSetAdd = 11,  // db(2) flags(1) key member(varint + bytes): the member is new
+  kSetRem = 12,  // db(2) flags(1) key member: the member was there
+  // The member now has this score (an IEEE double, little endian).
+  kZAdd = 13,  // db(2) flags(1) key member score(8)
+  kZRem = 14,  // db(2) flags(1) key member: the member was there
 };
 
 // Flags on key operations: how the operation changed the key counts, so that
@@ -51,7 +58,7 @@ enum class Op : uint8_t {
 inline constexpr uint8_t kFlagCreated = 1;    // the key did not exist before
 inline constexpr uint8_t kFlagHadExpire = 2;  // it had a TTL before
 inline constexpr uint8_t kFlagHasExpire = 4;  // it has a TTL after
-// kHashSet: the field is new (the collection grew by one).
+// kHashSet, kSetAdd, kZAdd: the element is new (the collection grew by one).
 inline constexpr uint8_t kFlagNewElement = 8;
 // kPut, kErase: the key held a collection, whose elements go with it.
 inline constexpr uint8_t kFlagWasCollection = 16;

@@ -94,7 +94,16 @@ struct CommandSpec {
   // strings, "hash" hashes), or -1: set by the table. The dispatcher answers
   // WRONGTYPE for a key of another type before the handler runs.
   int key_type = -1;
+  // For a command whose keys follow a count (SINTERCARD numkeys key ...): the
+  // count's argument; its keys come after it, besides first_key..last_key.
+  // 0 for none.
+  int numkeys_at = 0;
 };
+
+// The command names keys (a range, or keys after a count).
+inline bool HasKeys(const CommandSpec& spec) {
+  return spec.first_key > 0 || spec.numkeys_at > 0;
+}
 
 // argc (the command's name included) fits spec.arity.
 bool ArityOk(const CommandSpec& spec, size_t argc);

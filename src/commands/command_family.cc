@@ -117,8 +117,9 @@ std::vector<std::string> AclCategories(const CommandSpec& s) {
   if (s.acl == nullptr && !IsContainer(s)) {
     std::string_view g = s.group;
     if (g == "generic") named = "keyspace";
-    if (g == "string" || g == "connection" || g == "hash") named = g;
+    if (g == "string" || g == "connection" || g == "hash" || g == "set") named = g;
     if (g == "transactions") named = "transaction";
+    if (g == "sorted-set") named = "sortedset";
   }
   std::vector<std::string_view> have = Words(named);
   uint32_t f = IsContainer(s) ? 0 : s.flags;

@@ -1,5 +1,7 @@
 #include "command_table.h"
 
+#include "args.h"
+
 namespace edgekv {
 
 CommandTable::CommandTable() {
@@ -7,6 +9,8 @@ CommandTable::CommandTable() {
   RegisterStringFamily(this);
   RegisterBitFamily(this);
   RegisterHashFamily(this);
+  RegisterSetFamily(this);
+  RegisterZSetFamily(this);
   RegisterIntrospectionFamily(this);
   RegisterLatencyFamily(this);
   RegisterKeyFamily(this);
@@ -25,6 +29,8 @@ int KeyTypeOf(const CommandSpec& spec) {
   std::string_view g = spec.group;
   if (g == "string" || g == "bitmap") return static_cast<int>(ValueType::kString);
   if (g == "hash") return static_cast<int>(ValueType::kHash);
+  if (g == "set") return static_cast<int>(ValueType::kSet);
+  if (g == "sorted-set") return static_cast<int>(ValueType::kZSet);
   return -1;
 }
 }  // namespace
@@ -92,8 +98,17 @@ bool ArityOk(const CommandSpec& spec, size_t argc) {
 std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
                                           std::span<const std::string_view> args) {
   std::vector<std::string_view> keys;
-  if (spec.first_key <= 0) return keys;
   int argc = static_cast<int>(args.size());
+  if (spec.numkeys_at > 0 && spec.numkeys_at < argc) {
+    // A count the command itself will refuse names no keys.
+    int64_t n = 0;
+    if (ParseInt64(args[static_cast<size_t>(spec.numkeys_at)], &n) && n > 0 &&
+        n < argc - spec.numkeys_at) {
+      for (int64_t i = 1; i <= n; ++i)
+        keys.push_back(args[static_cast<size_t>(spec.numkeys_at + i)]);
+    }
+  }
+  if (spec.first_key <= 0) return keys;
   int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
   int step = spec.key_step > 0 ? spec.key_step : 1;
   for (int i = spec.first_key; i <= last && i < argc; i += step) {

@@ -36,6 +36,8 @@ void RegisterConnectionFamily(CommandTable* t);
 void RegisterStringFamily(CommandTable* t);
 void RegisterBitFamily(CommandTable* t);
 void RegisterHashFamily(CommandTable* t);
+void RegisterSetFamily(CommandTable* t);
+void RegisterZSetFamily(CommandTable* t);
 void RegisterIntrospectionFamily(CommandTable* t);
 void RegisterLatencyFamily(CommandTable* t);
 void RegisterKeyFamily(CommandTable* t);

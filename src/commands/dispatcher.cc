@@ -86,9 +86,9 @@ const CommandSpec* ResolveCommand(const CommandTable& table,
     if (refused != nullptr) *refused = spec;
     return nullptr;
   }
-  if (spec->first_key > 0 &&
-      std::any_of(args.begin(), args.end(),
-                  [](std::string_view a) { return a.size() > kMaxKeyBytes; })) {
+  if (HasKeys(*spec) && std::any_of(args.begin(), args.end(), [](std::string_view a) {
+        return a.size() > kMaxKeyBytes;
+      })) {
     for (std::string_view key : CommandKeys(*spec, args)) {
       if (key.size() > kMaxKeyBytes) {
         reply.Error("ERR key is longer than 512 MB");
@@ -196,7 +196,7 @@ void RunCommand(const CommandSpec& spec, CommandContext& ctx) {
     RunHandler(spec, ctx);
     commit();
     ctx.all_locked = false;
-  } else if (ctx.all_locked || spec.first_key <= 0) {
+  } else if (ctx.all_locked || !HasKeys(spec)) {
     RunHandler(spec, ctx);
     commit();
   } else {

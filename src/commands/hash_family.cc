@@ -257,39 +257,15 @@ void HScan(CommandContext& ctx) {
   if (!ParseScanCursor(ctx, ctx.arg(2), &cursor)) return;
   // As Redis: a missing key is an empty scan whatever the options.
   Entry* e = LookupRead(ctx, ctx.arg(1));
-  if (e == nullptr) {
-    ctx.reply->ArrayHeader(2);
-    ctx.reply->Bulk("0");
-    ctx.reply->ArrayHeader(0);
-    return;
-  }
+  if (e == nullptr) return ReplyEmptyScan(ctx);
   if (!HashAt(ctx)) return;
   const HashValue* h = AsHash(e);
-  std::string_view pattern;
-  bool has_pattern = false;
-  int64_t count = 10;
-  for (size_t i = 3; i < ctx.argc(); i += 2) {
-    std::string_view a = ctx.arg(i);
-    if (i + 1 >= ctx.argc()) return ctx.reply->Error(errors::kSyntax);
-    if (EqualsIgnoreCase(a, "MATCH")) {
-      pattern = ctx.arg(i + 1);
-      has_pattern = pattern != "*";
-    } else if (EqualsIgnoreCase(a, "COUNT")) {
-      if (!ParseInt64(ctx.arg(i + 1), &count))
-        return ctx.reply->Error(errors::kNotInteger);
-      if (count < 1) return ctx.reply->Error(errors::kSyntax);
-    } else {
-      return ctx.reply->Error(errors::kSyntax);
-    }
-  }
+  ScanOptions opt;
+  if (h == nullptr || !ParseScanOptions(ctx, 3, &opt)) return;
   std::vector<std::pair<std::string_view, std::string_view>> found;
-  if (h == nullptr) return;  // not reached: HashAt answered WRONGTYPE
-  uint64_t next = h->Scan(cursor, static_cast<size_t>(count),
-                          [&](std::string_view f, std::string_view v) {
-                            if (!has_pattern || GlobMatch(pattern, f)) {
-                              found.emplace_back(f, v);
-                            }
-                          });
+  uint64_t next = h->Scan(cursor, opt.count, [&](std::string_view f, std::string_view v) {
+    if (!opt.has_pattern || GlobMatch(opt.pattern, f)) found.emplace_back(f, v);
+  });
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
   r.Bulk(std::to_string(next));

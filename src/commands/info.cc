@@ -15,6 +15,7 @@
 #include "command_table.h"
 #include "db/engine.h"
 #include "scripting/lua_vm.h"
+#include "storage/lazy_free.h"
 #include "util/latency_histogram.h"
 #include "util/latency_percentiles.h"
 #include "util/system_memory.h"
@@ -219,6 +220,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     field("mem_fragmentation_ratio", ratio);
     num("mem_fragmentation_bytes", rss - used);
     field("mem_allocator", "libc");
+    num("lazyfree_pending_objects", static_cast<int64_t>(lazy_free::Pending()));
   }
   if (wants("persistence")) {
     section("Persistence");
@@ -259,6 +261,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     // edgekv never loses keys to maxmemory: entries leave memory only once
     // they are safe on disk, so evicted_keys stays 0.
     num("evicted_keys", 0);
+    num("lazyfreed_objects", static_cast<int64_t>(lazy_free::Freed()));
     TierStats tiers = server.store().tier_stats();
     num("hot_reads", static_cast<int64_t>(tiers.hot_reads));
     num("cold_reads", static_cast<int64_t>(tiers.cold_reads));

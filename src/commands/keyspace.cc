@@ -50,6 +50,41 @@ bool ParseScanCursor(CommandContext& ctx, std::string_view arg, uint64_t* cursor
   return true;
 }
 
+bool ParseScanOptions(CommandContext& ctx, size_t from, ScanOptions* out) {
+  for (size_t i = from; i < ctx.argc(); i += 2) {
+    std::string_view a = ctx.arg(i);
+    if (i + 1 >= ctx.argc()) {
+      ctx.reply->Error(errors::kSyntax);
+      return false;
+    }
+    if (EqualsIgnoreCase(a, "MATCH")) {
+      out->pattern = ctx.arg(i + 1);
+      out->has_pattern = out->pattern != "*";
+    } else if (EqualsIgnoreCase(a, "COUNT")) {
+      int64_t count;
+      if (!ParseInt64(ctx.arg(i + 1), &count)) {
+        ctx.reply->Error(errors::kNotInteger);
+        return false;
+      }
+      if (count < 1) {
+        ctx.reply->Error(errors::kSyntax);
+        return false;
+      }
+      out->count = static_cast<size_t>(count);
+    } else {
+      ctx.reply->Error(errors::kSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+
+void ReplyEmptyScan(CommandContext& ctx) {
+  ctx.reply->ArrayHeader(2);
+  ctx.reply->Bulk("0");
+  ctx.reply->ArrayHeader(0);
+}
+
 ValueCopy CopyOf(const Entry* e) {
   ValueCopy v;
   v.expire_ms = e->expire_ms();

@@ -55,6 +55,17 @@ void PutCopy(CommandContext& ctx, int db, std::string_view key, const ValueCopy&
 // "ERR invalid cursor" and returns false otherwise.
 bool ParseScanCursor(CommandContext& ctx, std::string_view arg, uint64_t* cursor);
 
+// HSCAN/SSCAN's options from argument `from` on: [MATCH pattern] [COUNT n].
+// Replies Redis's error and returns false for a bad one.
+struct ScanOptions {
+  std::string_view pattern;
+  bool has_pattern = false;  // a pattern other than "*"
+  size_t count = 10;
+};
+bool ParseScanOptions(CommandContext& ctx, size_t from, ScanOptions* out);
+// Replies an empty scan: cursor "0" and no elements.
+void ReplyEmptyScan(CommandContext& ctx);
+
 // KeysOfType for one key that must hold a string: for the string commands
 // that parse their arguments before they look at the key, as Redis's do
 // (their spec says kAnyKeyType so that the dispatcher does not look first).

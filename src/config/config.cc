@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "edgekv/glob.h"
@@ -42,13 +43,28 @@ bool Config::IsSensitive(std::string_view name) {
   return spec != nullptr && spec->sensitive;
 }
 
+namespace {
+// Older names Redis still accepts for a directive (CONFIG GET answers both).
+constexpr std::pair<std::string_view, Cfg> kAliases[] = {
+    {"lua-time-limit", Cfg::kBusyReplyThreshold},
+    {"hash-max-ziplist-entries", Cfg::kHashMaxListpackEntries},
+    {"hash-max-ziplist-value", Cfg::kHashMaxListpackValue},
+    {"set-max-ziplist-entries", Cfg::kSetMaxListpackEntries},
+    {"set-max-ziplist-value", Cfg::kSetMaxListpackValue},
+    {"zset-max-ziplist-entries", Cfg::kZsetMaxListpackEntries},
+    {"zset-max-ziplist-value", Cfg::kZsetMaxListpackValue},
+};
+}  // namespace
+
 const DirectiveSpec* Config::Find(std::string_view name) {
   std::string n = Lower(name);
   if (n == "slaveof") n = "replicaof";
-  if (n == "lua-time-limit") n = "busy-reply-threshold";
-  if (n == "hash-max-ziplist-entries") n = "hash-max-listpack-entries";
-  if (n == "hash-max-ziplist-value") n = "hash-max-listpack-value";
+  std::optional<Cfg> aliased;
+  for (const auto& [alias, id] : kAliases) {
+    if (n == alias) aliased = id;
+  }
   for (const auto& spec : AllDirectives()) {
+    if (aliased.has_value() && spec.id == *aliased) return &spec;
     if (n == spec.name) return &spec;
   }
   return nullptr;
@@ -221,17 +237,10 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
     } else if (spec.id == Cfg::kReplicaof && GlobMatch(pattern, "slaveof", true)) {
       out.emplace_back("slaveof", GetText(spec.id));
     }
-    if (spec.id == Cfg::kBusyReplyThreshold &&
-        GlobMatch(pattern, "lua-time-limit", true)) {
-      out.emplace_back("lua-time-limit", GetText(spec.id));
-    }
-    if (spec.id == Cfg::kHashMaxListpackEntries &&
-        GlobMatch(pattern, "hash-max-ziplist-entries", true)) {
-      out.emplace_back("hash-max-ziplist-entries", GetText(spec.id));
-    }
-    if (spec.id == Cfg::kHashMaxListpackValue &&
-        GlobMatch(pattern, "hash-max-ziplist-value", true)) {
-      out.emplace_back("hash-max-ziplist-value", GetText(spec.id));
+    for (const auto& [alias, id] : kAliases) {
+      if (spec.id == id && GlobMatch(pattern, alias, true)) {
+        out.emplace_back(std::string(alias), GetText(spec.id));
+      }
     }
   }
   return out;

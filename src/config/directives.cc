@@ -151,6 +151,20 @@ const DirectiveSpec kDirectives[] = {
      "512", 0, kLongMax, true},
     {Cfg::kHashMaxListpackValue, "hash-max-listpack-value", DirectiveType::kMemory, "64",
      0, kLongMax, true},
+    // A set of integers is an intset up to set-max-intset-entries members;
+    // other sets a listpack up to these (Redis 7.2's names; the ziplist ones
+    // are accepted too), else a hashtable.
+    {Cfg::kSetMaxIntsetEntries, "set-max-intset-entries", DirectiveType::kInt, "512", 0,
+     kLongMax, true},
+    {Cfg::kSetMaxListpackEntries, "set-max-listpack-entries", DirectiveType::kInt, "128",
+     0, kLongMax, true},
+    {Cfg::kSetMaxListpackValue, "set-max-listpack-value", DirectiveType::kMemory, "64", 0,
+     kLongMax, true},
+    // A sorted set is a listpack up to these, else a skiplist.
+    {Cfg::kZsetMaxListpackEntries, "zset-max-listpack-entries", DirectiveType::kInt,
+     "128", 0, kLongMax, true},
+    {Cfg::kZsetMaxListpackValue, "zset-max-listpack-value", DirectiveType::kMemory, "64",
+     0, kLongMax, true},
     {Cfg::kLatencyMonitorThreshold, "latency-monitor-threshold", DirectiveType::kInt, "0",
      0, kLongMax, true},
     {Cfg::kLatencyTracking, "latency-tracking", DirectiveType::kBool, "yes", 0, 0, true},

@@ -2,6 +2,7 @@
 
 #include <isa-l/crc.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace edgekv::wal {
@@ -43,6 +44,13 @@ class Reader {
     if (s_.size() - pos_ < 8) return false;
     *v = static_cast<int64_t>(GetFixed64(s_.data() + pos_));
     pos_ += 8;
+    return true;
+  }
+  // n bytes as they are (a score).
+  bool Raw(size_t n, std::string_view* v) {
+    if (s_.size() - pos_ < n) return false;
+    *v = s_.substr(pos_, n);
+    pos_ += n;
     return true;
   }
   bool Fixed32(uint32_t* v) {
@@ -150,6 +158,33 @@ void BatchBuilder::HashDel(int db, std::string_view key, std::string_view field,
   ++count_;
 }
 
+void BatchBuilder::ElementSet(ValueType t, int db, std::string_view key,
+                              std::string_view elem, std::string_view value,
+                              uint8_t flags) {
+  if (t == ValueType::kHash) return HashSet(db, key, elem, value, flags);
+  ops_.push_back(static_cast<char>(t == ValueType::kZSet ? Op::kZAdd : Op::kSetAdd));
+  PutDb(&ops_, db);
+  ops_.push_back(static_cast<char>(flags));
+  PutString(&ops_, key);
+  PutString(&ops_, elem);
+  if (t == ValueType::kZSet) {  // the score: 8 bytes
+    ops_.append(value.data(), std::min<size_t>(value.size(), 8));
+    ops_.append(8 - std::min<size_t>(value.size(), 8), '\0');
+  }
+  ++count_;
+}
+
+void BatchBuilder::ElementDel(ValueType t, int db, std::string_view key,
+                              std::string_view elem, uint8_t flags) {
+  if (t == ValueType::kHash) return HashDel(db, key, elem, flags);
+  ops_.push_back(static_cast<char>(t == ValueType::kZSet ? Op::kZRem : Op::kSetRem));
+  PutDb(&ops_, db);
+  ops_.push_back(static_cast<char>(flags));
+  PutString(&ops_, key);
+  PutString(&ops_, elem);
+  ++count_;
+}
+
 void BatchBuilder::Expire(int db, std::string_view key, int64_t expire_ms,
                           uint8_t flags) {
   ops_.push_back(static_cast<char>(Op::kExpire));
@@ -243,12 +278,24 @@ Status DecodeBatch(std::string_view payload, BatchHeader* header,
       case Op::kLibraryFlush:
         break;
       case Op::kHashSet:
+        op.ctype = ValueType::kHash;
         ok = r.Db(&op.db) && r.Byte(&op.flags) && r.String(&op.key) &&
              r.String(&op.field) && r.String(&op.value);
         break;
       case Op::kHashDel:
+      case Op::kSetAdd:
+      case Op::kSetRem:
+      case Op::kZRem:
+        op.ctype = op.op == Op::kHashDel ? ValueType::kHash
+                   : op.op == Op::kZRem  ? ValueType::kZSet
+                                         : ValueType::kSet;
         ok =
             r.Db(&op.db) && r.Byte(&op.flags) && r.String(&op.key) && r.String(&op.field);
+        break;
+      case Op::kZAdd:
+        op.ctype = ValueType::kZSet;
+        ok = r.Db(&op.db) && r.Byte(&op.flags) && r.String(&op.key) &&
+             r.String(&op.field) && r.Raw(8, &op.value);
         break;
       case Op::kExpire:
         ok = r.Db(&op.db) && r.Byte(&op.flags) && r.String(&op.key) &&

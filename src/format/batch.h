@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "edgekv/collection.h"
 #include "edgekv/status.h"
 #include "edgekv/wal_format.h"
 
@@ -21,9 +22,22 @@ struct OpView {
   uint8_t flags = 0;
   std::string_view key;    // a library's name for the library operations
   std::string_view value;  // a library's code for kLibraryPut
-  std::string_view field;  // kHashSet, kHashDel
+  std::string_view field;  // an element: a hash's field, a set's member
   int64_t expire_ms = -1;
+  // The collection type of an element operation (kHashSet ... kSetRem).
+  ValueType ctype = ValueType::kString;
 };
+
+// An operation that adds or changes one element of a collection (kHashSet,
+// kSetAdd, kZAdd; its value is the element's value: "" for a set's member,
+// the score's 8 bytes for a sorted set's).
+inline bool IsElementSet(Op op) {
+  return op == Op::kHashSet || op == Op::kSetAdd || op == Op::kZAdd;
+}
+// An operation that removes one element (kHashDel, kSetRem, kZRem).
+inline bool IsElementDel(Op op) {
+  return op == Op::kHashDel || op == Op::kSetRem || op == Op::kZRem;
+}
 
 // Builds a batch's operations; Finish() prepends the header.
 class BatchBuilder {
@@ -34,6 +48,11 @@ class BatchBuilder {
   void HashSet(int db, std::string_view key, std::string_view field,
                std::string_view value, uint8_t flags);
   void HashDel(int db, std::string_view key, std::string_view field, uint8_t flags);
+  // One element of a collection of type t, in that type's operation.
+  void ElementSet(ValueType t, int db, std::string_view key, std::string_view elem,
+                  std::string_view value, uint8_t flags);
+  void ElementDel(ValueType t, int db, std::string_view key, std::string_view elem,
+                  uint8_t flags);
   void Expire(int db, std::string_view key, int64_t expire_ms, uint8_t flags);
   void FlushDb(int db, uint32_t ns);
   void SwapDb(int a, int b);

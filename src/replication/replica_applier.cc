@@ -9,6 +9,7 @@
 #include "format/batch.h"
 #include "replication.h"
 #include "scripting/library_loader.h"
+#include "types/zset_value.h"
 #include "wal/journal.h"
 
 namespace edgekv {
@@ -115,9 +116,22 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
               if (op.flags & wal::kFlagCreated) store.Erase(op.db, op.key, INT64_MIN);
               store.HashSet(op.db, op.key, op.field, op.value, INT64_MIN);
               break;
-            case wal::Op::kHashDel:
+            case wal::Op::kSetAdd:
               prefetch();
-              store.HashDel(op.db, op.key, op.field, INT64_MIN);
+              if (op.flags & wal::kFlagCreated) store.Erase(op.db, op.key, INT64_MIN);
+              store.SetAdd(op.db, op.key, op.field, INT64_MIN);
+              break;
+            case wal::Op::kZAdd:
+              prefetch();
+              if (op.flags & wal::kFlagCreated) store.Erase(op.db, op.key, INT64_MIN);
+              store.ZSetAdd(op.db, op.key, op.field, ZSetValue::DecodeScore(op.value),
+                            INT64_MIN);
+              break;
+            case wal::Op::kHashDel:
+            case wal::Op::kSetRem:
+            case wal::Op::kZRem:
+              prefetch();
+              store.RemoveElement(op.db, op.key, op.ctype, op.field, INT64_MIN);
               break;
             case wal::Op::kExpire:
               prefetch();

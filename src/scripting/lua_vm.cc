@@ -92,7 +92,7 @@ bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec,
     run.escalate_always = true;
     return false;
   }
-  if (spec.first_key <= 0) {
+  if (!HasKeys(spec)) {
     for (std::string_view name : kKeyless) {
       if (spec.name == name) return true;
     }
@@ -195,7 +195,7 @@ CallOutcome RunForScript(ScriptRun& run) {
       run.error = "ERR the script runs again alone";
       return CallOutcome::kError;
     }
-    locked = spec->first_key > 0;
+    locked = HasKeys(*spec);
   }
   ReplyBuilder reply(&run.scratch);
   reply.set_resp(run.resp);

@@ -31,7 +31,6 @@
 #include "edgekv/log.h"
 #include "format/batch.h"
 #include "last_writes.h"
-#include "types/hash_value.h"
 #include "util/malloc_arena.h"
 #include "util/sync_dir.h"
 #include "util/thread_name.h"
@@ -450,8 +449,9 @@ class SnapshotImpl : public DiskTier::Snapshot {
         bytes += k.size() + v.size();
         continue;
       }
-      if (r.type != ValueType::kHash || r.size == 0) continue;
+      if (r.size == 0) continue;
       db_of_collection_ = db;
+      type_ = r.type;
       key_.assign(key);
       expire_ = r.expire_ms;
       prefix_.clear();
@@ -484,6 +484,7 @@ class SnapshotImpl : public DiskTier::Snapshot {
   std::unique_ptr<leveldb::Iterator> elements_;
   std::string prefix_, key_;
   int db_of_collection_ = 0;
+  ValueType type_ = ValueType::kHash;
   int64_t expire_ = kNoExpire;
   bool first_element_ = false;
 
@@ -496,9 +497,10 @@ class SnapshotImpl : public DiskTier::Snapshot {
          elements_->Next()) {
       leveldb::Slice k = elements_->key(), v = elements_->value();
       uint8_t flags = wal::kFlagNewElement | (first_element_ ? wal::kFlagCreated : 0);
-      b->HashSet(db_of_collection_, key_,
-                 std::string_view(k.data() + prefix_.size(), k.size() - prefix_.size()),
-                 std::string_view(v.data(), v.size()), flags);
+      b->ElementSet(
+          type_, db_of_collection_, key_,
+          std::string_view(k.data() + prefix_.size(), k.size() - prefix_.size()),
+          std::string_view(v.data(), v.size()), flags);
       first_element_ = false;
       bytes += k.size() + v.size();
     }
@@ -681,18 +683,18 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out,
   }
   out->value.clear();
   if (load == nullptr) return Status::Ok();
-  if (r.type != ValueType::kHash) return Status::Corruption("unknown type on disk");
-  auto hash = std::make_unique<HashValue>();
+  std::unique_ptr<Collection> c = NewCollection(r.type);
+  if (c == nullptr) return Status::Corruption("unknown type on disk");
   std::string prefix;
   disk::PutVersionKey(&prefix, 'e', ns, key, r.version);
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     leveldb::Slice k = it->key(), ev = it->value();
-    hash->Set(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
-              std::string_view(ev.data(), ev.size()), *load);
+    c->LoadElement(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
+                   std::string_view(ev.data(), ev.size()), *load);
   }
   if (!it->status().ok()) return FromLevelDb(it->status());
-  out->collection = std::move(hash);
+  out->collection = std::move(c);
   return Status::Ok();
 }
 
@@ -915,14 +917,17 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
         }
         case wal::Op::kHashSet:
         case wal::Op::kHashDel:
+        case wal::Op::kSetAdd:
+        case wal::Op::kSetRem:
+        case wal::Op::kZAdd:
+        case wal::Op::kZRem:
         case wal::Op::kExpire: {
           uint32_t ns = nsmap[static_cast<size_t>(op.db)];
           if (op.flags & wal::kFlagCreated) {
             // A collection the key held (on a replica, one it kept past its
             // expiry and dropped unlogged) is garbage now.
             end_collection(ns, op.key, true);
-            colls.push_back(
-                {ValueType::kHash, kNoExpire, next_version++, 0, true, false});
+            colls.push_back({op.ctype, kNoExpire, next_version++, 0, true, false});
             sc.coll_index[DiskKey(ns, op.key)] = static_cast<uint32_t>(colls.size() - 1);
             ++counts_of(ns).keys;
           }
@@ -939,7 +944,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
             ekey.clear();
             disk::PutVersionKey(&ekey, 'e', ns, op.key, c.version);
             ekey.append(op.field);
-            if (op.op == wal::Op::kHashSet) {
+            if (wal::IsElementSet(op.op)) {
               wb.Put(ekey, leveldb::Slice(op.value.data(), op.value.size()));
               if (op.flags & wal::kFlagNewElement) ++c.size;
             } else {

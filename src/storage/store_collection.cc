@@ -1,10 +1,15 @@
 // Store: the entries that hold collections. Each change to an element is
 // reported to the log as that element's change (never the whole value), and
 // the stripe's byte count follows the collection's size.
+#include <algorithm>
+#include <optional>
+
 #include "edgekv/store.h"
 #include "edgekv/wal_format.h"
 #include "storage/store_internal.h"
 #include "types/hash_value.h"
+#include "types/set_value.h"
+#include "types/zset_value.h"
 
 namespace edgekv {
 
@@ -18,6 +23,12 @@ EncodingLimits Store::encoding_limits() const {
   l.hash_max_listpack_entries =
       hash_max_listpack_entries_.load(std::memory_order_relaxed);
   l.hash_max_listpack_value = hash_max_listpack_value_.load(std::memory_order_relaxed);
+  l.set_max_intset_entries = set_max_intset_entries_.load(std::memory_order_relaxed);
+  l.set_max_listpack_entries = set_max_listpack_entries_.load(std::memory_order_relaxed);
+  l.set_max_listpack_value = set_max_listpack_value_.load(std::memory_order_relaxed);
+  l.zset_max_listpack_entries =
+      zset_max_listpack_entries_.load(std::memory_order_relaxed);
+  l.zset_max_listpack_value = zset_max_listpack_value_.load(std::memory_order_relaxed);
   return l;
 }
 
@@ -25,6 +36,12 @@ void Store::set_encoding_limits(const EncodingLimits& l) {
   hash_max_listpack_entries_.store(l.hash_max_listpack_entries,
                                    std::memory_order_relaxed);
   hash_max_listpack_value_.store(l.hash_max_listpack_value, std::memory_order_relaxed);
+  set_max_intset_entries_.store(l.set_max_intset_entries, std::memory_order_relaxed);
+  set_max_listpack_entries_.store(l.set_max_listpack_entries, std::memory_order_relaxed);
+  set_max_listpack_value_.store(l.set_max_listpack_value, std::memory_order_relaxed);
+  zset_max_listpack_entries_.store(l.zset_max_listpack_entries,
+                                   std::memory_order_relaxed);
+  zset_max_listpack_value_.store(l.zset_max_listpack_value, std::memory_order_relaxed);
 }
 
 Entry* Store::InsertCollection(Stripe& s, int db, uint64_t h, std::string_view key,
@@ -44,53 +61,124 @@ Entry* Store::InsertCollection(Stripe& s, int db, uint64_t h, std::string_view k
   return e;
 }
 
+Entry* Store::OpenCollection(Stripe& s, int db, uint64_t h, std::string_view key,
+                             ValueType t, int64_t now_ms, uint64_t seq,
+                             uint8_t* flags) NO_THREAD_SAFETY_ANALYSIS {
+  Entry* e = Find(db, key, now_ms);
+  if (e != nullptr) return e->type() == t ? e : nullptr;  // the caller checks
+  *flags |= wal::kFlagCreated;
+  e = InsertCollection(s, db, h, key, NewCollection(t), kNoExpire, seq);
+  s.dbs[static_cast<size_t>(db)].keys().fetch_add(1, std::memory_order_relaxed);
+  return e;
+}
+
+void Store::ElementChanged(Stripe& s, Entry* e, int64_t bytes_before,
+                           uint64_t seq) NO_THREAD_SAFETY_ANALYSIS {
+  e->set_seq(seq);
+  e->set_lru(LruClock());
+  s.bytes.fetch_add(static_cast<int64_t>(e->collection()->bytes()) - bytes_before,
+                    std::memory_order_relaxed);
+}
+
 bool Store::HashSet(int db, std::string_view key, std::string_view field,
                     std::string_view value, int64_t now_ms,
                     size_t longest) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
-  Dict& d = s.dbs[static_cast<size_t>(db)];
   MutationListener* journal = listener();
   const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
   uint8_t flags = 0;
-  Entry* e = Find(db, key, now_ms);
-  if (e != nullptr && e->type() != ValueType::kHash) return false;  // the caller checks
-  if (e == nullptr) {
-    flags |= wal::kFlagCreated;
-    e = InsertCollection(s, db, h, key, std::make_unique<HashValue>(), kNoExpire, seq);
-    d.keys().fetch_add(1, std::memory_order_relaxed);
-  }
+  Entry* e = OpenCollection(s, db, h, key, ValueType::kHash, now_ms, seq, &flags);
+  if (e == nullptr) return false;
   auto* hash = static_cast<HashValue*>(e->collection());
-  const int64_t before = static_cast<int64_t>(hash->bytes());
+  const auto before = static_cast<int64_t>(hash->bytes());
   TouchWatchers(s, db, key);
   const EncodingLimits limits = encoding_limits();
   if (longest > limits.hash_max_listpack_value) hash->Convert();
   bool added = hash->Set(field, value, limits);
   if (added) flags |= wal::kFlagNewElement;
-  if (journal != nullptr) journal->OnHashSet(db, key, field, value, flags);
-  e->set_seq(seq);
-  e->set_lru(LruClock());
-  s.bytes.fetch_add(static_cast<int64_t>(hash->bytes()) - before,
-                    std::memory_order_relaxed);
+  if (journal != nullptr)
+    journal->OnElementSet(db, key, ValueType::kHash, field, value, flags);
+  ElementChanged(s, e, before, seq);
   return added;
 }
 
-bool Store::HashDel(int db, std::string_view key, std::string_view field,
-                    int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+bool Store::SetAdd(int db, std::string_view key, std::string_view member, int64_t now_ms,
+                   size_t size_hint) NO_THREAD_SAFETY_ANALYSIS {
+  uint64_t h = Hash(key);
+  Stripe& s = StripeFor(h);
+  MutationListener* journal = listener();
+  const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
+  uint8_t flags = 0;
+  Entry* e = OpenCollection(s, db, h, key, ValueType::kSet, now_ms, seq, &flags);
+  if (e == nullptr) return false;
+  auto* set = static_cast<SetValue*>(e->collection());
+  const EncodingLimits limits = encoding_limits();
+  const auto before = static_cast<int64_t>(set->bytes());
+  if (size_hint > 1) set->Prepare(member, size_hint, limits);
+  if (!set->Add(member, limits)) return false;
+  TouchWatchers(s, db, key);
+  if (journal != nullptr) {
+    journal->OnElementSet(db, key, ValueType::kSet, member, {},
+                          flags | wal::kFlagNewElement);
+  }
+  ElementChanged(s, e, before, seq);
+  return true;
+}
+
+int Store::ZSetAdd(int db, std::string_view key, std::string_view member, double score,
+                   int64_t now_ms, size_t size_hint,
+                   size_t longest) NO_THREAD_SAFETY_ANALYSIS {
+  uint64_t h = Hash(key);
+  Stripe& s = StripeFor(h);
+  MutationListener* journal = listener();
+  const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
+  uint8_t flags = 0;
+  Entry* e = Find(db, key, now_ms);
+  if (e != nullptr && e->type() != ValueType::kZSet) return -1;  // the caller checks
+  if (e != nullptr) {
+    std::optional<double> old = static_cast<ZSetValue*>(e->collection())->Score(member);
+    if (old.has_value() && *old == score) return -1;
+  }
+  e = OpenCollection(s, db, h, key, ValueType::kZSet, now_ms, seq, &flags);
+  auto* zset = static_cast<ZSetValue*>(e->collection());
+  const EncodingLimits limits = encoding_limits();
+  const auto before = static_cast<int64_t>(zset->bytes());
+  zset->Prepare(size_hint, std::max(longest, member.size()), limits);
+  const bool added = zset->Set(member, score, limits);
+  TouchWatchers(s, db, key);
+  if (journal != nullptr) {
+    journal->OnElementSet(db, key, ValueType::kZSet, member,
+                          ZSetValue::EncodeScore(score),
+                          flags | (added ? wal::kFlagNewElement : 0));
+  }
+  ElementChanged(s, e, before, seq);
+  return added ? 1 : 0;
+}
+
+bool Store::RemoveElement(int db, std::string_view key, ValueType t,
+                          std::string_view elem,
+                          int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   Entry* e = Find(db, key, now_ms);
-  if (e == nullptr || e->type() != ValueType::kHash) return false;
-  auto* hash = static_cast<HashValue*>(e->collection());
-  const int64_t before = static_cast<int64_t>(hash->bytes());
-  if (!hash->Del(field)) return false;
+  if (e == nullptr || e->type() != t) return false;
+  Collection* c = e->collection();
+  const auto before = static_cast<int64_t>(c->bytes());
+  bool removed = false;
+  if (t == ValueType::kHash) {
+    removed = static_cast<HashValue*>(c)->Del(elem);
+  } else if (t == ValueType::kSet) {
+    removed = static_cast<SetValue*>(c)->Remove(elem);
+  } else if (t == ValueType::kZSet) {
+    removed = static_cast<ZSetValue*>(c)->Remove(elem);
+  }
+  if (!removed) return false;
   TouchWatchers(s, db, key);
   MutationListener* journal = listener();
-  if (journal != nullptr) journal->OnHashDel(db, key, field, 0);
-  e->set_seq(journal != nullptr ? Entry::kPendingSeq : 0);
-  s.bytes.fetch_add(static_cast<int64_t>(hash->bytes()) - before,
-                    std::memory_order_relaxed);
-  if (hash->size() == 0) EraseLoaded(s, db, h, e);  // logged as the key's deletion
+  if (journal != nullptr) journal->OnElementDel(db, key, t, elem, 0);
+  ElementChanged(s, e, before, journal != nullptr ? Entry::kPendingSeq : 0);
+  if (c->size() == 0) EraseLoaded(s, db, h, e);  // logged as the key's deletion
   return true;
 }
 
@@ -128,7 +216,7 @@ void Store::SetCollectionExpire(int db, Entry* e,
 void Store::PutCollection(int db, std::string_view key, const Collection& c,
                           int64_t expire_ms, int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
   if (Find(db, key, now_ms) != nullptr) Erase(db, key, now_ms);
-  if (c.type() != ValueType::kHash || c.size() == 0) return;  // only hashes so far
+  if (c.size() == 0) return;
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   Dict& d = s.dbs[static_cast<size_t>(db)];
@@ -140,8 +228,8 @@ void Store::PutCollection(int db, std::string_view key, const Collection& c,
   TouchWatchers(s, db, key);
   if (journal != nullptr) {
     uint8_t flags = wal::kFlagCreated | wal::kFlagNewElement;
-    static_cast<const HashValue&>(c).ForEach([&](std::string_view f, std::string_view v) {
-      journal->OnHashSet(db, key, f, v, flags);
+    c.ForEachElement([&](std::string_view elem, std::string_view value) {
+      journal->OnElementSet(db, key, c.type(), elem, value, flags);
       flags = wal::kFlagNewElement;
     });
   }

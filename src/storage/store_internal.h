@@ -18,6 +18,7 @@
 
 #include "edgekv/store.h"
 #include "edgekv/thread_annotations.h"
+#include "storage/lazy_free.h"
 #include "util/clock.h"
 
 namespace edgekv {
@@ -78,8 +79,9 @@ inline int64_t EntryBytes(const Entry* e) {
   return b;
 }
 
+// A big collection is freed by the lazy-free thread (lazy_free.h).
 inline void FreeEntry(Entry* e) {
-  delete e->collection();
+  lazy_free::Free(e->collection());
   ::operator delete(e);
 }
 

@@ -2,6 +2,10 @@
 
 #include <strings.h>
 
+#include "types/hash_value.h"
+#include "types/set_value.h"
+#include "types/zset_value.h"
+
 namespace edgekv {
 namespace {
 constexpr std::string_view kNames[] = {"string", "hash", "set", "zset"};
@@ -21,6 +25,19 @@ bool TypeFromName(std::string_view name, ValueType* out) {
     }
   }
   return false;
+}
+
+std::unique_ptr<Collection> NewCollection(ValueType t) {
+  switch (t) {
+    case ValueType::kHash:
+      return std::make_unique<HashValue>();
+    case ValueType::kSet:
+      return std::make_unique<SetValue>();
+    case ValueType::kZSet:
+      return std::make_unique<ZSetValue>();
+    default:
+      return nullptr;
+  }
 }
 
 }  // namespace edgekv

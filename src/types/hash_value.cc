@@ -8,30 +8,14 @@
 #include <new>
 #include <vector>
 
+#include "types/element_util.h"
+
 namespace edgekv {
 namespace {
 
-// What glibc malloc hands out for a request of n bytes.
-size_t Chunk(size_t n) { return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15}); }
-
-void PutVarint(std::string* out, size_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-size_t GetVarint(const char** p) {
-  size_t v = 0;
-  int shift = 0;
-  for (;;) {
-    auto b = static_cast<unsigned char>(*(*p)++);
-    v |= static_cast<size_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return v;
-    shift += 7;
-  }
-}
+using element::Chunk;
+using element::GetVarint;
+using element::PutVarint;
 
 // One pair of a listpack: where it starts and ends, and its two strings.
 struct PackItem {
@@ -66,15 +50,6 @@ std::optional<PackItem> FindInPack(std::string_view pack, std::string_view field
     return false;
   });
   return found;
-}
-
-uint64_t Rev(uint64_t v) {
-  uint64_t r = 0;
-  for (int i = 0; i < 64; ++i) {
-    r = (r << 1) | (v & 1);
-    v >>= 1;
-  }
-  return r;
 }
 
 const uint64_t kSeed = std::random_device{}();
@@ -160,25 +135,7 @@ uint64_t HashValue::HashOf(std::string_view field) {
 }
 
 void HashValue::Splice(size_t pos, size_t len, std::string_view with) {
-  const size_t old_size = pack_size_;
-  const size_t new_size = old_size - len + with.size();
-  const size_t tail = old_size - pos - len;
-  if (new_size > old_size) {
-    char* grown = static_cast<char*>(std::realloc(pack_, new_size));
-    if (grown == nullptr) throw std::bad_alloc();
-    pack_ = grown;
-  }
-  if (tail > 0) std::memmove(pack_ + pos + with.size(), pack_ + pos + len, tail);
-  if (!with.empty()) std::memcpy(pack_ + pos, with.data(), with.size());
-  if (new_size < old_size) {
-    if (new_size == 0) {
-      std::free(pack_);
-      pack_ = nullptr;
-    } else if (char* shrunk = static_cast<char*>(std::realloc(pack_, new_size))) {
-      pack_ = shrunk;
-    }
-  }
-  pack_size_ = static_cast<uint32_t>(new_size);
+  element::Splice(pack_, pack_size_, pos, len, with);
 }
 
 size_t HashValue::bytes() const {
@@ -221,10 +178,9 @@ std::optional<std::string_view> HashValue::Get(std::string_view field) const {
   return n->value();
 }
 
-bool HashValue::Set(std::string_view field, std::string_view value,
-                    const EncodingLimits& limits) {
-  if (!is_table_ && (field.size() > limits.hash_max_listpack_value ||
-                     value.size() > limits.hash_max_listpack_value)) {
+bool HashValue::Set(std::string_view field, std::string_view value, size_t max_entries,
+                    size_t max_value) {
+  if (!is_table_ && (field.size() > max_value || value.size() > max_value)) {
     Convert();
   }
   if (!is_table_) {
@@ -240,7 +196,7 @@ bool HashValue::Set(std::string_view field, std::string_view value,
     }
     Splice(pack_size_, 0, item);
     ++count_;
-    if (count_ > limits.hash_max_listpack_entries) Convert();
+    if (count_ > max_entries) Convert();
     return true;
   }
   uint64_t h = HashOf(field);
@@ -312,8 +268,7 @@ uint64_t HashValue::Scan(uint64_t cursor, size_t count, const Visitor& fn) const
       fn(n->field(), n->value());
       ++emitted;
     }
-    cursor |= ~mask;
-    cursor = Rev(Rev(cursor) + 1);
+    cursor = element::NextCursor(cursor, mask);
   } while (cursor != 0 && emitted < count && --budget > 0);
   return cursor;
 }

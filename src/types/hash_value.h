@@ -34,16 +34,30 @@ class HashValue final : public Collection {
   }
   std::unique_ptr<Collection> Clone() const override;
   bool listpack() const { return !is_table_; }
+  void ForEachElement(const ElementVisitor& fn) const override { ForEach(fn); }
+  void LoadElement(std::string_view elem, std::string_view value,
+                   const EncodingLimits& limits) override {
+    Set(elem, value, limits);
+  }
 
   // The field's value; nullopt when absent. The view lasts until the next
   // change to the hash.
   std::optional<std::string_view> Get(std::string_view field) const;
   // Sets field to value; true when the field is new.
-  bool Set(std::string_view field, std::string_view value, const EncodingLimits& limits);
+  bool Set(std::string_view field, std::string_view value, const EncodingLimits& limits) {
+    return Set(field, value, limits.hash_max_listpack_entries,
+               limits.hash_max_listpack_value);
+  }
+  // The same with the listpack's limits given (a set's members are kept as
+  // fields without values: SetValue).
+  bool Set(std::string_view field, std::string_view value, size_t max_entries,
+           size_t max_value);
   // Removes field; true when it was there.
   bool Del(std::string_view field);
   // Moves a listpack to a hashtable (nothing for a hashtable).
   void Convert();
+  // The listpack's bytes (0 for a hashtable).
+  size_t pack_bytes() const { return is_table_ ? 0 : pack_size_; }
 
   using Visitor = std::function<void(std::string_view field, std::string_view value)>;
   // Every field, in the encoding's order.

@@ -76,22 +76,22 @@ void Journal::OnErase(int db, std::string_view key, uint8_t flags) {
   p.keys.emplace_back(db, std::string(key));
 }
 
-void Journal::OnHashSet(int db, std::string_view key, std::string_view field,
-                        std::string_view value, uint8_t flags) {
+void Journal::OnElementSet(int db, std::string_view key, ValueType t,
+                           std::string_view elem, std::string_view value, uint8_t flags) {
   Pending& p = Tls();
   if (!p.replicated) {
-    SplitIfFull(key.size() + field.size() + value.size() + 32);
-    p.batch.HashSet(db, key, field, value, flags);
+    SplitIfFull(key.size() + elem.size() + value.size() + 32);
+    p.batch.ElementSet(t, db, key, elem, value, flags);
   }
   NoteKey(p, db, key);
 }
 
-void Journal::OnHashDel(int db, std::string_view key, std::string_view field,
-                        uint8_t flags) {
+void Journal::OnElementDel(int db, std::string_view key, ValueType t,
+                           std::string_view elem, uint8_t flags) {
   Pending& p = Tls();
   if (!p.replicated) {
-    SplitIfFull(key.size() + field.size() + 32);
-    p.batch.HashDel(db, key, field, flags);
+    SplitIfFull(key.size() + elem.size() + 32);
+    p.batch.ElementDel(t, db, key, elem, flags);
   }
   NoteKey(p, db, key);
 }

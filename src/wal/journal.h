@@ -30,10 +30,10 @@ class Journal : public MutationListener {
   void OnPut(int db, std::string_view key, std::string_view value, int64_t expire_ms,
              uint8_t flags) override;
   void OnErase(int db, std::string_view key, uint8_t flags) override;
-  void OnHashSet(int db, std::string_view key, std::string_view field,
-                 std::string_view value, uint8_t flags) override;
-  void OnHashDel(int db, std::string_view key, std::string_view field,
-                 uint8_t flags) override;
+  void OnElementSet(int db, std::string_view key, ValueType t, std::string_view elem,
+                    std::string_view value, uint8_t flags) override;
+  void OnElementDel(int db, std::string_view key, ValueType t, std::string_view elem,
+                    uint8_t flags) override;
   void OnExpire(int db, std::string_view key, int64_t expire_ms, uint8_t flags) override;
   void OnFlush(int db, uint32_t new_namespace) override;
   void OnSwap(int a, int b) override;

@@ -59,7 +59,7 @@ void RoundTrip(FuzzedDataProvider& in) {
   std::vector<OwnedOp> want;
   while (in.remaining_bytes() > 0 && want.size() < 32) {
     OwnedOp o;
-    o.op = static_cast<Op>(in.ConsumeIntegralInRange<int>(1, 10));
+    o.op = static_cast<Op>(in.ConsumeIntegralInRange<int>(1, 14));
     o.db = in.ConsumeIntegralInRange<int>(0, 0xffff);
     switch (o.op) {
       case Op::kPut:
@@ -105,11 +105,29 @@ void RoundTrip(FuzzedDataProvider& in) {
         o.value = in.ConsumeRandomLengthString(512);
         b.HashSet(o.db, o.key, o.field, o.value, o.flags);
         break;
-      case Op::kHashDel:
+      case Op::kZAdd:
         o.flags = in.ConsumeIntegral<uint8_t>();
         o.key = in.ConsumeRandomLengthString(64);
         o.field = in.ConsumeRandomLengthString(64);
-        b.HashDel(o.db, o.key, o.field, o.flags);
+        o.value = in.ConsumeBytesAsString(8);
+        o.value.resize(8, '\0');
+        b.ElementSet(ValueType::kZSet, o.db, o.key, o.field, o.value, o.flags);
+        break;
+      case Op::kHashDel:
+      case Op::kSetAdd:
+      case Op::kSetRem:
+      case Op::kZRem:
+        o.flags = in.ConsumeIntegral<uint8_t>();
+        o.key = in.ConsumeRandomLengthString(64);
+        o.field = in.ConsumeRandomLengthString(64);
+        if (o.op == Op::kHashDel) {
+          b.HashDel(o.db, o.key, o.field, o.flags);
+        } else if (o.op == Op::kSetAdd) {
+          b.ElementSet(ValueType::kSet, o.db, o.key, o.field, {}, o.flags);
+        } else {
+          b.ElementDel(o.op == Op::kZRem ? ValueType::kZSet : ValueType::kSet, o.db,
+                       o.key, o.field, o.flags);
+        }
         break;
       case Op::kExpire:
         o.flags = in.ConsumeIntegral<uint8_t>();

@@ -418,7 +418,9 @@ TEST(Config, MatchSelectsDirectivesByGlobForConfigGet) {
   auto with_max = names_where(
       [](const std::string& n) { return n.find("max") != std::string::npos; });
   // Redis 6's names of the listpack thresholds are listed too.
-  with_max.insert({"hash-max-ziplist-entries", "hash-max-ziplist-value"});
+  with_max.insert({"hash-max-ziplist-entries", "hash-max-ziplist-value",
+                   "set-max-ziplist-entries", "set-max-ziplist-value",
+                   "zset-max-ziplist-entries", "zset-max-ziplist-value"});
   EXPECT_EQ(keys(max), with_max);
   EXPECT_EQ(max.count("maxmemory"), 1u);
   EXPECT_EQ(max.count("maxclients"), 1u);

@@ -16,6 +16,8 @@
 #include "format/batch.h"
 #include "storage/disk_tier.h"
 #include "types/hash_value.h"
+#include "types/set_value.h"
+#include "types/zset_value.h"
 
 namespace edgekv {
 namespace {
@@ -109,6 +111,63 @@ TEST_F(DiskCollectionsTest, FieldsAreStoredOneByOneAndReadBack) {
   EXPECT_EQ(meta.size, 2u);
   EXPECT_EQ(meta.collection, nullptr);
   EXPECT_EQ(disk_->counts(disk_->namespaces()[0]).keys, 1u);
+  EXPECT_EQ(ElementRecords(), 2u);
+}
+
+TEST_F(DiskCollectionsTest, SetMembersAreStoredOneByOneAndLoadedInTheirEncoding) {
+  disk_ = Open();
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.ElementSet(ValueType::kSet, 0, "s", "3", {}, kCreated);
+    b.ElementSet(ValueType::kSet, 0, "s", "1", {}, kNew);
+    b.ElementSet(ValueType::kSet, 0, "s", "2", {}, kNew);
+  });
+  Apply(disk_.get(),
+        [](wal::BatchBuilder& b) { b.ElementDel(ValueType::kSet, 0, "s", "2", 0); });
+  DiskValue v;
+  EncodingLimits limits;
+  ASSERT_TRUE(disk_->Get(disk_->namespaces()[0], "s", &v, &limits).ok());
+  EXPECT_EQ(v.type, ValueType::kSet);
+  EXPECT_EQ(v.size, 2u);
+  ASSERT_NE(v.collection, nullptr);
+  EXPECT_EQ(v.collection->encoding(), "intset");
+  std::vector<std::string> members;
+  static_cast<const SetValue&>(*v.collection).ForEach([&](std::string_view m) {
+    members.emplace_back(m);
+  });
+  EXPECT_EQ(members, (std::vector<std::string>{"1", "3"}));
+  // A member that is not an integer loads as a listpack.
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.ElementSet(ValueType::kSet, 0, "s", "a", {}, kNew);
+  });
+  ASSERT_TRUE(disk_->Get(disk_->namespaces()[0], "s", &v, &limits).ok());
+  EXPECT_EQ(v.collection->encoding(), "listpack");
+  EXPECT_EQ(v.collection->size(), 3u);
+  EXPECT_EQ(ElementRecords(), 3u);
+}
+
+TEST_F(DiskCollectionsTest, SortedSetScoresAreStoredWithTheirMembers) {
+  disk_ = Open();
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.ElementSet(ValueType::kZSet, 0, "z", "b", ZSetValue::EncodeScore(2.5), kCreated);
+    b.ElementSet(ValueType::kZSet, 0, "z", "a", ZSetValue::EncodeScore(-1), kNew);
+    b.ElementSet(ValueType::kZSet, 0, "z", "c", ZSetValue::EncodeScore(0), kNew);
+  });
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.ElementSet(ValueType::kZSet, 0, "z", "a", ZSetValue::EncodeScore(9),
+                 0);  // a new score
+    b.ElementDel(ValueType::kZSet, 0, "z", "c", 0);
+  });
+  DiskValue v;
+  EncodingLimits limits;
+  ASSERT_TRUE(disk_->Get(disk_->namespaces()[0], "z", &v, &limits).ok());
+  EXPECT_EQ(v.type, ValueType::kZSet);
+  EXPECT_EQ(v.size, 2u);
+  ASSERT_NE(v.collection, nullptr);
+  std::vector<std::pair<std::string, double>> got;
+  const auto& z = static_cast<const ZSetValue&>(*v.collection);
+  z.Walk(0, z.size() - 1, false,
+         [&](std::string_view m, double s) { got.emplace_back(std::string(m), s); });
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, double>>{{"b", 2.5}, {"a", 9}}));
   EXPECT_EQ(ElementRecords(), 2u);
 }
 

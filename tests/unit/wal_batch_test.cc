@@ -78,6 +78,48 @@ TEST(BatchFrameTest, LibraryOperationsRoundTripWithoutADatabase) {
   EXPECT_EQ(ops[2].key, "old");
 }
 
+TEST(BatchFrameTest, ElementOperationsCarryTheirCollectionType) {
+  BatchBuilder b;
+  b.ElementSet(ValueType::kHash, 1, "h", "f", "v", kFlagCreated | kFlagNewElement);
+  b.ElementSet(ValueType::kSet, 2, "s", "m", {}, kFlagNewElement);
+  b.ElementDel(ValueType::kSet, 2, "s", "m", 0);
+  b.ElementDel(ValueType::kHash, 1, "h", "f", 0);
+  const std::string score = std::string("\x00\x00\x00\x00\x00\x00\xf8\x3f", 8);  // 1.5
+  b.ElementSet(ValueType::kZSet, 3, "z", "m", score, kFlagCreated);
+  b.ElementDel(ValueType::kZSet, 3, "z", "m", 0);
+  std::string frame;
+  b.AppendFrame(9, 0, &frame);
+  BatchHeader h;
+  std::vector<OpView> ops;
+  Status s = DecodeBatch(std::string_view(frame).substr(kFrameHeaderSize), &h,
+                         [&](const OpView& op) { ops.push_back(op); });
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(ops.size(), 6u);
+  EXPECT_EQ(ops[0].op, Op::kHashSet);
+  EXPECT_EQ(ops[0].value, "v");
+  EXPECT_EQ(ops[1].op, Op::kSetAdd);
+  EXPECT_EQ(ops[1].ctype, ValueType::kSet);
+  EXPECT_EQ(ops[1].db, 2);
+  EXPECT_EQ(ops[1].field, "m");
+  EXPECT_EQ(ops[1].flags, kFlagNewElement);
+  EXPECT_EQ(ops[2].op, Op::kSetRem);
+  EXPECT_EQ(ops[2].ctype, ValueType::kSet);
+  EXPECT_EQ(ops[3].op, Op::kHashDel);
+  EXPECT_EQ(ops[3].ctype, ValueType::kHash);
+  EXPECT_EQ(ops[4].op, Op::kZAdd);
+  EXPECT_EQ(ops[4].ctype, ValueType::kZSet);
+  EXPECT_EQ(ops[4].field, "m");
+  EXPECT_EQ(ops[4].value, score);
+  EXPECT_EQ(ops[5].op, Op::kZRem);
+  EXPECT_EQ(ops[5].ctype, ValueType::kZSet);
+  for (const OpView& op : ops) {
+    EXPECT_EQ(IsElementSet(op.op),
+              op.op == Op::kHashSet || op.op == Op::kSetAdd || op.op == Op::kZAdd);
+    EXPECT_EQ(IsElementDel(op.op),
+              op.op == Op::kHashDel || op.op == Op::kSetRem || op.op == Op::kZRem);
+  }
+}
+
 TEST(BatchFrameTest, ATruncatedLibraryOperationIsCorruption) {
   BatchBuilder b;
   b.LibraryPut("lib", "code");

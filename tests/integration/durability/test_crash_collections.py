@@ -1,6 +1,7 @@
-"""Hashes through kill -9: under appendfsync always, every acknowledged
-field change (HSET, HDEL, HINCRBY, DEL, EXPIRE) is there after the restart,
-and no field that was never written (or was deleted) is."""
+"""Hashes, sets and sorted sets through kill -9: under appendfsync always,
+every acknowledged element change (HSET, HDEL, HINCRBY, SADD, SREM, ZADD,
+ZINCRBY, ZREM, DEL, EXPIRE) is there after the restart, and no field or
+member that was never written (or was deleted) is."""
 import random
 import threading
 
@@ -12,16 +13,22 @@ from test_crash import SOCKET_TIMEOUT_S, kill_mid_load
 KEYS_PER_WRITER = 200
 
 
-class HashWriter(threading.Thread):
-    """Changes its own hashes one field at a time and records, after each
-    acknowledged reply, what the hash holds: expected[key] = ({field: value},
-    has_ttl). `inflight` is the one change whose reply never came (the
-    kill): the hash may be as before it or as after it."""
+KINDS = ["hash", "set", "zset"]
+
+
+class CollectionWriter(threading.Thread):
+    """Changes its own collections (hashes, sets or sorted sets, by its id)
+    one element at a time and records, after each acknowledged reply, what
+    the key holds: expected[key] = (contents, has_ttl), contents a frozen
+    {field: value} / {member} / {member: score}. `inflight` is the one
+    change whose reply never came (the kill): the key may be as before it or
+    as after it."""
 
     def __init__(self, port, wid, killed):
         super().__init__(daemon=True)
         self.client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=SOCKET_TIMEOUT_S)
         self.wid = wid
+        self.kind = KINDS[wid % len(KINDS)]
         self.killed = killed
         self.expected = {}
         self.inflight = None
@@ -30,35 +37,54 @@ class HashWriter(threading.Thread):
         self.error = None
         self.rng = random.Random(wid)
 
+    def change(self, key, contents, i):
+        """One random change: (contents after it, the call that makes it);
+        None for a DEL. EXPIRE is the caller's."""
+        c, rng = self.client, self.rng
+        r = rng.random()
+        if self.kind == "hash":
+            f = b"f%d" % rng.randrange(30)
+            if r < 0.6:
+                return {**contents, f: b"v%d" % i}, lambda: c.hset(key, f, "v%d" % i)
+            if r < 0.8:
+                return {k: v for k, v in contents.items() if k != f}, lambda: c.hdel(key, f)
+            n = str(int(contents.get(b"n", b"0")) + 1).encode()
+            return {**contents, b"n": n}, lambda: c.hincrby(key, "n", 1)
+        if self.kind == "set":
+            m = (b"%d" if r < 0.3 else b"m%d") % rng.randrange(20)
+            if rng.random() < 0.65:
+                return contents | {m}, lambda: c.sadd(key, m)
+            return contents - {m}, lambda: c.srem(key, m)
+        m = b"m%d" % rng.randrange(20)
+        if r < 0.5:
+            score = float(rng.randint(-100, 100)) / 4
+            return {**contents, m: score}, lambda: c.zadd(key, {m: score})
+        if r < 0.7:
+            return ({**contents, m: contents.get(m, 0.0) + 1.5},
+                    lambda: c.zincrby(key, 1.5, m))
+        return {k: v for k, v in contents.items() if k != m}, lambda: c.zrem(key, m)
+
     def run(self):
-        keys = ["w%d:h%d" % (self.wid, i) for i in range(KEYS_PER_WRITER)]
+        keys = ["w%d:%s%d" % (self.wid, self.kind, i) for i in range(KEYS_PER_WRITER)]
+        empty = frozenset() if self.kind == "set" else {}
         try:
             for i in range(10 ** 9):
                 key = self.rng.choice(keys)
-                fields, has_ttl = self.expected.get(key, ({}, False))
-                fields = dict(fields)
+                contents, has_ttl = self.expected.get(key, (empty, False))
                 r = self.rng.random()
-                f = b"f%d" % self.rng.randrange(30)
-                if r < 0.5:
-                    fields[f] = ("v%d" % i).encode()
-                    call = lambda: self.client.hset(key, f, "v%d" % i)  # noqa: E731
-                elif r < 0.7:
-                    fields.pop(f, None)
-                    call = lambda: self.client.hdel(key, f)  # noqa: E731
-                elif r < 0.85:
-                    fields[b"n"] = str(int(fields.get(b"n", b"0")) + 1).encode()
-                    call = lambda: self.client.hincrby(key, "n", 1)  # noqa: E731
+                if r < 0.85:
+                    contents, call = self.change(key, contents, i)
                 elif r < 0.95:
-                    if fields:
+                    if contents:
                         has_ttl = True
                     call = lambda: self.client.expire(key, 3600)  # noqa: E731
                 else:
-                    fields, has_ttl = {}, False
+                    contents, has_ttl = empty, False
                     call = lambda: self.client.delete(key)  # noqa: E731
-                if not fields:
+                if not contents:
                     has_ttl = False
-                after = (fields, has_ttl)
-                self.inflight = (key, self.expected.get(key, ({}, False)), after)
+                after = (contents, has_ttl)
+                self.inflight = (key, self.expected.get(key, (empty, False)), after)
                 call()
                 self.expected[key] = after
                 self.inflight = None
@@ -73,14 +99,21 @@ class HashWriter(threading.Thread):
 
 
 def state(client, key):
-    return client.hgetall(key), client.ttl(key) > 0
+    kind = key.split(":")[1].rstrip("0123456789")
+    if kind == "set":
+        contents = frozenset(client.smembers(key))
+    elif kind == "zset":
+        contents = dict(client.zrange(key, 0, -1, withscores=True))
+    else:
+        contents = client.hgetall(key)
+    return contents, client.ttl(key) > 0
 
 
 def test_kill9_loses_no_acknowledged_field_under_fsync_always(tmp_path):
     data = str(tmp_path / "data")
     srv = Server(data, "--appendfsync", "always").start()
     killed = threading.Event()
-    writers = [HashWriter(srv.port, i, killed) for i in range(4)]
+    writers = [CollectionWriter(srv.port, i, killed) for i in range(6)]
     for w in writers:
         w.start()
     kill_mid_load(srv, writers, killed, 10_000)

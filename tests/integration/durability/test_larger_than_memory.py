@@ -3,6 +3,8 @@ nothing is lost, and the process's memory stays bounded."""
 import os
 import random
 
+import pytest
+
 from server import Server
 
 MAXMEMORY_MB = 64
@@ -100,10 +102,11 @@ def test_the_applier_bound_follows_config_set_maxmemory(tmp_path):
         srv.stop()
 
 
-def test_hashes_larger_than_memory_move_to_disk_and_come_back(tmp_path):
-    """Many hashes, together four times maxmemory: the cold ones leave memory
-    (whole, once their fields are on disk) and are read back field by field
-    from LevelDB; nothing is lost."""
+@pytest.mark.parametrize("kind", ["hash", "set", "zset"])
+def test_collections_larger_than_memory_move_to_disk_and_come_back(tmp_path, kind):
+    """Many hashes (sets, sorted sets), together four times maxmemory: the cold ones leave
+    memory (whole, once their elements are on disk) and are read back element
+    by element from LevelDB; nothing is lost."""
     maxmemory_mb = 32
     srv = Server(str(tmp_path / "data"), "--maxmemory", "%dmb" % maxmemory_mb).start()
     c = srv.client()
@@ -112,28 +115,44 @@ def test_hashes_larger_than_memory_move_to_disk_and_come_back(tmp_path):
     def field_value(h, f):
         return value_of(h * fields + f)
 
+    def contents(h):
+        if kind == "hash":
+            return {b"f%02d" % f: field_value(h, f) for f in range(fields)}
+        if kind == "zset":
+            return {b"%02d:" % f + field_value(h, f): float(f) for f in range(fields)}
+        return {b"%02d:" % f + field_value(h, f) for f in range(fields)}
+
     try:
         for h in range(hashes):
-            c.hset("hash:%05d" % h, mapping={"f%02d" % f: field_value(h, f)
-                                              for f in range(fields)})
+            if kind == "hash":
+                c.hset("hash:%05d" % h, mapping=contents(h))
+            elif kind == "zset":
+                c.zadd("hash:%05d" % h, contents(h))
+            else:
+                c.sadd("hash:%05d" % h, *contents(h))
         assert c.dbsize() == hashes
         assert c.info("stats")["keys_moved_to_disk"] > hashes // 2
         rng = random.Random(11)
         for h in rng.sample(range(hashes), 200):
             key = "hash:%05d" % h
-            assert c.type(key) == b"hash"
-            assert c.hlen(key) == fields
-            got = c.hgetall(key)
-            want = {b"f%02d" % f: field_value(h, f) for f in range(fields)}
-            assert got == want, key
-        # DEL of a hash that is only on disk reads its record, not its fields.
+            assert c.type(key) == kind.encode()
+            if kind == "hash":
+                assert c.hlen(key) == fields
+                assert c.hgetall(key) == contents(h), key
+            elif kind == "zset":
+                assert c.zcard(key) == fields
+                assert dict(c.zrange(key, 0, -1, withscores=True)) == contents(h), key
+            else:
+                assert c.scard(key) == fields
+                assert c.smembers(key) == contents(h), key
+        # DEL of a collection only on disk reads its record, not its elements.
         cold = None
         for h in range(hashes):
             key = "hash:%05d" % h
             if c.object("idletime", key) == 65535:  # only on disk
                 cold = key
                 break
-        assert cold is not None, "no hash was on disk only"
+        assert cold is not None, "no collection was on disk only"
         before = c.info("stats")
         assert c.delete(cold) == 1
         after = c.info("stats")

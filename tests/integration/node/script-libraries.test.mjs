@@ -33,10 +33,9 @@ const AGAINST_REDIS = process.env.EDGEKV_TEST_AGAINST_REDIS === '1';
 const T = { timeout: TEST_TIMEOUT_MS };
 // Tests of libraries whose scripts need types edgekv does not have yet:
 // they run, and report, but do not fail the suite until it has them.
-const NEEDS_ZSETS = AGAINST_REDIS ? T : { ...T, todo: 'needs sorted sets (issue 22)' };
 const NEEDS_COLLECTIONS = AGAINST_REDIS
   ? T
-  : { ...T, todo: 'needs hashes, lists, sorted sets and streams (issues 22, 23)' };
+  : { ...T, todo: 'needs lists and streams (issue 23)' };
 // Hang guard for waiting on something the libraries do in the background
 // (a job processed, a lock refreshed): far above what it takes.
 const WAIT_MS = 60_000;
@@ -564,7 +563,7 @@ describe('script libraries', () => {
       assert.equal(await io.get('mutex:long'), 'intruder');
     });
 
-    test('Semaphore: limit holders at once, release frees a place, expired holders drop out', NEEDS_ZSETS, async () => {
+    test('Semaphore: limit holders at once, release frees a place, expired holders drop out', T, async () => {
       const io = await ioredis();
       const opts = { lockTimeout: 10_000, acquireAttemptsLimit: 1 };
       const holders = [new Semaphore(io, 'pool', 3, opts), new Semaphore(io, 'pool', 3, opts), new Semaphore(io, 'pool', 3, opts)];
@@ -593,7 +592,7 @@ describe('script libraries', () => {
       await next.release();
     });
 
-    test('Semaphore: 20 concurrent acquirers, never more than the limit at once', NEEDS_ZSETS, async () => {
+    test('Semaphore: 20 concurrent acquirers, never more than the limit at once', T, async () => {
       const io = await ioredis();
       let active = 0;
       let maxActive = 0;
@@ -624,7 +623,7 @@ describe('script libraries', () => {
       assert.equal(await io.exists('semaphore:workers'), 0);
     });
 
-    test('MultiSemaphore: several permits at once, all or none', NEEDS_ZSETS, async () => {
+    test('MultiSemaphore: several permits at once, all or none', T, async () => {
       const io = await ioredis();
       const opts = { lockTimeout: 10_000, acquireAttemptsLimit: 1 };
       const two = new MultiSemaphore(io, 'gpu', 3, 2, opts);

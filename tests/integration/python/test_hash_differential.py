@@ -19,14 +19,15 @@ count and each item's type) is compared, and each server's items must be
 fields (with their values) of its own hash, distinct for a positive count.
 TTLs may differ by the second that passed between the two servers.
 """
-import random
-
 import pytest
 
-from redis_ref import start_redis, stop_redis
-from resp_util import RawClient, read_reply
-from test_redis_differential import close_integers
+import differential
+from differential import CLOCK, children, connect, pairs_of, run_cases, run_seeds
+from differential import run_watched_writes, same_anyway, scan_both, send_both
+from resp_util import RawClient
 from test_redis_differential import comparable as keyspace_comparable
+
+redis_port = differential.redis_port  # the fixture: pytest finds it by this name
 
 LONG_FIELD = "F" * 65  # past hash-max-listpack-value (64)
 KEYS = ["h", "g", "k", "s", "w"]
@@ -130,23 +131,8 @@ LOOPS = [
     lambda r, k: [["HSET", k, "w%d" % i, "%d" % i] for i in range(r.choice([0, 300]), 520)],
     lambda r, k: [["HSETNX", k, "w%d" % i, "v"] for i in range(r.choice([100, 500]), 530)],
 ]
-TRANSACTION = ("MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH")
 UNORDERED = ("HGETALL", "HKEYS", "HVALS", "HRANDFIELD", "HSCAN", "KEYS", "SCAN")
-CLOCK = ("TTL",)  # may differ by the second between the two calls
 IN_MULTI_SKIPPED = UNORDERED + CLOCK
-
-
-def children(reply):
-    """An aggregate reply's header line and the exact bytes of each of its
-    elements (a map's keys and values in turn); no elements for any other."""
-    pos = reply.index(b"\r\n") + 2
-    header, items = reply[:pos], []
-    if reply[:1] in (b"*", b"%", b"~") and header != b"*-1\r\n":
-        while pos < len(reply):
-            end = read_reply(reply, pos)
-            items.append(reply[pos:end])
-            pos = end
-    return header, items
 
 
 def comparable(cmd, reply):
@@ -183,10 +169,7 @@ def random_items(conn, cmd, reply):
         return b"$", [] if reply in h else [reply]
     header, items = children(reply)
     if len(cmd) > 3:  # WITHVALUES: pairs, each its own array in RESP3
-        if items[0][:1] == b"*":
-            got = [tuple(children(i)[1]) for i in items]
-        else:
-            got = list(zip(items[::2], items[1::2]))
+        got = pairs_of(items)
     else:
         got = [(i, h.get(i)) for i in items]
     strays = [p for p in got if len(p) != 2 or p[0] not in h or h[p[0]] != p[1]]
@@ -198,105 +181,21 @@ def random_items(conn, cmd, reply):
     return header, [i[:1] for i in items], strays, positive and len(set(fields)) != len(fields)
 
 
-def scan_all(conn, cmd):
-    """HSCAN from cursor 0 until the cursor is 0 again: the reply itself if
-    it is not a scan reply (an error), else the types of the cursor and of
-    the array and the union of the (field, value) pairs of every call."""
-    cmd = list(cmd)
-    shapes, seen = set(), set()
-    for _ in range(100000):  # a hang guard
-        reply = conn.cmd(cmd)
-        parts = children(reply)[1]
-        if reply[:4] != b"*2\r\n" or parts[0][:1] != b"$":
-            return reply
-        cursor, items = parts
-        header, items = children(items)
-        shapes.add((cursor[:1], header[:1], len(items) % 2))
-        seen.update(zip(items[::2], items[1::2]))
-        cmd[2] = cursor.split(b"\r\n")[1]
-        if cmd[2] == b"0":
-            return sorted(shapes), sorted(seen)
-    raise AssertionError("HSCAN did not come back to cursor 0: %r" % (cmd,))
-
-
-STRING_ENCODINGS = (b"$3\r\nint\r\n", b"$6\r\nembstr\r\n", b"$3\r\nraw\r\n")
-
-
 def exchange(pair, cmd):
     """Runs cmd on both servers, (edgekv, redis): (same, edgekv's, redis's),
     each reply as it is compared."""
     ours, theirs = pair
     name = cmd[0].upper()
     if name == "HSCAN" and len(cmd) > 2 and cmd[2] == "0":
-        a, b = scan_all(ours, cmd), scan_all(theirs, cmd)
-        return a == b, a, b
-    # Both servers get the command before either reply is read (as in
-    # test_redis_differential).
-    ours.send(cmd)
-    theirs.send(cmd)
-    a, b = ours.read(), theirs.read()
+        return scan_both(pair, cmd, pairs=True)
+    a, b = send_both(pair, cmd)
     if name == "HRANDFIELD":
         a, b = random_items(ours, cmd, a), random_items(theirs, cmd, b)
         return a == b, a, b
-    if name in CLOCK and close_integers(a, b):
-        return True, a, b
-    if name == "OBJECT" and all(r in STRING_ENCODINGS for r in (a, b)):
-        # A string's encoding (raw after APPEND, ...) is not what this test is
-        # about: edgekv keeps no encoding for strings and guesses from the value.
+    if same_anyway(name, a, b):
         return True, a, b
     a, b = comparable(cmd, a), comparable(cmd, b)
     return a == b, a, b
-
-
-def show(x, limit=1500):
-    text = repr(x)
-    return text if len(text) <= limit else text[:limit] + "... (%d chars)" % len(text)
-
-
-def mismatch(cmd, a, b, after=()):
-    return "%s\n  edgekv: %s\n  redis:  %s%s" % (
-        show(cmd), show(a), show(b), "\n  after: " + show(list(after)) if after else "")
-
-
-@pytest.fixture(scope="module")
-def redis_port():
-    proc, port, d = start_redis()
-    yield port
-    stop_redis(proc, d)
-
-
-def run_sequence(main, other, rng, steps):
-    """One seed's commands on both servers: the first mismatch, or None. A
-    tenth of the commands come from the other connection (a write under
-    the main one's WATCH)."""
-    in_multi = False
-    history = []
-    for _ in range(steps):
-        if rng.random() < 0.005:
-            cmds = rng.choice(LOOPS)(rng, key(rng))
-        else:
-            cmd = rng.choice(GENERATORS)(rng)
-            if rng.random() < 0.03 and len(cmd) > 1:
-                cmd = cmd[:-1]  # one argument short
-            if rng.random() < 0.03:
-                cmd = [cmd[0].lower()] + cmd[1:]
-            cmds = [cmd]
-        for cmd in cmds:
-            name = cmd[0].upper()
-            if in_multi and name in IN_MULTI_SKIPPED:
-                continue
-            pair = main
-            if name not in TRANSACTION and rng.random() < 0.1:
-                pair = other
-            same, a, b = exchange(pair, cmd)
-            history.append(("other: " if pair is other else "") + show(cmd, 200))
-            if pair is main and name == "MULTI" and b == b"+OK\r\n":
-                in_multi = True
-            if pair is main and name in ("EXEC", "DISCARD"):
-                in_multi = False
-            if not same:
-                return mismatch(cmd, a, b, history[-8:-1])
-    return None
 
 
 # A write from another connection between WATCH and EXEC, and whether Redis
@@ -316,36 +215,15 @@ WATCHED_WRITES = [
 
 @pytest.mark.parametrize("protocol", [2, 3])
 def test_hash_replies_match_redis_byte_for_byte(server, redis_port, protocol):
-    main = (RawClient(server.port), RawClient(redis_port))
-    other = (RawClient(server.port), RawClient(redis_port))
-    for c in main + other:
-        c.cmd(["HELLO", str(protocol)])
-    mismatches = []
-    for seed in range(12):
-        rng = random.Random(seed * 10 + protocol)
-        for c in main:
-            c.cmd(["DISCARD"])
-            c.cmd(["UNWATCH"])
-            assert c.cmd(["FLUSHALL"]) == b"+OK\r\n"
-        found = run_sequence(main, other, rng, 500)
-        if found:
-            mismatches.append("seed %d: %s" % (seed, found))
-    nil = b"*-1\r\n" if protocol == 2 else b"_\r\n"
-    for write, aborts in WATCHED_WRITES:
-        for c in main:
-            c.cmd(["DISCARD"])
-            c.cmd(["UNWATCH"])
-            c.cmd(["FLUSHALL"])
-        for cmd in (["HSET", "wh", "a", "1", "b", "2"], ["HSET", "other", "o", "1"],
-                    ["WATCH", "wh"]):
-            exchange(main, cmd)
-        steps = [(["other:"] + write, exchange(other, write))]
-        steps += [(cmd, exchange(main, cmd)) for cmd in (
-            ["MULTI"], ["HSET", "wh", "c", "3"], ["HGET", "wh", "a"], ["EXEC"])]
-        if not all(same for _, (same, _, _) in steps) or (steps[-1][1][2] == nil) != aborts:
-            mismatches.append("WATCH wh, then %s (EXEC %s):\n%s" % (
-                show(write), "nil" if aborts else "runs",
-                "\n".join(mismatch(cmd, a, b) for cmd, (_, a, b) in steps)))
+    main = connect(server, redis_port, protocol)
+    other = connect(server, redis_port, protocol)
+    mismatches = run_seeds(main, other, protocol, 12, 500, generators=GENERATORS, loops=LOOPS,
+                           loop_key=key, exchange=exchange, skipped_in_multi=IN_MULTI_SKIPPED)
+    mismatches += run_watched_writes(
+        main, other, protocol, [("wh", write, aborts) for write, aborts in WATCHED_WRITES],
+        setup=[["HSET", "wh", "a", "1", "b", "2"], ["HSET", "other", "o", "1"]],
+        queued=[["HSET", "wh", "c", "3"], ["HGET", "wh", "a"]], exchange=exchange,
+        check_reset=False)
     assert not mismatches, "\n".join(mismatches)
 
 
@@ -506,11 +384,7 @@ def test_hash_error_replies_match_redis(server, redis_port, protocol):
     for c in pair:
         assert c.cmd(["FLUSHALL"]) == b"+OK\r\n"
         c.cmd(["HELLO", str(protocol)])
-    mismatches = []
-    for cmd in EDGE_CASES:
-        same, a, b = exchange(pair, cmd)
-        if not same:
-            mismatches.append(mismatch(cmd, a, b))
+    mismatches = run_cases(pair, EDGE_CASES, exchange)
     assert not mismatches, "\n".join(mismatches)
 
 

@@ -12,7 +12,9 @@ from server import Server, free_port
 
 def dump(client, dbs=(0, 1, 2)):
     """{(db, key): (value, pexpiretime)} of every key, via SCAN; a hash's
-    value is the sorted tuple of its (field, value) pairs."""
+    value is the sorted tuple of its (field, value) pairs, a set's the
+    sorted tuple of its members, a sorted set's its (member, score) pairs in
+    order."""
     out = {}
     for db in dbs:
         client.execute_command("SELECT", db)
@@ -26,6 +28,10 @@ def dump(client, dbs=(0, 1, 2)):
             for k, t in zip(chunk, types):
                 if t == b"hash":
                     pipe.hgetall(k)
+                elif t == b"set":
+                    pipe.smembers(k)
+                elif t == b"zset":
+                    pipe.zrange(k, 0, -1, withscores=True)
                 else:
                     pipe.get(k)
                 pipe.execute_command("PEXPIRETIME", k)
@@ -34,6 +40,10 @@ def dump(client, dbs=(0, 1, 2)):
                 val, exp = res[2 * j], res[2 * j + 1]
                 if isinstance(val, dict):
                     val = tuple(sorted(val.items())) if val else None
+                elif isinstance(val, set):
+                    val = ("set",) + tuple(sorted(val)) if val else None
+                elif isinstance(val, list):  # a sorted set, in its order
+                    val = ("zset",) + tuple(val) if val else None
                 if val is not None:
                     out[(db, k)] = (val, exp)
     client.execute_command("SELECT", 0)

@@ -1,8 +1,8 @@
 """Servers of two releases side by side, as a fleet upgrading one server at
 a time: the previous release (built from git by tools/build_release.sh) and
-this one. This release writes the log in format 3 (hashes' per-field
-records) and LevelDB in layout 2; the previous release wrote format 2 and
-layout 1.
+this one. This release writes the log in format 4 (per-element records of
+hashes, sets and sorted sets) and LevelDB in layout 2; the previous release
+wrote format 2 and layout 1.
 
 - A new replica under a coordinator of the previous release keeps working
   (it reads format 2), by the live stream and after a restart.
@@ -14,6 +14,7 @@ layout 1.
 - A replica refused by its coordinator for that reason says why in INFO and
   does not reconnect until REPLICAOF."""
 import os
+import re
 import subprocess
 import time
 
@@ -27,6 +28,12 @@ from test_bad_upstream import FakeUpstream
 PREVIOUS_RELEASE = "c440efa0fe81c327f1aa56b4446faeeda851a954"
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 WAIT_S = 300  # hang guard
+
+
+def log_format():
+    """The log format this tree writes (wal::kVersion)."""
+    with open(os.path.join(ROOT, "include", "edgekv", "wal_format.h")) as f:
+        return int(re.search(r"kVersion = (\d+);", f.read()).group(1))
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +123,7 @@ def test_a_coordinator_refuses_a_replica_that_cannot_read_its_log(tmp_path, prev
         assert c.info("replication")["connected_slaves"] == 0
         lines = [l for l in coord.log().splitlines() if "refused: it reads the log" in l]
         assert len(lines) == 1, lines
-        assert "up to format 2, this server writes format 3" in lines[0]
+        assert "up to format 2, this server writes format %d" % log_format() in lines[0]
         info = old.client().info("replication")
         assert info["master_link_status"] == "down"
         assert old.client().dbsize() == 0
@@ -139,7 +146,8 @@ def test_a_refused_replica_says_why_and_does_not_reconnect(tmp_path):
         assert "writes log format 9" in info["master_link_refused"]
         assert info["master_link_status"] == "down"
         replconf = [a for a in upstream.received if a[0].upper() == b"REPLCONF"]
-        assert b"capa" in replconf[0] and b"edgekv-log-3" in replconf[0], replconf
+        capa = b"edgekv-log-%d" % log_format()
+        assert b"capa" in replconf[0] and capa in replconf[0], replconf
         # Reconnecting would be once a second: three seconds see none.
         time.sleep(3)
         assert upstream.psyncs == 1
