@@ -109,6 +109,10 @@ void ClientSocket::ReadSome(char* buf, std::size_t len, std::shared_ptr<void> ta
 
 bool ClientSocket::PeerClosedUnseen() {
   if (!op_->eof_unchecked || op_->target == nullptr) return false;  // no read queued
+  // A read that has finished, its completion still queued (a speculative
+  // read posts it), is delivering data the connection has not seen yet: an
+  // end of stream now would close the connection before that data is served.
+  if (op_->finished) return false;
   op_->eof_unchecked = false;
   char c;
   return ::recv(native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;

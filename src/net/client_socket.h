@@ -55,9 +55,10 @@ class ClientSocket : public boost::asio::ip::tcp::socket {
   // the io_context is destroyed, when done is not called).
   void ReadSome(char* buf, std::size_t len, std::shared_ptr<void> target, ReadDone done);
 
-  // While a read is queued: true if the peer's end of stream is waiting in
-  // the socket unseen (see above). Looks once per read that drained the
-  // socket; false otherwise.
+  // While a read is queued and not yet performed: true if the peer's end of
+  // stream is waiting in the socket unseen (see above). Looks once per read
+  // that drained the socket; false otherwise (also while a performed read's
+  // completion, with the data, is still on its way).
   bool PeerClosedUnseen();
 
   // Takes the descriptor out of this io_context's reactor and returns it
