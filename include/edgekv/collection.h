@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace edgekv {
@@ -57,6 +59,10 @@ class Collection {
   using ElementVisitor =
       std::function<void(std::string_view elem, std::string_view value)>;
   virtual void ForEachElement(const ElementVisitor& fn) const = 0;
+  // One element's value as ForEachElement gives it (made in *scratch when
+  // it is not kept as such), or nullopt when absent.
+  virtual std::optional<std::string_view> FindElement(std::string_view elem,
+                                                      std::string* scratch) const = 0;
   // Adds an element read back from the log or the disk.
   virtual void LoadElement(std::string_view elem, std::string_view value,
                            const EncodingLimits& limits) = 0;

@@ -174,10 +174,14 @@ struct TierStats {
   uint64_t hot_reads = 0;    // lookups answered from memory
   uint64_t cold_reads = 0;   // lookups that read LevelDB and found the key
   uint64_t disk_misses = 0;  // lookups that read LevelDB and found nothing
-  uint64_t evicted = 0;      // entries moved out of memory (safe on disk)
+  // Elements read from LevelDB one by one, their collection left on disk
+  // (Store::ReadElements).
+  uint64_t cold_element_reads = 0;
+  uint64_t evicted = 0;  // entries moved out of memory (safe on disk)
 };
 
 class DiskTier;
+struct DiskValue;
 
 class Store {
  public:
@@ -261,6 +265,20 @@ class Store {
   static constexpr size_t kInfoHeadBytes = 32;
   static constexpr int64_t kMaxIdleSeconds = 65535;
   bool Inspect(int db, std::string_view key, int64_t now_ms, KeyInfo* out);
+  // The type of a live key, or nullopt; like Find, except that a collection
+  // only on disk stays there (its record is read, not its elements).
+  std::optional<ValueType> TypeOf(int db, std::string_view key, int64_t now_ms);
+  // Point reads of a collection's elements: fn(i, value) for each elems[i],
+  // value as the log keeps it (a hash field's value, "" for a set member, a
+  // sorted-set member's 8-byte score; nullopt when absent). A collection in
+  // memory answers from there. One only on disk is read element by element
+  // and stays on disk: the read policy is that a cold collection comes into
+  // memory only for a command that needs all of it (Find), never for point
+  // reads, so one larger than memory can be read. Returns the collection's
+  // size, or -1 when the key holds no live collection of type t.
+  using ElementFn = std::function<void(size_t i, std::optional<std::string_view> value)>;
+  int64_t ReadElements(int db, std::string_view key, ValueType t, int64_t now_ms,
+                       std::span<const std::string_view> elems, const ElementFn& fn);
   // Inserts or replaces the value and expiry.
   void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms);
   // Removes a live or expired key; true if a live key was removed.
@@ -298,12 +316,18 @@ class Store {
   bool SetRem(int db, std::string_view key, std::string_view member, int64_t now_ms) {
     return RemoveElement(db, key, ValueType::kSet, member, now_ms);
   }
-  // Sets member's score in the sorted set at key, creating the set when the
-  // key does not exist (in the encoding Redis gives one made for
-  // `size_hint` members of at most `longest` bytes). 1: the member is new,
-  // 0: its score changed, -1: nothing changed (nothing logged).
-  int ZSetAdd(int db, std::string_view key, std::string_view member, double score,
-              int64_t now_ms, size_t size_hint = 1, size_t longest = 0);
+  // Sets member's score in the sorted set at key as ZADD does with options
+  // `o` (Redis's zsetAdd): creating the set when the key does not exist and
+  // XX is not given, in the encoding Redis gives one made for `size_hint`
+  // members of at most `longest` bytes. *new_score gets the member's score
+  // unless the result is kNop or kNaN (INCR's sum not a number).
+  struct ZAddOptions {
+    bool nx = false, xx = false, gt = false, lt = false, incr = false;
+  };
+  enum class ZAddResult { kNop, kNaN, kUnchanged, kUpdated, kAdded };
+  ZAddResult ZSetAdd(int db, std::string_view key, std::string_view member, double score,
+                     int64_t now_ms, const ZAddOptions& o, double* new_score,
+                     size_t size_hint = 1, size_t longest = 0);
   // Removes an element of the hash, set or sorted set at key (HashDel,
   // SetRem, ZREM).
   bool RemoveElement(int db, std::string_view key, ValueType t, std::string_view elem,
@@ -391,8 +415,11 @@ class Store {
   void TouchLiveWatchers(int a, int b);
   bool LiveIn(Stripe& s, int db, std::string_view key, int64_t now_ms);
   // The entry for key in memory, loading it from disk when absent (a
-  // tombstone when the disk has nothing). nullptr only without a disk.
-  Entry* Load(Stripe& s, int db, uint64_t hash, std::string_view key);
+  // tombstone when the disk has nothing). nullptr only without a disk, or
+  // when `cold` is given and the key is a collection only on disk: then
+  // *cold gets its record and it stays there.
+  Entry* Load(Stripe& s, int db, uint64_t hash, std::string_view key,
+              DiskValue* cold = nullptr);
   void RemoveEntry(Stripe& s, Dict& d, std::string_view key, uint64_t hash);
   void ReplaceEntry(Stripe& s, Dict& d, Entry** link, Entry* e);
   void EraseLoaded(Stripe& s, int db, uint64_t hash, Entry* e);
@@ -448,7 +475,7 @@ class Store {
   // Bumped by every I/O thread (hits on every read): one slot per thread.
   ShardedCounter expired_keys_;
   std::atomic<int64_t> watchers_{0};
-  ShardedCounter hot_reads_, cold_reads_, disk_misses_;
+  ShardedCounter hot_reads_, cold_reads_, disk_misses_, cold_element_reads_;
   std::atomic<uint64_t> evicted_{0};
   std::atomic<bool> delete_expired_{true};
   std::atomic<bool> may_hold_collections_{false};
@@ -468,10 +495,16 @@ class Store {
   // Inserts a collection entry at key over a tombstone or nothing.
   Entry* InsertCollection(Stripe& s, int db, uint64_t hash, std::string_view key,
                           std::unique_ptr<Collection> c, int64_t expire_ms, uint64_t seq);
-  // The live collection of type t at key, created empty (and *flags given
-  // wal::kFlagCreated) when the key is missing; nullptr for another type.
-  Entry* OpenCollection(Stripe& s, int db, uint64_t hash, std::string_view key,
-                        ValueType t, int64_t now_ms, uint64_t seq, uint8_t* flags);
+  // One element's change (HashSet, SetAdd, ZSetAdd): `change(collection,
+  // limits, &logged)` makes it in the live collection of type t at key
+  // (created empty when the key is missing and `create`; nothing for another
+  // type, which the caller has checked) and says how it went; an element
+  // added or changed is logged with the value `logged`.
+  enum class ElementChange { kNone, kChanged, kAdded };
+  template <typename Change>
+  ElementChange ChangeElement(int db, std::string_view key, ValueType t,
+                              std::string_view elem, int64_t now_ms, bool create,
+                              const Change& change);
   // After a change to e's collection: its sequence, LRU clock and the
   // stripe's byte count (the collection had bytes_before).
   void ElementChanged(Stripe& s, Entry* e, int64_t bytes_before, uint64_t seq);

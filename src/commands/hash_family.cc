@@ -4,6 +4,8 @@
 // HashDel), which logs them field by field. WRONGTYPE is the dispatcher's.
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -76,9 +78,15 @@ void HSetNx(CommandContext& ctx) {
   ctx.reply->Integer(1);
 }
 
-void HGet(CommandContext& ctx) {
-  const HashValue* h = ReadHash(ctx, ctx.arg(1));
-  auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(2));
+// The value of each field asked for, from memory or (point reads of a hash
+// only on disk) from LevelDB. The hash's size, or -1 when there is none.
+int64_t ReadFields(CommandContext& ctx, size_t first,
+                   const std::function<void(std::optional<std::string_view>)>& fn) {
+  return ReadElements(ctx, ctx.arg(1), ValueType::kHash, ctx.args.subspan(first),
+                      [&](size_t, std::optional<std::string_view> v) { fn(v); });
+}
+
+void ReplyValue(CommandContext& ctx, std::optional<std::string_view> v) {
   if (v.has_value()) {
     ctx.reply->Bulk(*v);
   } else {
@@ -86,17 +94,14 @@ void HGet(CommandContext& ctx) {
   }
 }
 
+void HGet(CommandContext& ctx) {
+  if (ReadFields(ctx, 2, [&](auto v) { ReplyValue(ctx, v); }) < 0) ctx.reply->Null();
+}
+
 void HMGet(CommandContext& ctx) {
-  const HashValue* h = ReadHash(ctx, ctx.arg(1));
   ctx.reply->ArrayHeader(ctx.argc() - 2);
-  for (size_t i = 2; i < ctx.argc(); ++i) {
-    auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(i));
-    if (v.has_value()) {
-      ctx.reply->Bulk(*v);
-    } else {
-      ctx.reply->Null();
-    }
-  }
+  if (ReadFields(ctx, 2, [&](auto v) { ReplyValue(ctx, v); }) >= 0) return;
+  for (size_t i = 2; i < ctx.argc(); ++i) ctx.reply->Null();
 }
 
 void HDel(CommandContext& ctx) {
@@ -108,19 +113,19 @@ void HDel(CommandContext& ctx) {
 }
 
 void HExists(CommandContext& ctx) {
-  const HashValue* h = ReadHash(ctx, ctx.arg(1));
-  ctx.reply->Integer(h != nullptr && h->Get(ctx.arg(2)).has_value() ? 1 : 0);
+  bool found = false;
+  ReadFields(ctx, 2, [&](auto v) { found = v.has_value(); });
+  ctx.reply->Integer(found ? 1 : 0);
 }
 
 void HLen(CommandContext& ctx) {
-  const HashValue* h = ReadHash(ctx, ctx.arg(1));
-  ctx.reply->Integer(h == nullptr ? 0 : static_cast<int64_t>(h->size()));
+  ctx.reply->Integer(std::max<int64_t>(ReadFields(ctx, ctx.argc(), {}), 0));
 }
 
 void HStrLen(CommandContext& ctx) {
-  const HashValue* h = ReadHash(ctx, ctx.arg(1));
-  auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(2));
-  ctx.reply->Integer(v.has_value() ? static_cast<int64_t>(v->size()) : 0);
+  size_t len = 0;
+  ReadFields(ctx, 2, [&](auto v) { len = v.has_value() ? v->size() : 0; });
+  ctx.reply->Integer(static_cast<int64_t>(len));
 }
 
 enum class Part { kFields, kValues, kBoth };

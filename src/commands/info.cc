@@ -266,6 +266,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& arg
     num("hot_reads", static_cast<int64_t>(tiers.hot_reads));
     num("cold_reads", static_cast<int64_t>(tiers.cold_reads));
     num("cold_misses", static_cast<int64_t>(tiers.disk_misses));
+    num("cold_element_reads", static_cast<int64_t>(tiers.cold_element_reads));
     num("keys_moved_to_disk", static_cast<int64_t>(tiers.evicted));
     num("keyspace_hits", ld(st.keyspace_hits));
     num("keyspace_misses", ld(st.keyspace_misses));

@@ -16,6 +16,14 @@ Entry* LookupRead(CommandContext& ctx, std::string_view key) {
   return e;
 }
 
+int64_t ReadElements(CommandContext& ctx, std::string_view key, ValueType type,
+                     std::span<const std::string_view> elems,
+                     const Store::ElementFn& fn) {
+  int64_t n = StoreOf(ctx).ReadElements(DbOf(ctx), key, type, ctx.now_ms, elems, fn);
+  CountLookup(ctx, n >= 0);
+  return n;
+}
+
 void CountLookup(CommandContext& ctx, bool hit) {
   auto& stats = ctx.server->stats();
   (hit ? stats.keyspace_hits : stats.keyspace_misses)
@@ -28,8 +36,10 @@ bool KeysOfType(CommandContext& ctx, std::span<const std::string_view> keys,
   // While no key has held a collection, every key is a string.
   if (type == ValueType::kString && !store.may_hold_collections()) return true;
   for (std::string_view key : keys) {
-    Entry* e = store.Find(DbOf(ctx), key, ctx.now_ms);
-    if (e != nullptr && e->type() != type) {
+    // A collection only on disk stays there: the command may need only a
+    // few of its elements (ReadElements).
+    std::optional<ValueType> t = store.TypeOf(DbOf(ctx), key, ctx.now_ms);
+    if (t.has_value() && *t != type) {
       ctx.reply->Error(kWrongType);
       return false;
     }

@@ -23,6 +23,12 @@ inline int DbOf(CommandContext& ctx) {
 Entry* LookupRead(CommandContext& ctx, std::string_view key);
 // Counts a keyspace hit or miss (INFO keyspace_hits/keyspace_misses).
 void CountLookup(CommandContext& ctx, bool hit);
+// Point reads of a collection's elements (HGET, SISMEMBER, ZSCORE, ...),
+// counted as a hit or miss: Store::ReadElements, which reads a collection
+// only on disk element by element without bringing it into memory. The
+// collection's size, or -1 when there is none.
+int64_t ReadElements(CommandContext& ctx, std::string_view key, ValueType type,
+                     std::span<const std::string_view> elems, const Store::ElementFn& fn);
 // A lookup for a command that will write (not counted).
 Entry* LookupWrite(CommandContext& ctx, std::string_view key);
 // A read lookup that leaves the key's idle time as it was (TYPE, TTL,

@@ -5,7 +5,9 @@
 // WRONGTYPE is the dispatcher's, except for the commands that look at their
 // keys after parsing (kAnyKeyType), which call SetsAt.
 #include <algorithm>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -65,22 +67,29 @@ void SRem(CommandContext& ctx) {
   ctx.reply->Integer(n);
 }
 
+// Membership of each member from args[first] on, from memory or (a set only
+// on disk) from LevelDB; the set's size, or -1 when there is none.
+int64_t ReadMembers(CommandContext& ctx, size_t first,
+                    const std::function<void(bool)>& fn) {
+  return ReadElements(
+      ctx, ctx.arg(1), ValueType::kSet, ctx.args.subspan(first),
+      [&](size_t, std::optional<std::string_view> v) { fn(v.has_value()); });
+}
+
 void SCard(CommandContext& ctx) {
-  const SetValue* s = ReadSet(ctx, ctx.arg(1));
-  ctx.reply->Integer(s == nullptr ? 0 : static_cast<int64_t>(s->size()));
+  ctx.reply->Integer(std::max<int64_t>(ReadMembers(ctx, ctx.argc(), {}), 0));
 }
 
 void SIsMember(CommandContext& ctx) {
-  const SetValue* s = ReadSet(ctx, ctx.arg(1));
-  ctx.reply->Integer(s != nullptr && s->Contains(ctx.arg(2)) ? 1 : 0);
+  bool found = false;
+  ReadMembers(ctx, 2, [&](bool in) { found = in; });
+  ctx.reply->Integer(found ? 1 : 0);
 }
 
 void SMIsMember(CommandContext& ctx) {
-  const SetValue* s = ReadSet(ctx, ctx.arg(1));
   ctx.reply->ArrayHeader(ctx.argc() - 2);
-  for (size_t i = 2; i < ctx.argc(); ++i) {
-    ctx.reply->Integer(s != nullptr && s->Contains(ctx.arg(i)) ? 1 : 0);
-  }
+  if (ReadMembers(ctx, 2, [&](bool in) { ctx.reply->Integer(in ? 1 : 0); }) >= 0) return;
+  for (size_t i = 2; i < ctx.argc(); ++i) ctx.reply->Integer(0);
 }
 
 void ReplyMembers(CommandContext& ctx, const std::vector<std::string>& members) {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -261,38 +262,29 @@ void AddGeneric(CommandContext& ctx, AddFlags f, size_t score_at) {
   std::string_view key = ctx.arg(1);
   if (!ZSetAt(ctx, key)) return;
   Store& store = StoreOf(ctx);
-  const ZSetValue* z = AsZSet(LookupWrite(ctx, key));
+  const Store::ZAddOptions o{f.nx, f.xx, f.gt, f.lt, f.incr};
   int64_t added = 0, updated = 0, processed = 0;
   double last = 0;
-  if (z != nullptr || !f.xx) {
-    for (size_t i = 0; i < n; ++i) {
-      std::string_view member = ctx.arg(score_at + 2 * i + 1);
-      double score = scores[i];
-      z = AsZSet(LookupWrite(ctx, key));  // created by the first add
-      std::optional<double> cur = z == nullptr ? std::nullopt : z->Score(member);
-      if (cur.has_value()) {
-        if (f.nx) continue;
-        if (f.incr) {
-          score += *cur;
-          if (std::isnan(score)) {
-            return ctx.reply->Error("ERR resulting score is not a number (NaN)");
-          }
-        }
-        if ((f.lt && score >= *cur) || (f.gt && score <= *cur)) continue;
-        ++processed;
-        last = score;
-        if (score != *cur) {
-          store.ZSetAdd(DbOf(ctx), key, member, score, ctx.now_ms);
-          ++updated;
-        }
-      } else if (!f.xx) {
-        ++processed;
-        last = score;
-        // As Redis 7.0: the first member's length picks the new set's encoding.
-        store.ZSetAdd(DbOf(ctx), key, member, score, ctx.now_ms);
+  for (size_t i = 0; i < n; ++i) {
+    double score;
+    // As Redis 7.0: the first member's length picks a new set's encoding.
+    switch (store.ZSetAdd(DbOf(ctx), key, ctx.arg(score_at + 2 * i + 1), scores[i],
+                          ctx.now_ms, o, &score)) {
+      case Store::ZAddResult::kNop:
+        continue;
+      case Store::ZAddResult::kNaN:
+        return ctx.reply->Error("ERR resulting score is not a number (NaN)");
+      case Store::ZAddResult::kAdded:
         ++added;
-      }
+        break;
+      case Store::ZAddResult::kUpdated:
+        ++updated;
+        break;
+      case Store::ZAddResult::kUnchanged:
+        break;
     }
+    ++processed;
+    last = score;
   }
   if (f.incr) {
     if (processed > 0) return ctx.reply->Double(last);
@@ -322,22 +314,33 @@ void ZRem(CommandContext& ctx) {
 
 // --- Reads of one member or the size -----------------------------------------
 
+// The score of each member from args[first] on, from memory or (a sorted set
+// only on disk) from LevelDB; the set's size, or -1 when there is none.
+int64_t ReadScores(CommandContext& ctx, size_t first,
+                   const std::function<void(std::optional<double>)>& fn) {
+  return ReadElements(ctx, ctx.arg(1), ValueType::kZSet, ctx.args.subspan(first),
+                      [&](size_t, std::optional<std::string_view> v) {
+                        fn(v.has_value()
+                               ? std::optional<double>(ZSetValue::DecodeScore(*v))
+                               : std::nullopt);
+                      });
+}
+
 void ZCard(CommandContext& ctx) {
-  const ZSetValue* z = ReadZSet(ctx, ctx.arg(1));
-  ctx.reply->Integer(z == nullptr ? 0 : static_cast<int64_t>(z->size()));
+  ctx.reply->Integer(std::max<int64_t>(ReadScores(ctx, ctx.argc(), {}), 0));
 }
 
 void ZScore(CommandContext& ctx) {
-  const ZSetValue* z = ReadZSet(ctx, ctx.arg(1));
-  ReplyScore(ctx, z == nullptr ? std::nullopt : z->Score(ctx.arg(2)));
+  std::optional<double> score;
+  ReadScores(ctx, 2, [&](std::optional<double> s) { score = s; });
+  ReplyScore(ctx, score);
 }
 
 void ZMScore(CommandContext& ctx) {
-  const ZSetValue* z = ReadZSet(ctx, ctx.arg(1));
   ctx.reply->ArrayHeader(ctx.argc() - 2);
-  for (size_t i = 2; i < ctx.argc(); ++i) {
-    ReplyScore(ctx, z == nullptr ? std::nullopt : z->Score(ctx.arg(i)));
-  }
+  if (ReadScores(ctx, 2, [&](std::optional<double> s) { ReplyScore(ctx, s); }) >= 0)
+    return;
+  for (size_t i = 2; i < ctx.argc(); ++i) ctx.reply->Null();
 }
 
 void RankGeneric(CommandContext& ctx, bool reverse) {

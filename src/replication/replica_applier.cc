@@ -124,8 +124,9 @@ Status ReplicaApplier::ApplyFrames(const std::vector<std::string_view>& frames) 
             case wal::Op::kZAdd:
               prefetch();
               if (op.flags & wal::kFlagCreated) store.Erase(op.db, op.key, INT64_MIN);
+              double score;
               store.ZSetAdd(op.db, op.key, op.field, ZSetValue::DecodeScore(op.value),
-                            INT64_MIN);
+                            INT64_MIN, {}, &score);
               break;
             case wal::Op::kHashDel:
             case wal::Op::kSetRem:

@@ -677,6 +677,7 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out,
   out->type = r.type;
   out->expire_ms = r.expire_ms;
   out->size = r.size;
+  out->version = r.version;
   if (r.type == ValueType::kString) {
     out->value.assign(r.value);
     return Status::Ok();
@@ -696,6 +697,17 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out,
   if (!it->status().ok()) return FromLevelDb(it->status());
   out->collection = std::move(c);
   return Status::Ok();
+}
+
+Status DiskTier::GetElement(uint32_t ns, std::string_view key, uint64_t version,
+                            std::string_view elem, std::string* value) const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return Closed();
+  std::string k;
+  disk::PutVersionKey(&k, 'e', ns, key, version);
+  k.append(elem);
+  // The collection stays on disk: its blocks may well be read again.
+  return FromLevelDb(db_->Get(leveldb::ReadOptions(), k, value));
 }
 
 // Apply's buffers are megabytes per group. Fresh ones cost a page fault per

@@ -58,7 +58,8 @@ struct DiskValue {
   ValueType type = ValueType::kString;
   std::string value;  // a string's
   int64_t expire_ms = kNoExpire;
-  uint64_t size = 0;  // a collection's elements
+  uint64_t size = 0;     // a collection's elements
+  uint64_t version = 0;  // a collection's (disk_format.h)
   // A collection's elements, when Get was asked for them.
   std::unique_ptr<Collection> collection;
 };
@@ -72,6 +73,11 @@ class DiskTier {
   // with its elements (built with `load` limits) only when `load` is given.
   Status Get(uint32_t ns, std::string_view key, DiskValue* out,
              const EncodingLimits* load = nullptr) const;
+
+  // One element of the collection at key with that version (DiskValue's):
+  // its value as the log keeps it; NotFound when absent.
+  Status GetElement(uint32_t ns, std::string_view key, uint64_t version,
+                    std::string_view elem, std::string* value) const;
 
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.

@@ -149,8 +149,8 @@ void Store::ReplaceEntry(Stripe& s, Dict& d, Entry** link, Entry* e) {
   (void)d;
 }
 
-Entry* Store::Load(Stripe& s, int db, uint64_t h,
-                   std::string_view key) NO_THREAD_SAFETY_ANALYSIS {
+Entry* Store::Load(Stripe& s, int db, uint64_t h, std::string_view key,
+                   DiskValue* cold) NO_THREAD_SAFETY_ANALYSIS {
   Dict& d = s.dbs[static_cast<size_t>(db)];
   Entry** link = d.Link(key, h);
   if (link != nullptr && *link != nullptr) {
@@ -160,7 +160,12 @@ Entry* Store::Load(Stripe& s, int db, uint64_t h,
   if (!MayBeOnDisk(db)) return nullptr;
   DiskValue dv;
   EncodingLimits limits = encoding_limits();
-  Status st = disk_->Get(NamespaceOf(db), key, &dv, &limits);
+  // With `cold`, the record first: a collection's elements only if asked for.
+  Status st = disk_->Get(NamespaceOf(db), key, &dv, cold != nullptr ? nullptr : &limits);
+  if (st.ok() && cold != nullptr && dv.type != ValueType::kString) {
+    *cold = std::move(dv);
+    return nullptr;
+  }
   Entry* e;
   if (st.ok()) {
     cold_reads_.fetch_add(1, std::memory_order_relaxed);
@@ -275,6 +280,54 @@ Entry* Store::Find(int db, std::string_view key, int64_t now_ms,
     expired_keys_.fetch_add(1, std::memory_order_relaxed);
   }
   return nullptr;
+}
+
+std::optional<ValueType> Store::TypeOf(int db, std::string_view key,
+                                       int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+  uint64_t h = Hash(key);
+  DiskValue cold;
+  Entry* e = Load(StripeFor(h), db, h, key, &cold);
+  if (e == nullptr) {
+    if (cold.type == ValueType::kString) return std::nullopt;  // no disk
+    if (cold.expire_ms != kNoExpire && cold.expire_ms <= now_ms) return std::nullopt;
+    return cold.type;
+  }
+  if (e->tombstone()) return std::nullopt;
+  if (!e->ExpiredAt(now_ms)) return e->type();
+  Find(db, key, now_ms, false);  // deletes it, as any lookup does
+  return std::nullopt;
+}
+
+int64_t Store::ReadElements(int db, std::string_view key, ValueType t, int64_t now_ms,
+                            std::span<const std::string_view> elems,
+                            const ElementFn& fn) NO_THREAD_SAFETY_ANALYSIS {
+  uint64_t h = Hash(key);
+  DiskValue cold;
+  Entry* e = Load(StripeFor(h), db, h, key, &cold);
+  if (e != nullptr || cold.type == ValueType::kString) {
+    if (e != nullptr && !e->tombstone() && e->ExpiredAt(now_ms)) {
+      e = Find(db, key, now_ms);  // deletes it, as any lookup does
+    }
+    if (e == nullptr || e->tombstone() || e->type() != t) return -1;
+    hot_reads_.fetch_add(1, std::memory_order_relaxed);
+    const Collection* c = e->collection();
+    std::string scratch;
+    for (size_t i = 0; i < elems.size(); ++i) fn(i, c->FindElement(elems[i], &scratch));
+    return static_cast<int64_t>(c->size());
+  }
+  // Only on disk: an expired one is left to the expiry cycle.
+  if (cold.type != t || (cold.expire_ms != kNoExpire && cold.expire_ms <= now_ms))
+    return -1;
+  std::string value;
+  for (size_t i = 0; i < elems.size(); ++i) {
+    Status st = disk_->GetElement(NamespaceOf(db), key, cold.version, elems[i], &value);
+    if (!st.ok() && st.code() != Status::Code::kNotFound) {
+      Log(LogLevel::kWarning, "disk read failed: {}", st.message());
+    }
+    fn(i, st.ok() ? std::optional<std::string_view>(value) : std::nullopt);
+  }
+  cold_element_reads_.fetch_add(elems.size(), std::memory_order_relaxed);
+  return static_cast<int64_t>(cold.size);
 }
 
 void Store::Put(int db, std::string_view key, std::string_view value,

@@ -2,6 +2,7 @@
 // reported to the log as that element's change (never the whole value), and
 // the stripe's byte count follows the collection's size.
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "edgekv/store.h"
@@ -61,17 +62,6 @@ Entry* Store::InsertCollection(Stripe& s, int db, uint64_t h, std::string_view k
   return e;
 }
 
-Entry* Store::OpenCollection(Stripe& s, int db, uint64_t h, std::string_view key,
-                             ValueType t, int64_t now_ms, uint64_t seq,
-                             uint8_t* flags) NO_THREAD_SAFETY_ANALYSIS {
-  Entry* e = Find(db, key, now_ms);
-  if (e != nullptr) return e->type() == t ? e : nullptr;  // the caller checks
-  *flags |= wal::kFlagCreated;
-  e = InsertCollection(s, db, h, key, NewCollection(t), kNoExpire, seq);
-  s.dbs[static_cast<size_t>(db)].keys().fetch_add(1, std::memory_order_relaxed);
-  return e;
-}
-
 void Store::ElementChanged(Stripe& s, Entry* e, int64_t bytes_before,
                            uint64_t seq) NO_THREAD_SAFETY_ANALYSIS {
   e->set_seq(seq);
@@ -80,80 +70,99 @@ void Store::ElementChanged(Stripe& s, Entry* e, int64_t bytes_before,
                     std::memory_order_relaxed);
 }
 
-bool Store::HashSet(int db, std::string_view key, std::string_view field,
-                    std::string_view value, int64_t now_ms,
-                    size_t longest) NO_THREAD_SAFETY_ANALYSIS {
-  uint64_t h = Hash(key);
-  Stripe& s = StripeFor(h);
-  MutationListener* journal = listener();
-  const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
-  uint8_t flags = 0;
-  Entry* e = OpenCollection(s, db, h, key, ValueType::kHash, now_ms, seq, &flags);
-  if (e == nullptr) return false;
-  auto* hash = static_cast<HashValue*>(e->collection());
-  const auto before = static_cast<int64_t>(hash->bytes());
-  TouchWatchers(s, db, key);
-  const EncodingLimits limits = encoding_limits();
-  if (longest > limits.hash_max_listpack_value) hash->Convert();
-  bool added = hash->Set(field, value, limits);
-  if (added) flags |= wal::kFlagNewElement;
-  if (journal != nullptr)
-    journal->OnElementSet(db, key, ValueType::kHash, field, value, flags);
-  ElementChanged(s, e, before, seq);
-  return added;
-}
-
-bool Store::SetAdd(int db, std::string_view key, std::string_view member, int64_t now_ms,
-                   size_t size_hint) NO_THREAD_SAFETY_ANALYSIS {
-  uint64_t h = Hash(key);
-  Stripe& s = StripeFor(h);
-  MutationListener* journal = listener();
-  const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
-  uint8_t flags = 0;
-  Entry* e = OpenCollection(s, db, h, key, ValueType::kSet, now_ms, seq, &flags);
-  if (e == nullptr) return false;
-  auto* set = static_cast<SetValue*>(e->collection());
-  const EncodingLimits limits = encoding_limits();
-  const auto before = static_cast<int64_t>(set->bytes());
-  if (size_hint > 1) set->Prepare(member, size_hint, limits);
-  if (!set->Add(member, limits)) return false;
-  TouchWatchers(s, db, key);
-  if (journal != nullptr) {
-    journal->OnElementSet(db, key, ValueType::kSet, member, {},
-                          flags | wal::kFlagNewElement);
-  }
-  ElementChanged(s, e, before, seq);
-  return true;
-}
-
-int Store::ZSetAdd(int db, std::string_view key, std::string_view member, double score,
-                   int64_t now_ms, size_t size_hint,
-                   size_t longest) NO_THREAD_SAFETY_ANALYSIS {
+template <typename Change>
+Store::ElementChange Store::ChangeElement(
+    int db, std::string_view key, ValueType t, std::string_view elem, int64_t now_ms,
+    bool create, const Change& change) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   MutationListener* journal = listener();
   const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
   uint8_t flags = 0;
   Entry* e = Find(db, key, now_ms);
-  if (e != nullptr && e->type() != ValueType::kZSet) return -1;  // the caller checks
-  if (e != nullptr) {
-    std::optional<double> old = static_cast<ZSetValue*>(e->collection())->Score(member);
-    if (old.has_value() && *old == score) return -1;
+  if (e == nullptr) {
+    if (!create) return ElementChange::kNone;
+    flags |= wal::kFlagCreated;
+    e = InsertCollection(s, db, h, key, NewCollection(t), kNoExpire, seq);
+    s.dbs[static_cast<size_t>(db)].keys().fetch_add(1, std::memory_order_relaxed);
+  } else if (e->type() != t) {
+    return ElementChange::kNone;  // the caller checks
   }
-  e = OpenCollection(s, db, h, key, ValueType::kZSet, now_ms, seq, &flags);
-  auto* zset = static_cast<ZSetValue*>(e->collection());
-  const EncodingLimits limits = encoding_limits();
-  const auto before = static_cast<int64_t>(zset->bytes());
-  zset->Prepare(size_hint, std::max(longest, member.size()), limits);
-  const bool added = zset->Set(member, score, limits);
+  Collection* c = e->collection();
+  const auto before = static_cast<int64_t>(c->bytes());
+  std::string_view logged;
+  // A collection just created always takes its first element.
+  const ElementChange r = change(c, encoding_limits(), &logged);
+  if (r == ElementChange::kNone) return r;
   TouchWatchers(s, db, key);
-  if (journal != nullptr) {
-    journal->OnElementSet(db, key, ValueType::kZSet, member,
-                          ZSetValue::EncodeScore(score),
-                          flags | (added ? wal::kFlagNewElement : 0));
-  }
+  if (r == ElementChange::kAdded) flags |= wal::kFlagNewElement;
+  if (journal != nullptr) journal->OnElementSet(db, key, t, elem, logged, flags);
   ElementChanged(s, e, before, seq);
-  return added ? 1 : 0;
+  return r;
+}
+
+bool Store::HashSet(int db, std::string_view key, std::string_view field,
+                    std::string_view value, int64_t now_ms, size_t longest) {
+  auto change = [&](Collection* c, const EncodingLimits& limits,
+                    std::string_view* logged) {
+    auto* hash = static_cast<HashValue*>(c);
+    if (longest > limits.hash_max_listpack_value) hash->Convert();
+    *logged = value;
+    return hash->Set(field, value, limits) ? ElementChange::kAdded
+                                           : ElementChange::kChanged;
+  };
+  return ChangeElement(db, key, ValueType::kHash, field, now_ms, true, change) ==
+         ElementChange::kAdded;
+}
+
+bool Store::SetAdd(int db, std::string_view key, std::string_view member, int64_t now_ms,
+                   size_t size_hint) {
+  auto change = [&](Collection* c, const EncodingLimits& limits, std::string_view*) {
+    auto* set = static_cast<SetValue*>(c);
+    if (size_hint > 1) set->Prepare(member, size_hint, limits);
+    return set->Add(member, limits) ? ElementChange::kAdded : ElementChange::kNone;
+  };
+  return ChangeElement(db, key, ValueType::kSet, member, now_ms, true, change) ==
+         ElementChange::kAdded;
+}
+
+Store::ZAddResult Store::ZSetAdd(int db, std::string_view key, std::string_view member,
+                                 double score, int64_t now_ms, const ZAddOptions& o,
+                                 double* new_score, size_t size_hint, size_t longest) {
+  ZAddResult result = ZAddResult::kNop;
+  std::string encoded;
+  auto change = [&](Collection* c, const EncodingLimits& limits,
+                    std::string_view* logged) {
+    auto* zset = static_cast<ZSetValue*>(c);
+    // Redis's zsetAdd.
+    if (std::optional<double> cur = zset->Score(member); cur.has_value()) {
+      if (o.nx) return ElementChange::kNone;
+      if (o.incr) {
+        score += *cur;
+        if (std::isnan(score)) {
+          result = ZAddResult::kNaN;
+          return ElementChange::kNone;
+        }
+      }
+      if ((o.lt && score >= *cur) || (o.gt && score <= *cur)) return ElementChange::kNone;
+      *new_score = score;
+      result = ZAddResult::kUnchanged;
+      if (score == *cur) return ElementChange::kNone;
+      result = ZAddResult::kUpdated;
+    } else if (o.xx) {
+      return ElementChange::kNone;
+    } else {
+      *new_score = score;
+      result = ZAddResult::kAdded;
+    }
+    zset->Prepare(size_hint, std::max(longest, member.size()), limits);
+    zset->Set(member, score, limits);
+    encoded = ZSetValue::EncodeScore(score);
+    *logged = encoded;
+    return result == ZAddResult::kAdded ? ElementChange::kAdded : ElementChange::kChanged;
+  };
+  ChangeElement(db, key, ValueType::kZSet, member, now_ms, !o.xx, change);
+  return result;
 }
 
 bool Store::RemoveElement(int db, std::string_view key, ValueType t,

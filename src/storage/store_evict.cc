@@ -95,6 +95,7 @@ TierStats Store::tier_stats() const {
   t.hot_reads = hot_reads_.load();
   t.cold_reads = cold_reads_.load();
   t.disk_misses = disk_misses_.load();
+  t.cold_element_reads = cold_element_reads_.load();
   t.evicted = evicted_.load();
   return t;
 }

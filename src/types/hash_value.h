@@ -35,6 +35,10 @@ class HashValue final : public Collection {
   std::unique_ptr<Collection> Clone() const override;
   bool listpack() const { return !is_table_; }
   void ForEachElement(const ElementVisitor& fn) const override { ForEach(fn); }
+  std::optional<std::string_view> FindElement(std::string_view elem,
+                                              std::string*) const override {
+    return Get(elem);
+  }
   void LoadElement(std::string_view elem, std::string_view value,
                    const EncodingLimits& limits) override {
     Set(elem, value, limits);

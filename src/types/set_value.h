@@ -32,6 +32,11 @@ class SetValue final : public Collection {
   std::string_view encoding() const override;
   std::unique_ptr<Collection> Clone() const override;
   void ForEachElement(const ElementVisitor& fn) const override;
+  std::optional<std::string_view> FindElement(std::string_view elem,
+                                              std::string*) const override {
+    return Contains(elem) ? std::optional<std::string_view>(std::string_view())
+                          : std::nullopt;
+  }
   void LoadElement(std::string_view elem, std::string_view,
                    const EncodingLimits& limits) override {
     Add(elem, limits);

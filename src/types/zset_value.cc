@@ -272,6 +272,14 @@ void ZSetValue::ForEachElement(const ElementVisitor& fn) const {
        [&](std::string_view m, double score) { fn(m, EncodeScore(score)); });
 }
 
+std::optional<std::string_view> ZSetValue::FindElement(std::string_view elem,
+                                                       std::string* scratch) const {
+  std::optional<double> score = Score(elem);
+  if (!score.has_value()) return std::nullopt;
+  *scratch = EncodeScore(*score);
+  return *scratch;
+}
+
 void ZSetValue::LoadElement(std::string_view elem, std::string_view value,
                             const EncodingLimits& limits) {
   Set(elem, DecodeScore(value), limits);

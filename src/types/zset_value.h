@@ -38,6 +38,8 @@ class ZSetValue final : public Collection {
   // Each member with its score as 8 bytes (EncodeScore), the log's and the
   // disk's form.
   void ForEachElement(const ElementVisitor& fn) const override;
+  std::optional<std::string_view> FindElement(std::string_view elem,
+                                              std::string* scratch) const override;
   void LoadElement(std::string_view elem, std::string_view value,
                    const EncodingLimits& limits) override;
 

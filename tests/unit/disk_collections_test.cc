@@ -171,6 +171,34 @@ TEST_F(DiskCollectionsTest, SortedSetScoresAreStoredWithTheirMembers) {
   EXPECT_EQ(ElementRecords(), 2u);
 }
 
+TEST_F(DiskCollectionsTest, OneElementIsReadWithoutItsCollection) {
+  disk_ = Open();
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.HashSet(0, "h", "a", "1", kCreated);
+    b.HashSet(0, "h", "b", "2", kNew);
+  });
+  const uint32_t ns = disk_->namespaces()[0];
+  DiskValue meta;
+  ASSERT_TRUE(disk_->Get(ns, "h", &meta).ok());
+  std::string v;
+  ASSERT_TRUE(disk_->GetElement(ns, "h", meta.version, "b", &v).ok());
+  EXPECT_EQ(v, "2");
+  EXPECT_EQ(disk_->GetElement(ns, "h", meta.version, "c", &v).code(),
+            Status::Code::kNotFound);
+  // The hash deleted and made again: a new version, without the old fields.
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.Erase(0, "h", wal::kFlagWasCollection);
+    b.HashSet(0, "h", "c", "3", kCreated);
+  });
+  DiskValue again;
+  ASSERT_TRUE(disk_->Get(ns, "h", &again).ok());
+  EXPECT_NE(again.version, meta.version);
+  EXPECT_EQ(disk_->GetElement(ns, "h", again.version, "b", &v).code(),
+            Status::Code::kNotFound);
+  ASSERT_TRUE(disk_->GetElement(ns, "h", again.version, "c", &v).ok());
+  EXPECT_EQ(v, "3");
+}
+
 TEST_F(DiskCollectionsTest, AnExpiryIsLoggedAloneAndCounted) {
   disk_ = Open();
   Apply(disk_.get(), [](wal::BatchBuilder& b) {

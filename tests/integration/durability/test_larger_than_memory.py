@@ -4,6 +4,7 @@ import os
 import random
 
 import pytest
+import redis
 
 from server import Server
 
@@ -153,7 +154,37 @@ def test_collections_larger_than_memory_move_to_disk_and_come_back(tmp_path, kin
                 cold = key
                 break
         assert cold is not None, "no collection was on disk only"
+        # Point reads of it read those elements alone and leave it on disk.
+        h = int(cold[len("hash:"):])
         before = c.info("stats")
+        if kind == "hash":
+            assert c.hget(cold, "f07") == field_value(h, 7)
+            assert c.hmget(cold, ["f01", "nope", "f49"]) == [
+                field_value(h, 1), None, field_value(h, 49)]
+            assert c.hexists(cold, "f02") and not c.hexists(cold, "nope")
+            assert c.hstrlen(cold, "f03") == VALUE_SIZE
+            assert c.hget(cold, "nope") is None
+            reads = 1 + 3 + 2 + 1 + 1
+        else:
+            member = lambda f: b"%02d:" % f + field_value(h, f)  # noqa: E731
+            if kind == "zset":
+                assert c.zscore(cold, member(7)) == 7.0
+                assert c.zmscore(cold, [member(1), "nope"]) == [1.0, None]
+                assert c.zscore(cold, "nope") is None
+            else:
+                assert c.sismember(cold, member(7))
+                assert [bool(x) for x in c.smismember(cold, [member(1), "nope"])] == [
+                    True, False]
+                assert not c.sismember(cold, "nope")
+            reads = 4
+        assert {"hash": c.hlen, "set": c.scard, "zset": c.zcard}[kind](cold) == fields
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            c.get(cold)
+        after = c.info("stats")
+        assert after["cold_element_reads"] == before["cold_element_reads"] + reads
+        assert after["cold_reads"] == before["cold_reads"]
+        assert c.object("idletime", cold) == 65535
+        before = after
         assert c.delete(cold) == 1
         after = c.info("stats")
         assert after["cold_reads"] == before["cold_reads"]
