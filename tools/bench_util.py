@@ -154,10 +154,19 @@ def cmd_hashes(a):
     """Loads hashes, pipelined HSETs of up to 1000 fields each: `big` is one
     hash "bighash" of `count` fields "field:%010d" (16 bytes) with 16-byte
     values; `small` is `count` hashes "session:%010d" of 10 fields "f0".."f9"
-    with 8-byte values (the session/flag shape)."""
+    with 8-byte values (the session/flag shape); `wide` is `count` hashes
+    "h:%012d" (redis-benchmark's __rand_int__) of 100 fields "f0".."f99" with
+    1000-byte incompressible values."""
     c = Conn(a.port, timeout=120)
     depth, outstanding = 16, 0
-    if a.shape == "big":
+    if a.shape == "wide":
+        def batches():
+            for i in range(a.count):
+                args = [b"HSET", b"h:%012d" % i]
+                for f in range(100):
+                    args += [b"f%d" % f, value(i * 100 + f, 1000)]
+                yield args
+    elif a.shape == "big":
         def batches():
             for i in range(0, a.count, 1000):
                 n = min(1000, a.count - i)
@@ -302,7 +311,7 @@ def main():
     p.add_argument("--deadline", type=float, default=0)
     p = sub.add_parser("hashes")
     p.add_argument("port", type=int)
-    p.add_argument("shape", choices=["big", "small"])
+    p.add_argument("shape", choices=["big", "small", "wide"])
     p.add_argument("count", type=int)
     p = sub.add_parser("restart")
     p.add_argument("--port", type=int, required=True)

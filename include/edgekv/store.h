@@ -265,9 +265,15 @@ class Store {
   static constexpr size_t kInfoHeadBytes = 32;
   static constexpr int64_t kMaxIdleSeconds = 65535;
   bool Inspect(int db, std::string_view key, int64_t now_ms, KeyInfo* out);
-  // The type of a live key, or nullopt; like Find, except that a collection
-  // only on disk stays there (its record is read, not its elements).
-  std::optional<ValueType> TypeOf(int db, std::string_view key, int64_t now_ms);
+  // The type and expiry of a live key, or nullopt; like Find (`touch` as
+  // Find's), except that a collection only on disk stays there: its record
+  // is read, not its elements (TYPE, EXISTS, TTL and the type check every
+  // command makes).
+  struct KeyMeta {
+    ValueType type;
+    int64_t expire_ms;  // kNoExpire without one
+  };
+  std::optional<KeyMeta> Meta(int db, std::string_view key, int64_t now_ms, bool touch);
   // Point reads of a collection's elements: fn(i, value) for each elems[i],
   // value as the log keeps it (a hash field's value, "" for a set member, a
   // sorted-set member's 8-byte score; nullopt when absent). A collection in

@@ -29,7 +29,7 @@ void Del(CommandContext& ctx) {
 void Exists(CommandContext& ctx) {
   int64_t n = 0;
   for (size_t i = 1; i < ctx.argc(); ++i) {
-    if (LookupNoTouch(ctx, ctx.arg(i)) != nullptr) ++n;
+    if (LookupNoTouch(ctx, ctx.arg(i)).has_value()) ++n;
   }
   ctx.reply->Integer(n);
 }
@@ -46,8 +46,8 @@ void Touch(CommandContext& ctx) {
 }
 
 void Type(CommandContext& ctx) {
-  Entry* e = LookupNoTouch(ctx, ctx.arg(1));
-  ctx.reply->SimpleString(e != nullptr ? TypeName(e->type()) : "none");
+  std::optional<Store::KeyMeta> m = LookupNoTouch(ctx, ctx.arg(1));
+  ctx.reply->SimpleString(m.has_value() ? TypeName(m->type) : "none");
 }
 
 // EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT]
@@ -107,10 +107,11 @@ void PExpireAt(CommandContext& ctx) {
 enum class TtlMode { kTtl, kPttl, kExpireTime, kPExpireTime };
 
 void TtlGeneric(CommandContext& ctx, TtlMode mode) {
-  Entry* e = LookupNoTouch(ctx, ctx.arg(1));
-  if (e == nullptr) return ctx.reply->Integer(-2);
-  if (!e->has_expire()) return ctx.reply->Integer(-1);
-  int64_t left = std::max<int64_t>(0, e->expire_ms() - ctx.now_ms);
+  std::optional<Store::KeyMeta> m = LookupNoTouch(ctx, ctx.arg(1));
+  if (!m.has_value()) return ctx.reply->Integer(-2);
+  if (m->expire_ms == kNoExpire) return ctx.reply->Integer(-1);
+  const int64_t expire_ms = m->expire_ms;
+  int64_t left = std::max<int64_t>(0, expire_ms - ctx.now_ms);
   switch (mode) {
     case TtlMode::kTtl:
       return ctx.reply->Integer((left + 500) / 1000);
@@ -118,10 +119,9 @@ void TtlGeneric(CommandContext& ctx, TtlMode mode) {
       return ctx.reply->Integer(left);
     // Rounds, as Redis does, without overflowing near INT64_MAX.
     case TtlMode::kExpireTime:
-      return ctx.reply->Integer(e->expire_ms() / 1000 +
-                                (e->expire_ms() % 1000 + 500) / 1000);
+      return ctx.reply->Integer(expire_ms / 1000 + (expire_ms % 1000 + 500) / 1000);
     case TtlMode::kPExpireTime:
-      return ctx.reply->Integer(e->expire_ms());
+      return ctx.reply->Integer(expire_ms);
   }
 }
 

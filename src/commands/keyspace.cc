@@ -38,8 +38,8 @@ bool KeysOfType(CommandContext& ctx, std::span<const std::string_view> keys,
   for (std::string_view key : keys) {
     // A collection only on disk stays there: the command may need only a
     // few of its elements (ReadElements).
-    std::optional<ValueType> t = store.TypeOf(DbOf(ctx), key, ctx.now_ms);
-    if (t.has_value() && *t != type) {
+    std::optional<Store::KeyMeta> m = store.Meta(DbOf(ctx), key, ctx.now_ms, true);
+    if (m.has_value() && m->type != type) {
       ctx.reply->Error(kWrongType);
       return false;
     }
@@ -118,10 +118,10 @@ Entry* LookupWrite(CommandContext& ctx, std::string_view key) {
   return StoreOf(ctx).Find(DbOf(ctx), key, ctx.now_ms);
 }
 
-Entry* LookupNoTouch(CommandContext& ctx, std::string_view key) {
-  Entry* e = StoreOf(ctx).Find(DbOf(ctx), key, ctx.now_ms, /*touch=*/false);
-  CountLookup(ctx, e != nullptr);
-  return e;
+std::optional<Store::KeyMeta> LookupNoTouch(CommandContext& ctx, std::string_view key) {
+  std::optional<Store::KeyMeta> m = StoreOf(ctx).Meta(DbOf(ctx), key, ctx.now_ms, false);
+  CountLookup(ctx, m.has_value());
+  return m;
 }
 
 bool ParseExpire(CommandContext& ctx, std::string_view arg, ExpireUnit unit,

@@ -31,9 +31,10 @@ int64_t ReadElements(CommandContext& ctx, std::string_view key, ValueType type,
                      std::span<const std::string_view> elems, const Store::ElementFn& fn);
 // A lookup for a command that will write (not counted).
 Entry* LookupWrite(CommandContext& ctx, std::string_view key);
-// A read lookup that leaves the key's idle time as it was (TYPE, TTL,
-// EXISTS, as Redis's LOOKUP_NOTOUCH); counts a hit or miss.
-Entry* LookupNoTouch(CommandContext& ctx, std::string_view key);
+// A read lookup of a key's type and expiry that leaves its idle time as it
+// was (TYPE, TTL, EXISTS, as Redis's LOOKUP_NOTOUCH) and a collection only
+// on disk there; counts a hit or miss.
+std::optional<Store::KeyMeta> LookupNoTouch(CommandContext& ctx, std::string_view key);
 
 inline constexpr std::string_view kWrongType =
     "WRONGTYPE Operation against a key holding the wrong kind of value";

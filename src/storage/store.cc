@@ -282,20 +282,32 @@ Entry* Store::Find(int db, std::string_view key, int64_t now_ms,
   return nullptr;
 }
 
-std::optional<ValueType> Store::TypeOf(int db, std::string_view key,
-                                       int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+std::optional<Store::KeyMeta> Store::Meta(int db, std::string_view key, int64_t now_ms,
+                                          bool touch) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
-  DiskValue cold;
-  Entry* e = Load(StripeFor(h), db, h, key, &cold);
-  if (e == nullptr) {
-    if (cold.type == ValueType::kString) return std::nullopt;  // no disk
-    if (cold.expire_ms != kNoExpire && cold.expire_ms <= now_ms) return std::nullopt;
-    return cold.type;
+  Stripe& s = StripeFor(h);
+  Entry** link = s.dbs[static_cast<size_t>(db)].Link(key, h);
+  Entry* e = (link != nullptr && *link != nullptr) ? *link : nullptr;
+  if (e != nullptr) {
+    hot_reads_.fetch_add(1, std::memory_order_relaxed);
+    if (touch) e->set_lru(LruClock());
+  } else {
+    DiskValue cold;
+    e = Load(s, db, h, key, &cold);
+    if (e == nullptr) {  // a collection only on disk, or no disk
+      if (cold.type == ValueType::kString) return std::nullopt;
+      if (cold.expire_ms != kNoExpire && cold.expire_ms <= now_ms) return std::nullopt;
+      return KeyMeta{cold.type, cold.expire_ms};
+    }
+    // As Find: brought from disk without a touch, it counts as idle.
+    if (!touch) e->set_lru(static_cast<uint16_t>(LruClock() + 1));
   }
   if (e->tombstone()) return std::nullopt;
-  if (!e->ExpiredAt(now_ms)) return e->type();
-  Find(db, key, now_ms, false);  // deletes it, as any lookup does
-  return std::nullopt;
+  if (e->ExpiredAt(now_ms)) {
+    Find(db, key, now_ms, false);  // deletes it, as any lookup does
+    return std::nullopt;
+  }
+  return KeyMeta{e->type(), e->has_expire() ? e->expire_ms() : kNoExpire};
 }
 
 int64_t Store::ReadElements(int db, std::string_view key, ValueType t, int64_t now_ms,

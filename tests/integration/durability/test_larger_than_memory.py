@@ -180,6 +180,10 @@ def test_collections_larger_than_memory_move_to_disk_and_come_back(tmp_path, kin
         assert {"hash": c.hlen, "set": c.scard, "zset": c.zcard}[kind](cold) == fields
         with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
             c.get(cold)
+        # So do the reads of its type and expiry.
+        assert c.exists(cold) == 1
+        assert c.type(cold) == kind.encode()
+        assert c.ttl(cold) == -1 and c.pttl(cold) == -1 and c.expiretime(cold) == -1
         after = c.info("stats")
         assert after["cold_element_reads"] == before["cold_element_reads"] + reads
         assert after["cold_reads"] == before["cold_reads"]

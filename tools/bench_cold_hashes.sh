@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Point reads of hashes that live on disk: HGET of random fields of random
+# hashes when the hashes together are several times maxmemory, edgekv-server
+# beside a stock redis-server (which holds them all in memory), both
+# persisting (appendfsync everysec).
+#
+#   HASHES hashes "h:%012d" of 100 fields of 1000 bytes (about 100 KB each;
+#   2000 hashes are 200 MB) are loaded into edgekv with --maxmemory MAXMEMORY
+#   and into redis-server; then, in alternating rounds,
+#     redis-benchmark -c 50 -r HASHES -P {1,16} HGET h:__rand_int__ f<r>
+#   (a field picked per round) and prints median rps and the ratio, edgekv's
+#   INFO cold_element_reads per request (the share of HGETs answered from
+#   LevelDB without loading the hash) and both servers' RSS at the end.
+#
+# Usage: tools/bench_cold_hashes.sh [--rounds R] [--requests N] [--hashes N]
+#                                   [--maxmemory SIZE] [--pipelines "1 16"]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PROG=bench_cold_hashes
+TIME_LIMIT=1500
+ROUNDS=3
+REQUESTS=100000
+HASHES=2000
+MAXMEMORY=32mb
+PIPELINES="1 16"
+while (($#)); do
+  case $1 in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --requests) REQUESTS=$2; shift 2 ;;
+    --hashes) HASHES=$2; shift 2 ;;
+    --maxmemory) MAXMEMORY=$2; shift 2 ;;
+    --pipelines) PIPELINES=$2; shift 2 ;;
+    *) echo "usage: $0 [--rounds R] [--requests N] [--hashes N] [--maxmemory SIZE]" \
+            "[--pipelines \"1 16\"]" >&2
+       exit 2 ;;
+  esac
+done
+# shellcheck source=tools/bench_lib.sh
+source "$ROOT/tools/bench_lib.sh"
+bench_init python
+host_line
+
+rss_mb() {  # pid
+  awk '$1 == "VmRSS:" {printf "%.0f", $2 / 1024}' "/proc/$1/status"
+}
+
+start_edgekv edgekv --appendfsync everysec --maxmemory "$MAXMEMORY"
+E_PORT=$PORT E_PID=$PID
+start_redis redis --appendonly yes --appendfsync everysec
+R_PORT=$PORT R_PID=$PID
+for port in "$E_PORT" "$R_PORT"; do
+  check_time
+  bench_py hashes "$port" wide "$HASHES"
+done
+drain edgekv "$E_PORT" >/dev/null
+drain redis "$R_PORT" >/dev/null
+echo "# $HASHES hashes of 100 x 1000-byte fields; edgekv maxmemory $MAXMEMORY"
+
+echo "# HGET of a random field of a random hash (50 clients)"
+printf '%-8s %12s %12s %8s %22s\n' pipeline edgekv_rps redis_rps ratio \
+  cold_element_reads/req
+for p in $PIPELINES; do
+  n=$REQUESTS
+  ((p > 1)) && n=$((REQUESTS * 5))
+  e=() r=()
+  cold0=$(info_field "$E_PORT" stats cold_element_reads)
+  for ((i = 0; i < ROUNDS; i++)); do
+    check_time
+    field=f$((RANDOM % 100))
+    for port in "$E_PORT" "$R_PORT"; do
+      # The test's name is the command line: the rate is the last field.
+      rps=$(run_rbench "$port" -c 50 -n "$n" -r "$HASHES" -P "$p" \
+        HGET h:__rand_int__ "$field" | awk '{print $NF}')
+      if [[ $port == "$E_PORT" ]]; then e+=("$rps"); else r+=("$rps"); fi
+    done
+  done
+  cold1=$(info_field "$E_PORT" stats cold_element_reads)
+  em=$(printf '%s\n' "${e[@]}" | median)
+  rm_=$(printf '%s\n' "${r[@]}" | median)
+  printf '%-8s %12.0f %12.0f %8s %22s\n' "$p" "$em" "$rm_" "$(ratio "$em" "$rm_")" \
+    "$(awk -v a="$cold0" -v b="$cold1" -v n="$((n * ROUNDS))" \
+      'BEGIN {printf "%.2f", (b - a) / n}')"
+done
+echo "# RSS at the end: edgekv $(rss_mb "$E_PID") MB, redis $(rss_mb "$R_PID") MB"
