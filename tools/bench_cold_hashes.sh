@@ -4,7 +4,7 @@
 # beside a stock redis-server (which holds them all in memory), both
 # persisting (appendfsync everysec).
 #
-#   HASHES hashes "h:%012d" of 100 fields of 1000 bytes (about 100 KB each;
+# 1. HASHES hashes "h:%012d" of 100 fields of 1000 bytes (about 100 KB each;
 #   2000 hashes are 200 MB) are loaded into edgekv with --maxmemory MAXMEMORY
 #   and into redis-server; then, in alternating rounds,
 #     redis-benchmark -c 50 -r HASHES -P {1,16} HGET h:__rand_int__ f<r>
@@ -12,8 +12,15 @@
 #   INFO cold_element_reads per request (the share of HGETs answered from
 #   LevelDB without loading the hash) and both servers' RSS at the end.
 #
+# 2. One hash "big" of BIG_FIELDS fields "f:%012d" of 100 bytes, loaded into
+#   a fresh edgekv (same maxmemory; the hash leaves memory once on disk and
+#   is then written and read on disk) and into redis-server; then HGET of a
+#   random field, pipeline 1, 50 clients: rps and redis-benchmark's p50 and
+#   p99 latency on both, and edgekv's cold_element_reads per request.
+#
 # Usage: tools/bench_cold_hashes.sh [--rounds R] [--requests N] [--hashes N]
-#                                   [--maxmemory SIZE] [--pipelines "1 16"]
+#                                   [--big-fields N] [--maxmemory SIZE]
+#                                   [--pipelines "1 16"]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -22,6 +29,7 @@ TIME_LIMIT=1500
 ROUNDS=3
 REQUESTS=100000
 HASHES=2000
+BIG_FIELDS=1000000
 MAXMEMORY=32mb
 PIPELINES="1 16"
 while (($#)); do
@@ -29,10 +37,11 @@ while (($#)); do
     --rounds) ROUNDS=$2; shift 2 ;;
     --requests) REQUESTS=$2; shift 2 ;;
     --hashes) HASHES=$2; shift 2 ;;
+    --big-fields) BIG_FIELDS=$2; shift 2 ;;
     --maxmemory) MAXMEMORY=$2; shift 2 ;;
     --pipelines) PIPELINES=$2; shift 2 ;;
-    *) echo "usage: $0 [--rounds R] [--requests N] [--hashes N] [--maxmemory SIZE]" \
-            "[--pipelines \"1 16\"]" >&2
+    *) echo "usage: $0 [--rounds R] [--requests N] [--hashes N] [--big-fields N]" \
+            "[--maxmemory SIZE] [--pipelines \"1 16\"]" >&2
        exit 2 ;;
   esac
 done
@@ -81,5 +90,37 @@ for p in $PIPELINES; do
   printf '%-8s %12.0f %12.0f %8s %22s\n' "$p" "$em" "$rm_" "$(ratio "$em" "$rm_")" \
     "$(awk -v a="$cold0" -v b="$cold1" -v n="$((n * ROUNDS))" \
       'BEGIN {printf "%.2f", (b - a) / n}')"
+done
+echo "# RSS at the end: edgekv $(rss_mb "$E_PID") MB, redis $(rss_mb "$R_PID") MB"
+stop_server "$E_PID"
+stop_server "$R_PID"
+
+echo "# one hash of $BIG_FIELDS fields of 100 bytes; HGET of a random field, pipeline 1"
+start_edgekv edgekv-big --appendfsync everysec --maxmemory "$MAXMEMORY"
+E_PORT=$PORT E_PID=$PID
+start_redis redis-big --appendonly yes --appendfsync everysec
+R_PORT=$PORT R_PID=$PID
+for port in "$E_PORT" "$R_PORT"; do
+  check_time
+  bench_py hashes "$port" onebig "$BIG_FIELDS"
+done
+drain edgekv "$E_PORT" >/dev/null
+drain redis "$R_PORT" >/dev/null
+printf '%-8s %10s %8s %8s %22s\n' server rps p50_ms p99_ms cold_element_reads/req
+for name in edgekv redis; do
+  port=$E_PORT
+  [[ $name == redis ]] && port=$R_PORT
+  cold0=$(info_field "$E_PORT" stats cold_element_reads)
+  check_time
+  # CSV: test, rps, avg, min, p50, p95, p99, max (milliseconds).
+  timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -q --csv -c 50 -n "$REQUESTS" \
+    -r "$BIG_FIELDS" HGET big f:__rand_int__ 2>/dev/null | tr -d '"\r' |
+    awk -F, -v name="$name" '$1 != "test" {printf "%-8s %10.0f %8s %8s", name, $2, $5, $7}'
+  cold1=$(info_field "$E_PORT" stats cold_element_reads)
+  if [[ $name == edgekv ]]; then
+    awk -v a="$cold0" -v b="$cold1" -v n="$REQUESTS" 'BEGIN {printf " %22.2f\n", (b - a) / n}'
+  else
+    printf ' %22s\n' -
+  fi
 done
 echo "# RSS at the end: edgekv $(rss_mb "$E_PID") MB, redis $(rss_mb "$R_PID") MB"

@@ -156,10 +156,18 @@ def cmd_hashes(a):
     values; `small` is `count` hashes "session:%010d" of 10 fields "f0".."f9"
     with 8-byte values (the session/flag shape); `wide` is `count` hashes
     "h:%012d" (redis-benchmark's __rand_int__) of 100 fields "f0".."f99" with
-    1000-byte incompressible values."""
+    1000-byte incompressible values; `onebig` is one hash "big" of `count`
+    fields "f:%012d" with 100-byte incompressible values."""
     c = Conn(a.port, timeout=120)
     depth, outstanding = 16, 0
-    if a.shape == "wide":
+    if a.shape == "onebig":
+        def batches():
+            for i in range(0, a.count, 1000):
+                args = [b"HSET", b"big"]
+                for j in range(i, min(i + 1000, a.count)):
+                    args += [b"f:%012d" % j, value(j, 100)]
+                yield args
+    elif a.shape == "wide":
         def batches():
             for i in range(a.count):
                 args = [b"HSET", b"h:%012d" % i]
@@ -311,7 +319,7 @@ def main():
     p.add_argument("--deadline", type=float, default=0)
     p = sub.add_parser("hashes")
     p.add_argument("port", type=int)
-    p.add_argument("shape", choices=["big", "small", "wide"])
+    p.add_argument("shape", choices=["big", "small", "wide", "onebig"])
     p.add_argument("count", type=int)
     p = sub.add_parser("restart")
     p.add_argument("--port", type=int, required=True)

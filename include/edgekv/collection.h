@@ -41,12 +41,18 @@ struct EncodingLimits {
 
 class Collection {
  public:
-  explicit Collection(ValueType type) : type_(type) {}
+  explicit Collection(ValueType type, bool on_disk = false)
+      : type_(type), on_disk_(on_disk) {}
   virtual ~Collection() = default;
   Collection(const Collection&) = delete;
   Collection& operator=(const Collection&) = delete;
 
   ValueType type() const { return type_; }
+  // A collection whose elements are on disk, with only its changes not yet
+  // there in memory (types/cold_collection.h). Store::Find completes one
+  // before any command sees it; only the store's element changes and point
+  // reads work on it as such.
+  bool on_disk() const { return on_disk_; }
   virtual size_t size() const = 0;  // elements
   // Bytes allocated for the elements (an allocator-level estimate).
   virtual size_t bytes() const = 0;
@@ -69,6 +75,7 @@ class Collection {
 
  private:
   const ValueType type_;
+  const bool on_disk_;
 };
 
 // An empty collection of type t (not kString).

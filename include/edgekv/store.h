@@ -180,6 +180,7 @@ struct TierStats {
   uint64_t evicted = 0;  // entries moved out of memory (safe on disk)
 };
 
+class ColdCollection;
 class DiskTier;
 struct DiskValue;
 
@@ -501,16 +502,41 @@ class Store {
   // Inserts a collection entry at key over a tombstone or nothing.
   Entry* InsertCollection(Stripe& s, int db, uint64_t hash, std::string_view key,
                           std::unique_ptr<Collection> c, int64_t expire_ms, uint64_t seq);
-  // One element's change (HashSet, SetAdd, ZSetAdd): `change(collection,
-  // limits, &logged)` makes it in the live collection of type t at key
-  // (created empty when the key is missing and `create`; nothing for another
-  // type, which the caller has checked) and says how it went; an element
-  // added or changed is logged with the value `logged`.
+  // One element's change (HashSet, SetAdd, ZSetAdd). In a collection in
+  // memory, `change(collection, limits, &logged)` makes it (in the live
+  // collection of type t at key, created empty when the key is missing and
+  // `create`; nothing for another type, which the caller has checked) and
+  // says how it went. In one kept on disk (ColdCollection), `decide(current
+  // value or nullopt, &logged)` says what happens to the element, which then
+  // joins its changes in memory. An element added or changed is logged with
+  // the value `logged`.
   enum class ElementChange { kNone, kChanged, kAdded };
-  template <typename Change>
+  template <typename Change, typename Decide>
   ElementChange ChangeElement(int db, std::string_view key, ValueType t,
                               std::string_view elem, int64_t now_ms, bool create,
-                              const Change& change);
+                              const Change& change, const Decide& decide);
+  // The write policy: a collection only on disk with more elements than
+  // this type's compact encodings hold stays there when an element of it
+  // changes (or its expiry does); a smaller one is loaded whole.
+  bool KeepOnDisk(ValueType t, uint64_t size) const;
+  // The live entry for key for a change of an element or of the expiry: as
+  // Find, except that a collection KeepOnDisk keeps there comes as (or
+  // becomes) a ColdCollection, its elements left on disk.
+  Entry* FindForChange(Stripe& s, int db, uint64_t hash, std::string_view key,
+                       int64_t now_ms);
+  // Replaces e, a ColdCollection's entry, with one holding the whole
+  // collection: the disk's elements with its changes over them (Find).
+  // nullptr, e unchanged, when the disk cannot be read.
+  Entry* CompleteCollection(Stripe& s, int db, uint64_t hash, Entry* e);
+  // elem's value in a ColdCollection: its change, else the disk's.
+  std::optional<std::string> CurrentElement(int db, std::string_view key,
+                                            const ColdCollection& c,
+                                            std::string_view elem);
+  // Drops a ColdCollection's changes once its entry is clean (all on disk).
+  void ForgetAppliedChanges(Stripe& s, Entry* e);
+  // One element of a collection from disk (counted in cold_element_reads).
+  bool ReadColdElement(int db, std::string_view key, uint64_t version,
+                       std::string_view elem, std::string* value);
   // After a change to e's collection: its sequence, LRU clock and the
   // stripe's byte count (the collection had bytes_before).
   void ElementChanged(Stripe& s, Entry* e, int64_t bytes_before, uint64_t seq);

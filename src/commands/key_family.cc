@@ -79,16 +79,16 @@ void ExpireGeneric(CommandContext& ctx, ExpireUnit unit, bool relative) {
   }
   int64_t when;
   if (!ParseExpire(ctx, ctx.arg(2), unit, relative, true, &when)) return;
-  Entry* e = LookupWrite(ctx, ctx.arg(1));
-  if (e == nullptr) {
-    ctx.reply->Integer(0);
-    return;
-  }
-  if (nx && e->has_expire()) return ctx.reply->Integer(0);
-  if (xx && !e->has_expire()) return ctx.reply->Integer(0);
+  // Its type and expiry: a big collection on disk stays there (Store::SetExpire).
+  std::optional<Store::KeyMeta> m =
+      StoreOf(ctx).Meta(DbOf(ctx), ctx.arg(1), ctx.now_ms, /*touch=*/true);
+  if (!m.has_value()) return ctx.reply->Integer(0);
+  const bool has = m->expire_ms != kNoExpire;
+  if (nx && has) return ctx.reply->Integer(0);
+  if (xx && !has) return ctx.reply->Integer(0);
   // A key without a TTL counts as an infinite TTL for GT and LT.
-  if (gt && (!e->has_expire() || when <= e->expire_ms())) return ctx.reply->Integer(0);
-  if (lt && e->has_expire() && when >= e->expire_ms()) return ctx.reply->Integer(0);
+  if (gt && (!has || when <= m->expire_ms)) return ctx.reply->Integer(0);
+  if (lt && has && when >= m->expire_ms) return ctx.reply->Integer(0);
   if (when <= ctx.now_ms) {
     StoreOf(ctx).Erase(DbOf(ctx), ctx.arg(1), ctx.now_ms);
   } else {
@@ -131,8 +131,9 @@ void ExpireTime(CommandContext& ctx) { TtlGeneric(ctx, TtlMode::kExpireTime); }
 void PExpireTime(CommandContext& ctx) { TtlGeneric(ctx, TtlMode::kPExpireTime); }
 
 void Persist(CommandContext& ctx) {
-  Entry* e = LookupWrite(ctx, ctx.arg(1));
-  if (e == nullptr || !e->has_expire()) return ctx.reply->Integer(0);
+  std::optional<Store::KeyMeta> m =
+      StoreOf(ctx).Meta(DbOf(ctx), ctx.arg(1), ctx.now_ms, /*touch=*/true);
+  if (!m.has_value() || m->expire_ms == kNoExpire) return ctx.reply->Integer(0);
   StoreOf(ctx).SetExpire(DbOf(ctx), ctx.arg(1), kNoExpire, ctx.now_ms);
   ctx.reply->Integer(1);
 }

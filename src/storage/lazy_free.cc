@@ -72,6 +72,8 @@ Freer& TheFreer() {
 }
 
 bool Big(const Collection& c) {
+  // One kept on disk holds only its changes in memory, whatever its size.
+  if (c.on_disk()) return false;
   std::string_view enc = c.encoding();
   return c.size() > kThreshold && enc != "listpack" && enc != "intset";
 }

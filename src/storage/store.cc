@@ -15,6 +15,7 @@
 #include "edgekv/wal_format.h"
 #include "storage/disk_tier.h"
 #include "storage/store_internal.h"
+#include "types/cold_collection.h"
 
 namespace edgekv {
 
@@ -274,7 +275,13 @@ Entry* Store::Find(int db, std::string_view key, int64_t now_ms,
     if (e != nullptr && !touch) e->set_lru(static_cast<uint16_t>(LruClock() + 1));
   }
   if (e == nullptr || e->tombstone()) return nullptr;
-  if (!e->ExpiredAt(now_ms)) return e;
+  if (!e->ExpiredAt(now_ms)) {
+    // A command that finds a key may use all of it (nullptr, the key left
+    // as it was, when the disk cannot be read).
+    if (e->is_collection() && e->collection()->on_disk())
+      e = CompleteCollection(s, db, h, e);
+    return e;
+  }
   if (delete_expired()) {
     EraseLoaded(s, db, h, e);
     expired_keys_.fetch_add(1, std::memory_order_relaxed);
@@ -324,22 +331,45 @@ int64_t Store::ReadElements(int db, std::string_view key, ValueType t, int64_t n
     hot_reads_.fetch_add(1, std::memory_order_relaxed);
     const Collection* c = e->collection();
     std::string scratch;
-    for (size_t i = 0; i < elems.size(); ++i) fn(i, c->FindElement(elems[i], &scratch));
-    return static_cast<int64_t>(c->size());
+    if (!c->on_disk()) {
+      for (size_t i = 0; i < elems.size(); ++i) fn(i, c->FindElement(elems[i], &scratch));
+      return static_cast<int64_t>(c->size());
+    }
+    // Its changes in memory, the rest on disk.
+    const auto* cc = static_cast<const ColdCollection*>(c);
+    for (size_t i = 0; i < elems.size(); ++i) {
+      const std::optional<std::string>* change = cc->Change(elems[i]);
+      if (change == nullptr) {
+        fn(i, ReadColdElement(db, key, cc->version(), elems[i], &scratch)
+                  ? std::optional<std::string_view>(scratch)
+                  : std::nullopt);
+      } else {
+        fn(i, change->has_value() ? std::optional<std::string_view>(**change)
+                                  : std::nullopt);
+      }
+    }
+    return static_cast<int64_t>(cc->size());
   }
   // Only on disk: an expired one is left to the expiry cycle.
   if (cold.type != t || (cold.expire_ms != kNoExpire && cold.expire_ms <= now_ms))
     return -1;
   std::string value;
   for (size_t i = 0; i < elems.size(); ++i) {
-    Status st = disk_->GetElement(NamespaceOf(db), key, cold.version, elems[i], &value);
-    if (!st.ok() && st.code() != Status::Code::kNotFound) {
-      Log(LogLevel::kWarning, "disk read failed: {}", st.message());
-    }
-    fn(i, st.ok() ? std::optional<std::string_view>(value) : std::nullopt);
+    fn(i, ReadColdElement(db, key, cold.version, elems[i], &value)
+              ? std::optional<std::string_view>(value)
+              : std::nullopt);
   }
-  cold_element_reads_.fetch_add(elems.size(), std::memory_order_relaxed);
   return static_cast<int64_t>(cold.size);
+}
+
+bool Store::ReadColdElement(int db, std::string_view key, uint64_t version,
+                            std::string_view elem, std::string* value) {
+  cold_element_reads_.fetch_add(1, std::memory_order_relaxed);
+  Status st = disk_->GetElement(NamespaceOf(db), key, version, elem, value);
+  if (!st.ok() && st.code() != Status::Code::kNotFound) {
+    Log(LogLevel::kWarning, "disk read failed: {}", st.message());
+  }
+  return st.ok();
 }
 
 void Store::Put(int db, std::string_view key, std::string_view value,
@@ -444,7 +474,9 @@ int Store::EraseOnDisk(Stripe& s, int db, uint64_t h, std::string_view key,
 
 bool Store::SetExpire(int db, std::string_view key, int64_t expire_ms,
                       int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
-  Entry* e = Find(db, key, now_ms);
+  uint64_t h = Hash(key);
+  // A big collection only on disk stays there: the expiry is its own record.
+  Entry* e = FindForChange(StripeFor(h), db, h, key, now_ms);
   if (e == nullptr) return false;
   if (e->is_collection()) {
     SetCollectionExpire(db, e, expire_ms);

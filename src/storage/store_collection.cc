@@ -5,9 +5,12 @@
 #include <cmath>
 #include <optional>
 
+#include "edgekv/log.h"
 #include "edgekv/store.h"
 #include "edgekv/wal_format.h"
+#include "storage/disk_tier.h"
 #include "storage/store_internal.h"
+#include "types/cold_collection.h"
 #include "types/hash_value.h"
 #include "types/set_value.h"
 #include "types/zset_value.h"
@@ -70,16 +73,152 @@ void Store::ElementChanged(Stripe& s, Entry* e, int64_t bytes_before,
                     std::memory_order_relaxed);
 }
 
-template <typename Change>
+namespace {
+// Removes elem from a collection in memory; false when it was not there.
+bool DropElement(Collection* c, std::string_view elem) {
+  switch (c->type()) {
+    case ValueType::kHash:
+      return static_cast<HashValue*>(c)->Del(elem);
+    case ValueType::kSet:
+      return static_cast<SetValue*>(c)->Remove(elem);
+    case ValueType::kZSet:
+      return static_cast<ZSetValue*>(c)->Remove(elem);
+    default:
+      return false;
+  }
+}
+}  // namespace
+
+bool Store::KeepOnDisk(ValueType t, uint64_t size) const {
+  // Collections past the compact encodings' limits: what a change or a point
+  // read of one costs no longer depends on its size.
+  const EncodingLimits l = encoding_limits();
+  switch (t) {
+    case ValueType::kHash:
+      return size > l.hash_max_listpack_entries;
+    case ValueType::kSet:
+      return size > std::max(l.set_max_intset_entries, l.set_max_listpack_entries);
+    case ValueType::kZSet:
+      return size > l.zset_max_listpack_entries;
+    default:
+      return false;
+  }
+}
+
+Entry* Store::FindForChange(Stripe& s, int db, uint64_t h, std::string_view key,
+                            int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  Entry** link = d.Link(key, h);
+  Entry* e = (link != nullptr && *link != nullptr) ? *link : nullptr;
+  if (e == nullptr && MayBeOnDisk(db)) {
+    DiskValue cold;
+    e = Load(s, db, h, key, &cold);
+    if (e == nullptr && cold.type != ValueType::kString) {
+      if (cold.expire_ms != kNoExpire && cold.expire_ms <= now_ms) {
+        // Expired: deleted from its record, as Erase does, not loaded first.
+        if (EraseOnDisk(s, db, h, key, now_ms, /*only_expired=*/true) == 0) {
+          expired_keys_.fetch_add(1, std::memory_order_relaxed);
+        }
+        return nullptr;
+      }
+      if (KeepOnDisk(cold.type, cold.size)) {
+        // In memory from now on as its metadata, its elements left on disk.
+        const std::string_view encoding =
+            cold.type == ValueType::kZSet ? "skiplist" : "hashtable";
+        e = InsertCollection(s, db, h, key,
+                             std::make_unique<ColdCollection>(cold.type, cold.version,
+                                                              cold.size, encoding),
+                             cold.expire_ms, /*seq=*/0);
+        return e;
+      }
+    }
+  }
+  if (e != nullptr && e->is_collection() && e->collection()->on_disk() &&
+      !e->ExpiredAt(now_ms)) {
+    e->set_lru(LruClock());
+    return e;
+  }
+  return Find(db, key, now_ms);
+}
+
+Entry* Store::CompleteCollection(Stripe& s, int db, uint64_t h,
+                                 Entry* e) NO_THREAD_SAFETY_ANALYSIS {
+  const auto* cc = static_cast<const ColdCollection*>(e->collection());
+  std::string_view key = e->key();
+  DiskValue dv;
+  const EncodingLimits limits = encoding_limits();
+  Status st = disk_->Get(NamespaceOf(db), key, &dv, &limits);
+  if (!st.ok() || dv.collection == nullptr || dv.type != cc->type() ||
+      dv.version != cc->version()) {
+    // Nothing is made up: the key stays as it is, and this lookup fails.
+    Log(LogLevel::kWarning, "reading the collection {} from disk failed: {}", key,
+        st.ok() ? std::string("another version") : std::string(st.message()));
+    return nullptr;
+  }
+  std::unique_ptr<Collection> whole = std::move(dv.collection);
+  cold_reads_.fetch_add(1, std::memory_order_relaxed);
+  // The disk may already hold some of the changes: they are the latest.
+  cc->ForEachChange([&](std::string_view elem, const std::optional<std::string>& v) {
+    if (v.has_value()) {
+      whole->LoadElement(elem, *v, limits);
+    } else {
+      DropElement(whole.get(), elem);
+    }
+  });
+  Entry* n = NewCollectionEntry(key, std::move(whole),
+                                e->has_expire() ? e->expire_ms() : kNoExpire, e->seq());
+  n->set_lru(e->lru());
+  Dict& d = s.dbs[static_cast<size_t>(db)];
+  ReplaceEntry(s, d, d.Link(n->key(), h), n);
+  return n;
+}
+
+std::optional<std::string> Store::CurrentElement(int db, std::string_view key,
+                                                 const ColdCollection& c,
+                                                 std::string_view elem) {
+  if (const std::optional<std::string>* change = c.Change(elem)) return *change;
+  std::string value;
+  if (!ReadColdElement(db, key, c.version(), elem, &value)) return std::nullopt;
+  return value;
+}
+
+void Store::ForgetAppliedChanges(Stripe& s, Entry* e) NO_THREAD_SAFETY_ANALYSIS {
+  auto* cc = static_cast<ColdCollection*>(e->collection());
+  if (cc->changes() == 0 || listener() == nullptr || e->seq() == Entry::kPendingSeq ||
+      e->seq() > disk_->applied_seq()) {
+    return;
+  }
+  const auto before = static_cast<int64_t>(cc->bytes());
+  cc->ClearChanges();
+  ElementChanged(s, e, before, e->seq());
+}
+
+template <typename Change, typename Decide>
 Store::ElementChange Store::ChangeElement(
     int db, std::string_view key, ValueType t, std::string_view elem, int64_t now_ms,
-    bool create, const Change& change) NO_THREAD_SAFETY_ANALYSIS {
+    bool create, const Change& change, const Decide& decide) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
   MutationListener* journal = listener();
   const uint64_t seq = journal != nullptr ? Entry::kPendingSeq : 0;
   uint8_t flags = 0;
-  Entry* e = Find(db, key, now_ms);
+  Entry* e = FindForChange(s, db, h, key, now_ms);
+  if (e != nullptr && e->type() == t && e->collection()->on_disk()) {
+    // A collection kept on disk: its element's value from its changes or the
+    // disk decides; the change joins the others in memory.
+    ForgetAppliedChanges(s, e);
+    auto* cc = static_cast<ColdCollection*>(e->collection());
+    std::string logged;
+    const ElementChange r = decide(CurrentElement(db, key, *cc, elem), &logged);
+    if (r == ElementChange::kNone) return r;
+    TouchWatchers(s, db, key);
+    if (r == ElementChange::kAdded) flags |= wal::kFlagNewElement;
+    if (journal != nullptr) journal->OnElementSet(db, key, t, elem, logged, flags);
+    const auto before = static_cast<int64_t>(cc->bytes());
+    cc->Set(elem, logged, r == ElementChange::kAdded);
+    ElementChanged(s, e, before, seq);
+    return r;
+  }
   if (e == nullptr) {
     if (!create) return ElementChange::kNone;
     flags |= wal::kFlagCreated;
@@ -111,7 +250,11 @@ bool Store::HashSet(int db, std::string_view key, std::string_view field,
     return hash->Set(field, value, limits) ? ElementChange::kAdded
                                            : ElementChange::kChanged;
   };
-  return ChangeElement(db, key, ValueType::kHash, field, now_ms, true, change) ==
+  auto decide = [&](const std::optional<std::string>& cur, std::string* logged) {
+    logged->assign(value);
+    return cur.has_value() ? ElementChange::kChanged : ElementChange::kAdded;
+  };
+  return ChangeElement(db, key, ValueType::kHash, field, now_ms, true, change, decide) ==
          ElementChange::kAdded;
 }
 
@@ -122,46 +265,57 @@ bool Store::SetAdd(int db, std::string_view key, std::string_view member, int64_
     if (size_hint > 1) set->Prepare(member, size_hint, limits);
     return set->Add(member, limits) ? ElementChange::kAdded : ElementChange::kNone;
   };
-  return ChangeElement(db, key, ValueType::kSet, member, now_ms, true, change) ==
+  auto decide = [&](const std::optional<std::string>& cur, std::string*) {
+    return cur.has_value() ? ElementChange::kNone : ElementChange::kAdded;
+  };
+  return ChangeElement(db, key, ValueType::kSet, member, now_ms, true, change, decide) ==
          ElementChange::kAdded;
 }
 
 Store::ZAddResult Store::ZSetAdd(int db, std::string_view key, std::string_view member,
                                  double score, int64_t now_ms, const ZAddOptions& o,
                                  double* new_score, size_t size_hint, size_t longest) {
+  // Redis's zsetAdd: what happens to a member with score `cur` (none: new).
+  auto add = [&](std::optional<double> cur) {
+    if (cur.has_value()) {
+      if (o.nx) return ZAddResult::kNop;
+      if (o.incr) {
+        score += *cur;
+        if (std::isnan(score)) return ZAddResult::kNaN;
+      }
+      if ((o.lt && score >= *cur) || (o.gt && score <= *cur)) return ZAddResult::kNop;
+      *new_score = score;
+      return score == *cur ? ZAddResult::kUnchanged : ZAddResult::kUpdated;
+    }
+    if (o.xx) return ZAddResult::kNop;
+    *new_score = score;
+    return ZAddResult::kAdded;
+  };
+  auto how = [](ZAddResult r) {
+    if (r == ZAddResult::kAdded) return ElementChange::kAdded;
+    return r == ZAddResult::kUpdated ? ElementChange::kChanged : ElementChange::kNone;
+  };
   ZAddResult result = ZAddResult::kNop;
   std::string encoded;
   auto change = [&](Collection* c, const EncodingLimits& limits,
                     std::string_view* logged) {
     auto* zset = static_cast<ZSetValue*>(c);
-    // Redis's zsetAdd.
-    if (std::optional<double> cur = zset->Score(member); cur.has_value()) {
-      if (o.nx) return ElementChange::kNone;
-      if (o.incr) {
-        score += *cur;
-        if (std::isnan(score)) {
-          result = ZAddResult::kNaN;
-          return ElementChange::kNone;
-        }
-      }
-      if ((o.lt && score >= *cur) || (o.gt && score <= *cur)) return ElementChange::kNone;
-      *new_score = score;
-      result = ZAddResult::kUnchanged;
-      if (score == *cur) return ElementChange::kNone;
-      result = ZAddResult::kUpdated;
-    } else if (o.xx) {
-      return ElementChange::kNone;
-    } else {
-      *new_score = score;
-      result = ZAddResult::kAdded;
-    }
+    result = add(zset->Score(member));
+    const ElementChange r = how(result);
+    if (r == ElementChange::kNone) return r;
     zset->Prepare(size_hint, std::max(longest, member.size()), limits);
     zset->Set(member, score, limits);
     encoded = ZSetValue::EncodeScore(score);
     *logged = encoded;
-    return result == ZAddResult::kAdded ? ElementChange::kAdded : ElementChange::kChanged;
+    return r;
   };
-  ChangeElement(db, key, ValueType::kZSet, member, now_ms, !o.xx, change);
+  auto decide = [&](const std::optional<std::string>& cur, std::string* logged) {
+    result = add(cur.has_value() ? std::optional<double>(ZSetValue::DecodeScore(*cur))
+                                 : std::nullopt);
+    *logged = ZSetValue::EncodeScore(score);
+    return how(result);
+  };
+  ChangeElement(db, key, ValueType::kZSet, member, now_ms, !o.xx, change, decide);
   return result;
 }
 
@@ -170,17 +324,18 @@ bool Store::RemoveElement(int db, std::string_view key, ValueType t,
                           int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
-  Entry* e = Find(db, key, now_ms);
+  Entry* e = FindForChange(s, db, h, key, now_ms);
   if (e == nullptr || e->type() != t) return false;
   Collection* c = e->collection();
+  if (c->on_disk()) ForgetAppliedChanges(s, e);
   const auto before = static_cast<int64_t>(c->bytes());
-  bool removed = false;
-  if (t == ValueType::kHash) {
-    removed = static_cast<HashValue*>(c)->Del(elem);
-  } else if (t == ValueType::kSet) {
-    removed = static_cast<SetValue*>(c)->Remove(elem);
-  } else if (t == ValueType::kZSet) {
-    removed = static_cast<ZSetValue*>(c)->Remove(elem);
+  bool removed;
+  if (c->on_disk()) {
+    auto* cc = static_cast<ColdCollection*>(c);
+    removed = CurrentElement(db, key, *cc, elem).has_value();
+    if (removed) cc->Remove(elem);
+  } else {
+    removed = DropElement(c, elem);
   }
   if (!removed) return false;
   TouchWatchers(s, db, key);
@@ -224,7 +379,7 @@ void Store::SetCollectionExpire(int db, Entry* e,
 
 void Store::PutCollection(int db, std::string_view key, const Collection& c,
                           int64_t expire_ms, int64_t now_ms) NO_THREAD_SAFETY_ANALYSIS {
-  if (Find(db, key, now_ms) != nullptr) Erase(db, key, now_ms);
+  Erase(db, key, now_ms);  // also an expired one only on disk, logged
   if (c.size() == 0) return;
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);

@@ -198,3 +198,113 @@ def test_collections_larger_than_memory_move_to_disk_and_come_back(tmp_path, kin
             assert peak_mb < 2 * maxmemory_mb + BASE_MB, "peak RSS %.0f MB" % peak_mb
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("kind", ["hash", "set", "zset"])
+def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
+    """A collection past its compact encoding's limit (16 here) that is only
+    on disk stays there when its elements or its expiry change: the changes
+    wait in memory until the disk has them; a command that needs the whole
+    collection sees disk and changes together, and so does a restart."""
+    limits = ["--hash-max-listpack-entries", "16", "--set-max-intset-entries", "16",
+              "--set-max-listpack-entries", "16", "--zset-max-listpack-entries", "16"]
+    srv = Server(str(tmp_path / "data"), "--maxmemory", "16mb", *limits).start()
+    count, fields = 1000, 50  # 1000 x 50 x ~1 KB: about 50 MB
+
+    def member(h, f):
+        return b"%02d:" % f + value_of(h * fields + f)
+
+    def contents(h):
+        if kind == "hash":
+            return {b"f%02d" % f: value_of(h * fields + f) for f in range(fields)}
+        if kind == "zset":
+            return {member(h, f): float(f) for f in range(fields)}
+        return {member(h, f) for f in range(fields)}
+
+    def whole(c, key):
+        if kind == "hash":
+            return c.hgetall(key)
+        if kind == "zset":
+            return dict(c.zrange(key, 0, -1, withscores=True))
+        return c.smembers(key)
+
+    try:
+        c = srv.client()
+        for h in range(count):
+            if kind == "hash":
+                c.hset("coll:%05d" % h, mapping=contents(h))
+            elif kind == "zset":
+                c.zadd("coll:%05d" % h, contents(h))
+            else:
+                c.sadd("coll:%05d" % h, *contents(h))
+        cold = next((k for k in ("coll:%05d" % h for h in range(count))
+                     if c.object("idletime", k) == 65535), None)
+        assert cold is not None, "no collection was on disk only"
+        h = int(cold[len("coll:"):])
+        expected = contents(h)
+        before = c.info("stats")
+        if kind == "hash":
+            assert c.hset(cold, mapping={"new": "v", "f07": "changed"}) == 1
+            assert c.hdel(cold, "f01", "nope") == 1
+            assert c.hget(cold, "f07") == b"changed" and c.hget(cold, "new") == b"v"
+            assert c.hget(cold, "f01") is None and c.hget(cold, "f02") == expected[b"f02"]
+            expected.update({b"new": b"v", b"f07": b"changed"})
+            del expected[b"f01"]
+        elif kind == "zset":
+            assert c.zadd(cold, {"new": 1.5, member(h, 7): 70}) == 1
+            assert c.zincrby(cold, 1, member(h, 8)) == 9.0
+            assert c.zadd(cold, {member(h, 9): 9}, nx=True) == 0
+            assert c.zrem(cold, member(h, 1), "nope") == 1
+            assert c.zscore(cold, member(h, 7)) == 70 and c.zscore(cold, member(h, 1)) is None
+            expected.update({b"new": 1.5, member(h, 7): 70.0, member(h, 8): 9.0})
+            del expected[member(h, 1)]
+        else:
+            assert c.sadd(cold, "new", member(h, 7)) == 1
+            assert c.srem(cold, member(h, 1), "nope") == 1
+            assert c.sismember(cold, "new") and not c.sismember(cold, member(h, 1))
+            expected = (expected | {b"new"}) - {member(h, 1)}
+        assert c.expire(cold, 3600) == 1 and 3500 < c.ttl(cold) <= 3600
+        assert {"hash": c.hlen, "set": c.scard, "zset": c.zcard}[kind](cold) == len(expected)
+        assert c.object("encoding", cold) == (b"skiplist" if kind == "zset" else b"hashtable")
+        after = c.info("stats")
+        assert after["cold_reads"] == before["cold_reads"], "the collection was loaded"
+        assert whole(c, cold) == expected
+        assert c.info("stats")["cold_reads"] == after["cold_reads"] + 1
+        srv.stop()
+        srv = Server(str(tmp_path / "data"), "--maxmemory", "16mb", *limits).start()
+        c = srv.client()
+        assert whole(c, cold) == expected
+        assert 3500 < c.ttl(cold) <= 3600
+        assert c.dbsize() == count
+    finally:
+        srv.stop()
+
+
+def test_one_hash_larger_than_maxmemory(tmp_path):
+    """One hash of 100 MB written through 32 MB of memory: once it leaves
+    memory, its fields are changed and read on disk, so memory stays
+    bounded; nothing is lost."""
+    maxmemory_mb = 32
+    srv = Server(str(tmp_path / "data"), "--maxmemory", "%dmb" % maxmemory_mb).start()
+    c = srv.client()
+    fields, batch = 100_000, 100
+    try:
+        for i in range(0, fields, batch):
+            c.hset("big", mapping={b"f%d" % j: value_of(j) for j in range(i, i + batch)})
+        assert c.hlen("big") == fields
+        assert c.object("encoding", "big") == b"hashtable"
+        assert c.info("stats")["cold_element_reads"] > 0, "the hash never left memory"
+        rng = random.Random(5)
+        sample = rng.sample(range(fields), 2000)
+        got = c.hmget("big", [b"f%d" % j for j in sample])
+        wrong = [j for j, v in zip(sample, got) if v != value_of(j)]
+        assert not wrong, "wrong or missing fields, e.g. %s" % wrong[:3]
+        assert c.hdel("big", "f1", "f2", "nope") == 2
+        assert c.hset("big", "f3", "short") == 0 and c.hget("big", "f3") == b"short"
+        assert c.hlen("big") == fields - 2
+        assert c.expire("big", 3600) == 1 and c.ttl("big") > 3500
+        if not os.environ.get("EDGEKV_SANITIZED"):
+            peak_mb = srv.rss_peak_kb() / 1024
+            assert peak_mb < 2 * maxmemory_mb + BASE_MB, "peak RSS %.0f MB" % peak_mb
+    finally:
+        srv.stop()
