@@ -54,16 +54,22 @@ rss_mb() {  # pid
   awk '$1 == "VmRSS:" {printf "%.0f", $2 / 1024}' "/proc/$1/status"
 }
 
-start_edgekv edgekv --appendfsync everysec --maxmemory "$MAXMEMORY"
-E_PORT=$PORT E_PID=$PID
-start_redis redis --appendonly yes --appendfsync everysec
-R_PORT=$PORT R_PID=$PID
-for port in "$E_PORT" "$R_PORT"; do
-  check_time
-  bench_py hashes "$port" wide "$HASHES"
-done
-drain edgekv "$E_PORT" >/dev/null
-drain redis "$R_PORT" >/dev/null
+# An edgekv (maxmemory MAXMEMORY) and a redis-server, each loaded with
+# tools/bench_util.py hashes SHAPE COUNT; sets E_PORT E_PID R_PORT R_PID.
+start_loaded() {  # name shape count
+  start_edgekv "edgekv-$1" --appendfsync everysec --maxmemory "$MAXMEMORY"
+  E_PORT=$PORT E_PID=$PID
+  start_redis "redis-$1" --appendonly yes --appendfsync everysec
+  R_PORT=$PORT R_PID=$PID
+  for port in "$E_PORT" "$R_PORT"; do
+    check_time
+    bench_py hashes "$port" "$2" "$3"
+  done
+  drain edgekv "$E_PORT" >/dev/null
+  drain redis "$R_PORT" >/dev/null
+}
+
+start_loaded many wide "$HASHES"
 echo "# $HASHES hashes of 100 x 1000-byte fields; edgekv maxmemory $MAXMEMORY"
 
 echo "# HGET of a random field of a random hash (50 clients)"
@@ -96,16 +102,7 @@ stop_server "$E_PID"
 stop_server "$R_PID"
 
 echo "# one hash of $BIG_FIELDS fields of 100 bytes; HGET of a random field, pipeline 1"
-start_edgekv edgekv-big --appendfsync everysec --maxmemory "$MAXMEMORY"
-E_PORT=$PORT E_PID=$PID
-start_redis redis-big --appendonly yes --appendfsync everysec
-R_PORT=$PORT R_PID=$PID
-for port in "$E_PORT" "$R_PORT"; do
-  check_time
-  bench_py hashes "$port" onebig "$BIG_FIELDS"
-done
-drain edgekv "$E_PORT" >/dev/null
-drain redis "$R_PORT" >/dev/null
+start_loaded big onebig "$BIG_FIELDS"
 printf '%-8s %10s %8s %8s %22s\n' server rps p50_ms p99_ms cold_element_reads/req
 for name in edgekv redis; do
   port=$E_PORT

@@ -273,6 +273,8 @@ class Store {
   struct KeyMeta {
     ValueType type;
     int64_t expire_ms;  // kNoExpire without one
+    // A collection whose elements are on disk (Find would load them).
+    bool on_disk = false;
   };
   std::optional<KeyMeta> Meta(int db, std::string_view key, int64_t now_ms, bool touch);
   // Point reads of a collection's elements: fn(i, value) for each elems[i],

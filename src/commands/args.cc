@@ -22,6 +22,15 @@ std::string_view ParseInt32(std::string_view s, int* out, std::string_view msg) 
   return {};
 }
 
+std::string_view ParseRandomCount(std::string_view s, int64_t* out) {
+  if (!ParseInt64(s, out)) return "ERR value is not an integer or out of range";
+  if (*out == INT64_MIN) {
+    return "ERR value is out of range, value must between -9223372036854775807 and "
+           "9223372036854775807";
+  }
+  return {};
+}
+
 bool ParseInt64(std::string_view s, int64_t* out) {
   if (s.empty() || s.size() > 20) return false;
   if (s.size() == 1 && s[0] == '0') {

@@ -40,8 +40,16 @@ const HashValue* ReadHash(CommandContext& ctx, std::string_view key) {
   return AsHash(LookupRead(ctx, key));
 }
 
-const HashValue* WriteHash(CommandContext& ctx, std::string_view key) {
-  return AsHash(LookupWrite(ctx, key));
+// The value of field in the hash at args[1], for a command that will set it
+// (not counted as a hit or miss); a hash only on disk is read there.
+std::optional<std::string> FieldToChange(CommandContext& ctx, std::string_view field) {
+  std::optional<std::string> out;
+  StoreOf(ctx).ReadElements(DbOf(ctx), ctx.arg(1), ValueType::kHash, ctx.now_ms,
+                            std::span<const std::string_view>(&field, 1),
+                            [&](size_t, std::optional<std::string_view> v) {
+                              if (v.has_value()) out.emplace(*v);
+                            });
+  return out;
 }
 
 void SetFields(CommandContext& ctx, bool count_reply) {
@@ -72,8 +80,7 @@ void HSet(CommandContext& ctx) { SetFields(ctx, true); }
 void HMSet(CommandContext& ctx) { SetFields(ctx, false); }
 
 void HSetNx(CommandContext& ctx) {
-  const HashValue* h = WriteHash(ctx, ctx.arg(1));
-  if (h != nullptr && h->Get(ctx.arg(2)).has_value()) return ctx.reply->Integer(0);
+  if (FieldToChange(ctx, ctx.arg(2)).has_value()) return ctx.reply->Integer(0);
   StoreOf(ctx).HashSet(DbOf(ctx), ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.now_ms);
   ctx.reply->Integer(1);
 }
@@ -153,9 +160,8 @@ void HIncrBy(CommandContext& ctx) {
   int64_t incr;
   if (!ParseInt64(ctx.arg(3), &incr)) return ctx.reply->Error(errors::kNotInteger);
   if (!HashAt(ctx)) return;
-  const HashValue* h = WriteHash(ctx, ctx.arg(1));
   int64_t cur = 0;
-  if (auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(2)); v.has_value()) {
+  if (std::optional<std::string> v = FieldToChange(ctx, ctx.arg(2)); v.has_value()) {
     if (!ParseInt64(*v, &cur))
       return ctx.reply->Error("ERR hash value is not an integer");
   }
@@ -174,9 +180,8 @@ void HIncrByFloat(CommandContext& ctx) {
     return ctx.reply->Error("ERR value is NaN or Infinity");
   }
   if (!HashAt(ctx)) return;
-  const HashValue* h = WriteHash(ctx, ctx.arg(1));
   long double cur = 0;
-  if (auto v = h == nullptr ? std::nullopt : h->Get(ctx.arg(2)); v.has_value()) {
+  if (std::optional<std::string> v = FieldToChange(ctx, ctx.arg(2)); v.has_value()) {
     if (!ParseLongDouble(*v, &cur))
       return ctx.reply->Error("ERR hash value is not a float");
   }
@@ -201,11 +206,8 @@ void HRandField(CommandContext& ctx) {
     return;
   }
   int64_t count;
-  if (!ParseInt64(ctx.arg(2), &count)) return ctx.reply->Error(errors::kNotInteger);
-  if (count == INT64_MIN) {
-    return ctx.reply->Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
+  if (std::string_view e = ParseRandomCount(ctx.arg(2), &count); !e.empty()) {
+    return ctx.reply->Error(e);
   }
   bool with_values = false;
   if (ctx.argc() == 4 && EqualsIgnoreCase(ctx.arg(3), "WITHVALUES")) {

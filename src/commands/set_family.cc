@@ -276,11 +276,8 @@ void SRandMember(CommandContext& ctx) {
     return ctx.reply->Bulk(s->Random(tl_rng));
   }
   int64_t count;
-  if (!ParseInt64(ctx.arg(2), &count)) return ctx.reply->Error(errors::kNotInteger);
-  if (count == INT64_MIN) {
-    return ctx.reply->Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
+  if (std::string_view e = ParseRandomCount(ctx.arg(2), &count); !e.empty()) {
+    return ctx.reply->Error(e);
   }
   if (!SetAt(ctx, ctx.arg(1))) return;
   const SetValue* s = ReadSet(ctx, ctx.arg(1));

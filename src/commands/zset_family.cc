@@ -621,11 +621,8 @@ void ZRandMember(CommandContext& ctx) {
     return r.Bulk(z->Random(tl_rng).first);
   }
   int64_t count;
-  if (!ParseInt64(ctx.arg(2), &count)) return r.Error(errors::kNotInteger);
-  if (count == INT64_MIN) {
-    return r.Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
+  if (std::string_view e = ParseRandomCount(ctx.arg(2), &count); !e.empty()) {
+    return r.Error(e);
   }
   bool withscores = false;
   if (ctx.argc() > 4 ||

@@ -119,6 +119,12 @@ bool KeyedAdmit(ScriptRun& run, const CommandSpec& spec,
       have = have || (s.db == db && s.key == key);
     if (have) continue;
     ScriptRun::Saved saved{db, std::string(key), false, {}, kNoExpire, nullptr};
+    // A collection on disk is not loaded to be copied: the script runs alone
+    // instead, where its changes leave it on disk.
+    if (std::optional<Store::KeyMeta> m = store.Meta(db, key, now, false);
+        m.has_value() && m->on_disk) {
+      return false;
+    }
     if (const Entry* e = store.Find(db, key, now, false)) {
       saved.existed = true;
       saved.expire_ms = e->expire_ms();

@@ -304,7 +304,7 @@ std::optional<Store::KeyMeta> Store::Meta(int db, std::string_view key, int64_t 
     if (e == nullptr) {  // a collection only on disk, or no disk
       if (cold.type == ValueType::kString) return std::nullopt;
       if (cold.expire_ms != kNoExpire && cold.expire_ms <= now_ms) return std::nullopt;
-      return KeyMeta{cold.type, cold.expire_ms};
+      return KeyMeta{cold.type, cold.expire_ms, true};
     }
     // As Find: brought from disk without a touch, it counts as idle.
     if (!touch) e->set_lru(static_cast<uint16_t>(LruClock() + 1));
@@ -314,7 +314,8 @@ std::optional<Store::KeyMeta> Store::Meta(int db, std::string_view key, int64_t 
     Find(db, key, now_ms, false);  // deletes it, as any lookup does
     return std::nullopt;
   }
-  return KeyMeta{e->type(), e->has_expire() ? e->expire_ms() : kNoExpire};
+  return KeyMeta{e->type(), e->has_expire() ? e->expire_ms() : kNoExpire,
+                 e->is_collection() && e->collection()->on_disk()};
 }
 
 int64_t Store::ReadElements(int db, std::string_view key, ValueType t, int64_t now_ms,

@@ -22,6 +22,16 @@ def value_of(i):
     return (seed * (VALUE_SIZE // len(seed) + 1))[:VALUE_SIZE]
 
 
+def add_all(c, kind, key, items):
+    """HSET (a dict), ZADD (member -> score) or SADD (a set) of all items."""
+    if kind == "hash":
+        c.hset(key, mapping=items)
+    elif kind == "zset":
+        c.zadd(key, items)
+    else:
+        c.sadd(key, *items)
+
+
 def test_one_gigabyte_through_64mb_of_memory(tmp_path):
     srv = Server(str(tmp_path / "data"), "--maxmemory", "%dmb" % MAXMEMORY_MB).start()
     c = srv.client()
@@ -125,12 +135,7 @@ def test_collections_larger_than_memory_move_to_disk_and_come_back(tmp_path, kin
 
     try:
         for h in range(hashes):
-            if kind == "hash":
-                c.hset("hash:%05d" % h, mapping=contents(h))
-            elif kind == "zset":
-                c.zadd("hash:%05d" % h, contents(h))
-            else:
-                c.sadd("hash:%05d" % h, *contents(h))
+            add_all(c, kind, "hash:%05d" % h, contents(h))
         assert c.dbsize() == hashes
         assert c.info("stats")["keys_moved_to_disk"] > hashes // 2
         rng = random.Random(11)
@@ -231,12 +236,7 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
     try:
         c = srv.client()
         for h in range(count):
-            if kind == "hash":
-                c.hset("coll:%05d" % h, mapping=contents(h))
-            elif kind == "zset":
-                c.zadd("coll:%05d" % h, contents(h))
-            else:
-                c.sadd("coll:%05d" % h, *contents(h))
+            add_all(c, kind, "coll:%05d" % h, contents(h))
         cold = next((k for k in ("coll:%05d" % h for h in range(count))
                      if c.object("idletime", k) == 65535), None)
         assert cold is not None, "no collection was on disk only"
@@ -248,7 +248,13 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
             assert c.hdel(cold, "f01", "nope") == 1
             assert c.hget(cold, "f07") == b"changed" and c.hget(cold, "new") == b"v"
             assert c.hget(cold, "f01") is None and c.hget(cold, "f02") == expected[b"f02"]
-            expected.update({b"new": b"v", b"f07": b"changed"})
+            assert c.hsetnx(cold, "f03", "x") == 0 and c.hsetnx(cold, "nx", "y") == 1
+            assert c.hincrby(cold, "counter", 5) == 5
+            assert c.hincrbyfloat(cold, "counter", 0.5) == 5.5
+            with pytest.raises(redis.ResponseError, match="not an integer"):
+                c.hincrby(cold, "f04", 1)
+            expected.update({b"new": b"v", b"f07": b"changed", b"nx": b"y",
+                             b"counter": b"5.5"})
             del expected[b"f01"]
         elif kind == "zset":
             assert c.zadd(cold, {"new": 1.5, member(h, 7): 70}) == 1
@@ -263,6 +269,17 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
             assert c.srem(cold, member(h, 1), "nope") == 1
             assert c.sismember(cold, "new") and not c.sismember(cold, member(h, 1))
             expected = (expected | {b"new"}) - {member(h, 1)}
+        # A script's change too (it runs alone rather than copy the collection).
+        script = {"hash": "return redis.call('hset', KEYS[1], 'scripted', '1')",
+                  "set": "return redis.call('sadd', KEYS[1], 'scripted')",
+                  "zset": "return redis.call('zadd', KEYS[1], 1, 'scripted')"}[kind]
+        assert c.eval(script, 1, cold) == 1
+        if kind == "hash":
+            expected[b"scripted"] = b"1"
+        elif kind == "zset":
+            expected[b"scripted"] = 1.0
+        else:
+            expected.add(b"scripted")
         assert c.expire(cold, 3600) == 1 and 3500 < c.ttl(cold) <= 3600
         assert {"hash": c.hlen, "set": c.scard, "zset": c.zcard}[kind](cold) == len(expected)
         assert c.object("encoding", cold) == (b"skiplist" if kind == "zset" else b"hashtable")

@@ -39,6 +39,21 @@ def connect(server, redis_port, protocol):
     return pair
 
 
+def key_commands(key, ttls):
+    """Generators of the commands on keys of any type that each type's
+    sequences mix in; key(rng) picks a key, ttls are EXPIRE's arguments."""
+    return [
+        lambda r: ["TYPE", key(r)],
+        lambda r: ["OBJECT", "ENCODING", key(r)],
+        lambda r: [r.choice(["DEL", "EXISTS"])] + [key(r) for _ in range(r.randint(1, 3))],
+        lambda r: ["EXPIRE", key(r), r.choice(ttls)] + r.sample(["NX", "XX", "GT", "LT"],
+                                                                r.randint(0, 1)),
+        lambda r: [r.choice(["TTL", "PERSIST"]), key(r)],
+        lambda r: [r.choice(["RENAME", "RENAMENX"]), key(r), key(r)],
+        lambda r: ["COPY", key(r), key(r)] + r.choice([[], ["REPLACE"]]),
+    ]
+
+
 def reset(pair, check=True):
     """Each connection out of any MULTI and WATCH, and its server emptied
     (FLUSHALL must answer +OK unless check is False)."""
