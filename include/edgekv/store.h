@@ -182,6 +182,7 @@ struct TierStats {
 
 class ColdCollection;
 class DiskTier;
+class SortedView;
 struct DiskValue;
 
 class Store {
@@ -288,6 +289,13 @@ class Store {
   using ElementFn = std::function<void(size_t i, std::optional<std::string_view> value)>;
   int64_t ReadElements(int db, std::string_view key, ValueType t, int64_t now_ms,
                        std::span<const std::string_view> elems, const ElementFn& fn);
+  // The sorted set at key in (score, member) order for a range read (ZRANK,
+  // ZCOUNT, the ZRANGE family, and what pops and ZREMRANGE remove): fn(view)
+  // and true, or false when key holds no live sorted set. One on disk is
+  // read through its score index, with the changes memory holds of it over
+  // it, and stays on disk, as ReadElements leaves one.
+  bool ReadSorted(int db, std::string_view key, int64_t now_ms,
+                  const std::function<void(const SortedView&)>& fn);
   // Inserts or replaces the value and expiry.
   void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms);
   // Removes a live or expired key; true if a live key was removed.
@@ -536,6 +544,18 @@ class Store {
                                             std::string_view elem);
   // Drops a ColdCollection's changes once its entry is clean (all on disk).
   void ForgetAppliedChanges(Stripe& s, Entry* e);
+  // Where the live collection of type t at key is, for a read that leaves a
+  // cold one on disk: its entry in memory (a ColdCollection's when on disk),
+  // or none when it is only on disk; nullopt when key holds no live
+  // collection of type t. version: a collection on disk's.
+  struct ReadLocation {
+    Entry* entry;
+    uint64_t hash;
+    uint64_t version;
+    uint64_t size;
+  };
+  std::optional<ReadLocation> LocateForRead(int db, std::string_view key, ValueType t,
+                                            int64_t now_ms);
   // One element of a collection from disk (counted in cold_element_reads).
   bool ReadColdElement(int db, std::string_view key, uint64_t version,
                        std::string_view elem, std::string* value);

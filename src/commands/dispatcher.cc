@@ -226,20 +226,28 @@ namespace {
 // recent writes are not on disk yet, wait briefly for the applier (this
 // slows writers down to the disk's pace instead of growing memory).
 // Returns true when memory is within bounds (after evicting what is safe
-// on disk), false when recent writes must reach the disk first.
+// on disk), or when the disk holds every write and what eviction leaves is
+// what memory cannot do without (the table itself, with a maxmemory smaller
+// than that): waiting would not shrink it. False when recent writes must
+// reach the disk first.
 bool MakeRoom(ServerContext& server, int64_t maxmemory) {
   Store& store = server.store();
   if (store.used_bytes() <= maxmemory) return true;
-  {
+  auto evict = [&] {
     LatencyScope timed(&server.latency(), "eviction-cycle");
     store.Evict(maxmemory - maxmemory / 20);
-  }
+  };
+  evict();
   if (store.used_bytes() <= maxmemory) return true;
+  Engine* engine = server.engine();
+  if (engine == nullptr) return true;
   // Recent writes must reach the disk before they may leave memory: let the
   // applier know (it then applies at once instead of gathering more).
-  if (Engine* engine = server.engine())
-    engine->applier().WaitApplied(engine->wal().last_seq(), 0);
-  return store.used_bytes() <= maxmemory + maxmemory / 4;
+  if (!engine->applier().WaitApplied(engine->wal().last_seq(), 0)) {
+    return store.used_bytes() <= maxmemory + maxmemory / 4;
+  }
+  evict();
+  return true;
 }
 
 // False while LevelDB is more than the applier's bound behind the log: the

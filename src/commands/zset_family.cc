@@ -27,6 +27,7 @@
 #include "edgekv/glob.h"
 #include "keyspace.h"
 #include "types/set_value.h"
+#include "types/sorted_view.h"
 #include "types/zset_value.h"
 
 namespace edgekv {
@@ -148,7 +149,7 @@ bool ParseLexRange(std::string_view min, std::string_view max, Range* r) {
 }
 
 // The ranks [first, last) of the range's elements.
-std::pair<size_t, size_t> RanksOf(const ZSetValue& z, const Range& r) {
+std::pair<size_t, size_t> RanksOf(const SortedView& z, const Range& r) {
   if (r.Empty()) return {0, 0};
   size_t lo =
       z.CountBefore([&](double s, std::string_view m) { return !r.GteMin(s, m); });
@@ -205,7 +206,7 @@ void StoreElements(CommandContext& ctx, std::string_view key,
   ctx.reply->Integer(static_cast<int64_t>(els.size()));
 }
 
-std::vector<Element> Collect(const ZSetValue& z, size_t first, size_t last,
+std::vector<Element> Collect(const SortedView& z, size_t first, size_t last,
                              bool reverse) {
   std::vector<Element> out;
   if (first > last || last >= z.size()) return out;
@@ -343,11 +344,25 @@ void ZMScore(CommandContext& ctx) {
   for (size_t i = 2; i < ctx.argc(); ++i) ctx.reply->Null();
 }
 
+// A range read of the sorted set at key, in memory or on disk
+// (Store::ReadSorted): fn(view); false when there is none. `write`: for a
+// command that changes it (not counted as a keyspace hit or miss, as Redis's
+// lookupKeyWrite).
+bool ReadSorted(CommandContext& ctx, std::string_view key,
+                const std::function<void(const SortedView&)>& fn, bool write = false) {
+  bool found = StoreOf(ctx).ReadSorted(DbOf(ctx), key, ctx.now_ms, fn);
+  if (!write) CountLookup(ctx, found);
+  return found;
+}
+
 void RankGeneric(CommandContext& ctx, bool reverse) {
-  const ZSetValue* z = ReadZSet(ctx, ctx.arg(1));
-  std::optional<size_t> rank = z == nullptr ? std::nullopt : z->Rank(ctx.arg(2));
+  std::optional<int64_t> rank;
+  ReadSorted(ctx, ctx.arg(1), [&](const SortedView& z) {
+    std::optional<size_t> r = z.Rank(ctx.arg(2));
+    if (r.has_value()) rank = static_cast<int64_t>(reverse ? z.size() - 1 - *r : *r);
+  });
   if (!rank.has_value()) return ctx.reply->Null();
-  ctx.reply->Integer(static_cast<int64_t>(reverse ? z->size() - 1 - *rank : *rank));
+  ctx.reply->Integer(*rank);
 }
 
 void ZRank(CommandContext& ctx) { RankGeneric(ctx, false); }
@@ -360,10 +375,12 @@ void CountGeneric(CommandContext& ctx, bool lex) {
     return ctx.reply->Error(lex ? kRangeNotLex : kRangeNotFloat);
   }
   if (!ZSetAt(ctx, ctx.arg(1))) return;
-  const ZSetValue* z = ReadZSet(ctx, ctx.arg(1));
-  if (z == nullptr) return ctx.reply->Integer(0);
-  auto [lo, hi] = RanksOf(*z, r);
-  ctx.reply->Integer(static_cast<int64_t>(hi - lo));
+  size_t n = 0;
+  ReadSorted(ctx, ctx.arg(1), [&](const SortedView& z) {
+    auto [lo, hi] = RanksOf(z, r);
+    n = hi - lo;
+  });
+  ctx.reply->Integer(static_cast<int64_t>(n));
 }
 
 void ZCount(CommandContext& ctx) { CountGeneric(ctx, false); }
@@ -426,33 +443,34 @@ void RangeGeneric(CommandContext& ctx, size_t at, bool store, By by, Dir dir) {
   }
   std::string_view key = ctx.arg(at);
   if (!ZSetAt(ctx, key)) return;
-  const ZSetValue* z = ReadZSet(ctx, key);
   std::vector<Element> out;
-  if (z != nullptr && by == By::kRank) {
-    const auto len = static_cast<int64_t>(z->size());
-    if (start < 0) start += len;
-    if (end < 0) end += len;
-    if (start < 0) start = 0;
-    if (start <= end && start < len) {
-      if (end >= len) end = len - 1;
-      const auto s = static_cast<size_t>(start), e = static_cast<size_t>(end);
-      const size_t n = static_cast<size_t>(len);
-      out = reverse ? Collect(*z, n - 1 - e, n - 1 - s, true) : Collect(*z, s, e, false);
-    }
-  } else if (z != nullptr && offset >= 0 &&
-             !(offset > 0 && static_cast<uint64_t>(offset) >= z->size())) {
-    auto [lo, hi] = RanksOf(*z, r);
-    size_t n = hi - lo;
-    const auto skip = static_cast<size_t>(offset);
-    if (skip < n) {
-      n -= skip;
-      if (limit >= 0) n = std::min(n, static_cast<size_t>(limit));
-      if (n > 0) {
-        out = reverse ? Collect(*z, hi - skip - n, hi - skip - 1, true)
-                      : Collect(*z, lo + skip, lo + skip + n - 1, false);
+  ReadSorted(ctx, key, [&](const SortedView& z) {
+    if (by == By::kRank) {
+      const auto len = static_cast<int64_t>(z.size());
+      if (start < 0) start += len;
+      if (end < 0) end += len;
+      if (start < 0) start = 0;
+      if (start <= end && start < len) {
+        if (end >= len) end = len - 1;
+        const auto s = static_cast<size_t>(start), e = static_cast<size_t>(end);
+        const size_t n = static_cast<size_t>(len);
+        out = reverse ? Collect(z, n - 1 - e, n - 1 - s, true) : Collect(z, s, e, false);
+      }
+    } else if (offset >= 0 &&
+               !(offset > 0 && static_cast<uint64_t>(offset) >= z.size())) {
+      auto [lo, hi] = RanksOf(z, r);
+      size_t n = hi - lo;
+      const auto skip = static_cast<size_t>(offset);
+      if (skip < n) {
+        n -= skip;
+        if (limit >= 0) n = std::min(n, static_cast<size_t>(limit));
+        if (n > 0) {
+          out = reverse ? Collect(z, hi - skip - n, hi - skip - 1, true)
+                        : Collect(z, lo + skip, lo + skip + n - 1, false);
+        }
       }
     }
-  }
+  });
   // By rank the result's size is known before it is built, else not (1).
   if (store) return StoreElements(ctx, ctx.arg(1), out, by == By::kRank ? out.size() : 1);
   ReplyElements(ctx, out, withscores);
@@ -494,21 +512,25 @@ void RemRangeGeneric(CommandContext& ctx, By by) {
   }
   std::string_view key = ctx.arg(1);
   if (!ZSetAt(ctx, key)) return;
-  const ZSetValue* z = AsZSet(LookupWrite(ctx, key));
-  if (z == nullptr) return ctx.reply->Integer(0);
   std::vector<Element> doomed;
-  if (by == By::kRank) {
-    const auto len = static_cast<int64_t>(z->size());
-    if (start < 0) start += len;
-    if (end < 0) end += len;
-    if (start < 0) start = 0;
-    if (start > end || start >= len) return ctx.reply->Integer(0);
-    if (end >= len) end = len - 1;
-    doomed = Collect(*z, static_cast<size_t>(start), static_cast<size_t>(end), false);
-  } else {
-    auto [lo, hi] = RanksOf(*z, r);
-    if (hi > lo) doomed = Collect(*z, lo, hi - 1, false);
-  }
+  ReadSorted(
+      ctx, key,
+      [&](const SortedView& z) {
+        if (by == By::kRank) {
+          const auto len = static_cast<int64_t>(z.size());
+          if (start < 0) start += len;
+          if (end < 0) end += len;
+          if (start < 0) start = 0;
+          if (start > end || start >= len) return;
+          if (end >= len) end = len - 1;
+          doomed =
+              Collect(z, static_cast<size_t>(start), static_cast<size_t>(end), false);
+        } else {
+          auto [lo, hi] = RanksOf(z, r);
+          if (hi > lo) doomed = Collect(z, lo, hi - 1, false);
+        }
+      },
+      /*write=*/true);
   for (const Element& e : doomed) {
     StoreOf(ctx).RemoveElement(DbOf(ctx), key, ValueType::kZSet, e.first, ctx.now_ms);
   }
@@ -532,25 +554,29 @@ void PopGeneric(CommandContext& ctx, std::span<const std::string_view> keys, boo
     if (!ZSetAt(ctx, keys[0])) return;
     return r.ArrayHeader(0);
   }
-  const ZSetValue* z = nullptr;
+  if (count == -1) count = 1;
+  std::vector<Element> popped;
   std::string_view key;
+  bool found = false;
   for (std::string_view k : keys) {
     if (!ZSetAt(ctx, k)) return;
-    z = AsZSet(LookupWrite(ctx, k));
-    if (z != nullptr) {
+    auto pick = [&](const SortedView& z) {
+      const size_t size = z.size(), n = std::min(static_cast<size_t>(count), size);
+      if (n > 0) {
+        popped = max ? Collect(z, size - n, size - 1, true) : Collect(z, 0, n - 1, false);
+      }
+    };
+    if (ReadSorted(ctx, k, pick, /*write=*/true)) {
       key = k;
+      found = true;
       break;
     }
   }
-  if (z == nullptr) {
+  if (!found) {
     if (emitkey) return r.NullArray();
     return r.ArrayHeader(0);
   }
-  if (count == -1) count = 1;
-  const size_t n = std::min(static_cast<size_t>(count), z->size());
-  const size_t size = z->size();
-  std::vector<Element> popped =
-      max ? Collect(*z, size - n, size - 1, true) : Collect(*z, 0, n - 1, false);
+  const size_t n = popped.size();
   if (emitkey) {
     r.ArrayHeader(2);
     r.Bulk(key);

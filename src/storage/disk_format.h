@@ -5,14 +5,18 @@
 //        a string's body is its value; a collection's is version(8) size(8)
 //   'e' ns(4) klen(4) key version(8) element -> the element's value (a
 //        hash field's value)
+//   's' ns(4) klen(4) key version(8) score(8) member -> the score as in 'e':
+//        a sorted set's members in (score, member) order, the score encoded
+//        so that its bytes sort as the numbers do (PutOrderedScore)
 //   'v' ns(4) klen(4) key version(8)    -> "" : the elements of a collection
-//        that was deleted or replaced, removed in the background
+//        that was deleted or replaced ('e' and 's'), removed in the background
 // Integers in keys are big-endian (they sort), in values little-endian. A
 // collection gets a new version each time it is created, so that DEL only
 // drops its 'd' record and names its elements garbage ('v'): O(1) whatever
 // its size.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,9 +26,10 @@
 
 namespace edgekv::disk {
 
-// The layout's version, kept under 'm' "format". Version 1 (no type byte in
-// 'd' values, strings only) is converted when LevelDB is opened.
-inline constexpr uint8_t kFormatVersion = 2;
+// The layout's version, kept under 'm' "format". Older layouts are converted
+// when LevelDB is opened: version 1 had no type byte in 'd' values (strings
+// only), version 2 no score index ('s').
+inline constexpr uint8_t kFormatVersion = 3;
 
 inline void PutBE32(std::string* out, uint32_t v) {
   for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -36,6 +41,16 @@ inline uint32_t GetBE32(const char* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
   return v;
+}
+
+// A score whose 8 bytes compare as the doubles do: the sign bit flipped for
+// positive numbers, every bit for negative ones. -0 is written as 0, so that
+// the two sort together by member, as they do in memory.
+inline void PutOrderedScore(std::string* out, double score) {
+  if (score == 0) score = 0;
+  auto bits = std::bit_cast<uint64_t>(score);
+  constexpr uint64_t kSign = uint64_t{1} << 63;
+  PutBE64(out, (bits & kSign) != 0 ? ~bits : bits | kSign);
 }
 
 // A decoded 'd' value.
@@ -84,6 +99,14 @@ inline void PutVersionKey(std::string* out, char tag, uint32_t ns, std::string_v
   PutBE32(out, static_cast<uint32_t>(key.size()));
   out->append(key);
   PutBE64(out, version);
+}
+
+// The 's' key of member at `score` in a sorted set's index.
+inline void PutScoreKey(std::string* out, uint32_t ns, std::string_view key,
+                        uint64_t version, double score, std::string_view member) {
+  PutVersionKey(out, 's', ns, key, version);
+  PutOrderedScore(out, score);
+  out->append(member);
 }
 
 }  // namespace edgekv::disk

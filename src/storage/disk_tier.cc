@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -31,6 +32,7 @@
 #include "edgekv/log.h"
 #include "format/batch.h"
 #include "last_writes.h"
+#include "types/zset_value.h"
 #include "util/malloc_arena.h"
 #include "util/sync_dir.h"
 #include "util/thread_name.h"
@@ -612,13 +614,15 @@ Status DiskTier::LoadMeta() {
 Status DiskTier::ConvertFormat() {
   std::string v;
   leveldb::Status s = db_->Get(leveldb::ReadOptions(), kFormatKey, &v);
-  if (s.ok() && v.size() == 1 && static_cast<uint8_t>(v[0]) > disk::kFormatVersion) {
+  // No version: layout 1 (or a new, empty LevelDB).
+  const uint8_t from = s.ok() && v.size() == 1 ? static_cast<uint8_t>(v[0]) : 1;
+  if (from > disk::kFormatVersion) {
     return Status::Corruption("LevelDB was written by a newer edgekv (layout " +
-                              std::to_string(static_cast<uint8_t>(v[0])) + ")");
+                              std::to_string(from) + ")");
   }
-  if (s.ok() && v.size() == 1 && static_cast<uint8_t>(v[0]) == disk::kFormatVersion) {
-    return Status::Ok();
-  }
+  if (from == disk::kFormatVersion) return Status::Ok();
+  // Each 'd' record is converted once, in batches; kConvertAtKey names the
+  // last one converted, to resume a conversion a crash cut short.
   std::string at;
   bool resumed = db_->Get(leveldb::ReadOptions(), kConvertAtKey, &at).ok();
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
@@ -630,14 +634,39 @@ Status DiskTier::ConvertFormat() {
   }
   leveldb::WriteBatch wb;
   size_t converted = 0;
-  std::string value;
+  std::string value, skey;
   for (; it->Valid() && it->key()[0] == 'd'; it->Next()) {
     leveldb::Slice k = it->key(), old = it->value();
-    if (old.size() < 8) continue;
-    value.clear();
-    disk::EncodeString(&value, static_cast<int64_t>(wal::GetFixed64(old.data())),
-                       std::string_view(old.data() + 8, old.size() - 8));
-    wb.Put(k, value);
+    if (from == 1) {
+      // Strings without their type byte.
+      if (old.size() < 8) continue;
+      value.clear();
+      disk::EncodeString(&value, static_cast<int64_t>(wal::GetFixed64(old.data())),
+                         std::string_view(old.data() + 8, old.size() - 8));
+      wb.Put(k, value);
+    } else {
+      // Sorted sets get their score index.
+      disk::Record r;
+      if (!disk::DecodeRecord(std::string_view(old.data(), old.size()), &r) ||
+          r.type != ValueType::kZSet || k.size() < 5) {
+        continue;
+      }
+      const uint32_t ns = GetBE32(k.data() + 1);
+      const std::string_view key(k.data() + 5, k.size() - 5);
+      std::string prefix;
+      disk::PutVersionKey(&prefix, 'e', ns, key, r.version);
+      std::unique_ptr<leveldb::Iterator> e(db_->NewIterator(leveldb::ReadOptions()));
+      for (e->Seek(prefix); e->Valid() && e->key().starts_with(prefix); e->Next()) {
+        leveldb::Slice ek = e->key(), score = e->value();
+        skey.clear();
+        disk::PutScoreKey(
+            &skey, ns, key, r.version,
+            ZSetValue::DecodeScore(std::string_view(score.data(), score.size())),
+            std::string_view(ek.data() + prefix.size(), ek.size() - prefix.size()));
+        wb.Put(skey, score);
+      }
+      if (!e->status().ok()) return FromLevelDb(e->status());
+    }
     ++converted;
     if (wb.ApproximateSize() >= (4u << 20)) {
       wb.Put(kConvertAtKey, k);
@@ -654,8 +683,8 @@ Status DiskTier::ConvertFormat() {
   leveldb::Status ws = db_->Write(wo, &wb);
   if (!ws.ok()) return FromLevelDb(ws);
   if (converted > 0) {
-    Log(LogLevel::kNotice, "LevelDB layout converted to version {}: {} keys",
-        disk::kFormatVersion, converted);
+    Log(LogLevel::kNotice, "LevelDB layout converted from version {} to {}: {} keys",
+        from, disk::kFormatVersion, converted);
   }
   return Status::Ok();
 }
@@ -710,6 +739,37 @@ Status DiskTier::GetElement(uint32_t ns, std::string_view key, uint64_t version,
   return FromLevelDb(db_->Get(leveldb::ReadOptions(), k, value));
 }
 
+Status DiskTier::VisitScores(uint32_t ns, std::string_view key, uint64_t version,
+                             bool reverse, const ScoreVisitor& fn) const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return Closed();
+  std::string prefix;
+  disk::PutVersionKey(&prefix, 's', ns, key, version);
+  const leveldb::Slice p(prefix);
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  if (reverse) {
+    // Past the highest score's bytes (+inf is 0xfff0...).
+    it->Seek(prefix + std::string(9, '\xff'));
+    if (it->Valid()) {
+      it->Prev();
+    } else {
+      it->SeekToLast();
+    }
+  } else {
+    it->Seek(p);
+  }
+  const size_t member_at = prefix.size() + 8;
+  for (; it->Valid() && it->key().starts_with(p); reverse ? it->Prev() : it->Next()) {
+    leveldb::Slice k = it->key(), v = it->value();
+    if (k.size() < member_at) continue;
+    if (!fn(std::string_view(k.data() + member_at, k.size() - member_at),
+            ZSetValue::DecodeScore(std::string_view(v.data(), v.size())))) {
+      break;
+    }
+  }
+  return FromLevelDb(it->status());
+}
+
 // Apply's buffers are megabytes per group. Fresh ones cost a page fault per
 // 4 KB as they fill, so they are kept (cleared) from one group to the next
 // while groups follow each other, and released when the applier goes idle
@@ -724,6 +784,8 @@ struct CollectionState {
   // Its 'd' record is in the group's writes (once: a string write of the
   // key after it ends the collection, and a new one has a state of its own).
   bool written = false;
+  // Made by this group: LevelDB holds no element of its version.
+  bool fresh = false;
 };
 
 struct DiskTier::ApplyScratch {
@@ -732,12 +794,57 @@ struct DiskTier::ApplyScratch {
   // 'd' key -> its latest state in colls (loaded from LevelDB when a group
   // first touches a collection).
   std::unordered_map<std::string, uint32_t> coll_index;
-  std::string ekey;
+  // A sorted-set member (version, member) -> its score as of the operations
+  // read so far (raw 8 bytes; nullopt: absent), to find its 's' record. The
+  // views are into the group's payloads, or into old_scores for a score
+  // read from LevelDB.
+  struct MemberOf {
+    uint64_t version;
+    std::string_view member;
+    bool operator==(const MemberOf&) const = default;
+  };
+  struct MemberHash {
+    size_t operator()(const MemberOf& m) const {
+      return std::hash<std::string_view>()(m.member) ^
+             (m.version * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::unordered_map<MemberOf, std::optional<std::string_view>, MemberHash> scores;
+  std::deque<std::string> old_scores;
+  std::string ekey, skey;
   std::vector<uint64_t> slots;
   std::vector<LastWrite> last;
   leveldb::WriteBatch wb, meta;
   std::string dkey, dvalue;
 };
+
+void DiskTier::ChangeScore(ApplyScratch& sc, bool fresh, uint32_t ns,
+                           std::string_view key, uint64_t version,
+                           std::string_view member, std::optional<std::string_view> score,
+                           leveldb::WriteBatch* out) const {
+  auto [it, first] = sc.scores.try_emplace({version, member});
+  std::optional<std::string_view>& now = it->second;
+  if (first && !fresh) {
+    std::string v;
+    leveldb::ReadOptions ro;
+    ro.fill_cache = false;
+    if (db_->Get(ro, sc.ekey, &v).ok()) now = sc.old_scores.emplace_back(std::move(v));
+  }
+  if (now.has_value()) {
+    sc.skey.clear();
+    disk::PutScoreKey(&sc.skey, ns, key, version, ZSetValue::DecodeScore(*now), member);
+    out->Delete(sc.skey);
+  }
+  if (score.has_value()) {
+    sc.skey.clear();
+    disk::PutScoreKey(&sc.skey, ns, key, version, ZSetValue::DecodeScore(*score), member);
+    out->Put(sc.skey, leveldb::Slice(score->data(), score->size()));
+    out->Put(sc.ekey, leveldb::Slice(score->data(), score->size()));
+  } else {
+    out->Delete(sc.ekey);
+  }
+  now = score;
+}
 
 void DiskTier::ReleaseApplyBuffers() {
   MutexLock l(&apply_mu_);
@@ -805,6 +912,8 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
   std::vector<CollectionState>& colls = sc.colls;
   colls.clear();
   sc.coll_index.clear();
+  sc.scores.clear();
+  sc.old_scores.clear();
   uint64_t next_version;
   {
     MutexLock m(&mu_);
@@ -939,7 +1048,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
             // A collection the key held (on a replica, one it kept past its
             // expiry and dropped unlogged) is garbage now.
             end_collection(ns, op.key, true);
-            colls.push_back({op.ctype, kNoExpire, next_version++, 0, true, false});
+            colls.push_back({op.ctype, kNoExpire, next_version++, 0, true, false, true});
             sc.coll_index[DiskKey(ns, op.key)] = static_cast<uint32_t>(colls.size() - 1);
             ++counts_of(ns).keys;
           }
@@ -956,7 +1065,17 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
             ekey.clear();
             disk::PutVersionKey(&ekey, 'e', ns, op.key, c.version);
             ekey.append(op.field);
-            if (wal::IsElementSet(op.op)) {
+            if (c.type == ValueType::kZSet) {
+              ChangeScore(
+                  sc, c.fresh, ns, op.key, c.version, op.field,
+                  wal::IsElementSet(op.op) ? std::optional(op.value) : std::nullopt,
+                  c.fresh ? &wb : &meta);
+              if (wal::IsElementSet(op.op)) {
+                if (op.flags & wal::kFlagNewElement) ++c.size;
+              } else if (c.size > 0) {
+                --c.size;
+              }
+            } else if (wal::IsElementSet(op.op)) {
               wb.Put(ekey, leveldb::Slice(op.value.data(), op.value.size()));
               if (op.flags & wal::kFlagNewElement) ++c.size;
             } else {
@@ -1185,9 +1304,10 @@ size_t DiskTier::CollectGarbage(size_t budget) {
     bool done = true;
     std::unique_ptr<leveldb::Iterator> v(db_->NewIterator(leveldb::ReadOptions()));
     for (v->Seek("v"); v->Valid() && v->key()[0] == 'v'; v->Next()) {
-      std::string prefix = v->key().ToString();
-      prefix[0] = 'e';
-      if (!drop(prefix)) {
+      std::string elements = v->key().ToString(), scores = elements;
+      elements[0] = 'e';
+      scores[0] = 's';
+      if (!drop(elements) || !drop(scores)) {
         done = false;
         break;
       }
@@ -1199,7 +1319,8 @@ size_t DiskTier::CollectGarbage(size_t budget) {
     }
     return n;
   }
-  bool done = drop(Prefix('d', ns)) && drop(Prefix('e', ns)) && drop(Prefix('v', ns));
+  bool done = drop(Prefix('d', ns)) && drop(Prefix('e', ns)) && drop(Prefix('s', ns)) &&
+              drop(Prefix('v', ns));
   if (done) wb.Delete(Prefix('g', ns));
   if (db_->Write(leveldb::WriteOptions(), &wb).ok() && done) {
     MutexLock l(&mu_);

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -38,6 +39,7 @@
 
 namespace leveldb {
 class DB;
+class WriteBatch;
 }  // namespace leveldb
 
 namespace edgekv {
@@ -78,6 +80,13 @@ class DiskTier {
   // its value as the log keeps it; NotFound when absent.
   Status GetElement(uint32_t ns, std::string_view key, uint64_t version,
                     std::string_view elem, std::string* value) const;
+
+  // The sorted set at key with that version in (score, member) order, from
+  // its score index: fn(member, score) for each element from the first on
+  // (from the last down when `reverse`), until fn returns false.
+  using ScoreVisitor = std::function<bool(std::string_view member, double score)>;
+  Status VisitScores(uint32_t ns, std::string_view key, uint64_t version, bool reverse,
+                     const ScoreVisitor& fn) const;
 
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.
@@ -165,6 +174,18 @@ class DiskTier {
  private:
   DiskTier();
   Status LoadMeta();
+  struct ApplyScratch;
+  // In Apply: a sorted-set member (its 'e' key in sc.ekey) gets the score
+  // `score` (raw 8 bytes; nullopt: removed): its 'e' record and its place in
+  // the score index are written to `out`. The old score is read from LevelDB
+  // unless the set is `fresh` (made by this group): so a set that existed
+  // before the group must have its records in the group's last write, with
+  // the applied sequence, for a replay of the group to find the scores as
+  // they were before it; a fresh one's replay reads nothing and writes the
+  // same records again.
+  void ChangeScore(ApplyScratch& sc, bool fresh, uint32_t ns, std::string_view key,
+                   uint64_t version, std::string_view member,
+                   std::optional<std::string_view> score, leveldb::WriteBatch* out) const;
 
   DiskOptions options_;
   std::unique_ptr<leveldb::Cache> cache_;
@@ -186,7 +207,6 @@ class DiskTier {
   Mutex apply_mu_ ACQUIRED_BEFORE(mu_);
   // Apply's buffers, kept from one group to the next (see disk_tier.cc);
   // null from ReleaseApplyBuffers until the next Apply.
-  struct ApplyScratch;
   std::unique_ptr<ApplyScratch> scratch_ GUARDED_BY(apply_mu_);
   Mutex released_mu_;  // after apply_mu_
   std::unique_ptr<ApplyScratch> released_scratch_ GUARDED_BY(released_mu_);

@@ -318,61 +318,6 @@ std::optional<Store::KeyMeta> Store::Meta(int db, std::string_view key, int64_t 
                  e->is_collection() && e->collection()->on_disk()};
 }
 
-int64_t Store::ReadElements(int db, std::string_view key, ValueType t, int64_t now_ms,
-                            std::span<const std::string_view> elems,
-                            const ElementFn& fn) NO_THREAD_SAFETY_ANALYSIS {
-  uint64_t h = Hash(key);
-  DiskValue cold;
-  Entry* e = Load(StripeFor(h), db, h, key, &cold);
-  if (e != nullptr || cold.type == ValueType::kString) {
-    if (e != nullptr && !e->tombstone() && e->ExpiredAt(now_ms)) {
-      e = Find(db, key, now_ms);  // deletes it, as any lookup does
-    }
-    if (e == nullptr || e->tombstone() || e->type() != t) return -1;
-    hot_reads_.fetch_add(1, std::memory_order_relaxed);
-    const Collection* c = e->collection();
-    std::string scratch;
-    if (!c->on_disk()) {
-      for (size_t i = 0; i < elems.size(); ++i) fn(i, c->FindElement(elems[i], &scratch));
-      return static_cast<int64_t>(c->size());
-    }
-    // Its changes in memory, the rest on disk.
-    const auto* cc = static_cast<const ColdCollection*>(c);
-    for (size_t i = 0; i < elems.size(); ++i) {
-      const std::optional<std::string>* change = cc->Change(elems[i]);
-      if (change == nullptr) {
-        fn(i, ReadColdElement(db, key, cc->version(), elems[i], &scratch)
-                  ? std::optional<std::string_view>(scratch)
-                  : std::nullopt);
-      } else {
-        fn(i, change->has_value() ? std::optional<std::string_view>(**change)
-                                  : std::nullopt);
-      }
-    }
-    return static_cast<int64_t>(cc->size());
-  }
-  // Only on disk: an expired one is left to the expiry cycle.
-  if (cold.type != t || (cold.expire_ms != kNoExpire && cold.expire_ms <= now_ms))
-    return -1;
-  std::string value;
-  for (size_t i = 0; i < elems.size(); ++i) {
-    fn(i, ReadColdElement(db, key, cold.version, elems[i], &value)
-              ? std::optional<std::string_view>(value)
-              : std::nullopt);
-  }
-  return static_cast<int64_t>(cold.size);
-}
-
-bool Store::ReadColdElement(int db, std::string_view key, uint64_t version,
-                            std::string_view elem, std::string* value) {
-  cold_element_reads_.fetch_add(1, std::memory_order_relaxed);
-  Status st = disk_->GetElement(NamespaceOf(db), key, version, elem, value);
-  if (!st.ok() && st.code() != Status::Code::kNotFound) {
-    Log(LogLevel::kWarning, "disk read failed: {}", st.message());
-  }
-  return st.ok();
-}
-
 void Store::Put(int db, std::string_view key, std::string_view value,
                 int64_t expire_ms) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);

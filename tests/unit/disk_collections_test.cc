@@ -7,7 +7,9 @@
 #include <leveldb/write_batch.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,8 +73,9 @@ class DiskCollectionsTest : public ::testing::Test {
     return out;
   }
 
-  // Element records left in LevelDB (the tier closed first).
-  size_t ElementRecords(const std::string& name = "data") {
+  // Element records ('e'), or score index records ('s'), left in LevelDB
+  // (the tier closed first).
+  size_t ElementRecords(const std::string& name = "data", char tag = 'e') {
     disk_.reset();
     leveldb::DB* db = nullptr;
     leveldb::Options o;
@@ -80,8 +83,46 @@ class DiskCollectionsTest : public ::testing::Test {
     std::unique_ptr<leveldb::DB> owned(db);
     std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
     size_t n = 0;
-    for (it->Seek("e"); it->Valid() && it->key()[0] == 'e'; it->Next()) ++n;
+    for (it->Seek(std::string(1, tag)); it->Valid() && it->key()[0] == tag; it->Next())
+      ++n;
     return n;
+  }
+  size_t ScoreRecords() { return ElementRecords("data", 's'); }
+
+  // The sorted set at key in the order of its score index.
+  std::vector<std::pair<std::string, double>> ByScore(const std::string& key,
+                                                      bool reverse = false) {
+    DiskValue v;
+    std::vector<std::pair<std::string, double>> out;
+    const uint32_t ns = disk_->namespaces()[0];
+    if (!disk_->Get(ns, key, &v).ok()) return out;
+    Status s = disk_->VisitScores(ns, key, v.version, reverse,
+                                  [&](std::string_view m, double d) {
+                                    out.emplace_back(std::string(m), d);
+                                    return true;
+                                  });
+    EXPECT_TRUE(s.ok()) << s.message();
+    return out;
+  }
+
+  // Applies one group of batches, as many times as asked (a replay after a
+  // crash before the applied sequence was written).
+  void ApplyGroup(const std::vector<std::function<void(wal::BatchBuilder&)>>& batches,
+                  int times = 1) {
+    std::vector<std::string> frames;
+    for (const auto& ops : batches) {
+      wal::BatchBuilder b;
+      ops(b);
+      b.AppendFrame(++seq_, 0, &frames.emplace_back());
+    }
+    std::vector<std::string_view> payloads;
+    for (const std::string& f : frames) {
+      payloads.push_back(std::string_view(f).substr(wal::kFrameHeaderSize));
+    }
+    for (int i = 0; i < times; ++i) {
+      Status s = disk_->Apply(payloads);
+      ASSERT_TRUE(s.ok()) << s.message();
+    }
   }
 
   std::filesystem::path dir_;
@@ -169,6 +210,118 @@ TEST_F(DiskCollectionsTest, SortedSetScoresAreStoredWithTheirMembers) {
          [&](std::string_view m, double s) { got.emplace_back(std::string(m), s); });
   EXPECT_EQ(got, (std::vector<std::pair<std::string, double>>{{"b", 2.5}, {"a", 9}}));
   EXPECT_EQ(ElementRecords(), 2u);
+}
+
+void ZAdd(wal::BatchBuilder& b, const std::string& key, const std::string& member,
+          double score, uint8_t flags) {
+  b.ElementSet(ValueType::kZSet, 0, key, member, ZSetValue::EncodeScore(score), flags);
+}
+
+using Scores = std::vector<std::pair<std::string, double>>;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+TEST_F(DiskCollectionsTest, SortedSetsKeepAnIndexInScoreOrder) {
+  disk_ = Open();
+  ApplyGroup({[](wal::BatchBuilder& b) {
+    ZAdd(b, "z", "b", 2.5, kCreated);
+    ZAdd(b, "z", "a", -1, kNew);
+    ZAdd(b, "z", "c", 0, kNew);
+    ZAdd(b, "z", "d", -0.0, kNew);  // sorts with 0, by member
+    ZAdd(b, "z", "e", kInf, kNew);
+    ZAdd(b, "z", "f", -kInf, kNew);
+    ZAdd(b, "z", "g", -1e300, kNew);
+  }});
+  EXPECT_EQ(ByScore("z"), (Scores{{"f", -kInf},
+                                  {"g", -1e300},
+                                  {"a", -1},
+                                  {"c", 0},
+                                  {"d", -0.0},
+                                  {"b", 2.5},
+                                  {"e", kInf}}));
+  EXPECT_TRUE(std::signbit(ByScore("z")[4].second)) << "the score as it was given";
+  // New scores move members; a member changed twice in one group, and one
+  // added and removed in it, leave one record or none.
+  ApplyGroup({[](wal::BatchBuilder& b) {
+                ZAdd(b, "z", "a", 9, 0);
+                b.ElementDel(ValueType::kZSet, 0, "z", "c", 0);
+                ZAdd(b, "z", "h", 1, kNew);
+              },
+              [](wal::BatchBuilder& b) {
+                ZAdd(b, "z", "h", 3, 0);
+                ZAdd(b, "z", "h", -5, 0);
+                ZAdd(b, "z", "i", 1, kNew);
+                b.ElementDel(ValueType::kZSet, 0, "z", "i", 0);
+              }});
+  const Scores want{{"f", -kInf}, {"g", -1e300}, {"h", -5},  {"d", -0.0},
+                    {"b", 2.5},   {"a", 9},      {"e", kInf}};
+  EXPECT_EQ(ByScore("z"), want);
+  EXPECT_EQ(ByScore("z", true), Scores(want.rbegin(), want.rend()));
+  EXPECT_EQ(ScoreRecords(), want.size());
+}
+
+TEST_F(DiskCollectionsTest, AReplayedGroupLeavesNoStaleScore) {
+  disk_ = Open();
+  ApplyGroup({[](wal::BatchBuilder& b) {
+    ZAdd(b, "z", "a", 1, kCreated);
+    ZAdd(b, "z", "b", 2, kNew);
+  }});
+  // Applied twice, as after a crash before its applied sequence was written.
+  ApplyGroup({[](wal::BatchBuilder& b) {
+               ZAdd(b, "z", "a", 5, 0);
+               b.ElementDel(ValueType::kZSet, 0, "z", "b", 0);
+               ZAdd(b, "z", "c", 0, kNew);
+             }},
+             2);
+  EXPECT_EQ(ByScore("z"), (Scores{{"c", 0}, {"a", 5}}));
+  EXPECT_EQ(ScoreRecords(), 2u);
+}
+
+TEST_F(DiskCollectionsTest, TheScoresOfADeletedSortedSetAreCollected) {
+  disk_ = Open();
+  ApplyGroup({[](wal::BatchBuilder& b) {
+    for (int i = 0; i < 1000; ++i)
+      ZAdd(b, "z", "m" + std::to_string(i), i, i == 0 ? kCreated : kNew);
+  }});
+  ApplyGroup({[](wal::BatchBuilder& b) {
+    b.Erase(0, "z", wal::kFlagWasCollection);
+    ZAdd(b, "z", "new", 1, kCreated);
+  }});
+  EXPECT_EQ(ByScore("z"), (Scores{{"new", 1}}));
+  for (int i = 0; i < 100 && disk_->CollectGarbage(100) > 0; ++i) {
+  }
+  EXPECT_EQ(ScoreRecords(), 1u);
+}
+
+TEST_F(DiskCollectionsTest, SortedSetsOfTheLayoutWithoutIndexGetOneWhenOpened) {
+  disk_ = Open();
+  ApplyGroup({[](wal::BatchBuilder& b) {
+    for (int i = 0; i < 50000; ++i) {  // more than one conversion write
+      ZAdd(b, "z", "m" + std::to_string(i), -i, i == 0 ? kCreated : kNew);
+    }
+    ZAdd(b, "small", "x", 1, kCreated);
+    b.HashSet(0, "h", "f", "v", kCreated);
+  }});
+  disk_.reset();
+  {  // Layout 2: the same records without the index.
+    leveldb::DB* db = nullptr;
+    ASSERT_TRUE(
+        leveldb::DB::Open(leveldb::Options(), (dir_ / "data").string(), &db).ok());
+    std::unique_ptr<leveldb::DB> owned(db);
+    leveldb::WriteBatch wb;
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+    for (it->Seek("s"); it->Valid() && it->key()[0] == 's'; it->Next())
+      wb.Delete(it->key());
+    wb.Put("mformat", std::string(1, '\2'));
+    ASSERT_TRUE(db->Write(leveldb::WriteOptions(), &wb).ok());
+  }
+  EXPECT_EQ(ScoreRecords(), 0u);
+  disk_ = Open();
+  Scores z = ByScore("z");
+  ASSERT_EQ(z.size(), 50000u);
+  EXPECT_EQ(z.front(), (std::pair<std::string, double>{"m49999", -49999}));
+  EXPECT_EQ(z.back(), (std::pair<std::string, double>{"m0", 0}));
+  EXPECT_EQ(ByScore("small"), (Scores{{"x", 1}}));
+  EXPECT_EQ(ScoreRecords(), 50001u);
 }
 
 TEST_F(DiskCollectionsTest, OneElementIsReadWithoutItsCollection) {

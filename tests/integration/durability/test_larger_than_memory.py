@@ -193,6 +193,23 @@ def test_collections_larger_than_memory_move_to_disk_and_come_back(tmp_path, kin
         assert after["cold_element_reads"] == before["cold_element_reads"] + reads
         assert after["cold_reads"] == before["cold_reads"]
         assert c.object("idletime", cold) == 65535
+        if kind == "zset":
+            # Ranges and ranks read its score index and leave it there too.
+            m = lambda f: b"%02d:" % f + field_value(h, f)  # noqa: E731
+            assert c.zrank(cold, m(10)) == 10 and c.zrevrank(cold, m(45)) == 4
+            assert c.zrank(cold, "nope") is None
+            assert c.zrange(cold, 0, 2, withscores=True) == [(m(f), float(f)) for f in range(3)]
+            assert c.zrange(cold, -3, -1) == [m(f) for f in range(47, 50)]
+            assert c.zrevrange(cold, 0, 1) == [m(49), m(48)]
+            assert c.zrangebyscore(cold, "(10", 12) == [m(11), m(12)]
+            assert c.zrevrangebyscore(cold, 30, "-inf", start=1, num=2) == [m(29), m(28)]
+            assert c.zcount(cold, 5, "(10") == 5
+            assert c.zrange(cold, 2, 3, desc=True) == [m(47), m(46)]
+            stats = c.info("stats")
+            assert stats["cold_reads"] == after["cold_reads"], "the sorted set was loaded"
+            assert stats["cold_element_reads"] > after["cold_element_reads"]
+            assert c.object("idletime", cold) == 65535
+            after = stats
         before = after
         assert c.delete(cold) == 1
         after = c.info("stats")
@@ -227,10 +244,11 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
         return {member(h, f) for f in range(fields)}
 
     def whole(c, key):
+        """All of it, by a command that loads it whole."""
         if kind == "hash":
             return c.hgetall(key)
         if kind == "zset":
-            return dict(c.zrange(key, 0, -1, withscores=True))
+            return dict(c.zscan_iter(key))
         return c.smembers(key)
 
     try:
@@ -285,6 +303,19 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
         assert c.object("encoding", cold) == (b"skiplist" if kind == "zset" else b"hashtable")
         after = c.info("stats")
         assert after["cold_reads"] == before["cold_reads"], "the collection was loaded"
+        if kind == "zset":
+            # Ranges and pops read the score index with the changes merged
+            # in, in order, and leave it on disk.
+            in_order = sorted(expected.items(), key=lambda ms: (ms[1], ms[0]))
+            assert c.zrange(cold, 0, -1, withscores=True) == in_order
+            assert c.zrank(cold, "new") == in_order.index((b"new", 1.5))
+            assert c.zrevrange(cold, 0, 0) == [in_order[-1][0]]
+            assert c.zpopmin(cold) == [in_order[0]]
+            assert c.zremrangebyscore(cold, 70, 70) == 1
+            del expected[in_order[0][0]], expected[member(h, 7)]
+            assert c.zrange(cold, 0, -1, withscores=True) == sorted(
+                expected.items(), key=lambda ms: (ms[1], ms[0]))
+            assert c.info("stats")["cold_reads"] == after["cold_reads"], "it was loaded"
         assert whole(c, cold) == expected
         assert c.info("stats")["cold_reads"] == after["cold_reads"] + 1
         srv.stop()

@@ -206,16 +206,21 @@ WATCHED_WRITES = [
 ]
 
 
+tier = differential.tiers(exchange)
+
+
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_hash_replies_match_redis_byte_for_byte(server, redis_port, protocol):
+def test_hash_replies_match_redis_byte_for_byte(tier, redis_port, protocol):
+    server, exchange_of_tier = tier
     main = connect(server, redis_port, protocol)
     other = connect(server, redis_port, protocol)
     mismatches = run_seeds(main, other, protocol, 12, 500, generators=GENERATORS, loops=LOOPS,
-                           loop_key=key, exchange=exchange, skipped_in_multi=IN_MULTI_SKIPPED)
+                           loop_key=key, exchange=exchange_of_tier,
+                           skipped_in_multi=IN_MULTI_SKIPPED)
     mismatches += run_watched_writes(
         main, other, protocol, [("wh", write, aborts) for write, aborts in WATCHED_WRITES],
         setup=[["HSET", "wh", "a", "1", "b", "2"], ["HSET", "other", "o", "1"]],
-        queued=[["HSET", "wh", "c", "3"], ["HGET", "wh", "a"]], exchange=exchange,
+        queued=[["HSET", "wh", "c", "3"], ["HGET", "wh", "a"]], exchange=exchange_of_tier,
         check_reset=False)
     assert not mismatches, "\n".join(mismatches)
 

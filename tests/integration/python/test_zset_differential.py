@@ -539,18 +539,32 @@ WATCHED_WRITES = [
 ]
 
 
+def as_after_restart(reply):
+    """A reply as Redis gives it once its sorted sets went through an RDB:
+    a small skiplist comes back as a listpack, which keeps -0 as 0."""
+    if isinstance(reply, (list, tuple)):
+        return type(reply)(as_after_restart(r) for r in reply)
+    if not isinstance(reply, bytes):
+        return reply
+    return reply.replace(b"$2\r\n-0\r\n", b"$1\r\n0\r\n").replace(b",-0\r\n", b",0\r\n")
+
+
+tier = differential.tiers(exchange, after_disk=as_after_restart)
+
+
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_zset_replies_match_redis_byte_for_byte(server, redis_port, protocol):
+def test_zset_replies_match_redis_byte_for_byte(tier, redis_port, protocol):
+    server, exchange_of_tier = tier
     main = connect(server, redis_port, protocol)
     other = connect(server, redis_port, protocol)
     mismatches = run_seeds(main, other, protocol, 16, 600, generators=GENERATORS, loops=LOOPS,
-                           loop_key=zset_key, exchange=exchange,
+                           loop_key=zset_key, exchange=exchange_of_tier,
                            skipped_in_multi=IN_MULTI_SKIPPED, loop_chance=0.002)
     mismatches += run_watched_writes(
         main, other, protocol, WATCHED_WRITES,
         setup=[["ZADD", "wz", "1", "a", "2", "b"], ["ZADD", "src", "1", "m", "5", "a"],
                ["ZADD", "other", "1", "o"], ["SET", "str", "v"], ["SADD", "set", "a"]],
-        queued=[["ZADD", "wz", "3", "c"], ["ZSCORE", "wz", "a"]], exchange=exchange)
+        queued=[["ZADD", "wz", "3", "c"], ["ZSCORE", "wz", "a"]], exchange=exchange_of_tier)
     assert not mismatches, "\n".join(mismatches)
 
 

@@ -1,7 +1,7 @@
 """Servers of two releases side by side, as a fleet upgrading one server at
 a time: the previous release (built from git by tools/build_release.sh) and
 this one. This release writes the log in format 4 (per-element records of
-hashes, sets and sorted sets) and LevelDB in layout 2; the previous release
+hashes, sets and sorted sets) and LevelDB in layout 3; the previous release
 wrote format 2 and layout 1.
 
 - A new replica under a coordinator of the previous release keeps working
