@@ -50,10 +50,6 @@ source "$ROOT/tools/bench_lib.sh"
 bench_init python
 host_line
 
-rss_mb() {  # pid
-  awk '$1 == "VmRSS:" {printf "%.0f", $2 / 1024}' "/proc/$1/status"
-}
-
 # An edgekv (maxmemory MAXMEMORY) and a redis-server, each loaded with
 # tools/bench_util.py hashes SHAPE COUNT; sets E_PORT E_PID R_PORT R_PID.
 start_loaded() {  # name shape count
@@ -109,10 +105,9 @@ for name in edgekv redis; do
   [[ $name == redis ]] && port=$R_PORT
   cold0=$(info_field "$E_PORT" stats cold_element_reads)
   check_time
-  # CSV: test, rps, avg, min, p50, p95, p99, max (milliseconds).
-  timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -q --csv -c 50 -n "$REQUESTS" \
-    -r "$BIG_FIELDS" HGET big f:__rand_int__ 2>/dev/null | tr -d '"\r' |
-    awk -F, -v name="$name" '$1 != "test" {printf "%-8s %10.0f %8s %8s", name, $2, $5, $7}'
+  read -r rps p50 p99 < <(rbench_latency "$port" -c 50 -n "$REQUESTS" -r "$BIG_FIELDS" \
+    HGET big f:__rand_int__)
+  printf '%-8s %10s %8s %8s' "$name" "$rps" "$p50" "$p99"
   cold1=$(info_field "$E_PORT" stats cold_element_reads)
   if [[ $name == edgekv ]]; then
     awk -v a="$cold0" -v b="$cold1" -v n="$REQUESTS" 'BEGIN {printf " %22.2f\n", (b - a) / n}'

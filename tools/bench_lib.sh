@@ -200,6 +200,18 @@ run_rbench() {  # port args... -> "TEST RPS" lines
   tr -d '"\r' <"$TMP/rbench.out" | awk -F, '$1 != "test" && $2 + 0 > 0 {print $1, $2}'
 }
 
+# One redis-benchmark test's rate and latency: "RPS P50_MS P99_MS".
+rbench_latency() {  # port args...
+  local port=$1; shift
+  # CSV: test, rps, avg, min, p50, p95, p99, max (milliseconds).
+  timeout 600 redis-benchmark -h 127.0.0.1 -p "$port" -q --csv "$@" 2>/dev/null |
+    tr -d '"\r' | awk -F, '$1 != "test" {printf "%.0f %s %s\n", $2, $5, $7}'
+}
+
+rss_mb() {  # pid
+  awk '$1 == "VmRSS:" {printf "%.0f", $2 / 1024}' "/proc/$1/status"
+}
+
 # CPU time (user + system, clock ticks) of process `pid` so far, all its
 # threads (those that exited too).
 cpu_ticks() {  # pid

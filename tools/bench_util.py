@@ -157,10 +157,19 @@ def cmd_hashes(a):
     with 8-byte values (the session/flag shape); `wide` is `count` hashes
     "h:%012d" (redis-benchmark's __rand_int__) of 100 fields "f0".."f99" with
     1000-byte incompressible values; `onebig` is one hash "big" of `count`
-    fields "f:%012d" with 100-byte incompressible values."""
+    fields "f:%012d" with 100-byte incompressible values; `onebigzset` is one
+    sorted set "bigz" of `count` members "m:%012d" (redis-benchmark's
+    __rand_int__) with the scores 0..count-1 in another order."""
     c = Conn(a.port, timeout=120)
     depth, outstanding = 16, 0
-    if a.shape == "onebig":
+    if a.shape == "onebigzset":
+        def batches():
+            for i in range(0, a.count, 1000):
+                args = [b"ZADD", b"bigz"]
+                for j in range(i, min(i + 1000, a.count)):
+                    args += [b"%d" % (j * 7919 % a.count), b"m:%012d" % j]
+                yield args
+    elif a.shape == "onebig":
         def batches():
             for i in range(0, a.count, 1000):
                 args = [b"HSET", b"big"]
@@ -319,7 +328,7 @@ def main():
     p.add_argument("--deadline", type=float, default=0)
     p = sub.add_parser("hashes")
     p.add_argument("port", type=int)
-    p.add_argument("shape", choices=["big", "small", "wide", "onebig"])
+    p.add_argument("shape", choices=["big", "small", "wide", "onebig", "onebigzset"])
     p.add_argument("count", type=int)
     p = sub.add_parser("restart")
     p.add_argument("--port", type=int, required=True)

@@ -525,6 +525,10 @@ class Store {
   ElementChange ChangeElement(int db, std::string_view key, ValueType t,
                               std::string_view elem, int64_t now_ms, bool create,
                               const Change& change, const Decide& decide);
+  // Find, from the entry for key in memory that the caller looked up
+  // (nullptr when there is none).
+  Entry* FindFrom(Stripe& s, int db, uint64_t hash, std::string_view key, Entry* e,
+                  int64_t now_ms, bool touch);
   // The write policy: a collection only on disk with more elements than
   // this type's compact encodings hold stays there when an element of it
   // changes (or its expiry does); a smaller one is loaded whole.

@@ -148,6 +148,23 @@ bool ParseLexRange(std::string_view min, std::string_view max, Range* r) {
          ParseLexBound(max, &r->lmax, &r->maxex, &r->max_inf);
 }
 
+// The elements of a score range in order (descending when `reverse`), past
+// the first `skip`, until fn returns false; for a set that seeks by score
+// (one on disk), where counting ranks would walk from its lowest score.
+void VisitScoreRange(const SortedView& z, const Range& r, bool reverse, size_t skip,
+                     const SortedView::Until& fn) {
+  if (r.Empty()) return;
+  z.VisitFromScore(reverse ? r.max : r.min, reverse, [&](std::string_view m, double s) {
+    if (!(reverse ? r.LteMax(s, m) : r.GteMin(s, m))) return true;  // an excluded end
+    if (!(reverse ? r.GteMin(s, m) : r.LteMax(s, m))) return false;
+    if (skip > 0) {
+      --skip;
+      return true;
+    }
+    return fn(m, s);
+  });
+}
+
 // The ranks [first, last) of the range's elements.
 std::pair<size_t, size_t> RanksOf(const SortedView& z, const Range& r) {
   if (r.Empty()) return {0, 0};
@@ -377,6 +394,13 @@ void CountGeneric(CommandContext& ctx, bool lex) {
   if (!ZSetAt(ctx, ctx.arg(1))) return;
   size_t n = 0;
   ReadSorted(ctx, ctx.arg(1), [&](const SortedView& z) {
+    if (!lex && z.seeks_by_score()) {
+      VisitScoreRange(z, r, false, 0, [&](std::string_view, double) {
+        ++n;
+        return true;
+      });
+      return;
+    }
     auto [lo, hi] = RanksOf(z, r);
     n = hi - lo;
   });
@@ -456,8 +480,16 @@ void RangeGeneric(CommandContext& ctx, size_t at, bool store, By by, Dir dir) {
         const size_t n = static_cast<size_t>(len);
         out = reverse ? Collect(z, n - 1 - e, n - 1 - s, true) : Collect(z, s, e, false);
       }
-    } else if (offset >= 0 &&
-               !(offset > 0 && static_cast<uint64_t>(offset) >= z.size())) {
+    } else if (offset < 0 || (offset > 0 && static_cast<uint64_t>(offset) >= z.size())) {
+      // Nothing (Redis's check).
+    } else if (by == By::kScore && z.seeks_by_score()) {
+      if (limit == 0) return;
+      VisitScoreRange(z, r, reverse, static_cast<size_t>(offset),
+                      [&](std::string_view m, double s) {
+                        out.emplace_back(std::string(m), s);
+                        return limit < 0 || out.size() < static_cast<uint64_t>(limit);
+                      });
+    } else {
       auto [lo, hi] = RanksOf(z, r);
       size_t n = hi - lo;
       const auto skip = static_cast<size_t>(offset);
@@ -525,6 +557,11 @@ void RemRangeGeneric(CommandContext& ctx, By by) {
           if (end >= len) end = len - 1;
           doomed =
               Collect(z, static_cast<size_t>(start), static_cast<size_t>(end), false);
+        } else if (by == By::kScore && z.seeks_by_score()) {
+          VisitScoreRange(z, r, false, 0, [&](std::string_view m, double s) {
+            doomed.emplace_back(std::string(m), s);
+            return true;
+          });
         } else {
           auto [lo, hi] = RanksOf(z, r);
           if (hi > lo) doomed = Collect(z, lo, hi - 1, false);

@@ -46,11 +46,14 @@ inline uint32_t GetBE32(const char* p) {
 // A score whose 8 bytes compare as the doubles do: the sign bit flipped for
 // positive numbers, every bit for negative ones. -0 is written as 0, so that
 // the two sort together by member, as they do in memory.
-inline void PutOrderedScore(std::string* out, double score) {
+inline uint64_t OrderedScore(double score) {
   if (score == 0) score = 0;
   auto bits = std::bit_cast<uint64_t>(score);
   constexpr uint64_t kSign = uint64_t{1} << 63;
-  PutBE64(out, (bits & kSign) != 0 ? ~bits : bits | kSign);
+  return (bits & kSign) != 0 ? ~bits : bits | kSign;
+}
+inline void PutOrderedScore(std::string* out, double score) {
+  PutBE64(out, OrderedScore(score));
 }
 
 // A decoded 'd' value.

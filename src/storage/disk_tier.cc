@@ -635,6 +635,14 @@ Status DiskTier::ConvertFormat() {
   leveldb::WriteBatch wb;
   size_t converted = 0;
   std::string value, skey;
+  // The last 'd' record converted whole (a resumption starts after it).
+  std::string done = resumed ? at : std::string();
+  auto write = [&]() -> Status {
+    if (!done.empty()) wb.Put(kConvertAtKey, done);
+    leveldb::Status ws = db_->Write(leveldb::WriteOptions(), &wb);
+    wb.Clear();
+    return FromLevelDb(ws);
+  };
   for (; it->Valid() && it->key()[0] == 'd'; it->Next()) {
     leveldb::Slice k = it->key(), old = it->value();
     if (from == 1) {
@@ -664,15 +672,20 @@ Status DiskTier::ConvertFormat() {
             ZSetValue::DecodeScore(std::string_view(score.data(), score.size())),
             std::string_view(ek.data() + prefix.size(), ek.size() - prefix.size()));
         wb.Put(skey, score);
+        // A big set's index in parts: after a crash it is written again
+        // from its first member, which only rewrites the same records.
+        if (wb.ApproximateSize() >= (4u << 20)) {
+          Status ws = write();
+          if (!ws.ok()) return ws;
+        }
       }
       if (!e->status().ok()) return FromLevelDb(e->status());
     }
     ++converted;
+    done.assign(k.data(), k.size());
     if (wb.ApproximateSize() >= (4u << 20)) {
-      wb.Put(kConvertAtKey, k);
-      leveldb::Status ws = db_->Write(leveldb::WriteOptions(), &wb);
-      if (!ws.ok()) return FromLevelDb(ws);
-      wb.Clear();
+      Status ws = write();
+      if (!ws.ok()) return ws;
     }
   }
   if (!it->status().ok()) return FromLevelDb(it->status());
@@ -740,23 +753,33 @@ Status DiskTier::GetElement(uint32_t ns, std::string_view key, uint64_t version,
 }
 
 Status DiskTier::VisitScores(uint32_t ns, std::string_view key, uint64_t version,
-                             bool reverse, const ScoreVisitor& fn) const {
+                             bool reverse, const ScoreVisitor& fn,
+                             const double* from) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return Closed();
   std::string prefix;
   disk::PutVersionKey(&prefix, 's', ns, key, version);
   const leveldb::Slice p(prefix);
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::string at = prefix;
   if (reverse) {
-    // Past the highest score's bytes (+inf is 0xfff0...).
-    it->Seek(prefix + std::string(9, '\xff'));
+    // Past the scores up to *from: the next score's bytes; past every
+    // score's (+inf is 0xfff0...) without one.
+    const uint64_t bits = from != nullptr ? disk::OrderedScore(*from) : ~uint64_t{0};
+    if (bits == ~uint64_t{0}) {
+      at.append(9, '\xff');
+    } else {
+      disk::PutBE64(&at, bits + 1);
+    }
+    it->Seek(at);
     if (it->Valid()) {
       it->Prev();
     } else {
       it->SeekToLast();
     }
   } else {
-    it->Seek(p);
+    if (from != nullptr) disk::PutOrderedScore(&at, *from);
+    it->Seek(at);
   }
   const size_t member_at = prefix.size() + 8;
   for (; it->Valid() && it->key().starts_with(p); reverse ? it->Prev() : it->Next()) {
@@ -818,17 +841,25 @@ struct DiskTier::ApplyScratch {
   std::string dkey, dvalue;
 };
 
-void DiskTier::ChangeScore(ApplyScratch& sc, bool fresh, uint32_t ns,
-                           std::string_view key, uint64_t version,
-                           std::string_view member, std::optional<std::string_view> score,
-                           leveldb::WriteBatch* out) const {
+Status DiskTier::ChangeScore(ApplyScratch& sc, bool fresh, uint32_t ns,
+                             std::string_view key, uint64_t version,
+                             std::string_view member,
+                             std::optional<std::string_view> score,
+                             leveldb::WriteBatch* out) const {
   auto [it, first] = sc.scores.try_emplace({version, member});
   std::optional<std::string_view>& now = it->second;
   if (first && !fresh) {
     std::string v;
     leveldb::ReadOptions ro;
     ro.fill_cache = false;
-    if (db_->Get(ro, sc.ekey, &v).ok()) now = sc.old_scores.emplace_back(std::move(v));
+    leveldb::Status st = db_->Get(ro, sc.ekey, &v);
+    if (st.ok()) {
+      now = sc.old_scores.emplace_back(std::move(v));
+    } else if (!st.IsNotFound()) {
+      // Not knowing the old score would leave its index record behind.
+      sc.scores.erase(it);
+      return FromLevelDb(st);
+    }
   }
   if (now.has_value()) {
     sc.skey.clear();
@@ -844,6 +875,7 @@ void DiskTier::ChangeScore(ApplyScratch& sc, bool fresh, uint32_t ns,
     out->Delete(sc.ekey);
   }
   now = score;
+  return Status::Ok();
 }
 
 void DiskTier::ReleaseApplyBuffers() {
@@ -977,6 +1009,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
   std::map<std::string, std::optional<std::string>, std::less<>> libraries;
   for (std::string_view payload : payloads) {
     wal::BatchHeader h;
+    Status failed;  // of a read the group's records depend on
     Status s = wal::DecodeBatch(payload, &h, [&](const wal::OpView& op) {
       switch (op.op) {
         case wal::Op::kLibraryPut:
@@ -1066,10 +1099,11 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
             disk::PutVersionKey(&ekey, 'e', ns, op.key, c.version);
             ekey.append(op.field);
             if (c.type == ValueType::kZSet) {
-              ChangeScore(
+              Status cs = ChangeScore(
                   sc, c.fresh, ns, op.key, c.version, op.field,
                   wal::IsElementSet(op.op) ? std::optional(op.value) : std::nullopt,
                   c.fresh ? &wb : &meta);
+              if (!cs.ok() && failed.ok()) failed = cs;
               if (wal::IsElementSet(op.op)) {
                 if (op.flags & wal::kFlagNewElement) ++c.size;
               } else if (c.size > 0) {
@@ -1100,6 +1134,7 @@ Status DiskTier::Apply(const std::vector<std::string_view>& payloads, uint64_t w
           break;
       }
     });
+    if (!failed.ok()) return failed;
     if (!s.ok()) return s;
     last = h.seq;
   }

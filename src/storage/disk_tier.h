@@ -83,10 +83,12 @@ class DiskTier {
 
   // The sorted set at key with that version in (score, member) order, from
   // its score index: fn(member, score) for each element from the first on
-  // (from the last down when `reverse`), until fn returns false.
+  // (from the last down when `reverse`), until fn returns false. With
+  // `from`, from the first element whose score is at least *from (the last
+  // whose score is at most *from when `reverse`).
   using ScoreVisitor = std::function<bool(std::string_view member, double score)>;
   Status VisitScores(uint32_t ns, std::string_view key, uint64_t version, bool reverse,
-                     const ScoreVisitor& fn) const;
+                     const ScoreVisitor& fn, const double* from = nullptr) const;
 
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.
@@ -183,9 +185,11 @@ class DiskTier {
   // the applied sequence, for a replay of the group to find the scores as
   // they were before it; a fresh one's replay reads nothing and writes the
   // same records again.
-  void ChangeScore(ApplyScratch& sc, bool fresh, uint32_t ns, std::string_view key,
-                   uint64_t version, std::string_view member,
-                   std::optional<std::string_view> score, leveldb::WriteBatch* out) const;
+  // An error when the old score cannot be read (the group is then retried).
+  Status ChangeScore(ApplyScratch& sc, bool fresh, uint32_t ns, std::string_view key,
+                     uint64_t version, std::string_view member,
+                     std::optional<std::string_view> score,
+                     leveldb::WriteBatch* out) const;
 
   DiskOptions options_;
   std::unique_ptr<leveldb::Cache> cache_;

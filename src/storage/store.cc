@@ -263,9 +263,12 @@ Entry* Store::Find(int db, std::string_view key, int64_t now_ms,
                    bool touch) NO_THREAD_SAFETY_ANALYSIS {
   uint64_t h = Hash(key);
   Stripe& s = StripeFor(h);
-  Dict& d = s.dbs[static_cast<size_t>(db)];
-  Entry** link = d.Link(key, h);
-  Entry* e = (link != nullptr && *link != nullptr) ? *link : nullptr;
+  Entry** link = s.dbs[static_cast<size_t>(db)].Link(key, h);
+  return FindFrom(s, db, h, key, (link != nullptr) ? *link : nullptr, now_ms, touch);
+}
+
+Entry* Store::FindFrom(Stripe& s, int db, uint64_t h, std::string_view key, Entry* e,
+                       int64_t now_ms, bool touch) NO_THREAD_SAFETY_ANALYSIS {
   if (e != nullptr) {
     hot_reads_.fetch_add(1, std::memory_order_relaxed);
     if (touch) e->set_lru(LruClock());

@@ -77,6 +77,11 @@ class DiskSortedView final : public SortedView {
     return found ? std::optional<size_t>(n) : std::nullopt;
   }
 
+  bool seeks_by_score() const override { return true; }
+  void VisitFromScore(double score, bool reverse, const Until& fn) const override {
+    Visit(reverse, fn, &score);
+  }
+
   void Walk(size_t first, size_t last, bool reverse,
             const ZSetValue::Visitor& fn) const override {
     // From the nearer end; the other way round than asked, through a buffer.
@@ -107,13 +112,20 @@ class DiskSortedView final : public SortedView {
     return a.second < b.second;
   }
 
-  // The elements in order (descending when reverse) until fn returns false.
-  void Visit(bool reverse, const DiskTier::ScoreVisitor& fn) const {
+  // The elements in order (descending when reverse) until fn returns false;
+  // with `from`, from a score on (DiskTier::VisitScores).
+  void Visit(bool reverse, const DiskTier::ScoreVisitor& fn,
+             const double* from = nullptr) const {
     size_t n = 0, next = 0;  // added_ elements sent, from the walk's end
     bool more = true;
     auto added = [&](size_t i) -> const Added& {
       return reverse ? added_[added_.size() - 1 - i] : added_[i];
     };
+    // Those before `from` in the walk's order are not sent.
+    while (from != nullptr && next < added_.size() &&
+           (reverse ? added(next).first > *from : added(next).first < *from)) {
+      ++next;
+    }
     // Sends the changed members that come before (s, m) in the walk's order.
     auto send_added_before = [&](const Added* bound) {
       for (; more && next < added_.size(); ++next) {
@@ -122,17 +134,19 @@ class DiskSortedView final : public SortedView {
         more = fn(a.second, a.first);
       }
     };
-    Status st = disk_.VisitScores(ns_, key_, version_, reverse,
-                                  [&](std::string_view m, double s) {
-                                    ++n;
-                                    if (cc_ != nullptr && cc_->Change(m) != nullptr) {
-                                      return true;  // removed or moved
-                                    }
-                                    const Added here{s, m};
-                                    send_added_before(&here);
-                                    if (more) more = fn(m, s);
-                                    return more;
-                                  });
+    Status st = disk_.VisitScores(
+        ns_, key_, version_, reverse,
+        [&](std::string_view m, double s) {
+          ++n;
+          if (cc_ != nullptr && cc_->Change(m) != nullptr) {
+            return true;  // removed or moved
+          }
+          const Added here{s, m};
+          send_added_before(&here);
+          if (more) more = fn(m, s);
+          return more;
+        },
+        from);
     send_added_before(nullptr);
     reads_->fetch_add(n);
     if (!st.ok()) Log(LogLevel::kWarning, "disk read failed: {}", st.message());

@@ -138,7 +138,7 @@ Entry* Store::FindForChange(Stripe& s, int db, uint64_t h, std::string_view key,
     e->set_lru(LruClock());
     return e;
   }
-  return Find(db, key, now_ms);
+  return FindFrom(s, db, h, key, e, now_ms, /*touch=*/true);
 }
 
 Entry* Store::CompleteCollection(Stripe& s, int db, uint64_t h,

@@ -294,10 +294,11 @@ TEST_F(DiskCollectionsTest, TheScoresOfADeletedSortedSetAreCollected) {
 
 TEST_F(DiskCollectionsTest, SortedSetsOfTheLayoutWithoutIndexGetOneWhenOpened) {
   disk_ = Open();
-  ApplyGroup({[](wal::BatchBuilder& b) {
-    for (int i = 0; i < 50000; ++i) {  // more than one conversion write
-      ZAdd(b, "z", "m" + std::to_string(i), -i, i == 0 ? kCreated : kNew);
-    }
+  // Members of 100 bytes: one set's index takes more than one conversion
+  // write (4 MB).
+  auto m = [](int i) { return std::string(94, 'm') + std::to_string(100000 + i); };
+  ApplyGroup({[&](wal::BatchBuilder& b) {
+    for (int i = 0; i < 50000; ++i) ZAdd(b, "z", m(i), -i, i == 0 ? kCreated : kNew);
     ZAdd(b, "small", "x", 1, kCreated);
     b.HashSet(0, "h", "f", "v", kCreated);
   }});
@@ -318,8 +319,8 @@ TEST_F(DiskCollectionsTest, SortedSetsOfTheLayoutWithoutIndexGetOneWhenOpened) {
   disk_ = Open();
   Scores z = ByScore("z");
   ASSERT_EQ(z.size(), 50000u);
-  EXPECT_EQ(z.front(), (std::pair<std::string, double>{"m49999", -49999}));
-  EXPECT_EQ(z.back(), (std::pair<std::string, double>{"m0", 0}));
+  EXPECT_EQ(z.front(), (std::pair<std::string, double>{m(49999), -49999}));
+  EXPECT_EQ(z.back(), (std::pair<std::string, double>{m(0), 0}));
   EXPECT_EQ(ByScore("small"), (Scores{{"x", 1}}));
   EXPECT_EQ(ScoreRecords(), 50001u);
 }
