@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "edgekv/wal_format.h"
@@ -90,17 +91,22 @@ class DiskCollectionsTest : public ::testing::Test {
   size_t ScoreRecords() { return ElementRecords("data", 's'); }
 
   // The sorted set at key in the order of its score index.
+  // With `from`, from the first element scored at least *from (the last
+  // scored at most *from when `reverse`).
   std::vector<std::pair<std::string, double>> ByScore(const std::string& key,
-                                                      bool reverse = false) {
+                                                      bool reverse = false,
+                                                      std::optional<double> from = {}) {
     DiskValue v;
     std::vector<std::pair<std::string, double>> out;
     const uint32_t ns = disk_->namespaces()[0];
     if (!disk_->Get(ns, key, &v).ok()) return out;
-    Status s = disk_->VisitScores(ns, key, v.version, reverse,
-                                  [&](std::string_view m, double d) {
-                                    out.emplace_back(std::string(m), d);
-                                    return true;
-                                  });
+    Status s = disk_->VisitScores(
+        ns, key, v.version, reverse,
+        [&](std::string_view m, double d) {
+          out.emplace_back(std::string(m), d);
+          return true;
+        },
+        from.has_value() ? &*from : nullptr);
     EXPECT_TRUE(s.ok()) << s.message();
     return out;
   }
@@ -257,6 +263,42 @@ TEST_F(DiskCollectionsTest, SortedSetsKeepAnIndexInScoreOrder) {
   EXPECT_EQ(ByScore("z"), want);
   EXPECT_EQ(ByScore("z", true), Scores(want.rbegin(), want.rend()));
   EXPECT_EQ(ScoreRecords(), want.size());
+}
+
+TEST_F(DiskCollectionsTest, AWalkOfTheIndexStartsAtAScore) {
+  disk_ = Open();
+  // "z" sorts before "zz": a walk must not run into the next key's records,
+  // nor (reverse, from the last records in LevelDB) past its own.
+  ApplyGroup({[](wal::BatchBuilder& b) {
+    ZAdd(b, "z", "a", -kInf, kCreated);
+    ZAdd(b, "z", "b", -1, kNew);
+    ZAdd(b, "z", "c", -0.0, kNew);
+    ZAdd(b, "z", "d", 0, kNew);
+    ZAdd(b, "z", "e", 2, kNew);
+    ZAdd(b, "z", "f", 2, kNew);
+    ZAdd(b, "z", "g", kInf, kNew);
+    ZAdd(b, "zz", "x", -5, kCreated);
+    ZAdd(b, "zz", "y", 5, kNew);
+  }});
+  auto members = [](const Scores& s) {
+    std::string out;
+    for (const auto& [m, score] : s) out += m;
+    return out;
+  };
+  EXPECT_EQ(members(ByScore("z", false, 2)), "efg");
+  EXPECT_EQ(members(ByScore("z", false, 1.5)), "efg");
+  EXPECT_EQ(members(ByScore("z", false, 0)), "cdefg");  // -0 and 0 together
+  EXPECT_EQ(members(ByScore("z", false, -0.0)), "cdefg");
+  EXPECT_EQ(members(ByScore("z", false, -kInf)), "abcdefg");
+  EXPECT_EQ(members(ByScore("z", false, kInf)), "g");
+  EXPECT_EQ(members(ByScore("z", true, 2)), "fedcba");
+  EXPECT_EQ(members(ByScore("z", true, -0.5)), "ba");
+  EXPECT_EQ(members(ByScore("z", true, kInf)), "gfedcba");
+  EXPECT_EQ(members(ByScore("z", true, -kInf)), "a");
+  EXPECT_EQ(members(ByScore("z", true, -1e300)), "a");
+  EXPECT_EQ(members(ByScore("zz", true, 100)), "yx");  // the last records of all
+  EXPECT_EQ(members(ByScore("zz", true, -6)), "");
+  EXPECT_EQ(members(ByScore("zz", false, 6)), "");
 }
 
 TEST_F(DiskCollectionsTest, AReplayedGroupLeavesNoStaleScore) {
