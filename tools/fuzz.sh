@@ -7,7 +7,8 @@
 #                             the same inputs every run (tools/test.sh runs this)
 #   tools/fuzz.sh --search S  fuzzes each target for S seconds from a random
 #                             seed (printed), starting from its committed
-#                             corpus (CI runs this with S=60)
+#                             corpus, one target per core at a time (CI runs
+#                             this with S=60)
 #   tools/fuzz.sh SECONDS     fuzzes each target that long; what it finds grows
 #                             build-fuzz/corpus/<name>. To keep new coverage:
 #                             <fuzzer> -merge=1 tests/fuzz/corpus/<name> build-fuzz/corpus/<name>
@@ -42,7 +43,7 @@ finding() {
 
 for src in tests/fuzz/*_fuzz.cc; do
   name=$(basename "$src" _fuzz.cc)
-  rm -f build-fuzz/artifacts/"$name"-*
+  rm -f build-fuzz/artifacts/"$name"-* build-fuzz/"$name".failed
   args=(-rss_limit_mb=4096 -timeout=20 -artifact_prefix=build-fuzz/artifacts/"$name"-
         -print_final_stats=0)
   [[ -f tests/fuzz/$name.dict ]] && args+=(-dict=tests/fuzz/$name.dict)
@@ -58,13 +59,16 @@ for src in tests/fuzz/*_fuzz.cc; do
     build-fuzz/tests/fuzz/"${name}"_fuzz "${args[@]}" -seed=1 -runs="$runs" "$scratch" \
       >build-fuzz/"$name".log 2>&1 || finding "$name"
   elif [[ $mode == --search ]]; then
+    # One target per core at a time; the findings are reported after all.
+    while (( $(jobs -rp | wc -l) >= $(nproc) )); do wait -n || true; done
     scratch=build-fuzz/search/$name
     rm -rf "$scratch" && mkdir -p "$scratch"
     cp tests/fuzz/corpus/"$name"/* "$scratch"/
     seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
     echo "fuzz: $name for ${seconds}s from seed $seed"
-    build-fuzz/tests/fuzz/"${name}"_fuzz "${args[@]}" -seed="$seed" \
-      -max_total_time="$seconds" "$scratch" >build-fuzz/"$name".log 2>&1 || finding "$name"
+    (build-fuzz/tests/fuzz/"${name}"_fuzz "${args[@]}" -seed="$seed" \
+      -max_total_time="$seconds" "$scratch" >build-fuzz/"$name".log 2>&1 ||
+      touch build-fuzz/"$name".failed) &
   else
     mkdir -p build-fuzz/corpus/"$name"
     echo "fuzz: $name for ${mode}s"
@@ -72,5 +76,9 @@ for src in tests/fuzz/*_fuzz.cc; do
       build-fuzz/corpus/"$name" tests/fuzz/corpus/"$name" \
       >build-fuzz/"$name".log 2>&1 || finding "$name"
   fi
+done
+wait
+for failed in build-fuzz/*.failed; do
+  [[ -f $failed ]] && finding "$(basename "$failed" .failed)"
 done
 echo "fuzz: no findings"

@@ -296,6 +296,24 @@ class Store {
   // it, and stays on disk, as ReadElements leaves one.
   bool ReadSorted(int db, std::string_view key, int64_t now_ms,
                   const std::function<void(const SortedView&)>& fn);
+  // HSCAN, SSCAN and ZSCAN of the collection at key (type t) from `cursor`,
+  // about `count` elements; the next cursor (0 when done), or nullopt when
+  // key holds no live collection of type t. One in memory, or only on disk
+  // but small enough for its type's listpack (or intset) limit, which Find
+  // brings into memory whole, is scanned there: in_memory(collection,
+  // cursor) with its own cursors. A bigger one on disk stays there:
+  // on_disk(elem, value as the log keeps it) for the elements in element
+  // order after the last one the cursor names, the changes memory holds
+  // merged in. Such a cursor has bit kDiskScanCursor set and names a record
+  // kept on disk (as SCAN's). A cursor of the other kind, after the
+  // collection moved between memory and disk, starts the scan over: it
+  // may return elements twice, and misses none present throughout.
+  static constexpr uint64_t kDiskScanCursor = uint64_t{1} << 52;
+  std::optional<uint64_t> ScanElements(
+      int db, std::string_view key, ValueType t, int64_t now_ms, uint64_t cursor,
+      size_t count,
+      const std::function<uint64_t(const Collection&, uint64_t cursor)>& in_memory,
+      const std::function<void(std::string_view elem, std::string_view value)>& on_disk);
   // Inserts or replaces the value and expiry.
   void Put(int db, std::string_view key, std::string_view value, int64_t expire_ms);
   // Removes a live or expired key; true if a live key was removed.

@@ -138,18 +138,25 @@ void HStrLen(CommandContext& ctx) {
 enum class Part { kFields, kValues, kBoth };
 
 void ReplyAll(CommandContext& ctx, Part part) {
-  const HashValue* h = ReadHash(ctx, ctx.arg(1));
-  size_t n = h == nullptr ? 0 : h->size();
-  if (part == Part::kBoth) {
-    ctx.reply->MapHeader(n);
-  } else {
-    ctx.reply->ArrayHeader(n);
-  }
-  if (h == nullptr) return;
-  h->ForEach([&](std::string_view f, std::string_view v) {
-    if (part != Part::kValues) ctx.reply->Bulk(f);
-    if (part != Part::kFields) ctx.reply->Bulk(v);
-  });
+  ReplyBuilder& r = *ctx.reply;
+  auto header = [&](size_t n) { part == Part::kBoth ? r.MapHeader(n) : r.ArrayHeader(n); };
+  auto reply = [&](std::string_view f, std::string_view v) {
+    if (part != Part::kValues) r.Bulk(f);
+    if (part != Part::kFields) r.Bulk(v);
+  };
+  bool hot = false;
+  std::vector<std::pair<std::string, std::string>> cold;  // a big hash on disk's
+  ReadWhole(
+      ctx, ctx.arg(1), ValueType::kHash,
+      [&](const Collection& h) {
+        hot = true;
+        header(h.size());
+        h.ForEachElement(reply);
+      },
+      [&](std::string_view f, std::string_view v) { cold.emplace_back(f, v); });
+  if (hot) return;
+  header(cold.size());
+  for (const auto& [f, v] : cold) reply(f, v);
 }
 
 void HGetAll(CommandContext& ctx) { ReplyAll(ctx, Part::kBoth); }
@@ -261,21 +268,22 @@ void HRandField(CommandContext& ctx) {
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 void HScan(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseScanCursor(ctx, ctx.arg(2), &cursor)) return;
-  // As Redis: a missing key is an empty scan whatever the options.
-  Entry* e = LookupRead(ctx, ctx.arg(1));
-  if (e == nullptr) return ReplyEmptyScan(ctx);
-  if (!HashAt(ctx)) return;
-  const HashValue* h = AsHash(e);
   ScanOptions opt;
-  if (h == nullptr || !ParseScanOptions(ctx, 3, &opt)) return;
-  std::vector<std::pair<std::string_view, std::string_view>> found;
-  uint64_t next = h->Scan(cursor, opt.count, [&](std::string_view f, std::string_view v) {
+  if (!StartElementScan(ctx, ValueType::kHash, &cursor, &opt)) return;
+  std::vector<std::pair<std::string, std::string>> found;
+  auto keep = [&](std::string_view f, std::string_view v) {
     if (!opt.has_pattern || GlobMatch(opt.pattern, f)) found.emplace_back(f, v);
-  });
+  };
+  std::optional<uint64_t> next = StoreOf(ctx).ScanElements(
+      DbOf(ctx), ctx.arg(1), ValueType::kHash, ctx.now_ms, cursor, opt.count,
+      [&](const Collection& c, uint64_t from) {
+        return static_cast<const HashValue&>(c).Scan(from, opt.count, keep);
+      },
+      keep);
+  if (!next.has_value()) return ReplyEmptyScan(ctx);
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
-  r.Bulk(std::to_string(next));
+  r.Bulk(std::to_string(*next));
   r.ArrayHeader(found.size() * 2);
   for (auto& [f, v] : found) {
     r.Bulk(f);

@@ -24,6 +24,20 @@ int64_t ReadElements(CommandContext& ctx, std::string_view key, ValueType type,
   return n;
 }
 
+bool ReadWhole(CommandContext& ctx, std::string_view key, ValueType t,
+               const std::function<void(const Collection&)>& in_memory,
+               const Collection::ElementVisitor& on_disk) {
+  std::optional<uint64_t> found = StoreOf(ctx).ScanElements(
+      DbOf(ctx), key, t, ctx.now_ms, 0, SIZE_MAX,
+      [&](const Collection& c, uint64_t) {
+        in_memory(c);
+        return uint64_t{0};
+      },
+      on_disk);
+  CountLookup(ctx, found.has_value());
+  return found.has_value();
+}
+
 void CountLookup(CommandContext& ctx, bool hit) {
   auto& stats = ctx.server->stats();
   (hit ? stats.keyspace_hits : stats.keyspace_misses)
@@ -58,6 +72,23 @@ bool ParseScanCursor(CommandContext& ctx, std::string_view arg, uint64_t* cursor
     return false;
   }
   return true;
+}
+
+bool StartElementScan(CommandContext& ctx, ValueType type, uint64_t* cursor,
+                      ScanOptions* opt) {
+  if (!ParseScanCursor(ctx, ctx.arg(2), cursor)) return false;
+  std::optional<Store::KeyMeta> m =
+      StoreOf(ctx).Meta(DbOf(ctx), ctx.arg(1), ctx.now_ms, true);
+  CountLookup(ctx, m.has_value());
+  if (!m.has_value()) {
+    ReplyEmptyScan(ctx);
+    return false;
+  }
+  if (m->type != type) {
+    ctx.reply->Error(kWrongType);
+    return false;
+  }
+  return ParseScanOptions(ctx, 3, opt);
 }
 
 bool ParseScanOptions(CommandContext& ctx, size_t from, ScanOptions* out) {

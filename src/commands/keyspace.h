@@ -72,6 +72,19 @@ struct ScanOptions {
 bool ParseScanOptions(CommandContext& ctx, size_t from, ScanOptions* out);
 // Replies an empty scan: cursor "0" and no elements.
 void ReplyEmptyScan(CommandContext& ctx);
+// Every element of the collection at key (type t), counted as a hit or a
+// miss; false when there is none. One in memory (or small enough to come
+// into memory whole) is given to in_memory; a big one on disk is read there
+// and stays there: on_disk(elem, value as the log keeps it) for each, in
+// element order (Store::ScanElements).
+bool ReadWhole(CommandContext& ctx, std::string_view key, ValueType t,
+               const std::function<void(const Collection&)>& in_memory,
+               const Collection::ElementVisitor& on_disk);
+// The checks HSCAN, SSCAN and ZSCAN make, in Redis's order: the cursor, the
+// key (a missing one is an empty scan whatever the options), its type, the
+// options. False once it replied.
+bool StartElementScan(CommandContext& ctx, ValueType type, uint64_t* cursor,
+                      ScanOptions* opt);
 
 // KeysOfType for one key that must hold a string: for the string commands
 // that parse their arguments before they look at the key, as Redis's do

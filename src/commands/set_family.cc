@@ -98,9 +98,21 @@ void ReplyMembers(CommandContext& ctx, const std::vector<std::string>& members) 
 }
 
 void SMembers(CommandContext& ctx) {
-  const SetValue* s = ReadSet(ctx, ctx.arg(1));
-  ctx.reply->SetHeader(s == nullptr ? 0 : s->size());
-  if (s != nullptr) s->ForEach([&](std::string_view m) { ctx.reply->Bulk(m); });
+  ReplyBuilder& r = *ctx.reply;
+  bool hot = false;
+  std::vector<std::string> cold;  // a big set on disk's
+  ReadWhole(
+      ctx, ctx.arg(1), ValueType::kSet,
+      [&](const Collection& c) {
+        hot = true;
+        const auto& s = static_cast<const SetValue&>(c);
+        r.SetHeader(s.size());
+        s.ForEach([&](std::string_view m) { r.Bulk(m); });
+      },
+      [&](std::string_view m, std::string_view) { cold.emplace_back(m); });
+  if (hot) return;
+  r.SetHeader(cold.size());
+  for (const std::string& m : cold) r.Bulk(m);
 }
 
 // --- SINTER, SUNION, SDIFF and their STORE and CARD forms -----------------
@@ -320,20 +332,22 @@ void SRandMember(CommandContext& ctx) {
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 void SScan(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseScanCursor(ctx, ctx.arg(2), &cursor)) return;
-  Entry* e = LookupRead(ctx, ctx.arg(1));
-  if (e == nullptr) return ReplyEmptyScan(ctx);
-  if (!SetAt(ctx, ctx.arg(1))) return;
-  const SetValue* s = AsSet(e);
   ScanOptions opt;
-  if (s == nullptr || !ParseScanOptions(ctx, 3, &opt)) return;
+  if (!StartElementScan(ctx, ValueType::kSet, &cursor, &opt)) return;
   std::vector<std::string> found;
-  uint64_t next = s->Scan(cursor, opt.count, [&](std::string_view m) {
+  auto keep = [&](std::string_view m) {
     if (!opt.has_pattern || GlobMatch(opt.pattern, m)) found.emplace_back(m);
-  });
+  };
+  std::optional<uint64_t> next = StoreOf(ctx).ScanElements(
+      DbOf(ctx), ctx.arg(1), ValueType::kSet, ctx.now_ms, cursor, opt.count,
+      [&](const Collection& c, uint64_t from) {
+        return static_cast<const SetValue&>(c).Scan(from, opt.count, keep);
+      },
+      [&](std::string_view m, std::string_view) { keep(m); });
+  if (!next.has_value()) return ReplyEmptyScan(ctx);
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
-  r.Bulk(std::to_string(next));
+  r.Bulk(std::to_string(*next));
   r.ArrayHeader(found.size());
   for (const std::string& m : found) r.Bulk(m);
 }

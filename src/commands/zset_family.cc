@@ -149,12 +149,13 @@ bool ParseLexRange(std::string_view min, std::string_view max, Range* r) {
 }
 
 // The elements of a score range in order (descending when `reverse`), past
-// the first `skip`, until fn returns false; for a set that seeks by score
+// the first `skip`, until fn returns false, for a set that seeks by score
 // (one on disk), where counting ranks would walk from its lowest score.
-void VisitScoreRange(const SortedView& z, const Range& r, bool reverse, size_t skip,
+// False for one that does not: its range is read by ranks.
+bool VisitScoreRange(const SortedView& z, const Range& r, bool reverse, size_t skip,
                      const SortedView::Until& fn) {
-  if (r.Empty()) return;
-  z.VisitFromScore(reverse ? r.max : r.min, reverse, [&](std::string_view m, double s) {
+  if (r.Empty()) return true;
+  auto in_range = [&](std::string_view m, double s) {
     if (!(reverse ? r.LteMax(s, m) : r.GteMin(s, m))) return true;  // an excluded end
     if (!(reverse ? r.GteMin(s, m) : r.LteMax(s, m))) return false;
     if (skip > 0) {
@@ -162,7 +163,8 @@ void VisitScoreRange(const SortedView& z, const Range& r, bool reverse, size_t s
       return true;
     }
     return fn(m, s);
-  });
+  };
+  return z.VisitFromScore(reverse ? r.max : r.min, reverse, in_range);
 }
 
 // The ranks [first, last) of the range's elements.
@@ -394,11 +396,10 @@ void CountGeneric(CommandContext& ctx, bool lex) {
   if (!ZSetAt(ctx, ctx.arg(1))) return;
   size_t n = 0;
   ReadSorted(ctx, ctx.arg(1), [&](const SortedView& z) {
-    if (!lex && z.seeks_by_score()) {
-      VisitScoreRange(z, r, false, 0, [&](std::string_view, double) {
-        ++n;
-        return true;
-      });
+    if (!lex && VisitScoreRange(z, r, false, 0, [&](std::string_view, double) {
+          ++n;
+          return true;
+        })) {
       return;
     }
     auto [lo, hi] = RanksOf(z, r);
@@ -482,13 +483,15 @@ void RangeGeneric(CommandContext& ctx, size_t at, bool store, By by, Dir dir) {
       }
     } else if (offset < 0 || (offset > 0 && static_cast<uint64_t>(offset) >= z.size())) {
       // Nothing (Redis's check).
-    } else if (by == By::kScore && z.seeks_by_score()) {
-      if (limit == 0) return;
-      VisitScoreRange(z, r, reverse, static_cast<size_t>(offset),
-                      [&](std::string_view m, double s) {
-                        out.emplace_back(std::string(m), s);
-                        return limit < 0 || out.size() < static_cast<uint64_t>(limit);
-                      });
+    } else if (by == By::kScore &&
+               VisitScoreRange(z, r, reverse, static_cast<size_t>(offset),
+                               [&](std::string_view m, double s) {
+                                 if (limit == 0) return false;
+                                 out.emplace_back(std::string(m), s);
+                                 return limit < 0 ||
+                                        out.size() < static_cast<uint64_t>(limit);
+                               })) {
+      // Read from where the range starts.
     } else {
       auto [lo, hi] = RanksOf(z, r);
       size_t n = hi - lo;
@@ -557,11 +560,12 @@ void RemRangeGeneric(CommandContext& ctx, By by) {
           if (end >= len) end = len - 1;
           doomed =
               Collect(z, static_cast<size_t>(start), static_cast<size_t>(end), false);
-        } else if (by == By::kScore && z.seeks_by_score()) {
-          VisitScoreRange(z, r, false, 0, [&](std::string_view m, double s) {
-            doomed.emplace_back(std::string(m), s);
-            return true;
-          });
+        } else if (by == By::kScore &&
+                   VisitScoreRange(z, r, false, 0, [&](std::string_view m, double s) {
+                     doomed.emplace_back(std::string(m), s);
+                     return true;
+                   })) {
+          // Read from where the range starts.
         } else {
           auto [lo, hi] = RanksOf(z, r);
           if (hi > lo) doomed = Collect(z, lo, hi - 1, false);
@@ -900,25 +904,31 @@ void ZInterCard(CommandContext& ctx) { SetOpGeneric(ctx, false, Op::kInter, true
 // ZSCAN key cursor [MATCH pattern] [COUNT count]
 void ZScan(CommandContext& ctx) {
   uint64_t cursor;
-  if (!ParseScanCursor(ctx, ctx.arg(2), &cursor)) return;
-  Entry* e = LookupRead(ctx, ctx.arg(1));
-  if (e == nullptr) return ReplyEmptyScan(ctx);
-  if (!ZSetAt(ctx, ctx.arg(1))) return;
-  const ZSetValue* z = AsZSet(e);
   ScanOptions opt;
-  if (z == nullptr || !ParseScanOptions(ctx, 3, &opt)) return;
+  if (!StartElementScan(ctx, ValueType::kZSet, &cursor, &opt)) return;
   std::vector<Element> found;
-  uint64_t next = z->Scan(cursor, opt.count, [&](std::string_view m, double s) {
+  auto keep = [&](std::string_view m, double s) {
     if (!opt.has_pattern || GlobMatch(opt.pattern, m))
       found.emplace_back(std::string(m), s);
-  });
+  };
+  // A listpack holds a whole score within +-2^62 as an integer, which ZSCAN
+  // prints as one (1e17 as 100000000000000000), as Redis's does. One on
+  // disk is not a listpack (it is bigger).
+  bool pack = false;
+  std::optional<uint64_t> next = StoreOf(ctx).ScanElements(
+      DbOf(ctx), ctx.arg(1), ValueType::kZSet, ctx.now_ms, cursor, opt.count,
+      [&](const Collection& c, uint64_t from) {
+        pack = c.encoding() == "listpack";
+        return static_cast<const ZSetValue&>(c).Scan(from, opt.count, keep);
+      },
+      [&](std::string_view m, std::string_view score) {
+        keep(m, ZSetValue::DecodeScore(score));
+      });
+  if (!next.has_value()) return ReplyEmptyScan(ctx);
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
-  r.Bulk(std::to_string(next));
+  r.Bulk(std::to_string(*next));
   r.ArrayHeader(found.size() * 2);
-  // A listpack holds a whole score within +-2^62 as an integer, which ZSCAN
-  // prints as one (1e17 as 100000000000000000), as Redis's does.
-  const bool pack = z->encoding() == "listpack";
   constexpr double kIntLimit = 4611686018427387904.0;  // 2^62
   for (const Element& el : found) {
     r.Bulk(el.first);

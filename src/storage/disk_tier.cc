@@ -728,17 +728,45 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out,
   if (load == nullptr) return Status::Ok();
   std::unique_ptr<Collection> c = NewCollection(r.type);
   if (c == nullptr) return Status::Corruption("unknown type on disk");
-  std::string prefix;
-  disk::PutVersionKey(&prefix, 'e', ns, key, r.version);
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    leveldb::Slice k = it->key(), ev = it->value();
-    c->LoadElement(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
-                   std::string_view(ev.data(), ev.size()), *load);
-  }
-  if (!it->status().ok()) return FromLevelDb(it->status());
+  Status st = VisitElementsHeld(ro, ns, key, r.version, nullptr,
+                                [&](std::string_view elem, std::string_view value) {
+                                  c->LoadElement(elem, value, *load);
+                                  return true;
+                                });
+  if (!st.ok()) return st;
   out->collection = std::move(c);
   return Status::Ok();
+}
+
+Status DiskTier::VisitElements(uint32_t ns, std::string_view key, uint64_t version,
+                               const std::string* after, const ElementUntil& fn) const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return Closed();
+  // The collection stays on disk: its blocks may well be read again.
+  return VisitElementsHeld(leveldb::ReadOptions(), ns, key, version, after, fn);
+}
+
+Status DiskTier::VisitElementsHeld(const leveldb::ReadOptions& ro, uint32_t ns,
+                                   std::string_view key, uint64_t version,
+                                   const std::string* after,
+                                   const ElementUntil& fn) const {
+  std::string prefix;
+  disk::PutVersionKey(&prefix, 'e', ns, key, version);
+  const leveldb::Slice p(prefix);
+  std::string at = prefix;
+  if (after != nullptr) {
+    at.append(*after);
+    at.push_back('\0');  // the first element after *after
+  }
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(at); it->Valid() && it->key().starts_with(p); it->Next()) {
+    leveldb::Slice k = it->key(), v = it->value();
+    if (!fn(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
+            std::string_view(v.data(), v.size()))) {
+      break;
+    }
+  }
+  return FromLevelDb(it->status());
 }
 
 Status DiskTier::GetElement(uint32_t ns, std::string_view key, uint64_t version,

@@ -90,6 +90,13 @@ class DiskTier {
   Status VisitScores(uint32_t ns, std::string_view key, uint64_t version, bool reverse,
                      const ScoreVisitor& fn, const double* from = nullptr) const;
 
+  // The elements of the collection at key with that version in element
+  // (byte) order: fn(elem, value as the log keeps it) for each from the
+  // first (the first after *after, with `after`), until fn returns false.
+  using ElementUntil = std::function<bool(std::string_view elem, std::string_view value)>;
+  Status VisitElements(uint32_t ns, std::string_view key, uint64_t version,
+                       const std::string* after, const ElementUntil& fn) const;
+
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.
   // With `wipes` (a value of wipes() read before the payloads were), the
@@ -174,6 +181,10 @@ class DiskTier {
   std::string Property(const std::string& name) const;
 
  private:
+  // VisitElements with db_mu_ held (shared) and db_ open.
+  Status VisitElementsHeld(const leveldb::ReadOptions& ro, uint32_t ns,
+                           std::string_view key, uint64_t version,
+                           const std::string* after, const ElementUntil& fn) const;
   DiskTier();
   Status LoadMeta();
   struct ApplyScratch;

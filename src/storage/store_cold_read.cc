@@ -2,8 +2,9 @@
 // collection only on disk comes into memory for a command that needs all of
 // it (Find), never for a point read (ReadElements: one LevelDB record per
 // element) or a range of a sorted set (ReadSorted: its score index), so that
-// one larger than memory can be read. The changes a ColdCollection holds
-// that the disk may not have yet are read over the disk's records.
+// one larger than memory can be read; nor for HSCAN, SSCAN and ZSCAN of a
+// big one (ScanElements). The changes a ColdCollection holds that the disk
+// may not have yet are read over the disk's records.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -77,9 +78,9 @@ class DiskSortedView final : public SortedView {
     return found ? std::optional<size_t>(n) : std::nullopt;
   }
 
-  bool seeks_by_score() const override { return true; }
-  void VisitFromScore(double score, bool reverse, const Until& fn) const override {
+  bool VisitFromScore(double score, bool reverse, const Until& fn) const override {
     Visit(reverse, fn, &score);
+    return true;
   }
 
   void Walk(size_t first, size_t last, bool reverse,
@@ -234,6 +235,99 @@ bool Store::ReadSorted(int db, std::string_view key, int64_t now_ms,
   fn(DiskSortedView(*disk_, NamespaceOf(db), key, at->version, at->size, cc,
                     &cold_element_reads_));
   return true;
+}
+
+std::optional<uint64_t> Store::ScanElements(
+    int db, std::string_view key, ValueType t, int64_t now_ms, uint64_t cursor,
+    size_t count,
+    const std::function<uint64_t(const Collection&, uint64_t cursor)>& in_memory,
+    const std::function<void(std::string_view elem, std::string_view value)>& on_disk)
+    NO_THREAD_SAFETY_ANALYSIS {
+  std::optional<ReadLocation> at = LocateForRead(db, key, t, now_ms);
+  if (!at.has_value()) return std::nullopt;
+  const Collection* c = at->entry != nullptr ? at->entry->collection() : nullptr;
+  const bool disk_cursor = (cursor & kDiskScanCursor) != 0;
+  const EncodingLimits limits = encoding_limits();
+  size_t whole = limits.zset_max_listpack_entries;
+  if (t == ValueType::kHash) whole = limits.hash_max_listpack_entries;
+  if (t == ValueType::kSet) {
+    whole = std::max(limits.set_max_intset_entries, limits.set_max_listpack_entries);
+  }
+  if (c == nullptr || c->on_disk()) {
+    if (at->size <= whole) {
+      Entry* e = Find(db, key, now_ms);
+      if (e == nullptr || e->type() != t) return std::nullopt;
+      c = e->collection();
+    }
+  }
+  if (c != nullptr && !c->on_disk()) return in_memory(*c, disk_cursor ? 0 : cursor);
+
+  const ColdCollection* cc = nullptr;
+  if (c != nullptr) {
+    ForgetAppliedChanges(StripeFor(at->hash), at->entry);
+    cc = static_cast<const ColdCollection*>(at->entry->collection());
+  }
+  std::string after;
+  const bool resume = disk_cursor && disk_->LoadCursor(cursor, &after);
+  // The changes past the cursor, in element order (the disk's byte order).
+  std::vector<std::pair<std::string_view, const std::optional<std::string>*>> changes;
+  if (cc != nullptr) {
+    cc->ForEachChange([&](std::string_view elem, const std::optional<std::string>& v) {
+      if (!resume || elem > after) changes.emplace_back(elem, &v);
+    });
+  }
+  size_t next = 0, seen = 0;
+  bool more = false;
+  std::string last;
+  auto emit = [&](std::string_view elem, const std::string_view* value) {
+    if (value == nullptr) return true;  // removed
+    if (seen >= count) {
+      more = true;
+      return false;
+    }
+    ++seen;
+    last.assign(elem);
+    on_disk(elem, *value);
+    return true;
+  };
+  auto change_value = [&](size_t i, std::string_view* held) -> const std::string_view* {
+    const std::optional<std::string>* v = changes[i].second;
+    if (!v->has_value()) return nullptr;
+    *held = **v;
+    return held;
+  };
+  // Sends the changes before `bound` (all of them without one).
+  auto emit_changes_before = [&](const std::string_view* bound) {
+    std::string_view held;
+    for (; next < changes.size(); ++next) {
+      if (bound != nullptr && changes[next].first >= *bound) break;
+      if (!emit(changes[next].first, change_value(next, &held))) return false;
+    }
+    return true;
+  };
+  uint64_t read = 0;
+  Status st =
+      disk_->VisitElements(NamespaceOf(db), key, at->version, resume ? &after : nullptr,
+                           [&](std::string_view elem, std::string_view value) {
+                             ++read;
+                             if (!emit_changes_before(&elem)) return false;
+                             if (next < changes.size() && changes[next].first == elem) {
+                               std::string_view held;
+                               if (!emit(elem, change_value(next, &held))) return false;
+                               ++next;
+                               return true;
+                             }
+                             return emit(elem, &value);
+                           });
+  if (!more) emit_changes_before(nullptr);
+  cold_element_reads_.fetch_add(read);
+  if (!st.ok()) Log(LogLevel::kWarning, "disk read failed: {}", st.message());
+  if (!more) return 0;
+  const uint64_t id =
+      kDiskScanCursor | (store_internal::tl_rng() & (kDiskScanCursor - 1)) | 1;
+  st = disk_->SaveCursor(id, last, now_ms);
+  if (!st.ok()) Log(LogLevel::kWarning, "SCAN: can't save cursor: {}", st.message());
+  return id;
 }
 
 bool Store::ReadColdElement(int db, std::string_view key, uint64_t version,

@@ -24,23 +24,15 @@ class SortedView {
   virtual void Walk(size_t first, size_t last, bool reverse,
                     const ZSetValue::Visitor& fn) const = 0;
 
-  // A set on disk finds a score without counting ranks: a range of scores
-  // is read from there with VisitFromScore rather than by ranks.
-  virtual bool seeks_by_score() const { return false; }
   // The elements in order from the first whose score is at least `score`
   // (the last whose score is at most `score`, descending, when `reverse`),
-  // until fn returns false.
+  // until fn returns false. Only a set on disk finds a score without
+  // counting ranks; a view that cannot returns false, visiting nothing, and
+  // its score ranges are read by ranks.
   using Until = std::function<bool(std::string_view member, double score)>;
-  virtual void VisitFromScore(double score, bool reverse, const Until& fn) const {
-    const size_t n = size();
-    size_t first = CountBefore([&](double s, std::string_view) { return s < score; });
-    size_t last = CountBefore([&](double s, std::string_view) { return s <= score; });
-    bool more = true;
-    auto visit = [&](std::string_view m, double s) {
-      if (more) more = fn(m, s);
-    };
-    if (!reverse && first < n) Walk(first, n - 1, false, visit);
-    if (reverse && last > 0) Walk(0, last - 1, true, visit);
+  virtual bool VisitFromScore(double /*score*/, bool /*reverse*/,
+                              const Until& /*fn*/) const {
+    return false;
   }
 };
 

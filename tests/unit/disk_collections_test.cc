@@ -161,6 +161,43 @@ TEST_F(DiskCollectionsTest, FieldsAreStoredOneByOneAndReadBack) {
   EXPECT_EQ(ElementRecords(), 2u);
 }
 
+TEST_F(DiskCollectionsTest, AWalkOfTheElementsResumesAfterTheLastOne) {
+  using namespace std::string_literals;
+  disk_ = Open();
+  // "h" sorts before "hh": a walk must not run into the next key's records.
+  Apply(disk_.get(), [](wal::BatchBuilder& b) {
+    b.HashSet(0, "h", "a", "1", kCreated);
+    b.HashSet(0, "h", "a\0"s, "2", kNew);
+    b.HashSet(0, "h", "b", "3", kNew);
+    b.HashSet(0, "h", "\xff", "4", kNew);
+    b.HashSet(0, "hh", "x", "5", kCreated);
+  });
+  const uint32_t ns = disk_->namespaces()[0];
+  DiskValue v;
+  ASSERT_TRUE(disk_->Get(ns, "h", &v).ok());
+  // The elements after `after` (all without it), `limit` at most, as
+  // "elem=value " each.
+  auto walk = [&](std::optional<std::string> after, size_t limit = 10) {
+    std::string out;
+    size_t n = 0;
+    Status s =
+        disk_->VisitElements(ns, "h", v.version, after.has_value() ? &*after : nullptr,
+                             [&](std::string_view e, std::string_view value) {
+                               out += std::string(e) + "=" + std::string(value) + " ";
+                               return ++n < limit;
+                             });
+    EXPECT_TRUE(s.ok()) << s.message();
+    return out;
+  };
+  EXPECT_EQ(walk({}), "a=1 a\0=2 b=3 \xff=4 "s);
+  EXPECT_EQ(walk({}, 2), "a=1 a\0=2 "s);
+  EXPECT_EQ(walk("a"), "a\0=2 b=3 \xff=4 "s);
+  EXPECT_EQ(walk("a\0"s), "b=3 \xff=4 ");
+  EXPECT_EQ(walk("aa"), "b=3 \xff=4 ");  // after one that is not there
+  EXPECT_EQ(walk(""), "a=1 a\0=2 b=3 \xff=4 "s);
+  EXPECT_EQ(walk("\xff"), "");
+}
+
 TEST_F(DiskCollectionsTest, SetMembersAreStoredOneByOneAndLoadedInTheirEncoding) {
   disk_ = Open();
   Apply(disk_.get(), [](wal::BatchBuilder& b) {

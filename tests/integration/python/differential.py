@@ -24,9 +24,16 @@ CLOCK = ("TTL",)  # may differ by the second between the two calls
 STRING_ENCODINGS = (b"$3\r\nint\r\n", b"$6\r\nembstr\r\n", b"$3\r\nraw\r\n")
 
 
+# The (tier, protocol) pairs a differential test runs in: the disk tier
+# changes where elements are read from, not how replies are encoded, so it
+# runs in RESP2 only.
+TIER_PROTOCOLS = pytest.mark.parametrize(
+    "tier,protocol", [("memory", 2), ("memory", 3), ("disk", 2)], indirect=["tier"])
+
+
 def tiers(exchange, after_disk=None):
-    """A fixture (to be imported by name, as `tier`) of (server, exchange)
-    for each of two tiers. "memory": the session's shared server and
+    """A fixture (to be imported by name, as `tier`, and parametrized by
+    TIER_PROTOCOLS) of (server, exchange) for each of two tiers. "memory": the session's shared server and
     `exchange`. "disk": a server with 1 KB of memory, where every key is
     evicted once the disk has it, so that the commands read collections only
     on disk (element by element, a sorted set's ranges through its score
@@ -45,7 +52,7 @@ def tiers(exchange, after_disk=None):
             return same, a, b
         return after_disk(a) == after_disk(b), a, b
 
-    @pytest.fixture(params=["memory", "disk"])
+    @pytest.fixture
     def tier(request):
         if request.param == "memory":
             yield request.getfixturevalue("server"), exchange

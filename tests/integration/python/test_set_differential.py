@@ -326,7 +326,7 @@ WATCHED_WRITES = [
 tier = differential.tiers(exchange)
 
 
-@pytest.mark.parametrize("protocol", [2, 3])
+@differential.TIER_PROTOCOLS
 def test_set_replies_match_redis_byte_for_byte(tier, redis_port, protocol):
     server, exchange_of_tier = tier
     main = connect(server, redis_port, protocol)

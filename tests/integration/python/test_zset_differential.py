@@ -552,7 +552,7 @@ def as_after_restart(reply):
 tier = differential.tiers(exchange, after_disk=as_after_restart)
 
 
-@pytest.mark.parametrize("protocol", [2, 3])
+@differential.TIER_PROTOCOLS
 def test_zset_replies_match_redis_byte_for_byte(tier, redis_port, protocol):
     server, exchange_of_tier = tier
     main = connect(server, redis_port, protocol)
