@@ -15,8 +15,9 @@
 # 2. One hash "big" of BIG_FIELDS fields "f:%012d" of 100 bytes, loaded into
 #   a fresh edgekv (same maxmemory; the hash leaves memory once on disk and
 #   is then written and read on disk) and into redis-server; then HGET of a
-#   random field, pipeline 1, 50 clients: rps and redis-benchmark's p50 and
-#   p99 latency on both, and edgekv's cold_element_reads per request.
+#   random field, and HSCAN's first 100 fields, pipeline 1, 50 clients: rps
+#   and redis-benchmark's p50 and p99 latency on both, and edgekv's
+#   cold_element_reads per request. --hashes 0 runs this part alone.
 #
 # Usage: tools/bench_cold_hashes.sh [--rounds R] [--requests N] [--hashes N]
 #                                   [--big-fields N] [--maxmemory SIZE]
@@ -65,54 +66,64 @@ start_loaded() {  # name shape count
   drain redis "$R_PORT" >/dev/null
 }
 
-start_loaded many wide "$HASHES"
-echo "# $HASHES hashes of 100 x 1000-byte fields; edgekv maxmemory $MAXMEMORY"
-
-echo "# HGET of a random field of a random hash (50 clients)"
-printf '%-8s %12s %12s %8s %22s\n' pipeline edgekv_rps redis_rps ratio \
-  cold_element_reads/req
-for p in $PIPELINES; do
-  n=$REQUESTS
-  ((p > 1)) && n=$((REQUESTS * 5))
-  e=() r=()
-  cold0=$(info_field "$E_PORT" stats cold_element_reads)
-  for ((i = 0; i < ROUNDS; i++)); do
-    check_time
-    field=f$((RANDOM % 100))
-    for port in "$E_PORT" "$R_PORT"; do
-      # The test's name is the command line: the rate is the last field.
-      rps=$(run_rbench "$port" -c 50 -n "$n" -r "$HASHES" -P "$p" \
-        HGET h:__rand_int__ "$field" | awk '{print $NF}')
-      if [[ $port == "$E_PORT" ]]; then e+=("$rps"); else r+=("$rps"); fi
+# --hashes 0 skips the first part.
+if ((HASHES > 0)); then
+  start_loaded many wide "$HASHES"
+  echo "# $HASHES hashes of 100 x 1000-byte fields; edgekv maxmemory $MAXMEMORY"
+  
+  echo "# HGET of a random field of a random hash (50 clients)"
+  printf '%-8s %12s %12s %8s %22s\n' pipeline edgekv_rps redis_rps ratio \
+    cold_element_reads/req
+  for p in $PIPELINES; do
+    n=$REQUESTS
+    ((p > 1)) && n=$((REQUESTS * 5))
+    e=() r=()
+    cold0=$(info_field "$E_PORT" stats cold_element_reads)
+    for ((i = 0; i < ROUNDS; i++)); do
+      check_time
+      field=f$((RANDOM % 100))
+      for port in "$E_PORT" "$R_PORT"; do
+        # The test's name is the command line: the rate is the last field.
+        rps=$(run_rbench "$port" -c 50 -n "$n" -r "$HASHES" -P "$p" \
+          HGET h:__rand_int__ "$field" | awk '{print $NF}')
+        if [[ $port == "$E_PORT" ]]; then e+=("$rps"); else r+=("$rps"); fi
+      done
     done
+    cold1=$(info_field "$E_PORT" stats cold_element_reads)
+    em=$(printf '%s\n' "${e[@]}" | median)
+    rm_=$(printf '%s\n' "${r[@]}" | median)
+    printf '%-8s %12.0f %12.0f %8s %22s\n' "$p" "$em" "$rm_" "$(ratio "$em" "$rm_")" \
+      "$(awk -v a="$cold0" -v b="$cold1" -v n="$((n * ROUNDS))" \
+        'BEGIN {printf "%.2f", (b - a) / n}')"
   done
-  cold1=$(info_field "$E_PORT" stats cold_element_reads)
-  em=$(printf '%s\n' "${e[@]}" | median)
-  rm_=$(printf '%s\n' "${r[@]}" | median)
-  printf '%-8s %12.0f %12.0f %8s %22s\n' "$p" "$em" "$rm_" "$(ratio "$em" "$rm_")" \
-    "$(awk -v a="$cold0" -v b="$cold1" -v n="$((n * ROUNDS))" \
-      'BEGIN {printf "%.2f", (b - a) / n}')"
+  echo "# RSS at the end: edgekv $(rss_mb "$E_PID") MB, redis $(rss_mb "$R_PID") MB"
+  stop_server "$E_PID"
+  stop_server "$R_PID"
+fi
+
+echo "# one hash of $BIG_FIELDS fields of 100 bytes; pipeline 1, 50 clients"
+start_loaded big onebig "$BIG_FIELDS"
+printf '%-34s %-8s %10s %8s %8s %22s\n' command server rps p50_ms p99_ms \
+  cold_element_reads/req
+for cmd in "HGET big f:__rand_int__" "HSCAN big 0 COUNT 100"; do
+  for name in edgekv redis; do
+    port=$E_PORT
+    [[ $name == redis ]] && port=$R_PORT
+    cold0=$(info_field "$E_PORT" stats cold_element_reads)
+    check_time
+    # shellcheck disable=SC2086  # the command's words
+    read -r rps p50 p99 < <(rbench_latency "$port" -c 50 -n "$REQUESTS" -r "$BIG_FIELDS" \
+      $cmd)
+    printf '%-34s %-8s %10s %8s %8s' "$cmd" "$name" "$rps" "$p50" "$p99"
+    cold1=$(info_field "$E_PORT" stats cold_element_reads)
+    if [[ $name == edgekv ]]; then
+      awk -v a="$cold0" -v b="$cold1" -v n="$REQUESTS" \
+        'BEGIN {printf " %22.2f\n", (b - a) / n}'
+    else
+      printf ' %22s\n' -
+    fi
+  done
 done
 echo "# RSS at the end: edgekv $(rss_mb "$E_PID") MB, redis $(rss_mb "$R_PID") MB"
 stop_server "$E_PID"
 stop_server "$R_PID"
-
-echo "# one hash of $BIG_FIELDS fields of 100 bytes; HGET of a random field, pipeline 1"
-start_loaded big onebig "$BIG_FIELDS"
-printf '%-8s %10s %8s %8s %22s\n' server rps p50_ms p99_ms cold_element_reads/req
-for name in edgekv redis; do
-  port=$E_PORT
-  [[ $name == redis ]] && port=$R_PORT
-  cold0=$(info_field "$E_PORT" stats cold_element_reads)
-  check_time
-  read -r rps p50 p99 < <(rbench_latency "$port" -c 50 -n "$REQUESTS" -r "$BIG_FIELDS" \
-    HGET big f:__rand_int__)
-  printf '%-8s %10s %8s %8s' "$name" "$rps" "$p50" "$p99"
-  cold1=$(info_field "$E_PORT" stats cold_element_reads)
-  if [[ $name == edgekv ]]; then
-    awk -v a="$cold0" -v b="$cold1" -v n="$REQUESTS" 'BEGIN {printf " %22.2f\n", (b - a) / n}'
-  else
-    printf ' %22s\n' -
-  fi
-done
-echo "# RSS at the end: edgekv $(rss_mb "$E_PID") MB, redis $(rss_mb "$R_PID") MB"

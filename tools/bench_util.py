@@ -159,7 +159,10 @@ def cmd_hashes(a):
     1000-byte incompressible values; `onebig` is one hash "big" of `count`
     fields "f:%012d" with 100-byte incompressible values; `onebigzset` is one
     sorted set "bigz" of `count` members "m:%012d" (redis-benchmark's
-    __rand_int__) with the scores 0..count-1 in another order."""
+    __rand_int__) with the scores 0..count-1 in another order; `mix` is
+    `count` hashes "h:%012d" of 10 fields "f0".."f9" with 8-byte values and
+    `count` sorted sets "z:%012d" of 100 members "m0".."m99" with scores
+    below 1000 (the shapes tools/bench_mix.sh reads)."""
     c = Conn(a.port, timeout=120)
     depth, outstanding = 16, 0
     if a.shape == "onebigzset":
@@ -168,6 +171,17 @@ def cmd_hashes(a):
                 args = [b"ZADD", b"bigz"]
                 for j in range(i, min(i + 1000, a.count)):
                     args += [b"%d" % (j * 7919 % a.count), b"m:%012d" % j]
+                yield args
+    elif a.shape == "mix":
+        def batches():
+            for i in range(a.count):
+                args = [b"HSET", b"h:%012d" % i]
+                for f in range(10):
+                    args += [b"f%d" % f, b"v%07d" % f]
+                yield args
+                args = [b"ZADD", b"z:%012d" % i]
+                for m in range(100):
+                    args += [b"%d" % ((m * 37 + i) % 1000), b"m%d" % m]
                 yield args
     elif a.shape == "onebig":
         def batches():
@@ -328,7 +342,7 @@ def main():
     p.add_argument("--deadline", type=float, default=0)
     p = sub.add_parser("hashes")
     p.add_argument("port", type=int)
-    p.add_argument("shape", choices=["big", "small", "wide", "onebig", "onebigzset"])
+    p.add_argument("shape", choices=["big", "small", "wide", "onebig", "onebigzset", "mix"])
     p.add_argument("count", type=int)
     p = sub.add_parser("restart")
     p.add_argument("--port", type=int, required=True)

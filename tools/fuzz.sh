@@ -26,6 +26,8 @@ CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo 
   -DEDGEKV_FUZZ=ON -DEDGEKV_BUILD_TESTS=OFF -DEDGEKV_WERROR="${EDGEKV_WERROR:-OFF}" >/dev/null
 cmake --build build-fuzz --target fuzzers
 mkdir -p build-fuzz/artifacts
+# Fuzzers still running in the background (--search) stop with the script.
+trap 'kill $(jobs -rp) 2>/dev/null || true' EXIT
 
 # Prints what failed, and the input that made it fail, ready to commit.
 finding() {

@@ -28,6 +28,7 @@
 
 #include "edgekv/collection.h"
 #include "edgekv/sharded_counter.h"
+#include "edgekv/status.h"
 #include "edgekv/thread_annotations.h"
 
 namespace edgekv {
@@ -307,9 +308,10 @@ class Store {
   // merged in. Such a cursor has bit kDiskScanCursor set and names a record
   // kept on disk (as SCAN's). A cursor of the other kind, after the
   // collection moved between memory and disk, starts the scan over: it
-  // may return elements twice, and misses none present throughout.
+  // may return elements twice, and misses none present throughout. An
+  // error when the disk cannot be read (nothing is given then).
   static constexpr uint64_t kDiskScanCursor = uint64_t{1} << 52;
-  std::optional<uint64_t> ScanElements(
+  StatusOr<std::optional<uint64_t>> ScanElements(
       int db, std::string_view key, ValueType t, int64_t now_ms, uint64_t cursor,
       size_t count,
       const std::function<uint64_t(const Collection&, uint64_t cursor)>& in_memory,

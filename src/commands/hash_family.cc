@@ -139,14 +139,16 @@ enum class Part { kFields, kValues, kBoth };
 
 void ReplyAll(CommandContext& ctx, Part part) {
   ReplyBuilder& r = *ctx.reply;
-  auto header = [&](size_t n) { part == Part::kBoth ? r.MapHeader(n) : r.ArrayHeader(n); };
+  auto header = [&](size_t n) {
+    part == Part::kBoth ? r.MapHeader(n) : r.ArrayHeader(n);
+  };
   auto reply = [&](std::string_view f, std::string_view v) {
     if (part != Part::kValues) r.Bulk(f);
     if (part != Part::kFields) r.Bulk(v);
   };
   bool hot = false;
   std::vector<std::pair<std::string, std::string>> cold;  // a big hash on disk's
-  ReadWhole(
+  StatusOr<bool> read = ReadWhole(
       ctx, ctx.arg(1), ValueType::kHash,
       [&](const Collection& h) {
         hot = true;
@@ -154,6 +156,7 @@ void ReplyAll(CommandContext& ctx, Part part) {
         h.ForEachElement(reply);
       },
       [&](std::string_view f, std::string_view v) { cold.emplace_back(f, v); });
+  if (!read.ok()) return r.Error("ERR " + read.status().message());
   if (hot) return;
   header(cold.size());
   for (const auto& [f, v] : cold) reply(f, v);
@@ -274,16 +277,17 @@ void HScan(CommandContext& ctx) {
   auto keep = [&](std::string_view f, std::string_view v) {
     if (!opt.has_pattern || GlobMatch(opt.pattern, f)) found.emplace_back(f, v);
   };
-  std::optional<uint64_t> next = StoreOf(ctx).ScanElements(
+  StatusOr<std::optional<uint64_t>> next = StoreOf(ctx).ScanElements(
       DbOf(ctx), ctx.arg(1), ValueType::kHash, ctx.now_ms, cursor, opt.count,
       [&](const Collection& c, uint64_t from) {
         return static_cast<const HashValue&>(c).Scan(from, opt.count, keep);
       },
       keep);
-  if (!next.has_value()) return ReplyEmptyScan(ctx);
+  if (!next.ok()) return ctx.reply->Error("ERR " + next.status().message());
+  if (!next->has_value()) return ReplyEmptyScan(ctx);
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
-  r.Bulk(std::to_string(*next));
+  r.Bulk(std::to_string(**next));
   r.ArrayHeader(found.size() * 2);
   for (auto& [f, v] : found) {
     r.Bulk(f);

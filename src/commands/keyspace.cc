@@ -24,18 +24,19 @@ int64_t ReadElements(CommandContext& ctx, std::string_view key, ValueType type,
   return n;
 }
 
-bool ReadWhole(CommandContext& ctx, std::string_view key, ValueType t,
-               const std::function<void(const Collection&)>& in_memory,
-               const Collection::ElementVisitor& on_disk) {
-  std::optional<uint64_t> found = StoreOf(ctx).ScanElements(
+StatusOr<bool> ReadWhole(CommandContext& ctx, std::string_view key, ValueType t,
+                         const std::function<void(const Collection&)>& in_memory,
+                         const Collection::ElementVisitor& on_disk) {
+  StatusOr<std::optional<uint64_t>> found = StoreOf(ctx).ScanElements(
       DbOf(ctx), key, t, ctx.now_ms, 0, SIZE_MAX,
       [&](const Collection& c, uint64_t) {
         in_memory(c);
         return uint64_t{0};
       },
       on_disk);
-  CountLookup(ctx, found.has_value());
-  return found.has_value();
+  if (!found.ok()) return found.status();
+  CountLookup(ctx, found->has_value());
+  return found->has_value();
 }
 
 void CountLookup(CommandContext& ctx, bool hit) {

@@ -76,10 +76,11 @@ void ReplyEmptyScan(CommandContext& ctx);
 // miss; false when there is none. One in memory (or small enough to come
 // into memory whole) is given to in_memory; a big one on disk is read there
 // and stays there: on_disk(elem, value as the log keeps it) for each, in
-// element order (Store::ScanElements).
-bool ReadWhole(CommandContext& ctx, std::string_view key, ValueType t,
-               const std::function<void(const Collection&)>& in_memory,
-               const Collection::ElementVisitor& on_disk);
+// element order (Store::ScanElements). An error when the disk cannot be
+// read (nothing was given to in_memory then).
+StatusOr<bool> ReadWhole(CommandContext& ctx, std::string_view key, ValueType t,
+                         const std::function<void(const Collection&)>& in_memory,
+                         const Collection::ElementVisitor& on_disk);
 // The checks HSCAN, SSCAN and ZSCAN make, in Redis's order: the cursor, the
 // key (a missing one is an empty scan whatever the options), its type, the
 // options. False once it replied.

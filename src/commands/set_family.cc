@@ -101,7 +101,7 @@ void SMembers(CommandContext& ctx) {
   ReplyBuilder& r = *ctx.reply;
   bool hot = false;
   std::vector<std::string> cold;  // a big set on disk's
-  ReadWhole(
+  StatusOr<bool> read = ReadWhole(
       ctx, ctx.arg(1), ValueType::kSet,
       [&](const Collection& c) {
         hot = true;
@@ -110,6 +110,7 @@ void SMembers(CommandContext& ctx) {
         s.ForEach([&](std::string_view m) { r.Bulk(m); });
       },
       [&](std::string_view m, std::string_view) { cold.emplace_back(m); });
+  if (!read.ok()) return r.Error("ERR " + read.status().message());
   if (hot) return;
   r.SetHeader(cold.size());
   for (const std::string& m : cold) r.Bulk(m);
@@ -338,16 +339,17 @@ void SScan(CommandContext& ctx) {
   auto keep = [&](std::string_view m) {
     if (!opt.has_pattern || GlobMatch(opt.pattern, m)) found.emplace_back(m);
   };
-  std::optional<uint64_t> next = StoreOf(ctx).ScanElements(
+  StatusOr<std::optional<uint64_t>> next = StoreOf(ctx).ScanElements(
       DbOf(ctx), ctx.arg(1), ValueType::kSet, ctx.now_ms, cursor, opt.count,
       [&](const Collection& c, uint64_t from) {
         return static_cast<const SetValue&>(c).Scan(from, opt.count, keep);
       },
       [&](std::string_view m, std::string_view) { keep(m); });
-  if (!next.has_value()) return ReplyEmptyScan(ctx);
+  if (!next.ok()) return ctx.reply->Error("ERR " + next.status().message());
+  if (!next->has_value()) return ReplyEmptyScan(ctx);
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
-  r.Bulk(std::to_string(*next));
+  r.Bulk(std::to_string(**next));
   r.ArrayHeader(found.size());
   for (const std::string& m : found) r.Bulk(m);
 }

@@ -481,12 +481,12 @@ void RangeGeneric(CommandContext& ctx, size_t at, bool store, By by, Dir dir) {
         const size_t n = static_cast<size_t>(len);
         out = reverse ? Collect(z, n - 1 - e, n - 1 - s, true) : Collect(z, s, e, false);
       }
-    } else if (offset < 0 || (offset > 0 && static_cast<uint64_t>(offset) >= z.size())) {
+    } else if (offset < 0 || (offset > 0 && static_cast<uint64_t>(offset) >= z.size()) ||
+               limit == 0) {
       // Nothing (Redis's check).
     } else if (by == By::kScore &&
                VisitScoreRange(z, r, reverse, static_cast<size_t>(offset),
                                [&](std::string_view m, double s) {
-                                 if (limit == 0) return false;
                                  out.emplace_back(std::string(m), s);
                                  return limit < 0 ||
                                         out.size() < static_cast<uint64_t>(limit);
@@ -915,7 +915,7 @@ void ZScan(CommandContext& ctx) {
   // prints as one (1e17 as 100000000000000000), as Redis's does. One on
   // disk is not a listpack (it is bigger).
   bool pack = false;
-  std::optional<uint64_t> next = StoreOf(ctx).ScanElements(
+  StatusOr<std::optional<uint64_t>> next = StoreOf(ctx).ScanElements(
       DbOf(ctx), ctx.arg(1), ValueType::kZSet, ctx.now_ms, cursor, opt.count,
       [&](const Collection& c, uint64_t from) {
         pack = c.encoding() == "listpack";
@@ -924,10 +924,11 @@ void ZScan(CommandContext& ctx) {
       [&](std::string_view m, std::string_view score) {
         keep(m, ZSetValue::DecodeScore(score));
       });
-  if (!next.has_value()) return ReplyEmptyScan(ctx);
+  if (!next.ok()) return ctx.reply->Error("ERR " + next.status().message());
+  if (!next->has_value()) return ReplyEmptyScan(ctx);
   ReplyBuilder& r = *ctx.reply;
   r.ArrayHeader(2);
-  r.Bulk(std::to_string(*next));
+  r.Bulk(std::to_string(**next));
   r.ArrayHeader(found.size() * 2);
   constexpr double kIntLimit = 4611686018427387904.0;  // 2^62
   for (const Element& el : found) {

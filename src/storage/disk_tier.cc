@@ -739,11 +739,13 @@ Status DiskTier::Get(uint32_t ns, std::string_view key, DiskValue* out,
 }
 
 Status DiskTier::VisitElements(uint32_t ns, std::string_view key, uint64_t version,
-                               const std::string* after, const ElementUntil& fn) const {
+                               const std::string* after, bool fill_cache,
+                               const ElementUntil& fn) const {
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return Closed();
-  // The collection stays on disk: its blocks may well be read again.
-  return VisitElementsHeld(leveldb::ReadOptions(), ns, key, version, after, fn);
+  leveldb::ReadOptions ro;
+  ro.fill_cache = fill_cache;
+  return VisitElementsHeld(ro, ns, key, version, after, fn);
 }
 
 Status DiskTier::VisitElementsHeld(const leveldb::ReadOptions& ro, uint32_t ns,

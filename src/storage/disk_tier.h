@@ -93,9 +93,11 @@ class DiskTier {
   // The elements of the collection at key with that version in element
   // (byte) order: fn(elem, value as the log keeps it) for each from the
   // first (the first after *after, with `after`), until fn returns false.
+  // `fill_cache`: keep the blocks read in LevelDB's block cache.
   using ElementUntil = std::function<bool(std::string_view elem, std::string_view value)>;
   Status VisitElements(uint32_t ns, std::string_view key, uint64_t version,
-                       const std::string* after, const ElementUntil& fn) const;
+                       const std::string* after, bool fill_cache,
+                       const ElementUntil& fn) const;
 
   // Applies WAL batch payloads (in sequence order): the last write of each
   // key, in write-buffer-sized LevelDB writes, the applied sequence last.

@@ -237,14 +237,15 @@ bool Store::ReadSorted(int db, std::string_view key, int64_t now_ms,
   return true;
 }
 
-std::optional<uint64_t> Store::ScanElements(
+StatusOr<std::optional<uint64_t>> Store::ScanElements(
     int db, std::string_view key, ValueType t, int64_t now_ms, uint64_t cursor,
     size_t count,
     const std::function<uint64_t(const Collection&, uint64_t cursor)>& in_memory,
     const std::function<void(std::string_view elem, std::string_view value)>& on_disk)
     NO_THREAD_SAFETY_ANALYSIS {
+  using Next = std::optional<uint64_t>;
   std::optional<ReadLocation> at = LocateForRead(db, key, t, now_ms);
-  if (!at.has_value()) return std::nullopt;
+  if (!at.has_value()) return Next();
   const Collection* c = at->entry != nullptr ? at->entry->collection() : nullptr;
   const bool disk_cursor = (cursor & kDiskScanCursor) != 0;
   const EncodingLimits limits = encoding_limits();
@@ -256,11 +257,11 @@ std::optional<uint64_t> Store::ScanElements(
   if (c == nullptr || c->on_disk()) {
     if (at->size <= whole) {
       Entry* e = Find(db, key, now_ms);
-      if (e == nullptr || e->type() != t) return std::nullopt;
+      if (e == nullptr || e->type() != t) return Next();
       c = e->collection();
     }
   }
-  if (c != nullptr && !c->on_disk()) return in_memory(*c, disk_cursor ? 0 : cursor);
+  if (c != nullptr && !c->on_disk()) return Next(in_memory(*c, disk_cursor ? 0 : cursor));
 
   const ColdCollection* cc = nullptr;
   if (c != nullptr) {
@@ -306,28 +307,37 @@ std::optional<uint64_t> Store::ScanElements(
     return true;
   };
   uint64_t read = 0;
-  Status st =
-      disk_->VisitElements(NamespaceOf(db), key, at->version, resume ? &after : nullptr,
-                           [&](std::string_view elem, std::string_view value) {
-                             ++read;
-                             if (!emit_changes_before(&elem)) return false;
-                             if (next < changes.size() && changes[next].first == elem) {
-                               std::string_view held;
-                               if (!emit(elem, change_value(next, &held))) return false;
-                               ++next;
-                               return true;
-                             }
-                             return emit(elem, &value);
-                           });
-  if (!more) emit_changes_before(nullptr);
+  auto visit = [&](std::string_view elem, std::string_view value) {
+    ++read;
+    if (!emit_changes_before(&elem)) return false;
+    if (next < changes.size() && changes[next].first == elem) {
+      std::string_view held;
+      if (!emit(elem, change_value(next, &held))) return false;
+      ++next;
+      return true;
+    }
+    return emit(elem, &value);
+  };
+  // A walk of all of it reads each block once: it is not kept in LevelDB's
+  // small block cache (for index blocks), as Find's walk is not.
+  const bool whole_walk = count == SIZE_MAX;
+  Status st = disk_->VisitElements(NamespaceOf(db), key, at->version,
+                                   resume ? &after : nullptr, !whole_walk, visit);
   cold_element_reads_.fetch_add(read);
-  if (!st.ok()) Log(LogLevel::kWarning, "disk read failed: {}", st.message());
-  if (!more) return 0;
+  if (!st.ok()) {
+    Log(LogLevel::kWarning, "disk read failed: {}", st.message());
+    return st;
+  }
+  if (!more) emit_changes_before(nullptr);
+  if (!more) return Next(0);
   const uint64_t id =
       kDiskScanCursor | (store_internal::tl_rng() & (kDiskScanCursor - 1)) | 1;
   st = disk_->SaveCursor(id, last, now_ms);
-  if (!st.ok()) Log(LogLevel::kWarning, "SCAN: can't save cursor: {}", st.message());
-  return id;
+  if (!st.ok()) {
+    Log(LogLevel::kWarning, "SCAN: can't save cursor: {}", st.message());
+    return st;
+  }
+  return Next(id);
 }
 
 bool Store::ReadColdElement(int db, std::string_view key, uint64_t version,

@@ -180,12 +180,12 @@ TEST_F(DiskCollectionsTest, AWalkOfTheElementsResumesAfterTheLastOne) {
   auto walk = [&](std::optional<std::string> after, size_t limit = 10) {
     std::string out;
     size_t n = 0;
-    Status s =
-        disk_->VisitElements(ns, "h", v.version, after.has_value() ? &*after : nullptr,
-                             [&](std::string_view e, std::string_view value) {
-                               out += std::string(e) + "=" + std::string(value) + " ";
-                               return ++n < limit;
-                             });
+    Status s = disk_->VisitElements(
+        ns, "h", v.version, after.has_value() ? &*after : nullptr,
+        /*fill_cache=*/true, [&](std::string_view e, std::string_view value) {
+          out += std::string(e) + "=" + std::string(value) + " ";
+          return ++n < limit;
+        });
     EXPECT_TRUE(s.ok()) << s.message();
     return out;
   };

@@ -16,7 +16,7 @@ BASE_MB = 96
 VALUE_SIZE = 1024
 # 1 GB of values; a sanitizer build, where memory is not measured, writes a
 # quarter of it (still four times maxmemory).
-KEYS = 250_000 if os.environ.get("EDGEKV_SANITIZED") else 1_000_000
+KEYS = 262_144 if os.environ.get("EDGEKV_SANITIZED") else 1_000_000
 
 
 def value_of(i):
@@ -232,7 +232,8 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
     wait in memory until the disk has them; a command that needs the whole
     collection sees disk and changes together, and so does a restart."""
     limits = ["--hash-max-listpack-entries", "16", "--set-max-intset-entries", "16",
-              "--set-max-listpack-entries", "16", "--zset-max-listpack-entries", "16"]
+              "--set-max-listpack-entries", "16", "--zset-max-listpack-entries", "16",
+              "--enable-debug-command", "yes"]
     srv = Server(str(tmp_path / "data"), "--maxmemory", "16mb", *limits).start()
     count, fields = 1000, 50  # 1000 x 50 x ~1 KB: about 50 MB
 
@@ -284,6 +285,9 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
         assert cold is not None, "no collection was on disk only"
         h = int(cold[len("coll:"):])
         expected = contents(h)
+        # The changes below stay in memory until the reads have merged them
+        # (the applier waits).
+        assert c.execute_command("DEBUG", "SET-DISK-APPLY", "0") == b"OK"
         before = c.info("stats")
         if kind == "hash":
             assert c.hset(cold, mapping={"new": "v", "f07": "changed"}) == 1
@@ -359,6 +363,7 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
         elif kind == "set":
             assert c.smembers(cold) == expected
         assert c.info("stats")["cold_reads"] == after["cold_reads"], "it was loaded"
+        assert c.execute_command("DEBUG", "SET-DISK-APPLY", "1") == b"OK"
         # A scan begun on disk and ended in memory starts over there: it may
         # return elements twice, and misses none.
         cursor, first = scan(c, cold, 0, count=7)
@@ -370,6 +375,7 @@ def test_changes_to_a_collection_on_disk_leave_it_there(tmp_path, kind):
         srv.stop()
         srv = Server(str(tmp_path / "data"), "--maxmemory", "16mb", *limits).start()
         c = srv.client()
+        assert whole(c, cold) == expected
         assert 3500 < c.ttl(cold) <= 3600
         assert c.dbsize() == count
     finally:
