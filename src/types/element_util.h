@@ -24,6 +24,20 @@ inline void PutVarint(std::string* out, size_t v) {
   out->push_back(static_cast<char>(v));
 }
 
+// The bytes PutVarint writes for v.
+inline size_t VarintLength(size_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
+
+// PutVarint into a buffer of at least VarintLength(v) bytes; returns the end.
+inline char* EncodeVarint(char* out, size_t v) {
+  for (; v >= 0x80; v >>= 7) *out++ = static_cast<char>(v | 0x80);
+  *out++ = static_cast<char>(v);
+  return out;
+}
+
 inline size_t GetVarint(const char** p) {
   size_t v = 0;
   int shift = 0;

@@ -56,27 +56,42 @@ const uint64_t kSeed = std::random_device{}();
 
 }  // namespace
 
+// A field and its value in one allocation after the link: the field's
+// length and the value's (varints), the field, the value. A set's member
+// has an empty value: a 14-byte member is 24 bytes, one 32-byte chunk.
 struct HashValue::Node {
   Node* next;
-  uint32_t flen, vlen;
+  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
   std::string_view field() const {
-    return {reinterpret_cast<const char*>(this + 1), flen};
+    const char* p = data();
+    size_t flen = GetVarint(&p);
+    GetVarint(&p);
+    return {p, flen};
   }
   std::string_view value() const {
-    return {reinterpret_cast<const char*>(this + 1) + flen, vlen};
+    const char* p = data();
+    size_t flen = GetVarint(&p);
+    size_t vlen = GetVarint(&p);
+    return {p + flen, vlen};
   }
   static Node* Make(std::string_view f, std::string_view v) {
-    void* mem = ::operator new(sizeof(Node) + f.size() + v.size());
+    const size_t head = element::VarintLength(f.size()) + element::VarintLength(v.size());
+    void* mem = ::operator new(sizeof(Node) + head + f.size() + v.size());
     Node* n = static_cast<Node*>(mem);
     n->next = nullptr;
-    n->flen = static_cast<uint32_t>(f.size());
-    n->vlen = static_cast<uint32_t>(v.size());
     char* d = reinterpret_cast<char*>(n + 1);
+    d = element::EncodeVarint(d, f.size());
+    d = element::EncodeVarint(d, v.size());
     if (!f.empty()) std::memcpy(d, f.data(), f.size());
     if (!v.empty()) std::memcpy(d + f.size(), v.data(), v.size());
     return n;
   }
-  size_t bytes() const { return Chunk(sizeof(Node) + flen + vlen); }
+  size_t bytes() const {
+    const char* p = data();
+    size_t flen = GetVarint(&p);
+    size_t vlen = GetVarint(&p);
+    return Chunk(sizeof(Node) + static_cast<size_t>(p - data()) + flen + vlen);
+  }
 };
 
 struct HashValue::Table {
