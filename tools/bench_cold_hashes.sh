@@ -51,26 +51,11 @@ source "$ROOT/tools/bench_lib.sh"
 bench_init python
 host_line
 
-# An edgekv (maxmemory MAXMEMORY) and a redis-server, each loaded with
-# tools/bench_util.py hashes SHAPE COUNT; sets E_PORT E_PID R_PORT R_PID.
-start_loaded() {  # name shape count
-  start_edgekv "edgekv-$1" --appendfsync everysec --maxmemory "$MAXMEMORY"
-  E_PORT=$PORT E_PID=$PID
-  start_redis "redis-$1" --appendonly yes --appendfsync everysec
-  R_PORT=$PORT R_PID=$PID
-  for port in "$E_PORT" "$R_PORT"; do
-    check_time
-    bench_py hashes "$port" "$2" "$3"
-  done
-  drain edgekv "$E_PORT" >/dev/null
-  drain redis "$R_PORT" >/dev/null
-}
-
 # --hashes 0 skips the first part.
 if ((HASHES > 0)); then
-  start_loaded many wide "$HASHES"
+  start_loaded_pair many wide "$HASHES" --maxmemory "$MAXMEMORY"
   echo "# $HASHES hashes of 100 x 1000-byte fields; edgekv maxmemory $MAXMEMORY"
-  
+
   echo "# HGET of a random field of a random hash (50 clients)"
   printf '%-8s %12s %12s %8s %22s\n' pipeline edgekv_rps redis_rps ratio \
     cold_element_reads/req
@@ -102,7 +87,7 @@ if ((HASHES > 0)); then
 fi
 
 echo "# one hash of $BIG_FIELDS fields of 100 bytes; pipeline 1, 50 clients"
-start_loaded big onebig "$BIG_FIELDS"
+start_loaded_pair big onebig "$BIG_FIELDS" --maxmemory "$MAXMEMORY"
 printf '%-34s %-8s %10s %8s %8s %22s\n' command server rps p50_ms p99_ms \
   cold_element_reads/req
 for cmd in "HGET big f:__rand_int__" "HSCAN big 0 COUNT 100"; do

@@ -42,16 +42,7 @@ source "$ROOT/tools/bench_lib.sh"
 bench_init python
 host_line
 
-start_edgekv edgekv --appendfsync everysec --maxmemory "$MAXMEMORY"
-E_PORT=$PORT E_PID=$PID
-start_redis redis --appendonly yes --appendfsync everysec
-R_PORT=$PORT R_PID=$PID
-for port in "$E_PORT" "$R_PORT"; do
-  check_time
-  bench_py hashes "$port" onebigzset "$MEMBERS"
-done
-drain edgekv "$E_PORT" >/dev/null
-drain redis "$R_PORT" >/dev/null
+start_loaded_pair bigz onebigzset "$MEMBERS" --maxmemory "$MAXMEMORY"
 echo "# one sorted set of $MEMBERS members; edgekv maxmemory $MAXMEMORY," \
   "OBJECT IDLETIME there $(redis-cli -p "$E_PORT" OBJECT IDLETIME bigz)" \
   "(65535: only on disk)"

@@ -235,6 +235,24 @@ drain() {  # edgekv|redis port
   awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.3f", (b - a) / 1e9}'
 }
 
+# An edgekv-server (with the given arguments) and a redis-server, both with
+# appendfsync everysec, each loaded with tools/bench_util.py hashes SHAPE
+# COUNT and drained; sets E_PORT E_PID R_PORT R_PID.
+start_loaded_pair() {  # name shape count [edgekv args...]
+  local name=$1 shape=$2 count=$3 port
+  shift 3
+  start_edgekv "edgekv-$name" --appendfsync everysec "$@"
+  E_PORT=$PORT E_PID=$PID
+  start_redis "redis-$name" --appendonly yes --appendfsync everysec
+  R_PORT=$PORT R_PID=$PID
+  for port in "$E_PORT" "$R_PORT"; do
+    check_time
+    bench_py hashes "$port" "$shape" "$count"
+  done
+  drain edgekv "$E_PORT" >/dev/null
+  drain redis "$R_PORT" >/dev/null
+}
+
 # rps of N requests that ran at RPS, when D seconds of draining are counted.
 with_drain() {  # n rps d
   [[ -n $2 ]] && awk -v r="$2" 'BEGIN {exit !(r + 0 > 0)}' ||

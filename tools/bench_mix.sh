@@ -40,16 +40,7 @@ source "$ROOT/tools/bench_lib.sh"
 bench_init python
 host_line
 
-start_edgekv edgekv --appendfsync everysec
-E_PORT=$PORT E_PID=$PID
-start_redis redis --appendonly yes --appendfsync everysec
-R_PORT=$PORT R_PID=$PID
-for port in "$E_PORT" "$R_PORT"; do
-  check_time
-  bench_py hashes "$port" mix "$KEYS"
-done
-drain edgekv "$E_PORT" >/dev/null
-drain redis "$R_PORT" >/dev/null
+start_loaded_pair mix mix "$KEYS"
 echo "# $KEYS hashes of 10 fields and $KEYS sorted sets of 100 members; 3 x 17 clients"
 
 # The mix's requests per second on one server: port pipeline requests.
