@@ -61,7 +61,7 @@ for src in tests/fuzz/*_fuzz.cc; do
     build-fuzz/tests/fuzz/"${name}"_fuzz "${args[@]}" -seed=1 -runs="$runs" "$scratch" \
       >build-fuzz/"$name".log 2>&1 || finding "$name"
   elif [[ $mode == --search ]]; then
-    # One target per core at a time; the findings are reported after all.
+    # One target per core at a time; every finding is reported after all.
     while (( $(jobs -rp | wc -l) >= $(nproc) )); do wait -n || true; done
     scratch=build-fuzz/search/$name
     rm -rf "$scratch" && mkdir -p "$scratch"
@@ -80,7 +80,10 @@ for src in tests/fuzz/*_fuzz.cc; do
   fi
 done
 wait
-for failed in build-fuzz/*.failed; do
-  [[ -f $failed ]] && finding "$(basename "$failed" .failed)"
-done
+# Every target that failed, then the exit status.
+failed=(build-fuzz/*.failed)
+if [[ -f ${failed[0]} ]]; then
+  for f in "${failed[@]}"; do (finding "$(basename "$f" .failed)") || true; done
+  exit 1
+fi
 echo "fuzz: no findings"
