@@ -42,7 +42,7 @@ def test_one_gigabyte_through_64mb_of_memory(tmp_path):
         batch = 2000
         for start in range(0, KEYS, batch):
             pipe = c.pipeline(transaction=False)
-            for i in range(start, start + batch):
+            for i in range(start, min(start + batch, KEYS)):
                 pipe.set("key:%08d" % i, value_of(i))
             pipe.execute()
         assert c.dbsize() == KEYS
