@@ -248,18 +248,10 @@ StatusOr<std::optional<uint64_t>> Store::ScanElements(
   if (!at.has_value()) return Next();
   const Collection* c = at->entry != nullptr ? at->entry->collection() : nullptr;
   const bool disk_cursor = (cursor & kDiskScanCursor) != 0;
-  const EncodingLimits limits = encoding_limits();
-  size_t whole = limits.zset_max_listpack_entries;
-  if (t == ValueType::kHash) whole = limits.hash_max_listpack_entries;
-  if (t == ValueType::kSet) {
-    whole = std::max(limits.set_max_intset_entries, limits.set_max_listpack_entries);
-  }
-  if (c == nullptr || c->on_disk()) {
-    if (at->size <= whole) {
-      Entry* e = Find(db, key, now_ms);
-      if (e == nullptr || e->type() != t) return Next();
-      c = e->collection();
-    }
+  if ((c == nullptr || c->on_disk()) && !KeepOnDisk(t, at->size)) {
+    Entry* e = Find(db, key, now_ms);
+    if (e == nullptr || e->type() != t) return Next();
+    c = e->collection();
   }
   if (c != nullptr && !c->on_disk()) return Next(in_memory(*c, disk_cursor ? 0 : cursor));
 
