@@ -260,8 +260,9 @@ std::unique_ptr<Collection> ZSetValue::Clone() const {
   unlimited.zset_max_listpack_entries = SIZE_MAX;
   unlimited.zset_max_listpack_value = SIZE_MAX;
   if (count_ > 0) {
-    Walk(0, count_ - 1, false,
-         [&](std::string_view m, double score) { c->Set(m, score, unlimited); });
+    Walk(0, count_ - 1, false, [&](std::string_view m, double score) {
+      c->Put(m, score, unlimited, /*exact=*/true);
+    });
   }
   return c;
 }
@@ -282,7 +283,7 @@ std::optional<std::string_view> ZSetValue::FindElement(std::string_view elem,
 
 void ZSetValue::LoadElement(std::string_view elem, std::string_view value,
                             const EncodingLimits& limits) {
-  Set(elem, DecodeScore(value), limits);
+  Put(elem, DecodeScore(value), limits, /*exact=*/true);
 }
 
 void ZSetValue::Splice(size_t pos, size_t len, std::string_view with) {
@@ -300,9 +301,9 @@ size_t ZSetValue::PackFind(std::string_view member, double* score) const {
   return found;
 }
 
-void ZSetValue::PackInsert(std::string_view member, double score) {
+void ZSetValue::PackInsert(std::string_view member, double score, bool exact) {
   // Redis's listpack keeps a score as text, and -0 as the integer 0.
-  if (score == 0) score = 0;
+  if (score == 0 && !exact) score = 0;
   size_t at = pack_size_;
   WalkPack(pack_, pack_size_, [&](const PackItem& it) {
     if (!Less(score, member, it.score, it.member)) return true;
@@ -342,20 +343,25 @@ std::optional<double> ZSetValue::Score(std::string_view member) const {
 }
 
 bool ZSetValue::Set(std::string_view member, double score, const EncodingLimits& limits) {
+  return Put(member, score, limits, /*exact=*/false);
+}
+
+bool ZSetValue::Put(std::string_view member, double score, const EncodingLimits& limits,
+                    bool exact) {
   if (list_ == nullptr) {
     double old;
     size_t pos = PackFind(member, &old);
     if (pos != std::string_view::npos) {
       if (old == score) return false;
       PackErase(pos);
-      PackInsert(member, score);
+      PackInsert(member, score, exact);
       return false;
     }
     if (count_ + 1 > limits.zset_max_listpack_entries ||
         member.size() > limits.zset_max_listpack_value) {
       Convert();
     } else {
-      PackInsert(member, score);
+      PackInsert(member, score, exact);
       ++count_;
       return true;
     }

@@ -40,6 +40,9 @@ class ZSetValue final : public Collection {
   void ForEachElement(const ElementVisitor& fn) const override;
   std::optional<std::string_view> FindElement(std::string_view elem,
                                               std::string* scratch) const override;
+  // Keeps the score as it was written, -0 included, whatever the encoding:
+  // a collection read whole from the disk reads as it did element by
+  // element there.
   void LoadElement(std::string_view elem, std::string_view value,
                    const EncodingLimits& limits) override;
 
@@ -76,7 +79,10 @@ class ZSetValue final : public Collection {
   struct List;
   // The pack entry holding member: its offset, or npos.
   size_t PackFind(std::string_view member, double* score) const;
-  void PackInsert(std::string_view member, double score);
+  // Set's work; `exact` keeps a -0 that a listpack would make 0.
+  bool Put(std::string_view member, double score, const EncodingLimits& limits,
+           bool exact);
+  void PackInsert(std::string_view member, double score, bool exact);
   void PackErase(size_t pos);
   void Splice(size_t pos, size_t len, std::string_view with);
 

@@ -125,6 +125,22 @@ TEST(ZSetValue, AListpackKeepsMinusZeroAsZeroAsRedisDoes) {
   EXPECT_FALSE(std::signbit(*z.Score("a")));
 }
 
+TEST(ZSetValue, AListpackReadFromDiskKeepsMinusZeroAsWrittenThere) {
+  // A skiplist's -0 goes to the disk as it is; read back whole into a
+  // listpack, and copied, it reads as it did there.
+  EncodingLimits limits;
+  ZSetValue z;
+  z.LoadElement("a", ZSetValue::EncodeScore(-0.0), limits);
+  z.LoadElement("b", ZSetValue::EncodeScore(0.0), limits);
+  ASSERT_EQ(z.encoding(), "listpack");
+  EXPECT_TRUE(std::signbit(*z.Score("a")));
+  EXPECT_FALSE(std::signbit(*z.Score("b")));
+  auto copy = z.Clone();
+  EXPECT_TRUE(std::signbit(*static_cast<const ZSetValue&>(*copy).Score("a")));
+  z.Set("c", -0.0, limits);  // a command's -0 still becomes 0, as in Redis
+  EXPECT_FALSE(std::signbit(*z.Score("c")));
+}
+
 TEST(ZSetValue, CloneScanRandomAndTheLogForm) {
   EncodingLimits limits;
   for (int n : {5, 500}) {

@@ -143,16 +143,18 @@ class PowerLossFs:
         """The power goes off now: every call fails with EIO from here on."""
         return self.command("freeze")
 
-    def arm_freeze(self, pattern, min_unsynced_ms=0, on="write", while_held=False):
+    def arm_freeze(self, pattern, min_unsynced_ms=0, on="write", while_held=False,
+                   min_offset=0):
         """The power goes off right after the next write to a file whose path
-        on the mount matches `pattern` (fnmatch) and whose oldest write not
-        fsynced yet is `min_unsynced_ms` old (0: that write itself). That
-        write is kept in the file, unsynced: the cut drops it. With
+        on the mount matches `pattern` (fnmatch), at `min_offset` or past it,
+        and whose oldest write not fsynced yet is `min_unsynced_ms` old (0:
+        that write itself). That write is kept in the file, unsynced: the cut
+        drops it. With
         on="unlink", right after the next unlink of a matching file. With
         while_held, only while hold_fsync is holding an fsync. frozen_by then
         says what froze it, and how many fsyncs were being held."""
         self.command("arm", pattern=pattern, min_unsynced_ms=min_unsynced_ms, on=on,
-                     while_held=while_held)
+                     while_held=while_held, min_offset=min_offset)
 
     def hold_fsync(self, pattern, seconds):
         """A slow disk: each fsync of a file matching `pattern` takes
@@ -277,7 +279,7 @@ def serve(backing, shadow, mountpoint):
             self.frozen_at = None
             self.frozen_by = None
             # {"pattern", "on": "write" or "unlink", "min_unsynced_ms",
-            #  "while_held": only while hold_fsync holds an fsync}
+            #  "min_offset", "while_held": only while hold_fsync holds an fsync}
             self.trigger = None
             self.hold = None  # (pattern, seconds): fsyncs of those files take that long
             self.holding = 0  # fsyncs held now
@@ -466,7 +468,7 @@ def serve(backing, shadow, mountpoint):
                 now = time.monotonic()
                 if fs.dirty_since is None:
                     fs.dirty_since = now
-                if (self._fires("write", path) and
+                if (self._fires("write", path) and offset >= self.trigger["min_offset"] and
                         fs.unsynced_ms(now) >= self.trigger["min_unsynced_ms"]):
                     self._freeze({"path": path, "offset": offset, "bytes": n,
                                   "unsynced_ms": fs.unsynced_ms(now)})
@@ -600,6 +602,7 @@ def serve(backing, shadow, mountpoint):
                 if op == "arm":
                     self.trigger = {"pattern": cmd["pattern"], "on": cmd.get("on", "write"),
                                     "min_unsynced_ms": cmd.get("min_unsynced_ms", 0),
+                                    "min_offset": cmd.get("min_offset", 0),
                                     "while_held": cmd.get("while_held", False)}
                     return {}
                 if op == "hold_fsync":

@@ -348,3 +348,48 @@ def test_a_maxmemory_below_what_memory_cannot_give_up_still_takes_writes(tmp_pat
         assert c.dbsize() == 300
     finally:
         srv.stop()
+
+
+def test_a_sorted_sets_minus_zero_reads_the_same_on_disk_and_loaded_back(tmp_path):
+    """A score of -0 in a sorted set too big for a listpack is kept as -0 (as
+    Redis's skiplist keeps it), on disk too; once the set has shrunk there to
+    a listpack's size and is read back whole, it still reads -0, as it did
+    element by element on disk."""
+    srv = Server(str(tmp_path / "data"), "--maxmemory", "1kb").start()
+    c = srv.client()
+    for name in ("ZSCORE", "ZRANGE", "ZUNION"):  # the replies' bytes, not floats
+        c.set_response_callback(name, lambda reply, **options: reply)
+
+    def wait_only_on_disk(key):
+        deadline = time.monotonic() + 120  # a hang guard
+        tick = 0
+        while c.object("idletime", key) != 65535:  # only on disk
+            assert time.monotonic() < deadline, "%s stayed in memory" % key
+            tick += 1
+            c.set("tick", tick)  # a write: memory over maxmemory evicts
+            time.sleep(0.01)
+
+    try:
+        members = {"m%03d" % i: i + 1 for i in range(129)}
+        c.zadd("z", dict(members, neg=-0.0))
+        assert c.object("encoding", "z") == b"skiplist"
+        assert c.execute_command("ZSCORE", "z", "neg") == b"-0"
+        wait_only_on_disk("z")
+        # 128 members, a listpack's size: the change leaves it on disk, and
+        # reaches it.
+        assert c.zrem("z", "m000", "m001") == 2
+        written = c.info("persistence")["wal_last_seq"]
+        deadline = time.monotonic() + 120  # a hang guard
+        while c.info("persistence")["disk_applied_seq"] < written:
+            assert time.monotonic() < deadline, "the disk never had the ZREM"
+            time.sleep(0.01)
+        assert c.execute_command("ZSCORE", "z", "neg") == b"-0"
+        assert c.execute_command("ZRANGE", "z", "0", "0", "WITHSCORES") == [b"neg", b"-0"]
+        reads = c.info("stats")["cold_reads"]
+        whole = c.execute_command("ZUNION", "1", "z", "WITHSCORES")  # loads it whole
+        assert c.info("stats")["cold_reads"] == reads + 1
+        assert whole[:2] == [b"neg", b"-0"] and len(whole) == 2 * 128
+        assert c.object("encoding", "z") == b"listpack"
+        assert c.execute_command("ZSCORE", "z", "neg") == b"-0"
+    finally:
+        srv.stop()
