@@ -96,6 +96,7 @@ struct HashValue::Node {
 
 struct HashValue::Table {
   std::vector<Node*> buckets;  // power-of-two size
+  size_t count = 0;
   size_t node_bytes = 0;
 
   ~Table() {
@@ -136,14 +137,16 @@ struct HashValue::Table {
 HashValue::HashValue() : Collection(ValueType::kHash), pack_(nullptr) {}
 
 HashValue::~HashValue() {
-  if (is_table_) {
+  if (is_table()) {
     delete table_;
   } else {
     std::free(pack_);
   }
 }
 
-static_assert(sizeof(HashValue) <= 32, "the object of every small hash");
+static_assert(sizeof(HashValue) <= 24, "the object of every small hash");
+
+size_t HashValue::size() const { return is_table() ? table_->count : pack_count_; }
 
 uint64_t HashValue::HashOf(std::string_view field) {
   return XXH3_64bits_withSeed(field.data(), field.size(), kSeed);
@@ -155,15 +158,15 @@ void HashValue::Splice(size_t pos, size_t len, std::string_view with) {
 
 size_t HashValue::bytes() const {
   size_t b = Chunk(sizeof(HashValue));
-  if (!is_table_) return b + (pack_size_ > 0 ? Chunk(pack_size_) : 0);
+  if (!is_table()) return b + (pack_size_ > 0 ? Chunk(pack_size_) : 0);
   return b + Chunk(sizeof(Table)) + Chunk(table_->buckets.size() * sizeof(Node*)) +
          table_->node_bytes;
 }
 
 std::unique_ptr<Collection> HashValue::Clone() const {
   auto c = std::make_unique<HashValue>();
-  c->count_ = count_;
-  if (!is_table_) {
+  if (!is_table()) {
+    c->pack_count_ = pack_count_;
     if (pack_size_ > 0) {
       c->pack_ = static_cast<char*>(std::malloc(pack_size_));
       if (c->pack_ == nullptr) throw std::bad_alloc();
@@ -177,13 +180,14 @@ std::unique_ptr<Collection> HashValue::Clone() const {
   ForEach([&](std::string_view f, std::string_view v) {
     t->Insert(Node::Make(f, v), HashOf(f));
   });
+  t->count = table_->count;
   c->table_ = t.release();
-  c->is_table_ = true;
+  c->pack_size_ = kTable;
   return c;
 }
 
 std::optional<std::string_view> HashValue::Get(std::string_view field) const {
-  if (!is_table_) {
+  if (!is_table()) {
     std::optional<PackItem> found = FindInPack(pack(), field);
     if (!found.has_value()) return std::nullopt;
     return found->value;
@@ -195,10 +199,10 @@ std::optional<std::string_view> HashValue::Get(std::string_view field) const {
 
 bool HashValue::Set(std::string_view field, std::string_view value, size_t max_entries,
                     size_t max_value) {
-  if (!is_table_ && (field.size() > max_value || value.size() > max_value)) {
+  if (!is_table() && (field.size() > max_value || value.size() > max_value)) {
     Convert();
   }
-  if (!is_table_) {
+  if (!is_table()) {
     std::optional<PackItem> found = FindInPack(pack(), field);
     std::string item;
     PutVarint(&item, field.size());
@@ -210,8 +214,8 @@ bool HashValue::Set(std::string_view field, std::string_view value, size_t max_e
       return false;
     }
     Splice(pack_size_, 0, item);
-    ++count_;
-    if (count_ > max_entries) Convert();
+    ++pack_count_;
+    if (pack_count_ > std::min(max_entries, kMaxPackCount - 1)) Convert();
     return true;
   }
   uint64_t h = HashOf(field);
@@ -225,20 +229,20 @@ bool HashValue::Set(std::string_view field, std::string_view value, size_t max_e
     ::operator delete(old);
     return false;
   }
-  if (count_ + 1 > table_->buckets.size()) {
+  if (table_->count + 1 > table_->buckets.size()) {
     table_->Resize(table_->buckets.size() * 2);
   }
   table_->Insert(Node::Make(field, value), h);
-  ++count_;
+  ++table_->count;
   return true;
 }
 
 bool HashValue::Del(std::string_view field) {
-  if (!is_table_) {
+  if (!is_table()) {
     std::optional<PackItem> found = FindInPack(pack(), field);
     if (!found.has_value()) return false;
     Splice(found->begin, found->end - found->begin, {});
-    --count_;
+    --pack_count_;
     return true;
   }
   Node** link = table_->Link(field, HashOf(field));
@@ -247,17 +251,17 @@ bool HashValue::Del(std::string_view field) {
   *link = n->next;
   table_->node_bytes -= n->bytes();
   ::operator delete(n);
-  --count_;
-  if (table_->buckets.size() > 4 && count_ * 8 < table_->buckets.size()) {
+  const size_t count = --table_->count;
+  if (table_->buckets.size() > 4 && count * 8 < table_->buckets.size()) {
     size_t b = 4;
-    while (b < count_) b *= 2;
+    while (b < count) b *= 2;
     table_->Resize(b);
   }
   return true;
 }
 
 void HashValue::ForEach(const Visitor& fn) const {
-  if (!is_table_) {
+  if (!is_table()) {
     WalkPack(pack(), [&](const PackItem& it) {
       fn(it.field, it.value);
       return true;
@@ -270,7 +274,7 @@ void HashValue::ForEach(const Visitor& fn) const {
 }
 
 uint64_t HashValue::Scan(uint64_t cursor, size_t count, const Visitor& fn) const {
-  if (!is_table_) {
+  if (!is_table()) {
     ForEach(fn);
     return 0;
   }
@@ -290,8 +294,8 @@ uint64_t HashValue::Scan(uint64_t cursor, size_t count, const Visitor& fn) const
 
 std::pair<std::string_view, std::string_view> HashValue::Random(
     std::mt19937_64& rng) const {
-  if (!is_table_) {
-    size_t want = std::uniform_int_distribution<size_t>(0, count_ - 1)(rng);
+  if (!is_table()) {
+    size_t want = std::uniform_int_distribution<size_t>(0, pack_count_ - 1)(rng);
     std::pair<std::string_view, std::string_view> out;
     WalkPack(pack(), [&](const PackItem& it) {
       if (want-- != 0) return true;
@@ -313,19 +317,20 @@ std::pair<std::string_view, std::string_view> HashValue::Random(
 }
 
 void HashValue::Convert() {
-  if (is_table_) return;
+  if (is_table()) return;
   auto t = std::make_unique<Table>();
   size_t b = 4;
-  while (b < count_) b *= 2;
+  while (b < pack_count_) b *= 2;
+  t->count = pack_count_;
   t->buckets.assign(b, nullptr);
   WalkPack(pack(), [&](const PackItem& it) {
     t->Insert(Node::Make(it.field, it.value), HashOf(it.field));
     return true;
   });
   std::free(pack_);
-  pack_size_ = 0;
+  pack_count_ = 0;
+  pack_size_ = kTable;
   table_ = t.release();
-  is_table_ = true;
 }
 
 }  // namespace edgekv

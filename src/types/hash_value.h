@@ -27,13 +27,13 @@ class HashValue final : public Collection {
   HashValue();
   ~HashValue() override;
 
-  size_t size() const override { return count_; }
+  size_t size() const override;
   size_t bytes() const override;
   std::string_view encoding() const override {
-    return is_table_ ? "hashtable" : "listpack";
+    return is_table() ? "hashtable" : "listpack";
   }
   std::unique_ptr<Collection> Clone() const override;
-  bool listpack() const { return !is_table_; }
+  bool listpack() const { return !is_table(); }
   void ForEachElement(const ElementVisitor& fn) const override { ForEach(fn); }
   std::optional<std::string_view> FindElement(std::string_view elem,
                                               std::string*) const override {
@@ -61,7 +61,7 @@ class HashValue final : public Collection {
   // Moves a listpack to a hashtable (nothing for a hashtable).
   void Convert();
   // The listpack's bytes (0 for a hashtable).
-  size_t pack_bytes() const { return is_table_ ? 0 : pack_size_; }
+  size_t pack_bytes() const { return is_table() ? 0 : pack_size_; }
 
   using Visitor = std::function<void(std::string_view field, std::string_view value)>;
   // Every field, in the encoding's order.
@@ -76,19 +76,23 @@ class HashValue final : public Collection {
   struct Node;
   struct Table;
   static uint64_t HashOf(std::string_view field);
+  // A listpack holds at most this many fields, whatever the limit set.
+  static constexpr size_t kMaxPackCount = UINT16_MAX;
+  static constexpr uint32_t kTable = UINT32_MAX;  // pack_size_ of a hashtable
+  bool is_table() const { return pack_size_ == kTable; }
   std::string_view pack() const { return {pack_, pack_size_}; }
   // Replaces pack bytes [pos, pos + len) with `with` (the buffer is kept at
   // its exact size, as Redis's listpack: small hashes are most of them).
   void Splice(size_t pos, size_t len, std::string_view with);
 
-  // Kept to 32 bytes with the vtable: the object of every small hash.
-  bool is_table_ = false;
-  uint32_t count_ = 0;
+  // 24 bytes with the vtable (pack_count_ takes the base's tail padding):
+  // the object of every small hash, a 32-byte chunk from malloc.
+  uint16_t pack_count_ = 0;  // a listpack's fields (a hashtable counts its own)
+  uint32_t pack_size_ = 0;   // a listpack's bytes, or kTable
   union {
     char* pack_;    // listpack: varint flen, field, varint vlen, value ...
     Table* table_;  // hashtable
   };
-  uint32_t pack_size_ = 0;
 };
 
 }  // namespace edgekv

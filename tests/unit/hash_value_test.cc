@@ -64,6 +64,22 @@ TEST(HashValue, ConvertsPastEitherThresholdAndNeverBack) {
   EXPECT_EQ(long_field.encoding(), "hashtable");
 }
 
+TEST(HashValue, AListpackHoldsAtMost65534FieldsWhateverTheLimit) {
+  EncodingLimits limits;
+  limits.hash_max_listpack_entries = 100000;
+  HashValue h;
+  for (int i = 0; i < 65534; ++i) h.Set(std::to_string(i), "", limits);
+  EXPECT_EQ(h.encoding(), "listpack");
+  EXPECT_EQ(h.size(), 65534u);
+  h.Set("one more", "", limits);
+  EXPECT_EQ(h.encoding(), "hashtable");
+  EXPECT_EQ(h.size(), 65535u);
+  EXPECT_EQ(h.Get("65533"), std::optional<std::string_view>(""));
+  EXPECT_TRUE(h.Del("0"));
+  EXPECT_EQ(h.size(), 65534u);
+  EXPECT_EQ(h.Clone()->size(), 65534u);
+}
+
 // Random operations against a std::map, in both encodings, with the table
 // growing and shrinking.
 TEST(HashValue, AgreesWithAMapUnderRandomChanges) {
