@@ -355,6 +355,8 @@ void Applier::Loop() {
   tid_.store(ThreadId());
   auto last_sync = Clock::now();
   uint64_t synced = disk_->applied_seq();
+  auto last_applied = Clock::now();
+  bool flushed_since = true;  // the memtable was written out since the last group
   while (true) {
     uint64_t target;
     uint64_t wipes;
@@ -403,7 +405,12 @@ void Applier::Loop() {
     // one before it is seen here.
     SetIdle(!woken && !stopping && backlog_bytes_.load() < max_backlog_bytes() / 4);
     if (wake_.load()) SetIdle(false);
+    const uint64_t pos_before = pos_;
     bool ok = pos_ >= target || CatchUp(target, wipes);
+    if (pos_ != pos_before) {
+      last_applied = Clock::now();
+      flushed_since = false;
+    }
     bool busy;
     {
       std::lock_guard<std::mutex> l(mu_);  // no lost wake-up
@@ -428,6 +435,13 @@ void Applier::Loop() {
         if (on_synced_) on_synced_(seq);
       }
       last_sync = Clock::now();
+    }
+    // Idle: the memtable (up to the write buffer, tens of megabytes) goes
+    // out to a table now rather than stay in memory until more writes fill
+    // it.
+    if (!flushed_since && !stopping && Clock::now() - last_applied >= kIdleFlushAfter) {
+      disk_->FlushMemtable(kIdleFlushMinBytes);
+      flushed_since = true;
     }
     if (stopping) {
       std::lock_guard<std::mutex> l(mu_);

@@ -124,6 +124,10 @@ class Applier : public wal::WalWriter::Observer {
   bool healthy() const { return !has_error_.load(std::memory_order_relaxed); }
 
  private:
+  // The memtable of a server that wrote nothing for this long is written
+  // out (DiskTier::FlushMemtable) when it holds at least this much.
+  static constexpr std::chrono::seconds kIdleFlushAfter{5};
+  static constexpr uint64_t kIdleFlushMinBytes = 256 << 10;
   void Loop();
   // Reads and applies the records after pos_ up to target. False on an error
   // (recorded in error_; retried by the caller).

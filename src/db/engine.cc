@@ -327,6 +327,8 @@ std::string Engine::InfoPersistence() const {
   num("disk_writes_paced", applier_->Pacing() ? 1 : 0);
   num("disk_apply_rate_bytes_per_sec", static_cast<int64_t>(applier_->apply_rate()));
   num("disk_bytes", static_cast<int64_t>(disk_->ApproximateBytes()));
+  num("disk_memtable_bytes", static_cast<int64_t>(disk_->MemtableBytes()));
+  num("disk_idle_memtable_flushes", static_cast<int64_t>(disk_->memtable_flushes()));
   num("recovery_replayed_batches", static_cast<int64_t>(recovery_.replayed));
   num("recovery_millis", recovery_.millis);
   num("rdb_last_save_time", last_save_ms_.load() / 1000);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -1274,7 +1275,11 @@ void DiskTier::Scan(uint32_t ns, std::string_view from,
   std::shared_lock<std::shared_mutex> dl(db_mu_);
   if (!db_) return;
   std::string prefix = Prefix('d', ns);
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  // Walks (the disk's expire cycle, SCAN, KEYS) leave the block cache to
+  // point reads: the expire cycle alone would fill it with every block.
+  leveldb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   std::string start = prefix;
   start.append(from);
   for (it->Seek(start); it->Valid(); it->Next()) {
@@ -1422,6 +1427,30 @@ uint64_t DiskTier::ApproximateBytes() const {
   uint64_t size = 0;
   db_->GetApproximateSizes(&r, 1, &size);
   return size;
+}
+
+uint64_t DiskTier::MemtableBytes() const {
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return 0;
+  std::string v;
+  if (!db_->GetProperty("leveldb.approximate-memory-usage", &v)) return 0;
+  // The figure counts the block cache too.
+  const uint64_t all = std::strtoull(v.c_str(), nullptr, 10);
+  const uint64_t cache = cache_->TotalCharge();
+  return all > cache ? all - cache : 0;
+}
+
+bool DiskTier::FlushMemtable(uint64_t min_bytes) {
+  if (MemtableBytes() < min_bytes) return false;
+  std::shared_lock<std::shared_mutex> dl(db_mu_);
+  if (!db_) return false;
+  // LevelDB has no flush call: CompactRange writes out the memtable first,
+  // then compacts the tables that overlap the range, and none overlaps a
+  // range past every key ('d' 'e' 'm' 's' 'v': see disk_format.h).
+  const leveldb::Slice begin("\xff\xfe"), end("\xff\xff");
+  db_->CompactRange(&begin, &end);
+  memtable_flushes_.fetch_add(1);
+  return true;
 }
 
 std::string DiskTier::Property(const std::string& name) const {

@@ -126,7 +126,7 @@ class DiskTier {
 
   // Visits keys of a namespace in key order starting at `from` (inclusive);
   // fn returns false to stop. Sees the state as of the latest Apply.
-  // A collection's value is empty.
+  // A collection's value is empty. The blocks read stay out of the cache.
   void Scan(uint32_t ns, std::string_view from,
             const std::function<bool(std::string_view key, std::string_view value,
                                      int64_t expire_ms, ValueType type)>& fn) const;
@@ -181,6 +181,13 @@ class DiskTier {
   Status Sync();
   uint64_t ApproximateBytes() const;
   std::string Property(const std::string& name) const;
+  // Bytes LevelDB's memtables hold (its memory apart from the block cache).
+  uint64_t MemtableBytes() const;
+  // When the memtable holds at least min_bytes, writes it out to a table
+  // now (what LevelDB does once it is full) and frees it: an idle server
+  // gives its memory back. True when it did.
+  bool FlushMemtable(uint64_t min_bytes);
+  uint64_t memtable_flushes() const { return memtable_flushes_.load(); }
 
  private:
   // VisitElements with db_mu_ held (shared) and db_ open.
@@ -214,6 +221,7 @@ class DiskTier {
   std::unique_ptr<leveldb::DB> db_;
   leveldb::Options options_for_open_;
   std::atomic<uint64_t> applied_seq_{0};
+  std::atomic<uint64_t> memtable_flushes_{0};
   std::atomic<uint64_t> wipes_{0};
   std::atomic<bool> had_collections_{false};
 

@@ -393,3 +393,33 @@ def test_a_sorted_sets_minus_zero_reads_the_same_on_disk_and_loaded_back(tmp_pat
         assert c.execute_command("ZSCORE", "z", "neg") == b"-0"
     finally:
         srv.stop()
+
+
+def test_an_idle_server_writes_its_memtable_out_and_keeps_its_data(tmp_path):
+    """LevelDB's memtable (up to its write buffer, tens of megabytes) is
+    written out to a table once the server has written nothing for a few
+    seconds, instead of staying in memory until more writes fill it."""
+    data = str(tmp_path / "data")
+    srv = Server(data).start()
+    try:
+        c = srv.client()
+        fill(c, 4000)  # 4000 x 512 bytes: about 2 MB
+        c.save()  # in LevelDB now, in its memtable
+        persistence = c.info("persistence")
+        assert persistence["disk_memtable_bytes"] > 1 << 20, persistence
+        deadline = time.monotonic() + 120  # a hang guard
+        while c.info("persistence")["disk_idle_memtable_flushes"] == 0:
+            assert time.monotonic() < deadline, "the idle memtable stayed in memory"
+            time.sleep(0.1)
+        persistence = c.info("persistence")
+        assert persistence["disk_idle_memtable_flushes"] == 1
+        assert persistence["disk_memtable_bytes"] < 64 << 10, persistence
+        assert c.get("k3999") == b"v" * 512 and c.dbsize() == 4000
+    finally:
+        srv.stop()
+    srv = Server(data).start()
+    try:
+        c = srv.client()
+        assert c.dbsize() == 4000 and c.get("k0") == b"v" * 512
+    finally:
+        srv.stop()
