@@ -440,8 +440,8 @@ void Applier::Loop() {
     // out to a table now rather than stay in memory until more writes fill
     // it.
     if (!flushed_since && !stopping && Clock::now() - last_applied >= kIdleFlushAfter) {
-      disk_->FlushMemtable(kIdleFlushMinBytes);
-      flushed_since = true;
+      flushed_since =
+          disk_->FlushMemtable(kIdleFlushMinBytes) != DiskTier::MemtableFlush::kLater;
     }
     if (stopping) {
       std::lock_guard<std::mutex> l(mu_);

@@ -1440,17 +1440,28 @@ uint64_t DiskTier::MemtableBytes() const {
   return all > cache ? all - cache : 0;
 }
 
-bool DiskTier::FlushMemtable(uint64_t min_bytes) {
-  if (MemtableBytes() < min_bytes) return false;
-  std::shared_lock<std::shared_mutex> dl(db_mu_);
-  if (!db_) return false;
-  // LevelDB has no flush call: CompactRange writes out the memtable first,
-  // then compacts the tables that overlap the range, and none overlaps a
-  // range past every key ('d' 'e' 'm' 's' 'v': see disk_format.h).
-  const leveldb::Slice begin("\xff\xfe"), end("\xff\xff");
-  db_->CompactRange(&begin, &end);
+DiskTier::MemtableFlush DiskTier::FlushMemtable(uint64_t min_bytes) {
+  const uint64_t before = MemtableBytes();
+  if (before < min_bytes) return MemtableFlush::kNotNeeded;
+  {
+    std::shared_lock<std::shared_mutex> dl(db_mu_);
+    if (!db_) return MemtableFlush::kNotNeeded;
+    // Not while level 0 has a compaction due (4 tables, LevelDB's
+    // trigger): the flush would wait for it, and hold up the next group.
+    std::string l0;
+    if (!db_->GetProperty("leveldb.num-files-at-level0", &l0) ||
+        std::strtoull(l0.c_str(), nullptr, 10) >= 4) {
+      return MemtableFlush::kLater;
+    }
+    // LevelDB has no flush call: CompactRange writes out the memtable
+    // first, then compacts the tables that overlap the range, and none
+    // overlaps a range past every key (tags 'd' to 'v': disk_format.h).
+    const leveldb::Slice begin("\xff\xfe"), end("\xff\xff");
+    db_->CompactRange(&begin, &end);
+  }
+  if (MemtableBytes() >= before) return MemtableFlush::kNotNeeded;  // a LevelDB error
   memtable_flushes_.fetch_add(1);
-  return true;
+  return MemtableFlush::kFlushed;
 }
 
 std::string DiskTier::Property(const std::string& name) const {

@@ -185,8 +185,10 @@ class DiskTier {
   uint64_t MemtableBytes() const;
   // When the memtable holds at least min_bytes, writes it out to a table
   // now (what LevelDB does once it is full) and frees it: an idle server
-  // gives its memory back. True when it did.
-  bool FlushMemtable(uint64_t min_bytes);
+  // gives its memory back. kLater while a compaction of level 0 is due
+  // (the flush would wait for it).
+  enum class MemtableFlush { kNotNeeded, kFlushed, kLater };
+  MemtableFlush FlushMemtable(uint64_t min_bytes);
   uint64_t memtable_flushes() const { return memtable_flushes_.load(); }
 
  private:

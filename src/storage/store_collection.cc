@@ -95,9 +95,11 @@ bool Store::KeepOnDisk(ValueType t, uint64_t size) const {
   const EncodingLimits l = encoding_limits();
   switch (t) {
     case ValueType::kHash:
-      return size > l.hash_max_listpack_entries;
+      return size > std::min(l.hash_max_listpack_entries, HashValue::kMaxPackCount - 1);
     case ValueType::kSet:
-      return size > std::max(l.set_max_intset_entries, l.set_max_listpack_entries);
+      return size >
+             std::max(l.set_max_intset_entries,
+                      std::min(l.set_max_listpack_entries, HashValue::kMaxPackCount - 1));
     case ValueType::kZSet:
       return size > l.zset_max_listpack_entries;
     default:
@@ -305,7 +307,9 @@ Store::ZAddResult Store::ZSetAdd(int db, std::string_view key, std::string_view 
     if (r == ElementChange::kNone) return r;
     zset->Prepare(size_hint, std::max(longest, member.size()), limits);
     zset->Set(member, score, limits);
-    encoded = ZSetValue::EncodeScore(score);
+    // What the set holds: a listpack keeps -0 as 0, and the disk must too
+    // (a set read back from it keeps its scores as they are there).
+    encoded = ZSetValue::EncodeScore(*zset->Score(member));
     *logged = encoded;
     return r;
   };

@@ -199,11 +199,17 @@ std::optional<std::string_view> HashValue::Get(std::string_view field) const {
 
 bool HashValue::Set(std::string_view field, std::string_view value, size_t max_entries,
                     size_t max_value) {
-  if (!is_table() && (field.size() > max_value || value.size() > max_value)) {
+  if (!is_table() && (field.size() > max_value || value.size() > max_value ||
+                      pack_size_ + field.size() + value.size() + 20 > kMaxPackBytes)) {
     Convert();
   }
   if (!is_table()) {
     std::optional<PackItem> found = FindInPack(pack(), field);
+    if (!found.has_value() &&
+        pack_count_ + size_t{1} > std::min(max_entries, kMaxPackCount - 1)) {
+      Convert();  // one field more than a listpack holds: into the table
+      return Set(field, value, max_entries, max_value);
+    }
     std::string item;
     PutVarint(&item, field.size());
     item.append(field);
@@ -215,7 +221,6 @@ bool HashValue::Set(std::string_view field, std::string_view value, size_t max_e
     }
     Splice(pack_size_, 0, item);
     ++pack_count_;
-    if (pack_count_ > std::min(max_entries, kMaxPackCount - 1)) Convert();
     return true;
   }
   uint64_t h = HashOf(field);

@@ -24,6 +24,10 @@ namespace edgekv {
 
 class HashValue final : public Collection {
  public:
+  // A listpack holds fewer fields than this, whatever the limit set.
+  static constexpr size_t kMaxPackCount = UINT16_MAX;
+  // Nor more bytes than this (Redis's listpack stops at 1 GB too).
+  static constexpr size_t kMaxPackBytes = size_t{1} << 30;
   HashValue();
   ~HashValue() override;
 
@@ -76,8 +80,6 @@ class HashValue final : public Collection {
   struct Node;
   struct Table;
   static uint64_t HashOf(std::string_view field);
-  // A listpack holds at most this many fields, whatever the limit set.
-  static constexpr size_t kMaxPackCount = UINT16_MAX;
   static constexpr uint32_t kTable = UINT32_MAX;  // pack_size_ of a hashtable
   bool is_table() const { return pack_size_ == kTable; }
   std::string_view pack() const { return {pack_, pack_size_}; }

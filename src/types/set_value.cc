@@ -163,8 +163,9 @@ void SetValue::ConvertIntset(Enc to) {
   std::free(intset_);
   intset_ = nullptr;
   ints_ = 0;
+  // (More integers than a listpack holds make a hashtable.)
+  enc_ = m->listpack() ? Enc::kListpack : Enc::kHashtable;
   members_ = std::move(m);
-  enc_ = to;
 }
 
 void SetValue::Prepare(std::string_view first, size_t size_hint,

@@ -366,7 +366,9 @@ def test_a_sorted_sets_minus_zero_reads_the_same_on_disk_and_loaded_back(tmp_pat
         while c.object("idletime", key) != 65535:  # only on disk
             assert time.monotonic() < deadline, "%s stayed in memory" % key
             tick += 1
-            c.set("tick", tick)  # a write: memory over maxmemory evicts
+            # A write that takes memory over maxmemory: the least recently
+            # used keys go.
+            c.set("tick", b"%d" % tick + b"x" * 2048)
             time.sleep(0.01)
 
     try:
@@ -391,6 +393,13 @@ def test_a_sorted_sets_minus_zero_reads_the_same_on_disk_and_loaded_back(tmp_pat
         assert whole[:2] == [b"neg", b"-0"] and len(whole) == 2 * 128
         assert c.object("encoding", "z") == b"listpack"
         assert c.execute_command("ZSCORE", "z", "neg") == b"-0"
+        # A listpack turns a command's -0 into 0, as Redis's does: so does
+        # the disk.
+        c.zadd("small", {"a": -0.0, "b": 1})
+        assert c.execute_command("ZSCORE", "small", "a") == b"0"
+        wait_only_on_disk("small")
+        assert c.execute_command("ZSCORE", "small", "a") == b"0"
+        assert c.execute_command("ZUNION", "1", "small", "WITHSCORES")[:2] == [b"a", b"0"]
     finally:
         srv.stop()
 
@@ -406,14 +415,17 @@ def test_an_idle_server_writes_its_memtable_out_and_keeps_its_data(tmp_path):
         fill(c, 4000)  # 4000 x 512 bytes: about 2 MB
         c.save()  # in LevelDB now, in its memtable
         persistence = c.info("persistence")
-        assert persistence["disk_memtable_bytes"] > 1 << 20, persistence
+        if persistence["disk_idle_memtable_flushes"] == 0:  # (no 5 s pause in the fill)
+            assert persistence["disk_memtable_bytes"] > 1 << 20, persistence
         deadline = time.monotonic() + 120  # a hang guard
-        while c.info("persistence")["disk_idle_memtable_flushes"] == 0:
-            assert time.monotonic() < deadline, "the idle memtable stayed in memory"
+        while True:
+            persistence = c.info("persistence")
+            # What is left under 256 KB stays until more writes come.
+            if (persistence["disk_idle_memtable_flushes"] > 0 and
+                    persistence["disk_memtable_bytes"] < 256 << 10):
+                break
+            assert time.monotonic() < deadline, "the idle memtable stayed: %s" % persistence
             time.sleep(0.1)
-        persistence = c.info("persistence")
-        assert persistence["disk_idle_memtable_flushes"] == 1
-        assert persistence["disk_memtable_bytes"] < 64 << 10, persistence
         assert c.get("k3999") == b"v" * 512 and c.dbsize() == 4000
     finally:
         srv.stop()
