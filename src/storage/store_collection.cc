@@ -95,11 +95,11 @@ bool Store::KeepOnDisk(ValueType t, uint64_t size) const {
   const EncodingLimits l = encoding_limits();
   switch (t) {
     case ValueType::kHash:
-      return size > std::min(l.hash_max_listpack_entries, HashValue::kMaxPackCount - 1);
+      return size > std::min(l.hash_max_listpack_entries, HashValue::kMaxPackFields);
     case ValueType::kSet:
       return size >
              std::max(l.set_max_intset_entries,
-                      std::min(l.set_max_listpack_entries, HashValue::kMaxPackCount - 1));
+                      std::min(l.set_max_listpack_entries, HashValue::kMaxPackFields));
     case ValueType::kZSet:
       return size > l.zset_max_listpack_entries;
     default:

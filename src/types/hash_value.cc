@@ -206,7 +206,7 @@ bool HashValue::Set(std::string_view field, std::string_view value, size_t max_e
   if (!is_table()) {
     std::optional<PackItem> found = FindInPack(pack(), field);
     if (!found.has_value() &&
-        pack_count_ + size_t{1} > std::min(max_entries, kMaxPackCount - 1)) {
+        pack_count_ + size_t{1} > std::min(max_entries, kMaxPackFields)) {
       Convert();  // one field more than a listpack holds: into the table
       return Set(field, value, max_entries, max_value);
     }

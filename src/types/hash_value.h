@@ -24,8 +24,9 @@ namespace edgekv {
 
 class HashValue final : public Collection {
  public:
-  // A listpack holds fewer fields than this, whatever the limit set.
-  static constexpr size_t kMaxPackCount = UINT16_MAX;
+  // The most fields a listpack holds, whatever the limit set (its count is
+  // 16 bits).
+  static constexpr size_t kMaxPackFields = UINT16_MAX - 1;
   // Nor more bytes than this (Redis's listpack stops at 1 GB too).
   static constexpr size_t kMaxPackBytes = size_t{1} << 30;
   HashValue();
